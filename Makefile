@@ -1,0 +1,35 @@
+# Two commands set everything up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[cli,parquet,dask,plot,notebooks,bench,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/syncdx score models/icloud_sync.reports.csv -o demo-scores.csv --summary
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest -q
+	$(BIN)/python -m doctest -o ELLIPSIS -o NORMALIZE_WHITESPACE README.md
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_posterior.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache demo-scores.csv

@@ -1,0 +1,95 @@
+"""The exceptions syncdx raises.
+
+    SyncdxError
+    ├── ModelError               a model file or network is invalid (file, node, field)
+    ├── EvidenceError            evidence names an unknown node or state (node, value, allowed)
+    │   └── ImpossibleEvidenceError   P(evidence) = 0 (the conflicting findings)
+    └── InputError               a batch input file cannot be read (file, line, column)
+
+`EvidenceError` and `InputError` are also `ValueError`s, so callers that only know the standard
+library still catch them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class SyncdxError(Exception):
+    """Base class of every error syncdx raises on purpose."""
+
+
+class ModelError(SyncdxError, ValueError):
+    """A model file or network is invalid; names the file, the node and the field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        node: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file, self.node, self.field = file, node, field
+        where = ", ".join(
+            f"{label} {value!r}" if label != "file" else str(value)
+            for label, value in (("file", file), ("node", node), ("field", field))
+            if value is not None
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class EvidenceError(SyncdxError, ValueError):
+    """Evidence names an unknown node or a state the node does not have."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        node: str | None = None,
+        value: object = None,
+        allowed: Sequence[str] = (),
+    ) -> None:
+        self.node, self.value, self.allowed = node, value, tuple(allowed)
+        super().__init__(message)
+
+
+class ImpossibleEvidenceError(EvidenceError):
+    """The evidence has probability zero under the model.
+
+    `conflict` is a smallest set of findings that cannot all hold together: the answers a
+    person should re-check. `row` names the row of a batch, where there is one.
+    """
+
+    def __init__(self, conflict: Mapping[str, str], *, row: object = None) -> None:
+        self.conflict, self.row = dict(conflict), row
+        findings = ", ".join(f"{node}={state}" for node, state in self.conflict.items())
+        where = f"row {row!r}: " if row is not None else ""
+        super().__init__(
+            f"{where}impossible evidence: the model gives probability 0 to {findings} "
+            "together; re-check these answers",
+            node=next(iter(self.conflict), None),
+        )
+
+
+class InputError(SyncdxError, ValueError):
+    """A batch input cannot be read; names the file, and the line and column where known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file, self.line, self.column = file, line, column
+        where = "".join(
+            part
+            for part in (
+                file or "",
+                f", line {line}" if line is not None else "",
+                f", column {column!r}" if column is not None else "",
+            )
+        ).lstrip(", ")
+        super().__init__(f"{where}: {message}" if where else message)

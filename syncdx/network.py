@@ -1,0 +1,230 @@
+"""What a diagnostic model *is*: variables, their conditional probability tables, repair actions.
+
+A `Network` is a frozen, validated specification. It knows nothing about inference: the engine,
+the recommender and the scorer take a network as input.
+
+Conditional probability tables are numpy arrays with one axis per parent (in the order of
+`parents`) and the variable's own states on the last axis, so `cpt[a, b, :]` is the distribution of
+the variable given its parents in states `a` and `b`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from syncdx.errors import ModelError
+
+Role = Literal["cause", "observation", "hidden"]
+ROLES: tuple[Role, ...] = ("cause", "observation", "hidden")
+CAUSE_STATES = ("absent", "present")
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A node: its states and what it means to a person.
+
+    `role` says whether it is a cause (a hypothesis to diagnose), an observation (something a
+    person can report, at `cost` minutes, answering `text`) or hidden (neither). A cause is
+    "present" when it is in any state but `normal` (`absent` in syncdx's own models).
+    """
+
+    id: str
+    states: tuple[str, ...]
+    role: Role = "observation"
+    text: str = ""
+    cost: float | None = None
+    source: tuple[str, ...] = ()
+    assumption: str = ""
+    normal: str = "absent"
+
+    @property
+    def card(self) -> int:
+        """Number of states."""
+        return len(self.states)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A repair step: costs `cost` minutes and fixes each cause in `fixes` with that probability.
+
+    A `last_resort` action also fixes every cause not listed in `fixes`, with probability
+    `fixes_rest`, and always ends a troubleshooting plan.
+    """
+
+    id: str
+    text: str
+    cost: float
+    fixes: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    last_resort: bool = False
+    fixes_rest: float = 0.0
+    source: tuple[str, ...] = ()
+    assumption: str = ""
+
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Network:
+    """A discrete Bayesian network with diagnostic roles, validated at construction.
+
+    `variables` are in a topological order (parents first); `parents[i]` holds the indices of
+    variable i's parents; `cpts[i]` is its conditional probability table. `documents` maps the
+    keys that `source` references cite to the documents' titles; `file` is where it was read from.
+    """
+
+    variables: tuple[Variable, ...]
+    parents: tuple[tuple[int, ...], ...]
+    cpts: tuple[FloatArray, ...]
+    actions: tuple[Action, ...] = ()
+    name: str = "network"
+    title: str = ""
+    documents: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    file: str | None = None
+    index: Mapping[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index = {v.id: i for i, v in enumerate(self.variables)}
+        object.__setattr__(self, "index", MappingProxyType(index))
+        self._validate()
+        for cpt in self.cpts:
+            cpt.setflags(write=False)
+
+    # -- lookup ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.variables)
+
+    def variable(self, node: str) -> Variable:
+        """The variable called `node` (a `ModelError` if there is none)."""
+        try:
+            return self.variables[self.index[node]]
+        except KeyError:
+            raise ModelError("no such node", file=self.file, node=node) from None
+
+    def ids(self, role: Role | None = None) -> tuple[str, ...]:
+        """Variable ids in model order, optionally only those with a given role."""
+        return tuple(v.id for v in self.variables if role is None or v.role == role)
+
+    @property
+    def cards(self) -> tuple[int, ...]:
+        """Number of states of each variable, in model order."""
+        return tuple(v.card for v in self.variables)
+
+    def parent_ids(self, node: str) -> tuple[str, ...]:
+        """Ids of the parents of `node`, in the order of its table's axes."""
+        return tuple(self.variables[p].id for p in self.parents[self.index[node]])
+
+    def action(self, action_id: str) -> Action:
+        """The repair action called `action_id`."""
+        for action in self.actions:
+            if action.id == action_id:
+                return action
+        raise ModelError("no such action", file=self.file, node=action_id)
+
+    # -- validation -----------------------------------------------------------------------
+    def _validate(self) -> None:
+        if len(self.index) != len(self.variables):
+            ids = [v.id for v in self.variables]
+            dup = next(i for n, i in enumerate(ids) if i in ids[:n])
+            raise ModelError("duplicate id", file=self.file, node=dup, field="id")
+        if not (len(self.parents) == len(self.cpts) == len(self.variables)):
+            raise ModelError("variables, parents and cpts differ in length", file=self.file)
+        for i, (var, parents, cpt) in enumerate(zip(self.variables, self.parents, self.cpts)):
+            self._validate_variable(i, var, parents, cpt)
+        action_ids = [a.id for a in self.actions]
+        for action in self.actions:
+            if action_ids.count(action.id) > 1 or action.id in self.index:
+                raise ModelError("duplicate id", file=self.file, node=action.id, field="id")
+            _check_probabilities(
+                [action.fixes_rest, *action.fixes.values()], self.file, action.id, "fixes"
+            )
+            if not action.cost >= 0:
+                raise ModelError("cost must be >= 0", file=self.file, node=action.id, field="cost")
+            for cause in action.fixes:
+                if (
+                    self.index.get(cause) is None
+                    or self.variables[self.index[cause]].role != "cause"
+                ):
+                    raise ModelError(
+                        f"fixes {cause!r}, which is not a cause of this model",
+                        file=self.file,
+                        node=action.id,
+                        field="fixes",
+                    )
+
+    def _validate_variable(
+        self, i: int, var: Variable, parents: tuple[int, ...], cpt: FloatArray
+    ) -> None:
+        where = {"file": self.file, "node": var.id}
+        if var.role not in ROLES:
+            raise ModelError(f"role must be one of {ROLES}", **where, field="role")
+        if var.card < 2 or len(set(var.states)) != var.card:
+            raise ModelError("needs at least two distinct states", **where, field="states")
+        if var.role == "cause" and var.normal not in var.states:
+            raise ModelError(
+                f"a cause's normal state {var.normal!r} is not one of its states {var.states}",
+                **where,
+                field="states",
+            )
+        if var.cost is not None and not var.cost >= 0:
+            raise ModelError("cost must be >= 0", **where, field="cost")
+        if len(set(parents)) != len(parents) or any(not 0 <= p < i for p in parents):
+            raise ModelError(
+                "parents must be distinct variables that come earlier (the graph must be acyclic)",
+                **where,
+                field="parents",
+            )
+        expected = (*(self.variables[p].card for p in parents), var.card)
+        if cpt.shape != expected:
+            raise ModelError(
+                f"table has shape {cpt.shape}, expected {expected}", **where, field="cpt"
+            )
+        _check_probabilities(cpt.ravel().tolist(), self.file, var.id, "cpt")
+        sums = cpt.sum(axis=-1)
+        if not np.allclose(sums, 1.0, atol=TOLERANCE):
+            bad = np.unravel_index(int(np.argmax(np.abs(sums - 1.0))), sums.shape)
+            config = {
+                self.variables[p].id: self.variables[p].states[s] for p, s in zip(parents, bad)
+            }
+            raise ModelError(
+                f"probabilities sum to {float(sums[bad]):.6g}, not 1, given {config}",
+                **where,
+                field="cpt",
+            )
+
+
+def _check_probabilities(values: Iterable[float], file: str | None, node: str, name: str) -> None:
+    for value in values:
+        if not 0.0 <= value <= 1.0:  # also rejects NaN
+            raise ModelError(
+                f"probability {value!r} is outside [0, 1]", file=file, node=node, field=name
+            )
+
+
+def topological_order(parents: Mapping[str, Iterable[str]]) -> list[str]:
+    """Node ids ordered parents-first, moving a node only when one of its parents comes later.
+
+    Raises a `ModelError` naming the nodes left on or behind a cycle.
+    """
+    remaining = {node: set(ps) for node, ps in parents.items()}
+    order: list[str] = []
+    placed: set[str] = set()
+    while remaining:
+        node = next((n for n, ps in remaining.items() if ps <= placed), None)
+        if node is None:
+            raise ModelError(
+                f"the graph has a cycle through {sorted(remaining)}",
+                node=next(iter(remaining)),
+                field="parents",
+            )
+        order.append(node)
+        placed.add(node)
+        del remaining[node]
+    return order

@@ -1,0 +1,39 @@
+"""Brute-force enumeration: the slow, obviously right answer the engine is checked against."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+import numpy as np
+
+from syncdx.network import FloatArray, Network
+
+
+def joint(network: Network) -> FloatArray:
+    """The full joint distribution, one axis per variable in model order."""
+    operands: list[object] = []
+    for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
+        operands += [cpt, [*parents, var]]
+    return np.asarray(np.einsum(*operands, list(range(len(network)))))
+
+
+def posterior_marginals(
+    network: Network, evidence: Mapping[int, FloatArray]
+) -> tuple[float, list[FloatArray]]:
+    """P(e) and every variable's posterior marginal, given likelihood vectors per variable."""
+    table = joint(network)
+    for var, lik in evidence.items():
+        shape = [1] * len(network)
+        shape[var] = len(lik)
+        table = table * lik.reshape(shape)
+    total = float(table.sum())
+    axes = range(len(network))
+    return total, [
+        table.sum(axis=tuple(a for a in axes if a != v)) / total for v in range(len(network))
+    ]
+
+
+def assignments(network: Network) -> itertools.product[tuple[int, ...]]:
+    """Every joint state, as a tuple of state indices."""
+    return itertools.product(*(range(c) for c in network.cards))

@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/syncdx score models/icloud_sync.reports.csv -o demo-scores.csv --summary
+	$(BIN)/syncdx posterior --top 5
+	$(BIN)/syncdx posterior paused_banner=yes internet_works=no --top 5
+	$(BIN)/syncdx posterior paused_banner=yes other_icloud_sync_failing=yes system_status=icloud_issue --top 5
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,184 @@
+"""Evidence at the edge: answers as people write them, turned into state indices and likelihoods.
+
+Values match a node's states case-insensitively, with surrounding blanks ignored; for yes/no
+states, `true/false`, `1/0` and `y/n` are accepted too. A blank (None, NaN, "") means "not
+observed". Anything else is an `EvidenceError` naming the node, the value and the allowed states.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from syncdx.errors import EvidenceError
+from syncdx.network import FloatArray, Network, Variable
+
+if TYPE_CHECKING:  # pandas is imported where tables are read, to keep `import syncdx` fast
+    import pandas as pd
+
+#: Extra spellings accepted for the states `yes` and `no`.
+ALIASES = {"yes": ("true", "1", "y", "1.0"), "no": ("false", "0", "n", "0.0")}
+#: Code for "not observed" in encoded evidence.
+UNOBSERVED = -1
+#: Code for a value that is not a state of its node.
+INVALID = -2
+
+Evidence = Mapping[str, object]
+SoftEvidence = Mapping[str, Mapping[str, float]]
+CodeArray = npt.NDArray[np.int16]
+
+
+def normalise(value: object) -> str | None:
+    """The comparable spelling of an answer, or None for a blank."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if type(value).__name__ == "NAType":  # pandas.NA, without importing pandas
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    text = str(value).strip().lower()
+    return text or None
+
+
+@cache
+def spellings(variable: Variable) -> Mapping[str, int]:
+    """Every accepted (normalised) spelling of each of the variable's states -> state index."""
+    table = {state.lower(): i for i, state in enumerate(variable.states)}
+    for state, aliases in ALIASES.items():
+        if state in table:
+            table.update({alias: table[state] for alias in aliases if alias not in table})
+    return table
+
+
+def state_index(variable: Variable, value: object) -> int:
+    """The index of the state `value` names (UNOBSERVED for a blank); EvidenceError otherwise."""
+    text = normalise(value)
+    if text is None:
+        return UNOBSERVED
+    index = spellings(variable).get(text)
+    if index is None:
+        raise _bad_value(variable, value)
+    return index
+
+
+def _bad_value(variable: Variable, value: object) -> EvidenceError:
+    allowed = ", ".join(variable.states)
+    return EvidenceError(
+        f"{value!r} is not a state of {variable.id!r}; allowed: {allowed}",
+        node=variable.id,
+        value=value,
+        allowed=variable.states,
+    )
+
+
+def node(network: Network, name: str) -> Variable:
+    """The variable called `name`; an EvidenceError listing the nodes if there is none."""
+    if name not in network.index:
+        raise EvidenceError(
+            f"unknown node {name!r}; the model's nodes are: {', '.join(network.ids())}",
+            node=name,
+            allowed=network.ids(),
+        )
+    return network.variables[network.index[name]]
+
+
+def encode(network: Network, evidence: Evidence | None) -> dict[int, int]:
+    """Hard evidence as {variable index: state index}; blanks are dropped."""
+    codes = {}
+    for name, value in (evidence or {}).items():
+        variable = node(network, name)
+        code = state_index(variable, value)
+        if code != UNOBSERVED:
+            codes[network.index[name]] = code
+    return codes
+
+
+def encode_soft(network: Network, soft: SoftEvidence | None) -> dict[int, FloatArray]:
+    """Likelihood (virtual) evidence as {variable index: weight per state}.
+
+    States not named get weight 0; weights must be non-negative and not all zero.
+    """
+    out = {}
+    for name, weights in (soft or {}).items():
+        variable = node(network, name)
+        vector = np.zeros(variable.card)
+        for value, weight in weights.items():
+            index = state_index(variable, value)
+            if index == UNOBSERVED or not (weight >= 0 and math.isfinite(weight)):
+                raise EvidenceError(
+                    f"soft evidence on {name!r} needs a finite weight >= 0 for each named state, "
+                    f"got {value!r}: {weight!r}",
+                    node=name,
+                    value=weights,
+                    allowed=variable.states,
+                )
+            vector[index] = weight
+        if not vector.any():
+            raise EvidenceError(f"soft evidence on {name!r} gives every state weight 0", node=name)
+        out[network.index[name]] = vector
+    return out
+
+
+def likelihoods(
+    cards: tuple[int, ...], codes: CodeArray, columns: tuple[int, ...]
+) -> dict[int, FloatArray]:
+    """One (rows, states) likelihood array per column of `codes`: one-hot, or ones if blank."""
+    out = {}
+    for j, var in enumerate(columns):
+        column = codes[:, j]
+        if (column == UNOBSERVED).all():
+            continue
+        states = np.arange(cards[var])
+        out[var] = ((column[:, None] == states) | (column[:, None] == UNOBSERVED)).astype(float)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedFrame:
+    """A table of answers as state codes: one column per evidence node, in `columns` order."""
+
+    codes: CodeArray
+    columns: tuple[int, ...]
+    names: tuple[str, ...]
+
+    @property
+    def invalid(self) -> npt.NDArray[np.bool_]:
+        """Cells whose value is not a state of their node."""
+        return np.asarray(self.codes == INVALID)
+
+
+def encode_frame(network: Network, frame: pd.DataFrame) -> EncodedFrame:
+    """Encode the columns of `frame` named after nodes; other columns are ignored.
+
+    Cells with a value that is not a state get the code INVALID (the caller reports them).
+    """
+    names = tuple(str(c) for c in frame.columns if str(c) in network.index)
+    codes = np.full((len(frame), len(names)), UNOBSERVED, dtype=np.int16)
+    for j, name in enumerate(names):
+        codes[:, j] = encode_column(network.variables[network.index[name]], frame[name])
+    return EncodedFrame(codes, tuple(network.index[n] for n in names), names)
+
+
+def encode_column(variable: Variable, column: pd.Series) -> CodeArray:
+    """State codes of one column, decoding each distinct value once."""
+    import pandas as pd
+
+    keys, uniques = pd.factorize(column, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=np.int16)
+    table[-1] = UNOBSERVED  # factorize marks missing values with -1
+    lookup = spellings(variable)
+    for i, value in enumerate(uniques):
+        text = normalise(value)
+        table[i] = UNOBSERVED if text is None else lookup.get(text, INVALID)
+    return table[keys]
+
+
+def describe_invalid(network: Network, variable_index: int, value: object) -> EvidenceError:
+    """The error for a cell that is not a state of its node."""
+    return _bad_value(network.variables[variable_index], value)

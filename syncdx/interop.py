@@ -1,0 +1,114 @@
+"""Networks in and out of pgmpy: BIF / XMLBIF files, and `DiscreteBayesianNetwork` objects.
+
+pgmpy is imported here only, and only when one of these functions runs, so `import syncdx`
+stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from syncdx.errors import ModelError
+from syncdx.network import Network, Variable, topological_order
+
+#: File endings read through pgmpy's readers.
+NETWORK_SUFFIXES = (".bif", ".xmlbif", ".xml")
+
+
+def read_network_file(path: str | os.PathLike[str]) -> Network:
+    """Read a BIF or XMLBIF network. Causes are its root nodes, everything else is observable."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError("no such file", file=str(path))
+    try:
+        if path.suffix.lower() == ".bif":
+            from pgmpy.readwrite import BIFReader
+
+            bn = BIFReader(str(path)).get_model()
+        else:
+            from pgmpy.readwrite import XMLBIFReader
+
+            bn = XMLBIFReader(str(path)).get_model()
+    except ModelError:
+        raise
+    except Exception as exc:  # pgmpy's readers raise many kinds of errors on bad files
+        raise ModelError(f"cannot read the network: {exc}", file=str(path)) from exc
+    return from_pgmpy(bn, name=path.stem, file=str(path))
+
+
+def from_pgmpy(bn: Any, *, name: str = "network", file: str | None = None) -> Network:
+    """A `Network` from a pgmpy `DiscreteBayesianNetwork` (tables renormalised to sum to 1).
+
+    Root nodes become causes whose normal state is their most probable one a priori.
+    """
+    cpds = {str(cpd.variable): cpd for cpd in bn.get_cpds()}
+    missing = sorted(str(n) for n in bn.nodes() if str(n) not in cpds)
+    if missing:
+        raise ModelError("node has no probability table", file=file, node=missing[0], field="cpt")
+    parents = {node: [str(p) for p in cpds[node].variables[1:]] for node in sorted(cpds)}
+    order = topological_order({n: parents[n] for n in (str(n) for n in bn.nodes())})
+    index = {node: i for i, node in enumerate(order)}
+    variables, tables = [], []
+    for node in order:
+        variable, table = _convert_cpd(cpds[node], file)
+        variables.append(variable)
+        tables.append(table)
+    return Network(
+        tuple(variables),
+        tuple(tuple(index[p] for p in parents[node]) for node in order),
+        tuple(tables),
+        name=name,
+        file=file,
+    )
+
+
+def _convert_cpd(cpd: Any, file: str | None) -> tuple[Variable, np.ndarray]:
+    node = str(cpd.variable)
+    names = cpd.state_names
+    states = tuple(str(s) for s in names[cpd.variable])
+    evidence = list(cpd.variables[1:])
+    values = np.asarray(cpd.get_values(), dtype=np.float64)
+    shape = [len(names[e]) for e in evidence]
+    table = np.moveaxis(values.reshape([len(states), *shape]), 0, -1)
+    sums = table.sum(axis=-1, keepdims=True)
+    if np.any(np.abs(sums - 1.0) > 1e-3) or np.any(table < 0):
+        raise ModelError("table columns must be probability distributions", file=file, node=node)
+    table = np.ascontiguousarray(table / sums)
+    if evidence:
+        return Variable(node, states, "observation", text=node, cost=1.0), table
+    normal = states[int(np.argmax(table))]
+    return Variable(node, states, "cause", text=node, normal=normal), table
+
+
+def to_pgmpy(network: Network) -> Any:
+    """The equivalent pgmpy `DiscreteBayesianNetwork` (node names are ids)."""
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DiscreteBayesianNetwork
+
+    bn = DiscreteBayesianNetwork()
+    bn.add_nodes_from(network.ids())
+    bn.add_edges_from(
+        (network.variables[p].id, v.id)
+        for v, ps in zip(network.variables, network.parents)
+        for p in ps
+    )
+    for var, ps, cpt in zip(network.variables, network.parents, network.cpts):
+        evidence = [network.variables[p].id for p in ps]
+        bn.add_cpds(
+            TabularCPD(
+                var.id,
+                var.card,
+                np.moveaxis(cpt, -1, 0).reshape(var.card, -1),
+                evidence=evidence or None,
+                evidence_card=[network.variables[p].card for p in ps] or None,
+                state_names={
+                    network.variables[i].id: list(network.variables[i].states)
+                    for i in (*ps, network.index[var.id])
+                },
+            )
+        )
+    return bn

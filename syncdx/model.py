@@ -1,0 +1,243 @@
+"""`Model`: a network compiled for diagnosis, and the questions one asks of it.
+
+Every answer comes from one primitive, `Model.infer`: a batched exact inference over likelihood
+arrays. Posteriors, marginals, P(evidence) and batch posteriors are views of its result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from syncdx import evidence as ev
+from syncdx.conflict import smallest_conflict
+from syncdx.engine import Result, compile_network
+from syncdx.errors import ImpossibleEvidenceError
+from syncdx.network import FloatArray, Network
+
+if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import syncdx` fast
+    import pandas as pd
+
+
+class Model:
+    """A diagnostic model, compiled once for exact inference and reused for every query.
+
+    Evidence is a mapping {node id: answer}; answers follow the model's states (case-insensitive;
+    yes/no also as true/false, 1/0, y/n); a blank answer means "not observed". `soft` evidence
+    maps a node to a weight per state: {"internet_works": {"yes": 0.8, "no": 0.2}}.
+    """
+
+    def __init__(self, network: Network) -> None:
+        self._network = network
+        self._tree = compile_network(network)
+        self._causes = network.ids("cause")
+        self._cause_index = tuple(network.index[c] for c in self._causes)
+
+    # -- what the model holds ---------------------------------------------------------------
+    @property
+    def network(self) -> Network:
+        """The underlying network specification."""
+        return self._network
+
+    @property
+    def name(self) -> str:
+        """The model's short name."""
+        return self._network.name
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        """Cause ids, in model order."""
+        return self._causes
+
+    @property
+    def observations(self) -> tuple[str, ...]:
+        """Observation ids, in model order."""
+        return self._network.ids("observation")
+
+    def states(self, node: str) -> tuple[str, ...]:
+        """The states of `node`, in model order."""
+        return ev.node(self._network, node).states
+
+    # -- queries ------------------------------------------------------------------------------
+    def posterior(
+        self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
+    ) -> pd.Series:
+        """P(cause present | evidence) for every cause, most probable first."""
+        import pandas as pd
+
+        result = self._query(evidence, soft, self._cause_index)
+        values = [1.0 - result.marginals[i][0, self._normal(i)] for i in self._cause_index]
+        series = pd.Series(values, index=pd.Index(self._causes, name="cause"), name="probability")
+        return series.sort_values(ascending=False, kind="stable")
+
+    def marginals(
+        self,
+        evidence: ev.Evidence | None = None,
+        variables: Iterable[str] | None = None,
+        *,
+        soft: ev.SoftEvidence | None = None,
+    ) -> dict[str, pd.Series]:
+        """{node: P(node = state | evidence) over its states}; `variables` None means every node."""
+        import pandas as pd
+
+        names = self._network.ids() if variables is None else tuple(variables)
+        indices = tuple(self._network.index[ev.node(self._network, n).id] for n in names)
+        result = self._query(evidence, soft, indices)
+        return {
+            name: pd.Series(
+                result.marginals[i][0],
+                index=pd.Index(self._network.variables[i].states, name="state"),
+                name=name,
+            )
+            for name, i in zip(names, indices)
+        }
+
+    def probability_of_evidence(
+        self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
+    ) -> float:
+        """P(evidence): zero for impossible evidence (no error here)."""
+        return float(np.exp(self.log_probability_of_evidence(evidence, soft=soft)))
+
+    def log_probability_of_evidence(
+        self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
+    ) -> float:
+        """log P(evidence), exact even where P(evidence) underflows; -inf if impossible."""
+        likelihoods = self._likelihoods(evidence, soft)
+        return float(self.infer(likelihoods, ()).log_evidence[0])
+
+    def posteriors(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Batch posterior: one row of P(cause present) per row of `frame`, same index and order.
+
+        Columns named after nodes are evidence (blank = not observed); other columns are
+        ignored. A bad value raises an `EvidenceError` naming the row and column; a row with
+        impossible evidence raises an `ImpossibleEvidenceError` naming the row.
+        """
+        import pandas as pd
+
+        encoded = ev.encode_frame(self._network, frame)
+        _raise_first_invalid(self._network, frame, encoded)
+        result = self.infer_codes(encoded.codes, encoded.columns, self._cause_index)
+        bad = np.flatnonzero(~result.possible)
+        if bad.size:
+            row = int(bad[0])
+            findings = {
+                encoded.names[j]: frame.iloc[row][encoded.names[j]]
+                for j in np.flatnonzero(encoded.codes[row] >= 0)
+            }
+            raise self._impossible(findings, None, row=frame.index[row])
+        return pd.DataFrame(
+            self.cause_probabilities(result), index=frame.index, columns=self._causes
+        )
+
+    # -- the primitive --------------------------------------------------------------------------
+    def infer(self, likelihoods: dict[int, FloatArray], targets: Sequence[int] | None) -> Result:
+        """Exact inference on a batch: log P(e) per row and the marginals of `targets`."""
+        return self._tree.run(likelihoods, targets)
+
+    def infer_codes(
+        self, codes: ev.CodeArray, columns: tuple[int, ...], targets: Sequence[int] | None
+    ) -> Result:
+        """`infer` on rows of state codes, computing each distinct row once."""
+        unique, inverse = distinct_rows(codes)
+        likelihoods = ev.likelihoods(self._network.cards, unique, columns)
+        result = self.infer(likelihoods, targets)
+        return Result(
+            result.log_evidence[inverse], {v: m[inverse] for v, m in result.marginals.items()}
+        )
+
+    def cause_probabilities(self, result: Result) -> FloatArray:
+        """(rows, causes) P(cause present) from a result that holds every cause's marginal."""
+        return np.column_stack(
+            [1.0 - result.marginals[i][:, self._normal(i)] for i in self._cause_index]
+        )
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _normal(self, index: int) -> int:
+        variable = self._network.variables[index]
+        return variable.states.index(variable.normal)
+
+    def _likelihoods(
+        self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
+    ) -> dict[int, FloatArray]:
+        hard = ev.encode(self._network, evidence)
+        likelihoods = {v: np.eye(self._network.cards[v])[s] for v, s in hard.items()}
+        for v, weights in ev.encode_soft(self._network, soft).items():
+            likelihoods[v] = likelihoods.get(v, 1.0) * weights
+        return {v: lik[np.newaxis] for v, lik in likelihoods.items()}
+
+    def _query(
+        self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, targets: Sequence[int]
+    ) -> Result:
+        result = self.infer(self._likelihoods(evidence, soft), targets)
+        if not result.possible[0]:
+            raise self._impossible(evidence or {}, soft)
+        return result
+
+    def _impossible(
+        self, evidence: ev.Evidence, soft: ev.SoftEvidence | None, row: object = None
+    ) -> ImpossibleEvidenceError:
+        likelihoods = {v: lik[0] for v, lik in self._likelihoods(evidence, soft).items()}
+        conflict = smallest_conflict(self._tree, likelihoods)
+        named = {self._network.variables[v].id: v for v in conflict}
+        shown = {
+            name: str(evidence[name]) if name in evidence else f"soft {dict((soft or {})[name])}"
+            for name in named
+        }
+        return ImpossibleEvidenceError(shown, row=row)
+
+    # -- display ----------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        n = self._network
+        return (
+            f"<Model {n.name!r}: {len(self._causes)} causes, {len(self.observations)} "
+            f"observations, {len(n.actions)} actions>"
+        )
+
+    def _repr_html_(self) -> str:
+        prior = self.posterior()
+        rows = "".join(
+            f"<tr><td><code>{escape(c)}</code></td><td>{escape(self._text(c))}</td>"
+            f"<td style='text-align:right'>{p:.3f}</td></tr>"
+            for c, p in zip(map(str, prior.index), prior.to_numpy())
+        )
+        title = escape(self._network.title or self._network.name)
+        return (
+            f"<p><b>{title}</b>: {len(self._causes)} causes, {len(self.observations)} "
+            f"observations, {len(self._network.actions)} actions</p><table><thead><tr>"
+            f"<th>cause</th><th>meaning</th><th>prior</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+
+    def _text(self, node: str) -> str:
+        return self._network.variable(node).text
+
+
+def distinct_rows(codes: ev.CodeArray) -> tuple[ev.CodeArray, np.ndarray]:
+    """The distinct rows of `codes` and, for each row, the index of its distinct row."""
+    if codes.shape[1] == 0:
+        return codes[:1], np.zeros(len(codes), dtype=np.intp)
+    radix = np.asarray(codes.max(axis=0), dtype=np.float64) + 3  # codes start at -2
+    if np.sum(np.log2(radix)) < 62:
+        weights = np.cumprod(np.concatenate([[1], radix[:-1]])).astype(np.int64)
+        keys = (codes.astype(np.int64) + 2) @ weights
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        return codes[first], inverse
+    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    return unique, inverse.ravel()
+
+
+def _raise_first_invalid(network: Network, frame: pd.DataFrame, encoded: ev.EncodedFrame) -> None:
+    invalid = encoded.invalid
+    if not invalid.any():
+        return
+    row, col = (int(x[0]) for x in np.nonzero(invalid))
+    name = encoded.names[col]
+    error = ev.describe_invalid(network, encoded.columns[col], frame.iloc[row][name])
+    raise type(error)(
+        f"row {frame.index[row]!r}, column {name!r}: {error}",
+        node=name,
+        value=error.value,
+        allowed=error.allowed,
+    )

@@ -1,0 +1,198 @@
+"""The Python API of a loaded model: posteriors, marginals, P(e), batches, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import syncdx
+from syncdx import EvidenceError, ImpossibleEvidenceError, Model
+from syncdx.interop import to_pgmpy
+from syncdx.network import CAUSE_STATES, Network, Variable
+from tests.oracle import posterior_marginals
+from tests.strategies import hard_evidence, networks
+
+
+@pytest.fixture(scope="module")
+def sync() -> Model:
+    return syncdx.load_model()
+
+
+def test_shipped_model_has_contract_vocabulary(sync: Model) -> None:
+    """The shipped model exposes the contract's ids and states."""
+    assert "icloud_storage_full" in sync.causes
+    assert "paused_banner" in sync.observations
+    assert sync.states("system_status") == ("all_green", "icloud_issue", "imessage_issue")
+    assert sync.states("affected_devices") == ("one_device", "several_devices")
+
+
+def test_posterior_is_sorted_series_of_causes(sync: Model) -> None:
+    """posterior() gives P(present) for every cause, most probable first."""
+    post = sync.posterior({"storage_full_alert": "yes"})
+    assert set(post.index) == set(sync.causes)
+    assert list(post.values) == sorted(post.values, reverse=True)
+    assert post.index[0] == "icloud_storage_full"
+    assert ((post >= 0) & (post <= 1)).all()
+
+
+@pytest.mark.parametrize("spelling", ["yes", "YES", " Yes ", "true", "True", "1", "y", True, 1])
+def test_yes_spellings_are_equivalent(sync: Model, spelling: object) -> None:
+    """Evidence values are matched case-insensitively, with the contract's yes/no aliases."""
+    expected = sync.posterior({"storage_full_alert": "yes"})
+    got = sync.posterior({"storage_full_alert": spelling})
+    pd.testing.assert_series_equal(got, expected)
+
+
+@pytest.mark.parametrize("blank", [None, "", "  ", float("nan")])
+def test_blank_is_unobserved(sync: Model, blank: object) -> None:
+    """A blank answer is no evidence at all."""
+    pd.testing.assert_series_equal(sync.posterior({"paused_banner": blank}), sync.posterior())
+
+
+def test_unknown_node_names_the_node(sync: Model) -> None:
+    """An unknown node is an EvidenceError (a ValueError) naming it."""
+    with pytest.raises(EvidenceError, match="unknown node 'paused_baner'") as info:
+        sync.posterior({"paused_baner": "yes"})
+    assert isinstance(info.value, ValueError)
+    assert info.value.node == "paused_baner"
+
+
+def test_unknown_state_lists_allowed_values(sync: Model) -> None:
+    """An unknown state names the node, the value and the allowed states."""
+    with pytest.raises(EvidenceError, match="'maybe' is not a state of 'system_status'") as info:
+        sync.posterior({"system_status": "maybe"})
+    assert info.value.allowed == ("all_green", "icloud_issue", "imessage_issue")
+
+
+def test_marginals_cover_every_node_and_sum_to_one(sync: Model) -> None:
+    """marginals(evidence) has one distribution per node, each summing to 1."""
+    marginals = sync.marginals({"paused_banner": "yes"})
+    assert set(marginals) == set(sync.network.ids())
+    for series in marginals.values():
+        assert math.isclose(series.sum(), 1.0, abs_tol=1e-12)
+    assert marginals["paused_banner"]["yes"] == 1.0
+
+
+def test_marginals_agree_with_posterior(sync: Model) -> None:
+    """P(present) from marginals() equals posterior()."""
+    evidence = {"internet_works": "no", "paused_banner": "yes"}
+    post = sync.posterior(evidence)
+    marginals = sync.marginals(evidence, variables=sync.causes)
+    for cause in sync.causes:
+        assert marginals[cause]["present"] == pytest.approx(post[cause], abs=1e-15)
+
+
+def test_soft_evidence_interpolates(sync: Model) -> None:
+    """Certain soft evidence equals hard evidence; uniform soft evidence equals none."""
+    hard = sync.posterior({"internet_works": "no"})
+    certain = sync.posterior(soft={"internet_works": {"no": 1.0}})
+    uniform = sync.posterior(soft={"internet_works": {"yes": 0.5, "no": 0.5}})
+    pd.testing.assert_series_equal(certain, hard)
+    pd.testing.assert_series_equal(uniform.sort_index(), sync.posterior().sort_index())
+    probably = sync.posterior(soft={"internet_works": {"yes": 0.2, "no": 0.8}})
+    prior = sync.posterior()
+    assert prior["network_unreliable"] < probably["network_unreliable"] < hard["network_unreliable"]
+
+
+def test_bad_soft_evidence_is_rejected(sync: Model) -> None:
+    """Soft evidence needs known states and finite non-negative weights, not all zero."""
+    with pytest.raises(EvidenceError, match="weight 0"):
+        sync.posterior(soft={"internet_works": {"yes": 0.0}})
+    with pytest.raises(EvidenceError, match="finite weight"):
+        sync.posterior(soft={"internet_works": {"yes": -1.0}})
+
+
+def _tiny() -> Model:
+    """a -> b, where b = yes is impossible unless a is present."""
+    variables = (Variable("a", CAUSE_STATES, "cause"), Variable("b", ("yes", "no")))
+    cpts = (np.array([0.9, 0.1]), np.array([[0.0, 1.0], [0.7, 0.3]]))
+    variables += (Variable("c", ("yes", "no")),)
+    cpts += (np.array([[0.5, 0.5], [0.2, 0.8]]),)
+    return Model(Network(variables, ((), (0,), (0,)), cpts))
+
+
+def test_impossible_evidence_names_smallest_conflict() -> None:
+    """Impossible evidence raises ImpossibleEvidenceError with a smallest conflicting set."""
+    model = _tiny()
+    with pytest.raises(ImpossibleEvidenceError) as info:
+        model.posterior({"a": "absent", "b": "yes", "c": "no"})
+    assert info.value.conflict == {"a": "absent", "b": "yes"}
+    assert model.probability_of_evidence({"a": "absent", "b": "yes"}) == 0.0
+    assert model.log_probability_of_evidence({"a": "absent", "b": "yes"}) == -math.inf
+
+
+def test_probability_of_evidence_matches_enumeration(sync: Model) -> None:
+    """P(e) sums to 1 over the states of one observation."""
+    total = sum(sync.probability_of_evidence({"paused_banner": s}) for s in ("yes", "no"))
+    assert total == pytest.approx(1.0, abs=1e-12)
+    assert sync.probability_of_evidence() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_posteriors_batch_matches_single_queries(sync: Model) -> None:
+    """posteriors(frame) equals posterior() row by row, keeps index and order, ignores extras."""
+    frame = pd.DataFrame(
+        {
+            "ticket": ["t1", "t2", "t3", "t4"],
+            "paused_banner": ["yes", "", None, "no"],
+            "internet_works": ["no", "yes", None, "No"],
+            "note": ["x", "y", "z", "w"],
+        },
+        index=[10, 5, 7, 1],
+    )
+    out = sync.posteriors(frame)
+    assert list(out.index) == [10, 5, 7, 1]
+    assert list(out.columns) == list(sync.causes)
+    for label, row in frame.iterrows():
+        evidence = {k: row[k] for k in ("paused_banner", "internet_works")}
+        expected = sync.posterior(evidence)
+        np.testing.assert_allclose(out.loc[label, expected.index], expected.values, atol=1e-12)
+
+
+def test_posteriors_bad_cell_names_row_and_column(sync: Model) -> None:
+    """A bad value in a batch names its row, its column and the allowed states."""
+    frame = pd.DataFrame({"paused_banner": ["yes", "perhaps"]}, index=["a", "b"])
+    with pytest.raises(EvidenceError, match=r"row 'b', column 'paused_banner'.*allowed: yes, no"):
+        sync.posteriors(frame)
+
+
+def test_posteriors_impossible_row_is_named() -> None:
+    """A batch row with impossible evidence raises naming that row."""
+    frame = pd.DataFrame({"a": ["present", "absent"], "b": ["yes", "yes"]})
+    with pytest.raises(ImpossibleEvidenceError, match="row 1") as info:
+        _tiny().posteriors(frame)
+    assert info.value.conflict == {"a": "absent", "b": "yes"}
+
+
+def test_to_pgmpy_round_trip(sync: Model) -> None:
+    """to_pgmpy() gives a valid pgmpy network with the model's ids and states."""
+    bn = to_pgmpy(sync.network)
+    assert bn.check_model()
+    assert set(bn.nodes()) == set(sync.network.ids())
+    assert bn.get_cpds("icloud_outage").state_names["icloud_outage"] == ["absent", "present"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_evidence_order_does_not_matter(data: st.DataObject) -> None:
+    """The posterior does not depend on the order in which findings are given."""
+    network = data.draw(networks(max_nodes=8))
+    codes = data.draw(hard_evidence(network))
+    model = Model(network)
+    evidence = {network.variables[v].id: network.variables[v].states[s] for v, s in codes.items()}
+    lik = {v: np.eye(network.cards[v])[s] for v, s in codes.items()}
+    p_e, marginals = posterior_marginals(network, lik)
+    if p_e == 0:
+        with pytest.raises(ImpossibleEvidenceError):
+            model.posterior(evidence)
+        return
+    forward = model.marginals(evidence)
+    backward = model.marginals(dict(reversed(list(evidence.items()))))
+    for name, series in forward.items():
+        np.testing.assert_allclose(series.values, backward[name].values, atol=1e-12)
+        np.testing.assert_allclose(series.values, marginals[network.index[name]], atol=1e-9)
+    assert model.probability_of_evidence(evidence) == pytest.approx(p_e, rel=1e-9)

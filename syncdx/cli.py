@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="syncdx", description="Bayesian diagnosis of iMessage / iCloud sync problems."
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    _add_posterior(commands)
+    return parser
+
+
+def _add_posterior(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     posterior = commands.add_parser(
         "posterior",
         help="show P(cause present) given answers",
@@ -46,7 +51,6 @@ def _parser() -> argparse.ArgumentParser:
     posterior.add_argument("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
     posterior.add_argument("--top", type=int, default=None, help="show only the K likeliest")
     posterior.set_defaults(command=_posterior)
-    return parser
 
 
 def parse_answers(pairs: Sequence[str]) -> dict[str, str]:

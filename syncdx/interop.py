@@ -6,6 +6,7 @@ stays fast.
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,16 @@ import numpy as np
 from syncdx.errors import ModelError
 from syncdx.network import Network, Variable, topological_order
 
-#: File endings read through pgmpy's readers.
+#: File endings read through pgmpy's readers (each also gzip-compressed, ending in .gz).
 NETWORK_SUFFIXES = (".bif", ".xmlbif", ".xml")
+
+
+def network_format(path: Path) -> str | None:
+    """The network suffix of `path` (".bif", ".xmlbif", ".xml"), looking through a ".gz"."""
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return suffixes[-1] if suffixes and suffixes[-1] in NETWORK_SUFFIXES else None
 
 
 def read_network_file(path: str | os.PathLike[str]) -> Network:
@@ -25,19 +34,31 @@ def read_network_file(path: str | os.PathLike[str]) -> Network:
     if not path.is_file():
         raise ModelError("no such file", file=str(path))
     try:
-        if path.suffix.lower() == ".bif":
+        opener = gzip.open if path.suffix.lower() == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            text = handle.read()
+        if network_format(path) == ".bif":
             from pgmpy.readwrite import BIFReader
 
-            bn = BIFReader(str(path)).get_model()
+            bn = BIFReader(string=text).get_model()
         else:
             from pgmpy.readwrite import XMLBIFReader
 
-            bn = XMLBIFReader(str(path)).get_model()
-    except ModelError:
-        raise
+            bn = XMLBIFReader(string=text).get_model()
     except Exception as exc:  # pgmpy's readers raise many kinds of errors on bad files
         raise ModelError(f"cannot read the network: {exc}", file=str(path)) from exc
-    return from_pgmpy(bn, name=path.stem, file=str(path))
+    stem = path.name.split(".")[0]
+    return from_pgmpy(bn, name=stem, file=str(path))
+
+
+def bundled_network(name: str) -> Path:
+    """Path of a classic network that pgmpy ships (asia, alarm, child, insurance, win95pts, ...)."""
+    import pgmpy
+
+    path = Path(pgmpy.__file__).parent / "utils" / "example_models" / f"{name}.bif.gz"
+    if not path.is_file():
+        raise ModelError("pgmpy ships no such example network", file=str(path))
+    return path
 
 
 def from_pgmpy(bn: Any, *, name: str = "network", file: str | None = None) -> Network:
@@ -46,6 +67,8 @@ def from_pgmpy(bn: Any, *, name: str = "network", file: str | None = None) -> Ne
     Root nodes become causes whose normal state is their most probable one a priori.
     """
     cpds = {str(cpd.variable): cpd for cpd in bn.get_cpds()}
+    if not cpds:
+        raise ModelError("the network has no nodes", file=file)
     missing = sorted(str(n) for n in bn.nodes() if str(n) not in cpds)
     if missing:
         raise ModelError("node has no probability table", file=file, node=missing[0], field="cpt")

@@ -27,9 +27,9 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Model:
         from syncdx.authoring import read_yaml_model
 
         return Model(read_yaml_model(path))
-    from syncdx.interop import NETWORK_SUFFIXES, read_network_file
+    from syncdx.interop import NETWORK_SUFFIXES, network_format, read_network_file
 
-    if suffix in NETWORK_SUFFIXES:
+    if network_format(path):
         return Model(read_network_file(path))
     raise ModelError(
         f"unknown model format {suffix or '(no suffix)'!r}; expected one of "

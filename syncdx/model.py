@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from syncdx.network import FloatArray, Network
 
 if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import syncdx` fast
     import pandas as pd
+
+    from syncdx.plan import Step  # recommender and planner: see the end of `Model`
+    from syncdx.recommend import Criterion, Ranking
 
 
 class Model:
@@ -60,6 +63,12 @@ class Model:
     def states(self, node: str) -> tuple[str, ...]:
         """The states of `node`, in model order."""
         return ev.node(self._network, node).states
+
+    def to_pgmpy(self) -> Any:
+        """The equivalent pgmpy `DiscreteBayesianNetwork` (node names are ids)."""
+        from syncdx.interop import to_pgmpy
+
+        return to_pgmpy(self._network)
 
     # -- queries ------------------------------------------------------------------------------
     def posterior(
@@ -212,6 +221,51 @@ class Model:
 
     def _text(self, node: str) -> str:
         return self._network.variable(node).text
+
+    # -- recommender and planner (syncdx.recommend, syncdx.plan) ------------------------------
+    def recommend(
+        self,
+        evidence: ev.Evidence | None = None,
+        *,
+        soft: ev.SoftEvidence | None = None,
+        k: int | None = None,
+        criterion: Criterion = "marginal",
+        by: Ranking = "gain",
+        candidates: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Unanswered questions ranked by expected information gain (bits): `syncdx.recommend`."""
+        from syncdx.recommend import recommend
+
+        return recommend(
+            self, evidence, soft=soft, k=k, criterion=criterion, by=by, candidates=candidates
+        )
+
+    def plan(
+        self,
+        evidence: ev.Evidence | None = None,
+        *,
+        soft: ev.SoftEvidence | None = None,
+        failed: Iterable[str] = (),
+        skipped: Iterable[str] = (),
+    ) -> Step:
+        """The next troubleshooting step, by expected cost of repair: `syncdx.plan`."""
+        from syncdx.plan import plan
+
+        return plan(self, evidence, soft=soft, failed=failed, skipped=skipped)
+
+    @property
+    def actions(self) -> pd.DataFrame:
+        """Repair actions: text, cost, the causes each fixes and how often, last resort."""
+        from syncdx.plan import actions_table
+
+        return actions_table(self._network)
+
+    @property
+    def questions(self) -> pd.DataFrame:
+        """Observations a person can check: text, cost (minutes), states."""
+        from syncdx.plan import questions_table
+
+        return questions_table(self._network)
 
 
 def distinct_rows(codes: ev.CodeArray) -> tuple[ev.CodeArray, np.ndarray]:

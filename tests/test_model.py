@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx import EvidenceError, ImpossibleEvidenceError, Model
-from syncdx.interop import to_pgmpy
 from syncdx.network import CAUSE_STATES, Network, Variable
 from tests.oracle import posterior_marginals
 from tests.strategies import hard_evidence, networks
@@ -170,7 +169,7 @@ def test_posteriors_impossible_row_is_named() -> None:
 
 def test_to_pgmpy_round_trip(sync: Model) -> None:
     """to_pgmpy() gives a valid pgmpy network with the model's ids and states."""
-    bn = to_pgmpy(sync.network)
+    bn = sync.to_pgmpy()
     assert bn.check_model()
     assert set(bn.nodes()) == set(sync.network.ids())
     assert bn.get_cpds("icloud_outage").state_names["icloud_outage"] == ["absent", "present"]

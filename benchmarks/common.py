@@ -1,0 +1,70 @@
+"""Shared set-up for the benchmarks: the networks, evidence sets, and the peers' engines."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import syncdx
+from syncdx import Model
+from syncdx.interop import bundled_network
+from syncdx.sampling import sample
+
+
+def load(name: str) -> Model:
+    """The shipped sync model ("sync") or one of pgmpy's bundled networks."""
+    return syncdx.load_model(None if name == "sync" else bundled_network(name))
+
+
+def evidence_frame(model: Model, rows: int, observed: float, seed: int = 0) -> pd.DataFrame:
+    """Answers sampled from the model itself; each observation seen with probability `observed`."""
+    rng = np.random.default_rng(seed)
+    network = model.network
+    draws = sample(network, rows, rng)
+    names = model.observations
+    columns = {}
+    for name in names:
+        states = np.asarray(network.variable(name).states, dtype=object)
+        values = states[draws[:, network.index[name]]]
+        columns[name] = np.where(rng.random(rows) < observed, values, "")
+    return pd.DataFrame(columns)
+
+
+def as_dicts(frame: pd.DataFrame) -> list[dict[str, str]]:
+    """One evidence dict per row, blanks dropped."""
+    return [{k: v for k, v in row.items() if v} for row in frame.to_dict("records")]
+
+
+def to_pyagrum(model: Model) -> Any:
+    """The same network as a pyAgrum BayesNet."""
+    import pyagrum as gum
+
+    network = model.network
+    bn = gum.BayesNet(network.name)
+    for v in network.variables:
+        bn.add(gum.LabelizedVariable(v.id, v.id, list(v.states)))
+    for v, parents in zip(network.variables, network.parents):
+        for p in parents:
+            bn.addArc(network.variables[p].id, v.id)
+    for v, parents, cpt in zip(network.variables, network.parents, network.cpts):
+        names = [network.variables[p].id for p in parents]
+        for config in np.ndindex(*cpt.shape[:-1]):
+            bn.cpt(v.id)[dict(zip(names, config))] = cpt[config].tolist()
+    return bn
+
+
+def per_call(fn: Callable[[], object], repeat: int, budget: float = 5.0) -> float:
+    """Median seconds per call over up to `repeat` calls (stops early past `budget` seconds)."""
+    times = []
+    start = time.perf_counter()
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+        if time.perf_counter() - start > budget and len(times) >= 3:
+            break
+    return float(np.median(times))

@@ -24,7 +24,8 @@ def plot_posterior(
     posterior: pd.Series, *, prior: pd.Series | None = None, top: int | None = 10, ax: Any = None
 ) -> Any:
     """Horizontal bars of P(cause present), likeliest on top; `prior` adds hollow markers."""
-    shown = posterior.sort_values(ascending=False).head(top)[::-1]
+    ranked = posterior.sort_values(ascending=False)
+    shown = (ranked if top is None else ranked.head(top))[::-1]
     ax = ax or _pyplot().subplots(figsize=(7, 0.35 * len(shown) + 1))[1]
     ax.barh(shown.index.astype(str), shown.to_numpy(), color="#3b75af", label="posterior")
     if prior is not None:

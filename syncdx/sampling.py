@@ -46,4 +46,5 @@ def _draw(probabilities: npt.NDArray[np.float64], rng: np.random.Generator) -> S
     """One category per row of a (rows, states) probability array (inverse CDF)."""
     cumulative = np.cumsum(probabilities, axis=1)
     u = rng.random((len(probabilities), 1)) * cumulative[:, -1:]
-    return np.minimum((u >= cumulative).sum(axis=1), probabilities.shape[1] - 1).astype(np.int64)
+    drawn = np.minimum((u >= cumulative).sum(axis=1), probabilities.shape[1] - 1)
+    return np.asarray(drawn, dtype=np.int64)

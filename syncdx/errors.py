@@ -31,12 +31,7 @@ class ModelError(SyncdxError, ValueError):
         field: str | None = None,
     ) -> None:
         self.file, self.node, self.field = file, node, field
-        where = ", ".join(
-            f"{label} {value!r}" if label != "file" else str(value)
-            for label, value in (("file", file), ("node", node), ("field", field))
-            if value is not None
-        )
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(_located(message, file, ("node", node), ("field", field)))
 
 
 class EvidenceError(SyncdxError, ValueError):
@@ -84,12 +79,15 @@ class InputError(SyncdxError, ValueError):
         column: str | None = None,
     ) -> None:
         self.file, self.line, self.column = file, line, column
-        where = "".join(
-            part
-            for part in (
-                file or "",
-                f", line {line}" if line is not None else "",
-                f", column {column!r}" if column is not None else "",
-            )
-        ).lstrip(", ")
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(_located(message, file, ("line", line), ("column", column)))
+
+
+def _located(message: str, file: str | None, *parts: tuple[str, object]) -> str:
+    """`message` behind a prefix saying where: "model.yaml, node 'x', field 'cpt': ..."."""
+    where = [file] if file else []
+    where += [
+        f"{label} {value}" if isinstance(value, int) else f"{label} {value!r}"
+        for label, value in parts
+        if value is not None
+    ]
+    return f"{', '.join(where)}: {message}" if where else message

@@ -75,9 +75,10 @@ FloatArray = npt.NDArray[np.float64]
 class Network:
     """A discrete Bayesian network with diagnostic roles, validated at construction.
 
-    `variables` are in a topological order (parents first); `parents[i]` holds the indices of
-    variable i's parents; `cpts[i]` is its conditional probability table. `documents` maps the
-    keys that `source` references cite to the documents' titles; `file` is where it was read from.
+    `variables` are in a topological order (parents first), `cards` their numbers of states;
+    `parents[i]` holds the indices of variable i's parents; `cpts[i]` is its conditional
+    probability table. `documents` maps the keys that `source` references cite to the documents'
+    titles; `file` is where it was read from.
     """
 
     variables: tuple[Variable, ...]
@@ -89,10 +90,12 @@ class Network:
     documents: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     file: str | None = None
     index: Mapping[str, int] = field(init=False, repr=False)
+    cards: tuple[int, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         index = {v.id: i for i, v in enumerate(self.variables)}
         object.__setattr__(self, "index", MappingProxyType(index))
+        object.__setattr__(self, "cards", tuple(v.card for v in self.variables))
         self._validate()
         for cpt in self.cpts:
             cpt.setflags(write=False)
@@ -111,11 +114,6 @@ class Network:
     def ids(self, role: Role | None = None) -> tuple[str, ...]:
         """Variable ids in model order, optionally only those with a given role."""
         return tuple(v.id for v in self.variables if role is None or v.role == role)
-
-    @property
-    def cards(self) -> tuple[int, ...]:
-        """Number of states of each variable, in model order."""
-        return tuple(v.card for v in self.variables)
 
     def parent_ids(self, node: str) -> tuple[str, ...]:
         """Ids of the parents of `node`, in the order of its table's axes."""

@@ -1,39 +1,39 @@
 """Exact inference, compiled once per network and run on a batch of evidence rows at a time.
 
-`compile_network` triangulates the moral graph (greedy min-fill, ties broken by table size),
-builds a junction tree and multiplies each conditional table into one clique. `JunctionTree.run`
-then takes evidence for B rows at once, as likelihood vectors with a leading batch axis, and
-passes Shafer-Shenoy messages (every message an `einsum` with a fixed subscript). Each message is
-rescaled to sum to one per row, and the logs of the scale factors add up to log P(evidence), so
-long evidence lists neither underflow nor lose precision. A row whose evidence has probability
-zero gets log P(e) = -inf and no marginals (NaN): the caller decides how to report it.
+`compile_network` builds a junction tree (see `syncdx._triangulate`), multiplies each conditional
+table into one clique and passes every message once with no evidence at all: these prior
+messages are kept. `JunctionTree.run` then takes evidence for B rows at once, as likelihood
+vectors with a leading batch axis, and recomputes only the messages whose sending side holds
+evidence and that lead to a clique holding a target. A message with a fixed set of live inputs
+(evidence vectors and recomputed messages) is one matrix product: the clique table, times the
+prior messages of the other neighbours, summed down to a matrix from the live inputs' joint
+states to the separator's states. Those matrices are built on first use and cached.
+
+Each message is rescaled to sum to one per row; the logs of the scale factors on the way to
+one clique add up to log P(evidence), so long evidence lists neither underflow nor lose
+precision. A row whose evidence has probability zero gets log P(e) = -inf and NaN marginals.
 """
 
 from __future__ import annotations
 
-import string
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from syncdx._kernels import Kernel, axes, build_kernel, contract
+from syncdx._triangulate import junction_tree
 from syncdx.network import FloatArray, Network
 
-IntArray = npt.NDArray[np.int64]
-_LETTERS = string.ascii_letters
 #: Most table entries (rows x clique size) a batch chunk may hold in one clique.
-_CHUNK_ENTRIES = 1 << 21
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One message of the schedule: from clique `source` to `target`, given earlier messages."""
-
-    source: int
-    target: int
-    inputs: tuple[int, ...]
-    subscripts: str
+_CHUNK_ENTRIES = 1 << 20
+#: Adjacent cliques whose union has at most this many entries are merged into one.
+_MERGE_ENTRIES = 128
+#: Most cached plans (one per evidence variables and targets) before the cache is emptied.
+_PLAN_CACHE = 4096
+_NOTHING: FloatArray = np.empty(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,25 +49,49 @@ class Result:
         return np.isfinite(self.log_evidence)
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """Run `kernel` on the given slots; store its output in slot `out` (if >= 0)."""
+
+    kernel: Kernel
+    inputs: tuple[int, ...]
+    out: int
+    on_path: bool  # its total is a factor of P(e)
+    targets: tuple[tuple[int, int, int], ...]  # (variable, start, stop) columns of the output
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The steps of one run for fixed evidence variables and targets."""
+
+    steps: tuple[_Step, ...]
+    slots: int
+    log_const: float  # log scale factors of the prior messages on the way to the P(e) clique
+    constant: tuple[int, ...]  # targets with no live input: prior marginals
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class JunctionTree:
-    """A compiled network: cliques, their base potentials and the message schedule.
+    """A compiled network: cliques, their tables, the prior messages and cached run plans.
 
     `width` is the largest clique table (entries); batches are cut into chunks so that one
-    clique's batched table stays around two million entries.
+    clique's batched table stays around a million entries.
     """
 
     cards: tuple[int, ...]
     cliques: tuple[tuple[int, ...], ...]
+    neighbours: tuple[tuple[int, ...], ...]
     base: tuple[FloatArray, ...]
     home: tuple[int, ...]
-    collect: tuple[Message, ...]
-    distribute: tuple[Message, ...]
-    root: int
-    root_subscripts: str
-    belief_subscripts: tuple[str, ...]
-    incoming: tuple[tuple[int, ...], ...]
+    prior: Mapping[tuple[int, int], FloatArray]
+    prior_log: Mapping[tuple[int, int], float]
+    side: Mapping[tuple[int, int], int]  # bit mask of the cliques on the sending side
+    prior_marginals: tuple[FloatArray, ...]
     width: int
+    _plans: dict[tuple[tuple[int, ...], tuple[int, ...]], _Plan] = field(
+        default_factory=dict, repr=False
+    )
+    _kernels: dict[tuple[object, ...], Kernel] = field(default_factory=dict, repr=False)
 
     def run(
         self,
@@ -81,15 +105,14 @@ class JunctionTree:
         Every array must have the same B.
         """
         wanted = tuple(range(len(self.cards)) if targets is None else targets)
+        plan = self._plan(tuple(likelihoods), wanted)
         rows = _batch_size(likelihoods)
         step = max(1, _CHUNK_ENTRIES // self.width)
         if rows <= step:
-            return self._run(likelihoods, wanted, rows)
+            return self._run(plan, list(likelihoods.values()), rows)
         parts = [
             self._run(
-                {v: lik[i : i + step] for v, lik in likelihoods.items()},
-                wanted,
-                min(step, rows - i),
+                plan, [lik[i : i + step] for lik in likelihoods.values()], min(step, rows - i)
             )
             for i in range(0, rows, step)
         ]
@@ -98,51 +121,152 @@ class JunctionTree:
             {v: np.concatenate([p.marginals[v] for p in parts]) for v in wanted},
         )
 
-    def _run(
-        self, likelihoods: Mapping[int, FloatArray], wanted: Sequence[int], rows: int
-    ) -> Result:
-        psi = self._potentials(likelihoods)
-        log_z = np.zeros(rows)
-        messages: list[FloatArray] = []
-        for message in self.collect:
-            log_z += _send(message, psi, messages)
-        root = np.einsum(
-            self.root_subscripts, psi[self.root], *(messages[k] for k in self.incoming[self.root])
-        )
-        log_z = log_z + _safe_log(root)
-        for message in self.distribute:
-            _send(message, psi, messages)
-        return Result(log_z, self._marginals(psi, messages, wanted, np.isfinite(log_z)))
-
-    def _potentials(self, likelihoods: Mapping[int, FloatArray]) -> list[FloatArray]:
-        psi = list(self.base)
-        for var, lik in likelihoods.items():
-            clique = self.home[var]
-            shape = [1] * (len(self.cliques[clique]) + 1)
-            shape[0], shape[1 + self.cliques[clique].index(var)] = lik.shape
-            psi[clique] = psi[clique] * lik.reshape(shape)
-        return psi
-
-    def _marginals(
-        self,
-        psi: Sequence[FloatArray],
-        messages: Sequence[FloatArray],
-        wanted: Sequence[int],
-        possible: npt.NDArray[np.bool_],
-    ) -> dict[int, FloatArray]:
-        beliefs: dict[int, FloatArray] = {}
+    def _run(self, plan: _Plan, likelihoods: list[FloatArray], rows: int) -> Result:
+        slots: list[FloatArray] = likelihoods + [_NOTHING] * plan.slots
+        totals: list[FloatArray] = []
         out: dict[int, FloatArray] = {}
-        for var in wanted:
-            c = self.home[var]
-            if c not in beliefs:
-                inputs = (messages[k] for k in self.incoming[c])
-                beliefs[c] = np.einsum(self.belief_subscripts[c], psi[c], *inputs)
-            belief = beliefs[c]
-            axes = tuple(a for a in range(-len(self.cliques[c]), 0) if self.cliques[c][a] != var)
-            marginal = np.broadcast_to(belief.sum(axis=axes), (possible.size, self.cards[var]))
-            total = marginal.sum(axis=1, keepdims=True)
-            out[var] = np.where(possible[:, None], marginal / np.where(total > 0, total, 1), np.nan)
-        return out
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for step in plan.steps:
+                total, values = step.kernel([slots[k] for k in step.inputs])
+                slots[step.out] = values
+                if step.on_path:
+                    totals.append(total)
+                for var, start, stop in step.targets:
+                    out[var] = values[:, start:stop]
+            log_z = np.log(np.stack(totals)).sum(axis=0) if totals else np.zeros(rows)
+        log_z = np.where(np.isnan(log_z), -np.inf, log_z + plan.log_const)
+        for var in plan.constant:
+            out[var] = np.repeat(self.prior_marginals[var][None], rows, axis=0)
+        return Result(log_z, out)
+
+    # -- planning -------------------------------------------------------------------------
+    def _plan(self, evidence: tuple[int, ...], targets: tuple[int, ...]) -> _Plan:
+        """The (cached) steps for these evidence variables and targets."""
+        key = (evidence, targets)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= _PLAN_CACHE:
+                self._plans.clear()
+            plan = self._plans[key] = _Planner(self, evidence).plan(targets)
+        return plan
+
+    def kernel(
+        self,
+        clique: int,
+        live: tuple[tuple[int, ...], ...],
+        dead: tuple[int, ...],
+        out: int | tuple[int, ...],
+    ) -> Kernel:
+        """The cached kernel of `clique` for live input scopes, prior-message neighbours `dead`
+        and output `out`: a neighbour (a message to it) or a tuple of target variables."""
+        key = (clique, live, dead, out)
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            table = _table(self.cliques, self.base, self.prior, clique, dead)
+            if isinstance(out, int):
+                separator = _separator(self.cliques, clique, out)
+                kernel = build_kernel(self.cliques[clique], self.cards, table, live, separator)
+            else:
+                kernel = build_kernel(self.cliques[clique], self.cards, table, live, None, out)
+            self._kernels[key] = kernel
+        return kernel
+
+
+class _Planner:
+    """Works out which messages one run needs, in order, for fixed evidence variables."""
+
+    def __init__(self, tree: JunctionTree, evidence: tuple[int, ...]) -> None:
+        self.tree = tree
+        self.evidence = evidence
+        self.mask = sum({1 << tree.home[v] for v in evidence})
+        self.steps: list[_Step] = []
+        self.slot: dict[tuple[int, int], int] = {}
+        self.on_path = True
+
+    def plan(self, targets: tuple[int, ...]) -> _Plan:
+        """Steps: first the P(e) clique (the first target's or evidence's home), then targets."""
+        tree = self.tree
+        if not self.evidence:
+            return _Plan((), 0, 0.0, targets)
+        groups = _cover(tree.cliques, targets)
+        first = next(iter(groups), tree.home[self.evidence[0]])
+        self._belief(first, tuple(groups.get(first, ())))
+        self.on_path = False
+        log_const = sum(tree.prior_log[e] for e in _towards(tree.neighbours, first))
+        log_const -= sum(tree.prior_log[e] for e in self.slot)
+        for clique, variables in groups.items():
+            if clique != first:
+                self._belief(clique, tuple(variables))
+        return _Plan(tuple(self.steps), len(self.slot), log_const, ())
+
+    def _live(self, source: int, target: int) -> bool:
+        return bool(self.tree.side[(source, target)] & self.mask)
+
+    def _inputs(self, clique: int, skip: int) -> tuple[list[int], list[tuple[int, ...]], list[int]]:
+        """Slots and scopes of the live inputs of `clique` (not from `skip`); dead neighbours."""
+        tree = self.tree
+        slots = [i for i, v in enumerate(self.evidence) if tree.home[v] == clique]
+        scopes: list[tuple[int, ...]] = [(self.evidence[i],) for i in slots]
+        dead = []
+        for n in tree.neighbours[clique]:
+            if n == skip:
+                continue
+            if self._live(n, clique):
+                slots.append(self.slot[(n, clique)])
+                scopes.append(_separator(tree.cliques, n, clique))
+            else:
+                dead.append(n)
+        return slots, scopes, dead
+
+    def _message(self, source: int, target: int) -> None:
+        """Plan the message source -> target (its live inputs are planned already)."""
+        if (source, target) in self.slot:
+            return
+        slots, scopes, dead = self._inputs(source, target)
+        kernel = self.tree.kernel(source, tuple(scopes), tuple(dead), target)
+        self.slot[(source, target)] = out = len(self.evidence) + len(self.slot)
+        self.steps.append(_Step(kernel, tuple(slots), out, self.on_path, ()))
+
+    def _belief(self, clique: int, variables: tuple[int, ...]) -> None:
+        """Plan the live messages towards `clique`, leaves first, then its marginals."""
+        for source, target in reversed(_towards(self.tree.neighbours, clique, self._live)):
+            self._message(source, target)
+        slots, scopes, dead = self._inputs(clique, -1)
+        kernel = self.tree.kernel(clique, tuple(scopes), tuple(dead), variables)
+        starts = np.cumsum([0, *(self.tree.cards[v] for v in variables)]).tolist()
+        columns = tuple(zip(variables, starts[:-1], starts[1:]))
+        self.steps.append(_Step(kernel, tuple(slots), -1, self.on_path, columns))
+
+
+def _towards(
+    neighbours: Sequence[tuple[int, ...]],
+    root: int,
+    keep: Callable[[int, int], bool] = lambda source, target: True,
+) -> list[tuple[int, int]]:
+    """The directed edges towards `root` (those `keep` accepts, and beyond them), root first."""
+    edges, stack = [], [(root, -1)]
+    while stack:
+        c, parent = stack.pop()
+        for n in neighbours[c]:
+            if n != parent and keep(n, c):
+                edges.append((n, c))
+                stack.append((n, c))
+    return edges
+
+
+def _cover(cliques: Sequence[tuple[int, ...]], targets: Iterable[int]) -> dict[int, list[int]]:
+    """Few cliques holding all targets (greedy set cover): clique -> its targets."""
+    left = set(targets)
+    groups: dict[int, list[int]] = {}
+    while left:
+        best = max(range(len(cliques)), key=lambda c: (len(left.intersection(cliques[c])), -c))
+        groups[best] = [v for v in cliques[best] if v in left]
+        left.difference_update(cliques[best])
+    return groups
+
+
+def _separator(cliques: Sequence[tuple[int, ...]], a: int, b: int) -> tuple[int, ...]:
+    return tuple(v for v in cliques[a] if v in cliques[b])
 
 
 def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:
@@ -152,192 +276,99 @@ def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:
     return sizes.pop() if sizes else 1
 
 
-def _send(message: Message, psi: Sequence[FloatArray], messages: list[FloatArray]) -> FloatArray:
-    """Compute a message, rescale it to sum to one per row, and return the log scale factors."""
-    inputs = (messages[k] for k in message.inputs)
-    m = np.einsum(message.subscripts, psi[message.source], *inputs)
-    total = m.reshape(m.shape[0], -1).sum(axis=1)
-    safe = np.where(total > 0, total, 1.0)
-    messages.append(m / safe.reshape((-1,) + (1,) * (m.ndim - 1)))
-    return _safe_log(total)
-
-
-def _safe_log(values: FloatArray) -> FloatArray:
-    with np.errstate(divide="ignore"):
-        return np.log(values)
-
-
 # -- compilation --------------------------------------------------------------------------
 def compile_network(network: Network) -> JunctionTree:
     """Compile `network` into a junction tree ready for batched queries."""
     cards = network.cards
-    families = [(*ps, i) for i, ps in enumerate(network.parents)]
-    order, elimination_cliques = _eliminate(_moral_graph(len(cards), families), cards)
-    cliques, tree = _clique_tree(order, elimination_cliques)
-    root = max(range(len(cliques)), key=lambda c: (len(cliques[c]), -c))
+    cliques, neighbours = junction_tree(cards, network.parents, _MERGE_ENTRIES)
     home = tuple(
         min((c for c in range(len(cliques)) if v in cliques[c]), key=lambda c: len(cliques[c]))
         for v in range(len(cards))
     )
-    base = _base_potentials(network, cliques, cards)
-    collect, distribute, incoming = _schedule(cliques, tree, root)
-    letters = [_letters_for(c) for c in cliques]
+    base = _base_potentials(network, cliques)
+    edges = _towards(neighbours, 0)
+    order = [*reversed(edges), *((t, s) for s, t in edges)]  # every edge after its inputs
+    prior, prior_log, side = _prior_messages(cliques, neighbours, base, order)
     return JunctionTree(
         cards=cards,
         cliques=cliques,
+        neighbours=neighbours,
         base=base,
         home=home,
-        collect=collect,
-        distribute=distribute,
-        root=root,
-        root_subscripts=_subscripts(cliques, root, incoming[root], collect + distribute, ""),
-        belief_subscripts=tuple(
-            _subscripts(cliques, c, incoming[c], collect + distribute, letters[c])
-            for c in range(len(cliques))
-        ),
-        incoming=incoming,
-        width=max(int(np.prod([cards[v] for v in c])) for c in cliques),
+        prior=prior,
+        prior_log=prior_log,
+        side=side,
+        prior_marginals=_prior_marginals(cliques, neighbours, base, home, prior),
+        width=max(math.prod(cards[v] for v in c) for c in cliques),
     )
 
 
-def _letters_for(clique: tuple[int, ...]) -> str:
-    return "".join(_LETTERS[k] for k in range(len(clique)))
-
-
-def _moral_graph(n: int, families: Sequence[tuple[int, ...]]) -> list[set[int]]:
-    adjacency: list[set[int]] = [set() for _ in range(n)]
-    for family in families:
-        for a in family:
-            adjacency[a].update(b for b in family if b != a)
-    return adjacency
-
-
-def _eliminate(
-    adjacency: list[set[int]], cards: Sequence[int]
-) -> tuple[list[int], list[frozenset[int]]]:
-    """Greedy min-fill elimination order (ties: smallest clique table) and its cliques."""
-    graph = [set(nbrs) for nbrs in adjacency]
-    alive = set(range(len(graph)))
-    order: list[int] = []
-    cliques: list[frozenset[int]] = []
-
-    def cost(v: int) -> tuple[int, float]:
-        nbrs = list(graph[v])
-        fill = sum(1 for i, a in enumerate(nbrs) for b in nbrs[i + 1 :] if b not in graph[a])
-        return fill, float(np.sum(np.log([cards[u] for u in (v, *nbrs)])))
-
-    while alive:
-        v = min(sorted(alive), key=cost)
-        nbrs = graph[v]
-        for a in nbrs:
-            graph[a].update(nbrs - {a})
-            graph[a].discard(v)
-        order.append(v)
-        cliques.append(frozenset({v, *nbrs}))
-        alive.remove(v)
-    return order, cliques
-
-
-def _clique_tree(
-    order: Sequence[int], cliques: Sequence[frozenset[int]]
-) -> tuple[tuple[tuple[int, ...], ...], list[set[int]]]:
-    """The elimination tree over maximal cliques: a junction tree (a forest joined at roots)."""
-    position = {v: i for i, v in enumerate(order)}
-    parent: list[int | None] = []
-    for i, clique in enumerate(cliques):
-        rest = [position[u] for u in clique if u != order[i]]
-        parent.append(min(rest) if rest else None)
-    roots = [i for i, p in enumerate(parent) if p is None]
-    for r in roots[:-1]:
-        parent[r] = roots[-1]  # join a forest's trees through empty separators
-    edges = [set[int]() for _ in cliques]
-    for i, p in enumerate(parent):
-        if p is not None:
-            edges[i].add(p)
-            edges[p].add(i)
-    keep = _absorb_subsets(list(cliques), edges)
-    renumber = {old: new for new, old in enumerate(keep)}
-    tree = [{renumber[n] for n in edges[old]} for old in keep]
-    return tuple(tuple(sorted(cliques[old])) for old in keep), tree
-
-
-def _absorb_subsets(cliques: list[frozenset[int]], edges: list[set[int]]) -> list[int]:
-    """Contract every tree edge whose one end is a subset of the other; return the survivors."""
-    alive = set(range(len(cliques)))
-    changed = True
-    while changed:
-        changed = False
-        for a in sorted(alive):
-            b = next((b for b in sorted(edges[a]) if cliques[a] <= cliques[b]), None)
-            if b is None:
-                continue
-            for n in edges[a] - {b}:
-                edges[n].discard(a)
-                edges[n].add(b)
-                edges[b].add(n)
-            edges[b].discard(a)
-            alive.remove(a)
-            changed = True
-    return sorted(alive)
-
-
 def _base_potentials(
-    network: Network, cliques: Sequence[tuple[int, ...]], cards: Sequence[int]
+    network: Network, cliques: Sequence[tuple[int, ...]]
 ) -> tuple[FloatArray, ...]:
-    tables: list[list[tuple[FloatArray, tuple[int, ...]]]] = [[] for _ in cliques]
+    """Each clique's table: the product of the conditional tables assigned to it."""
+    cards = network.cards
+    tables = [np.ones([cards[v] for v in clique]) for clique in cliques]
     for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
         family = (*parents, var)
-        fits = [c for c in range(len(cliques)) if set(family) <= set(cliques[c])]
-        tables[min(fits, key=lambda c: len(cliques[c]))].append((cpt, family))
-    base = []
-    for clique, assigned in zip(cliques, tables):
-        operands: list[object] = [np.ones([cards[v] for v in clique]), list(range(len(clique)))]
-        for cpt, family in assigned:
-            operands += [cpt, [clique.index(v) for v in family]]
-        potential = np.einsum(*operands, list(range(len(clique))))
-        base.append(np.ascontiguousarray(potential[np.newaxis], dtype=np.float64))
-    return tuple(base)
-
-
-def _schedule(
-    cliques: Sequence[tuple[int, ...]], tree: Sequence[set[int]], root: int
-) -> tuple[tuple[Message, ...], tuple[Message, ...], tuple[tuple[int, ...], ...]]:
-    """Collect (leaves to root) and distribute (root to leaves) messages, Shafer-Shenoy style."""
-    parent: dict[int, int] = {}
-    order = [root]
-    for c in order:
-        for n in sorted(tree[c]):
-            if n != parent.get(c):
-                parent[n] = c
-                order.append(n)
-    index: dict[tuple[int, int], int] = {}
-    edges = [(c, parent[c]) for c in reversed(order[1:])] + [(parent[c], c) for c in order[1:]]
-    messages = []
-    for source, target in edges:
-        inputs = tuple(index[(n, source)] for n in sorted(tree[source]) if n != target)
-        index[(source, target)] = len(messages)
-        sep = [v for v in cliques[source] if v in cliques[target]]
-        out = "".join(_LETTERS[cliques[source].index(v)] for v in sep)
-        messages.append(Message(source, target, inputs, ""))
-        messages[-1] = Message(
-            source, target, inputs, _subscripts(cliques, source, inputs, messages, out)
+        c = min(
+            (c for c in range(len(cliques)) if set(family) <= set(cliques[c])),
+            key=lambda c: len(cliques[c]),
         )
-    incoming = tuple(tuple(index[(n, c)] for n in sorted(tree[c])) for c in range(len(cliques)))
-    n = len(order) - 1
-    return tuple(messages[:n]), tuple(messages[n:]), incoming
+        every = list(range(len(cliques[c])))
+        tables[c] = contract([tables[c], every, cpt, axes(cliques[c], family)], every)
+    return tuple(tables)
 
 
-def _subscripts(
+def _prior_messages(
     cliques: Sequence[tuple[int, ...]],
+    neighbours: Sequence[tuple[int, ...]],
+    base: Sequence[FloatArray],
+    order: Sequence[tuple[int, int]],
+) -> tuple[
+    dict[tuple[int, int], FloatArray], dict[tuple[int, int], float], dict[tuple[int, int], int]
+]:
+    """Every message with no evidence (normalised, flat), its log scale and its sending side."""
+    prior: dict[tuple[int, int], FloatArray] = {}
+    prior_log: dict[tuple[int, int], float] = {}
+    side: dict[tuple[int, int], int] = {}
+    for s, t in order:
+        table = _table(cliques, base, prior, s, (n for n in neighbours[s] if n != t))
+        m = contract([table, list(range(table.ndim))], axes(cliques[s], _separator(cliques, s, t)))
+        m = m.ravel()
+        total = float(m.sum())
+        prior[(s, t)], prior_log[(s, t)] = m / total, math.log(total)
+        side[(s, t)] = (1 << s) | sum(side[(n, s)] for n in neighbours[s] if n != t)
+    return prior, prior_log, side
+
+
+def _table(
+    cliques: Sequence[tuple[int, ...]],
+    base: Sequence[FloatArray],
+    prior: Mapping[tuple[int, int], FloatArray],
     clique: int,
-    inputs: Sequence[int],
-    messages: Sequence[Message],
-    out: str,
-) -> str:
-    """`einsum` subscripts: clique potential times incoming messages, summed down to `out`."""
-    own = cliques[clique]
-    terms = ["..." + _letters_for(own)]
-    for k in inputs:
-        other = cliques[messages[k].source]
-        terms.append("..." + "".join(_LETTERS[own.index(v)] for v in other if v in own))
-    return ",".join(terms) + "->..." + out
+    senders: Iterable[int],
+) -> FloatArray:
+    """The clique's table times the prior messages from `senders`."""
+    own, table = cliques[clique], base[clique]
+    for n in senders:
+        sep = _separator(cliques, n, clique)
+        shape = [table.shape[i] if v in sep else 1 for i, v in enumerate(own)]
+        table = table * prior[(n, clique)].reshape(shape)
+    return table
+
+
+def _prior_marginals(
+    cliques: Sequence[tuple[int, ...]],
+    neighbours: Sequence[tuple[int, ...]],
+    base: Sequence[FloatArray],
+    home: Sequence[int],
+    prior: Mapping[tuple[int, int], FloatArray],
+) -> tuple[FloatArray, ...]:
+    """Every variable's marginal with no evidence."""
+    out = []
+    for var, c in enumerate(home):
+        table = _table(cliques, base, prior, c, neighbours[c])
+        m = contract([table, list(range(table.ndim))], [cliques[c].index(var)])
+        out.append(m / m.sum())
+    return tuple(out)

@@ -1,0 +1,222 @@
+"""The junction-tree engine against brute force, pgmpy, itself (batched, chunked) and underflow."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncdx import engine
+from syncdx.engine import compile_network
+from syncdx.interop import bundled_network, read_network_file, to_pgmpy
+from syncdx.network import FloatArray, Network, Variable
+from tests.oracle import posterior_marginals
+from tests.strategies import hard_evidence, networks
+
+
+def _one_hot(network: Network, evidence: dict[int, int]) -> dict[int, FloatArray]:
+    return {v: np.eye(network.cards[v])[s] for v, s in evidence.items()}
+
+
+def _check_against_oracle(network: Network, likelihoods: dict[int, FloatArray]) -> None:
+    """Run one row through the engine and compare with brute-force enumeration."""
+    with np.errstate(invalid="ignore"):
+        p_e, expected = posterior_marginals(network, likelihoods)
+    result = compile_network(network).run({v: lik[None] for v, lik in likelihoods.items()})
+    if p_e == 0.0:
+        assert result.log_evidence[0] == -np.inf
+        assert not result.possible[0]
+        assert all(np.isnan(m).all() for m in result.marginals.values())
+        return
+    assert math.isclose(math.exp(result.log_evidence[0]), p_e, rel_tol=1e-9)
+    for var in range(len(network)):
+        np.testing.assert_allclose(result.marginals[var][0], expected[var], rtol=0, atol=1e-9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_hard_evidence_matches_brute_force(data: st.DataObject) -> None:
+    """Marginals and P(e) equal enumeration for hard findings on random networks."""
+    network = data.draw(networks(max_nodes=9))
+    _check_against_oracle(network, _one_hot(network, data.draw(hard_evidence(network))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_tables_with_zeros_match_brute_force(data: st.DataObject) -> None:
+    """With exact zeros in the tables, impossible rows give -inf and NaN, the rest match."""
+    network = data.draw(networks(max_nodes=9, zeros=True))
+    _check_against_oracle(network, _one_hot(network, data.draw(hard_evidence(network))))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_soft_evidence_matches_brute_force(data: st.DataObject) -> None:
+    """Likelihood (soft) evidence vectors give the same answers as enumeration."""
+    network = data.draw(networks(max_nodes=8))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    chosen = data.draw(st.sets(st.integers(0, len(network) - 1)))
+    _check_against_oracle(network, {v: rng.random(network.cards[v]) for v in sorted(chosen)})
+
+
+def _random_batch(
+    network: Network, rng: np.random.Generator, rows: int, observed: int
+) -> dict[int, FloatArray]:
+    """Hard findings on `observed` variables, mixed with all-ones rows (no finding)."""
+    chosen = rng.choice(len(network), size=min(observed, len(network)), replace=False)
+    batch = {}
+    for v in sorted(int(c) for c in chosen):
+        lik = np.eye(network.cards[v])[rng.integers(network.cards[v], size=rows)]
+        lik[rng.random(rows) < 0.3] = 1.0
+        batch[v] = lik
+    return batch
+
+
+def _assert_same(a: engine.Result, b: engine.Result) -> None:
+    np.testing.assert_allclose(a.log_evidence, b.log_evidence, rtol=1e-12, atol=1e-12)
+    assert a.marginals.keys() == b.marginals.keys()
+    for var in a.marginals:
+        np.testing.assert_allclose(a.marginals[var], b.marginals[var], rtol=0, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
+def test_batch_equals_row_by_row(network: Network, seed: int) -> None:
+    """A batched run gives each row what a run on that row alone gives."""
+    tree = compile_network(network)
+    batch = _random_batch(network, np.random.default_rng(seed), rows=7, observed=3)
+    together = tree.run(batch)
+    for row in range(7):
+        alone = tree.run({v: lik[row : row + 1] for v, lik in batch.items()})
+        np.testing.assert_allclose(
+            together.log_evidence[row], alone.log_evidence[0], rtol=1e-12, atol=1e-12
+        )
+        for var in range(len(network)):
+            np.testing.assert_allclose(
+                together.marginals[var][row], alone.marginals[var][0], rtol=0, atol=1e-12
+            )
+
+
+def test_chunked_batch_equals_unchunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch cut into many chunks gives the same result as one chunk."""
+    network = read_network_file(bundled_network("alarm"))
+    tree = compile_network(network)
+    batch = _random_batch(network, np.random.default_rng(3), rows=500, observed=5)
+    whole = tree.run(batch)
+    monkeypatch.setattr(engine, "_CHUNK_ENTRIES", 7 * tree.width)
+    _assert_same(tree.run(batch), whole)
+
+
+def test_targets_subset_and_none() -> None:
+    """Only the requested targets come back; targets=() still gives log P(e)."""
+    network = read_network_file(bundled_network("asia"))
+    tree = compile_network(network)
+    batch = _random_batch(network, np.random.default_rng(1), rows=5, observed=2)
+    full = tree.run(batch)
+    some = tree.run(batch, targets=[0, 3])
+    nothing = tree.run(batch, targets=())
+    assert set(some.marginals) == {0, 3}
+    assert nothing.marginals == {}
+    np.testing.assert_allclose(some.log_evidence, full.log_evidence, rtol=1e-12)
+    np.testing.assert_allclose(nothing.log_evidence, full.log_evidence, rtol=1e-12)
+    np.testing.assert_allclose(some.marginals[3], full.marginals[3], atol=1e-12)
+
+
+def test_no_evidence_gives_prior_marginals() -> None:
+    """With no likelihoods at all, one row of prior marginals and log P(e) = 0."""
+    network = read_network_file(bundled_network("asia"))
+    _, expected = posterior_marginals(network, {})
+    result = compile_network(network).run({})
+    assert result.log_evidence.shape == (1,)
+    assert result.log_evidence[0] == pytest.approx(0.0, abs=1e-12)
+    for var in range(len(network)):
+        np.testing.assert_allclose(result.marginals[var][0], expected[var], atol=1e-12)
+
+
+# -- pgmpy's bundled networks ---------------------------------------------------------------
+@functools.cache
+@pytest.mark.parametrize(
+    ("name", "queries"),
+    [("asia", 6), ("alarm", 3), ("child", 3), ("insurance", 3), ("win95pts", 2)],
+)
+def test_matches_pgmpy_variable_elimination(name: str, queries: int) -> None:
+    """Posteriors of every unobserved variable equal pgmpy's VariableElimination."""
+    from pgmpy.inference import VariableElimination
+
+    network = read_network_file(bundled_network(name))
+    tree = compile_network(network)
+    inference = VariableElimination(to_pgmpy(network))
+    rng = np.random.default_rng(11)
+    done = 0
+    while done < queries:
+        evidence = {
+            int(v): int(rng.integers(network.cards[v]))
+            for v in rng.choice(len(network), size=int(rng.integers(1, 5)), replace=False)
+        }
+        result = tree.run({v: lik[None] for v, lik in _one_hot(network, evidence).items()})
+        if not result.possible[0]:
+            continue
+        done += 1
+        names = {
+            network.variables[v].id: network.variables[v].states[s] for v, s in evidence.items()
+        }
+        free = [v for v in range(len(network)) if v not in evidence]
+        for var in free[:: max(1, len(free) // 12)]:
+            factor = inference.query(
+                [network.variables[var].id], evidence=names, show_progress=False
+            )
+            states = network.variables[var].states
+            expected = [factor.get_value(**{network.variables[var].id: s}) for s in states]
+            np.testing.assert_allclose(result.marginals[var][0], expected, rtol=0, atol=1e-9)
+
+
+# -- numerical stability --------------------------------------------------------------------
+def test_many_observed_leaves_do_not_underflow() -> None:
+    """200 unlikely observed leaves (P(e) < 1e-300): log P(e) and the posterior are exact."""
+    rng = np.random.default_rng(0)
+    leaves = 200
+    variables = [Variable("root", ("absent", "present"), "cause")]
+    variables += [Variable(f"y{i}", ("a", "b", "c")) for i in range(leaves)]
+    cpts = [np.array([0.3, 0.7])]
+    for _ in range(leaves):
+        rare = rng.uniform(0.001, 0.02, size=2)
+        cpts.append(np.stack([rare, (1 - rare) / 3, 2 * (1 - rare) / 3], axis=1))
+    network = Network(tuple(variables), ((),) + ((0,),) * leaves, tuple(cpts))
+    likelihoods = {i + 1: np.array([[1.0, 0.0, 0.0]]) for i in range(leaves)}
+    result = compile_network(network).run(likelihoods, targets=[0])
+    joint = np.log(cpts[0]) + sum(np.log(cpt[:, 0]) for cpt in cpts[1:])
+    log_p_e = np.logaddexp.reduce(joint)
+    assert log_p_e < math.log(1e-300)
+    assert math.isclose(result.log_evidence[0], log_p_e, rel_tol=1e-12)
+    np.testing.assert_allclose(result.marginals[0][0], np.exp(joint - log_p_e), atol=1e-12)
+
+
+def test_long_chain_does_not_underflow() -> None:
+    """A 300-step hidden Markov chain, every step observed, matches a log-space forward pass."""
+    rng = np.random.default_rng(1)
+    steps = 300
+    emission = np.array([[0.99, 0.01], [0.98, 0.02], [0.95, 0.05]])
+    variables, parents, cpts = [], [], []
+    for t in range(steps):
+        variables.append(Variable(f"x{t}", ("a", "b", "c"), "hidden"))
+        parents.append((2 * (t - 1),) if t else ())
+        cpts.append(rng.dirichlet(np.ones(3), size=3 if t else None))
+        variables.append(Variable(f"y{t}", ("u", "v")))
+        parents.append((2 * t,))
+        cpts.append(emission)
+    network = Network(tuple(variables), tuple(parents), tuple(cpts))
+    likelihoods = {2 * t + 1: np.array([[0.0, 1.0]]) for t in range(steps)}
+    result = compile_network(network).run(likelihoods, targets=[0, 2 * steps - 2])
+    alpha = np.log(cpts[0]) + np.log(emission[:, 1])
+    for t in range(1, steps):
+        alpha = np.logaddexp.reduce(alpha[:, None] + np.log(cpts[2 * t]), axis=0)
+        alpha = alpha + np.log(emission[:, 1])
+    log_p_e = np.logaddexp.reduce(alpha)
+    assert log_p_e < math.log(1e-300)
+    assert math.isclose(result.log_evidence[0], log_p_e, rel_tol=1e-12)
+    last = result.marginals[2 * steps - 2][0]
+    np.testing.assert_allclose(last, np.exp(alpha - log_p_e), atol=1e-12)

@@ -1,0 +1,267 @@
+"""Batch scoring: tables of symptom reports in, the same rows with their diagnoses out.
+
+Every input column is kept, unchanged and in order; the scorer appends
+
+- `p_<cause>` for every cause: P(cause present | the row's answers), in model order;
+- `top_cause`, `top_probability`: the likeliest cause and its probability;
+- `top_1` .. `top_K`: the K likeliest causes, most probable first (`top_1` is `top_cause`);
+- `log_evidence`: log P(answers); very low values flag reports the model finds implausible;
+- `next_question`, `next_question_gain` (optional): the most informative question still
+  unanswered, and its expected information gain in bits;
+- `error`: empty, or what is wrong with the row (then its probabilities are empty).
+
+Columns named after the model's observations are evidence (a blank cell means not observed);
+every other column, causes included, is carried through untouched. Rows keep their place: a row
+with a value that is not a state, or with answers that cannot all be true, is reported in
+`error`, never dropped. Each distinct pattern of answers is inferred once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from syncdx import evidence as ev
+from syncdx.errors import ImpossibleEvidenceError, InputError
+from syncdx.model import Model, distinct_rows
+from syncdx.network import FloatArray, Variable
+from syncdx.patterns import Memo, Numbers, infer_patterns, pattern_keys
+from syncdx.tables import check_columns
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+#: Top causes listed per row unless asked otherwise.
+DEFAULT_TOP = 3
+#: Probabilities are ranked to this many decimals, so that equal ones tie whatever the batch.
+RANK_DECIMALS = 12
+#: Separates several problems in one row's `error`.
+ERROR_SEPARATOR = " | "
+
+ObjectArray = npt.NDArray[np.object_]
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One scored frame, with what the streaming layer needs beyond the table itself.
+
+    `top` is each row's likeliest cause (an index into the model's causes, -1 for a row with
+    an error) and `culprit` the column at fault in a row with an error (None otherwise).
+    """
+
+    frame: pd.DataFrame
+    top: IntArray
+    culprit: ObjectArray
+
+
+class Scorer:
+    """Scores tables of answers with one model; see the module docstring for the columns.
+
+    A scorer remembers the answer patterns it has inferred (a bounded memo, see
+    `syncdx.patterns`): reuse one for the chunks of a file.
+    """
+
+    def __init__(self, model: Model, *, top: int = DEFAULT_TOP, next_question: bool = False):
+        if top < 0:
+            raise ValueError(f"top must be >= 0, got {top}")
+        self.model, self.top, self.next_question = model, min(top, len(model.causes)), next_question
+        self._names = np.asarray(model.causes, dtype=object)
+        self._memo = Memo()  # distinct patterns already inferred, for these evidence columns:
+        self._memo_columns: tuple[int, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns the scorer appends, in order."""
+        asked = ("next_question", "next_question_gain") if self.next_question else ()
+        return (
+            *(f"p_{c}" for c in self.model.causes),
+            "top_cause",
+            "top_probability",
+            *(f"top_{k}" for k in range(1, self.top + 1)),
+            "log_evidence",
+            *asked,
+            "error",
+        )
+
+    def evidence_columns(self, columns: Sequence[str], file: str | None = None) -> list[str]:
+        """The columns that hold answers; InputError if there are none or a name is taken."""
+        names = [str(c) for c in columns]
+        check_columns(tuple(names), file)
+        taken = sorted(set(names) & set(self.columns))
+        if taken:
+            raise InputError(
+                f"the input already has the output column(s) {', '.join(taken)}; rename them",
+                file=file,
+                column=taken[0],
+            )
+        found = [n for n in names if n in set(self.model.observations)]
+        if not found:
+            raise InputError(
+                "no column is named after an observation of the model; expected some of: "
+                + ", ".join(self.model.observations),
+                file=file,
+            )
+        return found
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` with the score columns appended: same rows, same order, same index."""
+        return self.scored(frame).frame
+
+    def scored(self, frame: pd.DataFrame, file: str | None = None) -> Scored:
+        """`score`, keeping each row's top cause index and the column at fault."""
+        names = self.evidence_columns(list(frame.columns), file)
+        network = self.model.network
+        variables = [network.variables[network.index[n]] for n in names]
+        codes = np.column_stack([ev.encode_column(v, frame[n]) for v, n in zip(variables, names)])
+        columns = tuple(network.index[n] for n in names)
+        invalid = (codes == ev.INVALID).any(axis=1)
+        unique, inverse, numbers = self._numbers(
+            np.where(invalid[:, None], ev.UNOBSERVED, codes), columns
+        )
+        impossible_msg, impossible_col = self._conflicts(unique, names, numbers.log_evidence)
+        errors, culprit = _invalid_messages(frame, names, variables, codes)
+        errors = np.where(invalid, errors, impossible_msg[inverse])
+        culprit = np.where(invalid, culprit, impossible_col[inverse])
+        table, top = self._diagnose(numbers)
+        top_row = np.where(errors == "", top[inverse], -1)
+        return Scored(self._table(frame, table, inverse, errors), top_row, culprit)
+
+    # -- the numbers, once per distinct row ------------------------------------------------------
+    def _numbers(
+        self, codes: ev.CodeArray, columns: tuple[int, ...]
+    ) -> tuple[ev.CodeArray, IntArray, Numbers]:
+        """The distinct rows of `codes`, each row's distinct row, and their (memoised) numbers."""
+        cards = self.model.network.cards
+        keys = pattern_keys(codes, [cards[c] for c in columns]) if len(codes) else None
+        if keys is None:
+            unique, inverse = _distinct(codes)
+            return unique, inverse, self._infer(unique, columns)
+        if columns != self._memo_columns:
+            self._memo, self._memo_columns = Memo(), columns
+        distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        unique = codes[first]
+        known, found = self._memo.find(distinct)
+        numbers = Numbers.empty(len(unique), len(self.model.causes))
+        if found is not None:
+            numbers = numbers.put(known, found)
+        if not known.all():
+            fresh = self._infer(unique[~known], columns)
+            self._memo.remember(distinct[~known], fresh)
+            numbers = numbers.put(~known, fresh)
+        return unique, inverse, numbers
+
+    def _infer(self, unique: ev.CodeArray, columns: tuple[int, ...]) -> Numbers:
+        return infer_patterns(self.model, unique, columns, self.next_question)
+
+    def _diagnose(self, numbers: Numbers) -> tuple[dict[str, np.ndarray], IntArray]:
+        """The score columns of each distinct row, and the index of its top cause (-1: none)."""
+        present, possible = numbers.present, numbers.possible
+        # ties (to 12 decimals: batching moves the last bits) go to the cause first in the model
+        ranked = np.round(np.nan_to_num(present, nan=0.0), RANK_DECIMALS)
+        order = np.argsort(-ranked, axis=1, kind="stable")
+        rows = np.arange(len(numbers))
+        table: dict[str, np.ndarray] = {f"p_{c}": present[:, i] for i, c in enumerate(self._names)}
+        table["top_cause"] = _masked(self._names[order[:, 0]], possible)
+        table["top_probability"] = _masked(present[rows, order[:, 0]], possible)
+        for k in range(self.top):
+            table[f"top_{k + 1}"] = _masked(self._names[order[:, k]], possible)
+        table["log_evidence"] = numbers.log_evidence
+        if self.next_question:
+            questions = np.asarray([*self.model.observations, None], dtype=object)
+            table["next_question"] = questions[numbers.question]  # -1: the trailing None
+            table["next_question_gain"] = numbers.gain
+        return table, np.where(possible, order[:, 0], -1)
+
+    def _conflicts(
+        self, unique: ev.CodeArray, names: Sequence[str], log_evidence: FloatArray
+    ) -> tuple[ObjectArray, ObjectArray]:
+        """The error message and first conflicting column of each impossible distinct row."""
+        messages = np.full(len(unique), "", dtype=object)
+        columns = np.full(len(unique), None, dtype=object)
+        for row in np.flatnonzero(~np.isfinite(log_evidence)):
+            error = conflict(self.model, _findings(self.model, unique[row], names))
+            messages[row], columns[row] = str(error), error.node
+        return messages, columns
+
+    def _table(
+        self,
+        frame: pd.DataFrame,
+        table: dict[str, np.ndarray],
+        inverse: IntArray,
+        errors: ObjectArray,
+    ) -> pd.DataFrame:
+        import pandas as pd
+
+        bad = errors != ""
+        out = {name: frame[name] for name in frame.columns}
+        for name, values in table.items():
+            expanded = values[inverse]
+            keep = ~bad | np.isneginf(expanded) if name == "log_evidence" else ~bad  # impossible
+            out[name] = pd.Series(_masked(expanded, keep), index=frame.index, copy=False)
+        out["error"] = pd.Series(errors, index=frame.index, dtype=object)
+        return pd.DataFrame(out, index=frame.index, columns=[*frame.columns, *self.columns])
+
+
+def _distinct(codes: ev.CodeArray) -> tuple[ev.CodeArray, IntArray]:
+    """`distinct_rows`, with one blank row to infer when there are no rows."""
+    if len(codes):
+        return distinct_rows(codes)
+    return np.full((1, codes.shape[1]), ev.UNOBSERVED, dtype=np.int16), np.zeros(0, np.intp)
+
+
+def _masked(values: np.ndarray, keep: npt.NDArray[np.bool_]) -> np.ndarray:
+    """A copy of `values`, empty (None, or NaN for numbers) where `keep` is False."""
+    out = values.copy()
+    if out.dtype == object:
+        out[~keep] = None
+    else:
+        out = out.astype(float)
+        out[~keep] = np.nan
+    return out
+
+
+def conflict(model: Model, evidence: ev.Evidence) -> ImpossibleEvidenceError:
+    """The error for impossible `evidence`, naming a smallest set of answers that conflict."""
+    return model._impossible(evidence, None)  # the model's own search, over syncdx.conflict
+
+
+def _findings(model: Model, codes: ev.CodeArray, names: Sequence[str]) -> dict[str, str]:
+    """{column: state} for the observed cells of one row of codes."""
+    return {name: model.states(name)[int(code)] for name, code in zip(names, codes) if code >= 0}
+
+
+def _invalid_messages(
+    frame: pd.DataFrame, names: Sequence[str], variables: Sequence[Variable], codes: ev.CodeArray
+) -> tuple[ObjectArray, ObjectArray]:
+    """Per row: what is wrong with its values (joined), and the first column at fault."""
+    import pandas as pd
+
+    messages = np.full(len(frame), "", dtype=object)
+    culprit = np.full(len(frame), None, dtype=object)
+    for j in np.flatnonzero((codes == ev.INVALID).any(axis=0)).tolist():
+        rows = np.flatnonzero(codes[:, j] == ev.INVALID)
+        keys, values = pd.factorize(frame[names[j]].to_numpy()[rows])
+        texts = np.array([_bad_cell(variables[j], names[j], v) for v in values], dtype=object)
+        old: ObjectArray = messages[rows]
+        messages[rows] = np.where(old == "", texts[keys], old + ERROR_SEPARATOR + texts[keys])
+        first = culprit[rows] == None  # noqa: E711
+        culprit[rows[first]] = names[j]
+    return messages, culprit
+
+
+def _bad_cell(variable: Variable, name: str, value: object) -> str:
+    states = ", ".join(variable.states)
+    return f"column {name!r}: {value!r} is not a state; allowed: {states}"
+
+
+def score_frame(
+    model: Model, frame: pd.DataFrame, *, top: int = DEFAULT_TOP, next_question: bool = False
+) -> pd.DataFrame:
+    """`frame` with the diagnosis columns appended (see the module docstring)."""
+    return Scorer(model, top=top, next_question=next_question).score(frame)

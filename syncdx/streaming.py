@@ -1,0 +1,186 @@
+"""Scoring files: CSV or Parquet in, the same rows with their diagnoses out, chunk by chunk.
+
+Reading the next chunk, scoring this one and writing the previous one overlap (two helper
+threads), so memory holds about three chunks whatever the size of the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from syncdx.batch import DEFAULT_TOP, Scored, Scorer
+from syncdx.errors import InputError
+from syncdx.model import Model
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from syncdx.tables import Chunks
+
+#: Rows scored together when streaming a file: bounds memory, amortises the per-chunk cost.
+DEFAULT_CHUNK_ROWS = 50_000
+#: Called after each chunk with the rows done so far and the total (None if unknown).
+ProgressCallback = Callable[[int, "int | None"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What a scoring run did: rows, rows with an error, time, and how often each cause led.
+
+    `counts[i]` is the number of rows whose top cause is `causes[i]`, `probability_sums[i]`
+    the sum of its probability over those rows.
+    """
+
+    causes: tuple[str, ...]
+    rows: int
+    errors: int
+    seconds: float
+    counts: tuple[int, ...]
+    probability_sums: tuple[float, ...]
+
+    @classmethod
+    def empty(cls, causes: tuple[str, ...]) -> Summary:
+        """No rows yet."""
+        return cls(causes, 0, 0, 0.0, (0,) * len(causes), (0.0,) * len(causes))
+
+    @property
+    def rate(self) -> float:
+        """Rows scored per second."""
+        return self.rows / self.seconds if self.seconds > 0 else float("nan")
+
+    def add(self, scored: Scored) -> Summary:
+        """This summary plus one more scored chunk."""
+        ok = scored.top >= 0
+        top_probability = scored.frame["top_probability"].to_numpy(dtype=float)[ok]
+        size = len(self.causes)
+        counts = np.bincount(scored.top[ok], minlength=size) + np.array(self.counts)
+        sums = np.bincount(scored.top[ok], top_probability, size) + np.array(self.probability_sums)
+        return Summary(
+            self.causes,
+            self.rows + len(scored.top),
+            self.errors + int(np.count_nonzero(~ok)),
+            self.seconds,
+            tuple(int(c) for c in counts),
+            tuple(float(s) for s in sums),
+        )
+
+    def table(self) -> pd.DataFrame:
+        """Top causes, most frequent first: rows led, their share, the mean top probability."""
+        import pandas as pd
+
+        counts, sums = np.array(self.counts), np.array(self.probability_sums)
+        mean = np.divide(sums, counts, out=np.full(len(counts), np.nan), where=counts > 0)
+        table = pd.DataFrame(
+            {"rows": counts, "share": counts / max(self.rows, 1), "mean_probability": mean},
+            index=pd.Index(self.causes, name="top_cause"),
+        )
+        return table[table["rows"] > 0].sort_values("rows", ascending=False, kind="stable")
+
+
+def score_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    model: Model | str | os.PathLike[str] | None = None,
+    top: int = DEFAULT_TOP,
+    strict: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_ROWS,
+    next_question: bool = False,
+    progress: ProgressCallback | None = None,
+) -> Summary:
+    """Score the reports in `src` into `dst` (CSV or Parquet by extension; `-` is stdio CSV).
+
+    Streams `chunk_size` rows at a time. `dst` appears only once complete. With `strict`, the
+    first row with an error stops the run with an InputError naming its line and column.
+    """
+    from syncdx.loading import load_model
+    from syncdx.tables import read_table, write_table
+
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    scorer = Scorer(
+        model if isinstance(model, Model) else load_model(model),
+        top=top,
+        next_question=next_question,
+    )
+    source, start = os.fspath(src), time.perf_counter()
+    with read_table(source, chunk_size) as chunks, write_table(os.fspath(dst)) as writer:
+        scorer.evidence_columns(chunks.columns, source)
+        summary = _stream(scorer, chunks, writer.write, source, strict, progress)
+    return dataclasses.replace(summary, seconds=time.perf_counter() - start)
+
+
+def _stream(
+    scorer: Scorer,
+    chunks: Chunks,
+    write: Callable[[pd.DataFrame], None],
+    source: str,
+    strict: bool,
+    progress: ProgressCallback | None,
+) -> Summary:
+    """Score every chunk; each is written in the background while the next one is scored."""
+    summary = Summary.empty(scorer.model.causes)
+    with ThreadPoolExecutor(1, "syncdx-write") as writing:
+        pending: Future[None] | None = None
+        for frame in _read_ahead(_at_least_one(chunks)):
+            scored = scorer.scored(frame, source)
+            if strict:
+                _stop_at_first_error(scored, source)
+            if pending is not None:
+                pending.result()
+            pending = writing.submit(write, scored.frame)
+            summary = summary.add(scored)
+            if progress is not None:
+                progress(summary.rows, chunks.total)
+        if pending is not None:
+            pending.result()
+    return summary
+
+
+def _read_ahead(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The frames, each next one read in a background thread while this one is scored."""
+    with ThreadPoolExecutor(1, "syncdx-read") as reading:
+        upcoming = reading.submit(next, frames, None)
+        while (frame := upcoming.result()) is not None:
+            upcoming = reading.submit(next, frames, None)
+            yield frame
+
+
+def _at_least_one(chunks: Chunks) -> Iterator[pd.DataFrame]:
+    """The chunks, or one empty frame with the input's columns if there are none."""
+    import pandas as pd
+
+    empty = True
+    for frame in chunks.frames:
+        empty = False
+        yield frame
+    if empty:
+        yield pd.DataFrame({name: pd.Series([], dtype=object) for name in chunks.columns})
+
+
+def _stop_at_first_error(scored: Scored, source: str) -> None:
+    from syncdx.tables import label, physical_line, table_format
+
+    bad = np.flatnonzero(scored.culprit != None)  # noqa: E711
+    if not bad.size:
+        return
+    row = int(bad[0])
+    record = int(scored.frame.index[row]) + 1
+    line = physical_line(source, record) if table_format(source) == "csv" else None
+    where = "" if line is not None else f"record {record}: "
+    column = str(scored.culprit[row])
+    message = str(scored.frame["error"].iloc[row]).removeprefix(f"column {column!r}: ")
+    raise InputError(
+        where + message,
+        file=label(source),
+        line=line,
+        column=column,
+    )

@@ -1,0 +1,422 @@
+"""Batch scoring of frames and files: columns, errors, nothing lost or reordered."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import syncdx
+from syncdx import InputError, Model
+from syncdx.batch import Scorer
+from syncdx.network import CAUSE_STATES, Network, Variable
+from syncdx.streaming import score_file
+
+#: Numeric score columns besides p_<cause> (compared to rounding, not as text).
+NUMBERS = ("top_probability", "log_evidence", "next_question_gain")
+
+
+@pytest.fixture(scope="module")
+def sync() -> Model:
+    return syncdx.load_model()
+
+
+@pytest.fixture(scope="module")
+def strict_model() -> Model:
+    """A cause that two observations report without noise: `a=yes, b=no` is impossible."""
+    yes_no = ("yes", "no")
+    exact = np.array([[0.0, 1.0], [1.0, 0.0]])
+    return Model(
+        Network(
+            (
+                Variable("c", CAUSE_STATES, "cause"),
+                Variable("a", yes_no, "observation", cost=1.0),
+                Variable("b", yes_no, "observation", cost=1.0),
+                Variable("d", yes_no, "observation", cost=1.0),
+            ),
+            ((), (0,), (0,), (0,)),
+            (np.array([0.7, 0.3]), exact, exact, np.array([[0.2, 0.8], [0.6, 0.4]])),
+            name="exact",
+        )
+    )
+
+
+def read_back(path: Path) -> pd.DataFrame:
+    """A scored CSV as text, exactly as written."""
+    return pd.read_csv(path, dtype=object, keep_default_na=False)
+
+
+def test_score_appends_columns_in_documented_order(sync: Model) -> None:
+    """Input columns come first, unchanged, then p_<cause>, top, top_k, log P(e), error."""
+    frame = pd.DataFrame({"id": ["007"], "paused_banner": ["Yes"], "note": ["NA"]})
+    out = sync.score(frame, top=2)
+    causes = [f"p_{c}" for c in sync.causes]
+    assert list(out.columns) == [
+        *frame.columns,
+        *causes,
+        "top_cause",
+        "top_probability",
+        "top_1",
+        "top_2",
+        "log_evidence",
+        "error",
+    ]
+    assert out.loc[0, "id"] == "007"
+    assert out.loc[0, "note"] == "NA"
+    assert out.loc[0, "top_cause"] == out.loc[0, "top_1"]
+    assert out.loc[0, "error"] == ""
+
+
+def test_scores_match_posteriors_and_evidence(sync: Model) -> None:
+    """p_<cause> equals Model.posteriors, log_evidence equals log P(e), row by row."""
+    frame = pd.DataFrame(
+        {
+            "paused_banner": ["yes", "", "no", "y"],
+            "internet_works": ["no", "yes", "", "FALSE"],
+            "system_status": ["", "icloud_issue", "all_green", ""],
+        },
+        index=[10, 3, 7, 1],
+    )
+    out = sync.score(frame)
+    expected = sync.posteriors(frame)
+    got = out[[f"p_{c}" for c in sync.causes]].set_axis(list(sync.causes), axis=1)
+    pd.testing.assert_frame_equal(got, expected, check_names=False)
+    evidence = {"paused_banner": "no", "system_status": "all_green"}
+    assert out.loc[7, "log_evidence"] == pytest.approx(sync.log_probability_of_evidence(evidence))
+    top = expected.idxmax(axis=1)
+    assert list(out["top_cause"]) == list(top)
+
+
+def test_top_k_lists_likeliest_causes_in_order(sync: Model) -> None:
+    """top_1..top_K are the K likeliest causes, most probable first."""
+    frame = pd.DataFrame({"storage_full_alert": ["yes"], "internet_works": ["no"]})
+    out = sync.score(frame, top=4)
+    posterior = sync.posterior({"storage_full_alert": "yes", "internet_works": "no"})
+    assert [out.loc[0, f"top_{k}"] for k in range(1, 5)] == list(posterior.index[:4])
+    assert out.loc[0, "top_probability"] == pytest.approx(posterior.iloc[0])
+
+
+def test_unknown_state_keeps_row_with_error(sync: Model) -> None:
+    """A value that is not a state leaves its row in place with empty scores and a message."""
+    frame = pd.DataFrame(
+        {"paused_banner": ["yes", "maybe", "no"], "system_status": ["", "green", ""]}
+    )
+    out = sync.score(frame)
+    assert list(out["error"] == "") == [True, False, True]
+    message = out.loc[1, "error"]
+    assert "column 'paused_banner': 'maybe' is not a state; allowed: yes, no" in message
+    assert "column 'system_status': 'green'" in message
+    assert "allowed: all_green, icloud_issue, imessage_issue" in message
+    assert out.loc[1, [f"p_{c}" for c in sync.causes]].isna().all()
+    assert pd.isna(out.loc[1, "top_cause"])
+    assert pd.isna(out.loc[1, "log_evidence"])
+    assert out.loc[2, "top_cause"] == sync.posterior({"paused_banner": "no"}).index[0]
+
+
+def test_impossible_row_names_conflicting_answers(strict_model: Model) -> None:
+    """Impossible answers keep their row: error names the conflict, log_evidence is -inf."""
+    frame = pd.DataFrame({"a": ["yes", "yes"], "b": ["no", "yes"], "d": ["yes", "no"]})
+    out = strict_model.score(frame)
+    assert "impossible evidence" in out.loc[0, "error"]
+    assert "a=yes, b=no" in out.loc[0, "error"]
+    assert "d=" not in out.loc[0, "error"]
+    assert out.loc[0, "log_evidence"] == -np.inf
+    assert pd.isna(out.loc[0, "p_c"])
+    assert out.loc[1, "error"] == ""
+    assert out.loc[1, "p_c"] == pytest.approx(1.0)
+
+
+def test_only_observation_columns_are_evidence(sync: Model) -> None:
+    """A column named after a cause is carried through, not used as evidence."""
+    frame = pd.DataFrame({"paused_banner": ["yes"], "icloud_storage_full": ["present"]})
+    out = sync.score(frame)
+    assert out.loc[0, "icloud_storage_full"] == "present"
+    expected = sync.posterior({"paused_banner": "yes"})["icloud_storage_full"]
+    assert out.loc[0, "p_icloud_storage_full"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (["ticket", "note"], "no column is named after an observation"),
+        (["paused_banner", "error"], "already has the output column"),
+        (["paused_banner", "p_stalled_session"], "already has the output column"),
+        (["paused_banner", "paused_banner"], "column 'paused_banner': duplicate column"),
+    ],
+)
+def test_frame_problems_raise_input_error(sync: Model, columns: list[str], message: str) -> None:
+    """No evidence column, or a clash with an output column, is an InputError."""
+    with pytest.raises(InputError, match=message):
+        sync.score(pd.DataFrame([["yes"] * len(columns)], columns=columns))
+
+
+def test_next_question_matches_recommender(sync: Model) -> None:
+    """next_question is the recommender's top question for the row's answers."""
+    from syncdx.recommend import next_questions
+
+    frame = pd.DataFrame({"paused_banner": ["yes", "yes", "bad"], "internet_works": ["", "", ""]})
+    out = Scorer(sync, next_question=True).score(frame)
+    network = sync.network
+    codes = np.array([[0, -1]], dtype=np.int16)
+    columns = (network.index["paused_banner"], network.index["internet_works"])
+    ids, gains = next_questions(sync, codes, columns)
+    assert list(out["next_question"][:2]) == [ids[0], ids[0]]
+    assert out["next_question_gain"][0] == pytest.approx(gains[0])
+    assert pd.isna(out.loc[2, "next_question"])
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str] | None]) -> None:
+    """A CSV file; a None row is an empty line."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            if row is None:
+                handle.write("\n")
+            else:
+                writer.writerow(row)
+
+
+def test_file_keeps_text_exactly(sync: Model, tmp_path: Path) -> None:
+    """Leading zeros, NA, None, quotes, commas and line breaks come out as they went in."""
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    rows = [["00042", "NA", "yes"], ["0", 'say "hi", then\nbye', ""], ["None", "", "n"]]
+    write_csv(src, ["id", "note", "paused_banner"], rows)
+    summary = score_file(src, dst, model=sync)
+    out = read_back(dst)
+    assert out[["id", "note", "paused_banner"]].to_numpy().tolist() == rows
+    assert summary.rows == 3
+    assert summary.errors == 0
+
+
+def test_blank_line_is_a_blank_row(sync: Model, tmp_path: Path) -> None:
+    """An empty line stays a row, with every input cell empty, scored as no evidence."""
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_csv(src, ["id", "paused_banner"], [["1", "yes"], None, ["3", "no"]])
+    score_file(src, dst, model=sync)
+    out = read_back(dst)
+    assert list(out["id"]) == ["1", "", "3"]
+    assert float(out.loc[1, "log_evidence"]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_bom_and_chunking_do_not_change_output(sync: Model, tmp_path: Path) -> None:
+    """A UTF-8 byte-order mark is ignored; any chunk size gives the same table."""
+    plain, bom = tmp_path / "plain.csv", tmp_path / "bom.csv"
+    write_csv(plain, ["é", "paused_banner"], [[str(i), ["yes", "no", ""][i % 3]] for i in range(7)])
+    bom.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    outputs = []
+    for src, chunk in [(plain, 100), (bom, 1), (plain, 3)]:
+        dst = tmp_path / f"out-{chunk}.csv"
+        score_file(src, dst, model=sync, chunk_size=chunk)
+        outputs.append(read_back(dst))
+    first = outputs[0]
+    numbers = [c for c in first.columns if c.startswith("p_") or c in NUMBERS]
+    for other in outputs[1:]:  # batch composition may move the last bit of a float
+        pd.testing.assert_frame_equal(other.drop(columns=numbers), first.drop(columns=numbers))
+        np.testing.assert_allclose(
+            other[numbers].astype(float), first[numbers].astype(float), atol=1e-12
+        )
+    assert read_back(tmp_path / "out-1.csv").columns[0] == "é"
+
+
+def test_parquet_round_trip_matches_csv(sync: Model, tmp_path: Path) -> None:
+    """Parquet in and out gives the same table as CSV, and reports its total to progress."""
+    frame = pd.DataFrame({"id": ["01", "02", "03"], "paused_banner": ["yes", "maybe", ""]})
+    frame.to_parquet(tmp_path / "in.parquet", row_group_size=2)
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    seen: list[tuple[int, int | None]] = []
+    score_file(
+        tmp_path / "in.parquet",
+        tmp_path / "out.parquet",
+        model=sync,
+        chunk_size=2,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    score_file(tmp_path / "in.csv", tmp_path / "out.csv", model=sync)
+    from_parquet = pd.read_parquet(tmp_path / "out.parquet")
+    from_csv = pd.read_csv(tmp_path / "out.csv", dtype={"id": str}, keep_default_na=False)
+    assert list(from_parquet["id"]) == ["01", "02", "03"]
+    prior = sync.posterior()["stalled_session"]
+    yes = sync.posterior({"paused_banner": "yes"})["stalled_session"]
+    np.testing.assert_allclose(from_parquet["p_stalled_session"], [yes, np.nan, prior])
+    pd.testing.assert_series_equal(from_parquet["top_cause"].fillna(""), from_csv["top_cause"])
+    assert seen == [(2, 3), (3, 3)]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "no header line"),
+        (b"id,note\n1,x\n", "no column is named after an observation"),
+        (b"paused_banner,id,id\nyes,1,2\n", "line 1, column 'id': duplicate column"),
+        (b"id,paused_banner\n1,yes\n2,\xff\xfe\n", "line 3: not UTF-8 text"),
+        (b'id,paused_banner\n1,"a\nb"\n2,yes,extra\n', "line 4: Expected 2 fields"),
+    ],
+)
+def test_unreadable_files_raise_input_error(
+    sync: Model, tmp_path: Path, content: bytes, message: str
+) -> None:
+    """Empty, evidence-free, duplicate-column, non-UTF-8 and ragged files are InputErrors."""
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        score_file(src, dst, model=sync)
+    assert not dst.exists()
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_corrupt_parquet_is_input_error(sync: Model, tmp_path: Path) -> None:
+    """A file named .parquet that is not Parquet is an InputError, not a traceback."""
+    src = tmp_path / "in.parquet"
+    src.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(InputError, match="unreadable Parquet file"):
+        score_file(src, tmp_path / "out.csv", model=sync)
+
+
+def test_missing_file_and_unknown_format(sync: Model, tmp_path: Path) -> None:
+    """A missing input or an unknown extension is an InputError naming the file."""
+    with pytest.raises(InputError, match=r"missing\.csv: cannot open"):
+        score_file(tmp_path / "missing.csv", tmp_path / "out.csv", model=sync)
+    with pytest.raises(InputError, match=r"unknown table format '\.xlsx'"):
+        score_file(tmp_path / "in.xlsx", tmp_path / "out.csv", model=sync)
+
+
+def test_strict_names_physical_line_and_column(sync: Model, tmp_path: Path) -> None:
+    """--strict stops at the first bad row, counting lines inside quoted fields."""
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_csv(src, ["note", "paused_banner"], [["a\nb\nc", "yes"], None, ["x", "maybe"]])
+    with pytest.raises(InputError, match=r"in\.csv, line 6, column 'paused_banner': 'maybe'"):
+        score_file(src, dst, model=sync, strict=True)
+    assert not dst.exists()
+
+
+def test_strict_impossible_names_conflict(strict_model: Model, tmp_path: Path) -> None:
+    """--strict on impossible answers names the line, a conflicting column and the answers."""
+    src = tmp_path / "in.csv"
+    write_csv(src, ["a", "b"], [["yes", "yes"], ["yes", "no"]])
+    with pytest.raises(InputError, match=r"line 3, column 'a': impossible evidence.*a=yes, b=no"):
+        score_file(src, tmp_path / "out.csv", model=strict_model, strict=True)
+
+
+def test_interrupted_run_keeps_old_output(
+    sync: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure mid-file leaves the previous output untouched and no temporary file."""
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_csv(src, ["paused_banner"], [["yes"]] * 5)
+    dst.write_text("previous\n")
+    calls = {"n": 0}
+    original = Scorer.scored
+
+    def failing(self: Scorer, frame: pd.DataFrame, file: str | None = None) -> object:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, frame, file)
+
+    monkeypatch.setattr(Scorer, "scored", failing)
+    with pytest.raises(KeyboardInterrupt):
+        score_file(src, dst, model=sync, chunk_size=2)
+    assert dst.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+CELL = st.one_of(
+    st.sampled_from(["yes", "No", "TRUE", "y", "0", "", " ", "NA", "None", "maybe", "yes?"]),
+    st.text(st.sampled_from('ab ,"\né'), max_size=6),
+)
+
+
+@st.composite
+def report_files(draw: st.DrawFn) -> tuple[list[str], list[list[str] | None]]:
+    """A header (evidence and extra columns, shuffled) and rows; None rows are empty lines."""
+    evidence = draw(st.lists(st.sampled_from(["paused_banner", "internet_works"]), min_size=1))
+    header = list(dict.fromkeys([*evidence, "ticket", "note"]))
+    header = draw(st.permutations(header))
+    rows = draw(
+        st.lists(
+            st.one_of(st.none(), st.lists(CELL, min_size=len(header), max_size=len(header))),
+            max_size=25,
+        )
+    )
+    return header, rows
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(report_files(), st.integers(1, 7))
+def test_rows_in_equal_rows_out(
+    sync: Model, spec: tuple[list[str], list[list[str] | None]], chunk: int
+) -> None:
+    """Every record comes out once, in order, its cells unchanged; bad values carry an error."""
+    header, rows = spec
+    with tempfile.TemporaryDirectory() as folder:
+        src, dst = Path(folder) / "in.csv", Path(folder) / "out.csv"
+        write_csv(src, header, rows)
+        summary = score_file(src, dst, model=sync, chunk_size=chunk)
+        out = read_back(dst)
+    expected = [row if row is not None else [""] * len(header) for row in rows]
+    assert summary.rows == len(out) == len(rows)
+    assert out[header].to_numpy().tolist() == expected
+    bad = [
+        any(
+            cell.strip().lower() not in {"", "yes", "no", "true", "y", "0"}
+            for name, cell in zip(header, row)
+            if name in sync.observations
+        )
+        for row in expected
+    ]
+    assert list(out["error"] != "") == bad
+    assert summary.errors == sum(bad)
+
+
+def test_stdin_stdout_round_trip(
+    sync: Model, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """`-` reads CSV from stdin and writes CSV to stdout."""
+    stdin = io.TextIOWrapper(io.BytesIO(b"id,paused_banner\n01,yes\n02,\n"))
+    monkeypatch.setattr("sys.stdin", stdin)
+    score_file("-", "-", model=sync)
+    out = pd.read_csv(io.BytesIO(capsysbinary.readouterr().out), dtype=object)
+    assert list(out["id"]) == ["01", "02"]
+    assert "p_stalled_session" in out.columns
+
+
+def test_csv_without_pyarrow_gives_same_table(
+    sync: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without pyarrow, CSV output (written by pandas) reads back as the same table."""
+    src = tmp_path / "in.csv"
+    write_csv(src, ["id", "paused_banner"], [["01", "yes"], ["02", "maybe"], ["03", ""]])
+    score_file(src, tmp_path / "arrow.csv", model=sync)
+    monkeypatch.setattr("syncdx.tables._pyarrow_or_none", lambda: None)
+    score_file(src, tmp_path / "pandas.csv", model=sync)
+    pd.testing.assert_frame_equal(
+        read_back(tmp_path / "pandas.csv"), read_back(tmp_path / "arrow.csv")
+    )
+
+
+def test_memo_finds_what_it_remembers_within_capacity() -> None:
+    """The pattern memo returns stored numbers by key and starts afresh when full."""
+    from syncdx.patterns import Memo, Numbers
+
+    def numbers(values: list[float]) -> Numbers:
+        n = len(values)
+        return Numbers(np.array(values)[:, None], np.array(values), np.arange(n), np.zeros(n))
+
+    memo = Memo(capacity=4)
+    memo.remember(np.array([30, 10]), numbers([0.3, 0.1]))
+    memo.remember(np.array([20]), numbers([0.2]))
+    known, found = memo.find(np.array([10, 40, 20, 30]))
+    assert list(known) == [True, False, True, True]
+    assert found is not None
+    assert list(found.log_evidence) == [0.1, 0.2, 0.3]
+    memo.remember(np.array([50, 60]), numbers([0.5, 0.6]))
+    assert len(memo) == 2
+    assert list(memo.find(np.array([10, 50]))[0]) == [False, True]

@@ -1,0 +1,134 @@
+"""The Dask engine: same columns and rows as the local engine, on a loopback LocalCluster."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from syncdx import InputError, cli
+from syncdx.cluster import score_dask
+from syncdx.streaming import score_file
+
+distributed = pytest.importorskip("distributed")
+
+SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
+
+#: Numeric score columns besides p_<cause> (compared to rounding, not as text).
+NUMBERS = ("top_probability", "log_evidence", "next_question_gain")
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """An in-process cluster on loopback TCP: two workers, no dashboard."""
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def read_parts(folder: Path) -> pd.DataFrame:
+    """The parts of an output directory, in order, as one table of text (CSV) or values."""
+    parts = sorted(folder.iterdir())
+    if parts[0].suffix == ".parquet":
+        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    frames = [pd.read_csv(p, dtype=object, keep_default_na=False) for p in parts]
+    return pd.concat(frames, ignore_index=True)
+
+
+def assert_same_scores(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Same columns and rows; text exact, numbers equal to rounding."""
+    assert list(got.columns) == list(expected.columns)
+    numbers = [c for c in expected.columns if c.startswith("p_") or c in NUMBERS]
+    text = [c for c in expected.columns if c not in numbers]
+    pd.testing.assert_frame_equal(got[text], expected[text], check_dtype=False)
+    np.testing.assert_allclose(
+        got[numbers].replace("", np.nan).astype(float),
+        expected[numbers].replace("", np.nan).astype(float),
+        atol=1e-12,
+    )
+
+
+def write_files(folder: Path) -> list[Path]:
+    """Two CSV files with the same header: bad values, quoted line breaks, a blank line."""
+    sample = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, body = sample[0], "".join(sample[1:])
+    records = list(csv.reader(io.StringIO(body)))
+    first, second = folder / "a.csv", folder / "b.csv"
+    for path, rows in ((first, records[:150]), (second, records[150:])):
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            handle.write(header)
+            csv.writer(handle, lineterminator="\n").writerows(rows)
+    with open(second, "a", encoding="utf-8") as handle:
+        handle.write("\n")
+    return [first, second]
+
+
+def test_csv_glob_matches_local_engine(scheduler: str, tmp_path: Path) -> None:
+    """A glob of CSV files scores into ordered parts equal to the local engine's output."""
+    files = write_files(tmp_path)
+    whole = tmp_path / "whole.csv"
+    whole.write_text(files[0].read_text() + "".join(files[1].read_text().splitlines(True)[1:]))
+    score_file(whole, tmp_path / "local.csv")
+    summary = score_dask(str(tmp_path / "[ab].csv"), str(tmp_path / "out"), scheduler=scheduler)
+    expected = pd.read_csv(tmp_path / "local.csv", dtype=object, keep_default_na=False)
+    assert_same_scores(read_parts(tmp_path / "out"), expected)
+    assert summary.rows == len(expected) == 401
+    assert summary.errors == 8
+
+
+def test_parquet_row_groups_match_local_engine(scheduler: str, tmp_path: Path) -> None:
+    """A Parquet file is split by row group; the parts, in order, equal the local output."""
+    sample = pd.read_csv(SAMPLE, dtype=object, keep_default_na=False)
+    sample.to_parquet(tmp_path / "in.parquet", row_group_size=64)
+    score_file(tmp_path / "in.parquet", tmp_path / "local.parquet")
+    score_dask(str(tmp_path / "in.parquet"), str(tmp_path / "out"), scheduler=scheduler)
+    assert len(list((tmp_path / "out").iterdir())) == 7
+    assert_same_scores(read_parts(tmp_path / "out"), pd.read_parquet(tmp_path / "local.parquet"))
+
+
+def test_blocksize_splits_one_file(scheduler: str, tmp_path: Path) -> None:
+    """--blocksize cuts a CSV without quoted line breaks into several ordered partitions."""
+    sample = pd.read_csv(SAMPLE, dtype=object, keep_default_na=False)
+    sample["customer_note"] = sample["customer_note"].str.replace("\n", " ")
+    sample.to_csv(tmp_path / "in.csv", index=False)
+    score_file(tmp_path / "in.csv", tmp_path / "local.csv")
+    score_dask(str(tmp_path / "in.csv"), str(tmp_path / "out"), scheduler=scheduler, blocksize=8000)
+    assert len(list((tmp_path / "out").iterdir())) > 2
+    expected = pd.read_csv(tmp_path / "local.csv", dtype=object, keep_default_na=False)
+    assert_same_scores(read_parts(tmp_path / "out"), expected)
+
+
+def test_strict_names_file_and_line(scheduler: str, tmp_path: Path) -> None:
+    """With strict, a bad row fails the run naming its file and line; nothing is written."""
+    files = write_files(tmp_path)
+    with pytest.raises(InputError, match=r"b\.csv, line \d+: column '\w+': '[^']+' is not a state"):
+        score_dask(str(files[1]), str(tmp_path / "out"), scheduler=scheduler, strict=True)
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
+
+
+def test_cli_dask_engine(scheduler: str, tmp_path: Path) -> None:
+    """`syncdx score --engine dask --scheduler ADDRESS` writes Parquet parts and a summary."""
+    out = io.StringIO()
+    argv = ["score", str(SAMPLE), "-o", str(tmp_path / "scores.parquet"), "--summary"]
+    code = cli.main([*argv, "--engine", "dask", "--scheduler", scheduler], stdout=out)
+    assert code == 0
+    assert len(read_parts(tmp_path / "scores.parquet")) == 400
+    assert "scored 400 rows" in out.getvalue()
+
+
+def test_no_matching_file(tmp_path: Path) -> None:
+    """A glob that matches nothing is an InputError before any cluster starts."""
+    with pytest.raises(InputError, match="no file matches"):
+        score_dask(str(tmp_path / "*.csv"), str(tmp_path / "out"))

@@ -1,0 +1,141 @@
+"""The `syncdx score` command, run in-process: outputs, summary, exit codes, messages."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from syncdx import cli
+from syncdx.console import progress_bar
+
+SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
+
+
+def run(argv: list[str]) -> tuple[int, str]:
+    """Exit code and stdout text of `syncdx ARGV`."""
+    out = io.StringIO()
+    return cli.main(argv, stdout=out), out.getvalue()
+
+
+def test_sample_reports_score_with_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shipped sample scores row for row, its bad rows flagged, with a summary table."""
+    dst = tmp_path / "scores.csv"
+    code, text = run(["score", str(SAMPLE), "-o", str(dst), "--summary"])
+    assert code == 0
+    source = pd.read_csv(SAMPLE, dtype=object, keep_default_na=False)
+    scored = pd.read_csv(dst, dtype=object, keep_default_na=False)
+    pd.testing.assert_frame_equal(scored[source.columns], source)
+    assert (scored["error"] != "").sum() == 8
+    assert f"scored {len(source)} rows" in text
+    assert "8 with errors" in text
+    assert "top cause" in text
+    assert capsys.readouterr().err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_sample_reports_have_realistic_content() -> None:
+    """The sample has ids, free text with commas and quotes, dates, varied yes/no spellings."""
+    sample = pd.read_csv(SAMPLE, dtype=object, keep_default_na=False)
+    assert len(sample) == 400
+    assert sample["ticket"].str.fullmatch(r"T-\d{6}").all()
+    assert sample["customer_note"].str.contains(",").any()
+    assert sample["customer_note"].str.contains('"').any()
+    assert {"Yes", "no", "TRUE", "y"} <= set(sample["paused_banner"]) | set(
+        sample["internet_works"]
+    )
+    assert pd.to_datetime(sample["received_at"]).is_monotonic_increasing
+
+
+def test_stdout_is_default_output(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    """Without -o the scores go to stdout as CSV, the summary to stderr."""
+    code = cli.main(["score", str(SAMPLE), "--top", "1", "--summary"])
+    captured = capsysbinary.readouterr()
+    scored = pd.read_csv(io.BytesIO(captured.out), dtype=object, keep_default_na=False)
+    assert code == 0
+    assert len(scored) == 400
+    assert "top_1" in scored.columns
+    assert "top_2" not in scored.columns
+    assert b"scored 400 rows" in captured.err
+
+
+def test_parquet_output_and_next_question(tmp_path: Path) -> None:
+    """Parquet output by extension; --next-question adds the question and its gain."""
+    dst = tmp_path / "scores.parquet"
+    code, _ = run(["score", str(SAMPLE), "-o", str(dst), "--next-question", "--chunk-size", "64"])
+    scored = pd.read_parquet(dst)
+    assert code == 0
+    assert len(scored) == 400
+    ok = scored["error"] == ""
+    assert scored.loc[ok, "next_question"].notna().all()
+    assert (scored.loc[ok, "next_question_gain"] > 0).all()
+    assert scored.loc[~ok, "next_question"].isna().all()
+
+
+def test_strict_stops_with_file_line_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--strict exits 4 at the first bad row, naming file, physical line and column."""
+    dst = tmp_path / "scores.csv"
+    code, _ = run(["score", str(SAMPLE), "-o", str(dst), "--strict"])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert "icloud_sync.reports.csv, line 103, column 'internet_works': 'not sure'" in err
+    assert "Traceback" not in err
+    assert not dst.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("ticket,note\n1,x\n", "no column is named after an observation"),
+        ("paused_banner,paused_banner\nyes,no\n", "duplicate column"),
+    ],
+)
+def test_bad_files_exit_4_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    """A file the scorer cannot use is a one-line error and exit code 4."""
+    src = tmp_path / "in.csv"
+    src.write_text(content)
+    code, _ = run(["score", str(src), "-o", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert err.startswith("syncdx: error: ")
+    assert message in err
+
+
+@pytest.mark.parametrize("argv", [["--top", "-1"], ["--chunk-size", "0"], ["--engine", "spark"]])
+def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Out-of-range options are rejected by the parser."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["score", str(SAMPLE), *argv])
+    assert info.value.code == 2
+    assert "score: error" in capsys.readouterr().err
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The progress callback exists when stderr is a terminal, and is None otherwise."""
+    with progress_bar() as progress:
+        assert progress is None
+    terminal = io.StringIO()
+    monkeypatch.setattr(terminal, "isatty", lambda: True)
+    monkeypatch.setattr("sys.stderr", terminal)
+    with progress_bar() as progress:
+        assert progress is not None
+        progress(10, 20)
+        progress(20, 20)
+
+
+def test_strict_on_stdin_names_the_record(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lines cannot be re-read on stdin, so --strict names the record number instead."""
+    data = b'note,paused_banner\n"two\nlines",yes\nx,maybe\n'
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code, _ = run(["score", "-", "-o", "-", "--strict"])
+    assert code == 4
+    assert "<stdin>, column 'paused_banner': record 2: 'maybe' is not" in capsys.readouterr().err

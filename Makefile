@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/syncdx posterior --top 5
 	$(BIN)/syncdx posterior paused_banner=yes internet_works=no --top 5
 	$(BIN)/syncdx posterior paused_banner=yes other_icloud_sync_failing=yes system_status=icloud_issue --top 5
+	$(BIN)/syncdx score models/icloud_sync.reports.csv -o demo-scores.csv --summary
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,7 +32,10 @@ test: lint typecheck
 	$(BIN)/python -m doctest -o ELLIPSIS -o NORMALIZE_WHITESPACE README.md
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_posterior.py
+	$(BIN)/python -m benchmarks.bench_posterior
+	$(BIN)/python -m benchmarks.bench_recommend
+	$(BIN)/python -m benchmarks.bench_troubleshoot
+	$(BIN)/python -m benchmarks.bench_score
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache demo-scores.csv

@@ -16,6 +16,9 @@ from syncdx.errors import (
 from syncdx.loading import load_model, shipped_model_path
 from syncdx.model import Model
 from syncdx.network import Action, Network, Variable
+from syncdx.plan import Step
+from syncdx.session import Session
+from syncdx.streaming import score_file
 
 __all__ = [
     "Action",
@@ -25,9 +28,12 @@ __all__ = [
     "Model",
     "ModelError",
     "Network",
+    "Session",
+    "Step",
     "SyncdxError",
     "Variable",
     "load_model",
+    "score_file",
     "shipped_model_path",
 ]
 __version__ = "0.1.0"

@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     _add_posterior(commands)
+    _add_score(commands)
+    _add_diagnose(commands)
     return parser
 
 
@@ -51,6 +53,32 @@ def _add_posterior(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     posterior.add_argument("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
     posterior.add_argument("--top", type=int, default=None, help="show only the K likeliest")
     posterior.set_defaults(command=_posterior)
+
+
+def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from syncdx.batch import DEFAULT_TOP
+    from syncdx.console import at_least, run_score
+    from syncdx.streaming import DEFAULT_CHUNK_ROWS
+
+    score = commands.add_parser(
+        "score",
+        help="diagnose a table of symptom reports (CSV or Parquet)",
+        description="Append P(cause present), the top causes, log P(answers) and an error column "
+        "to every row of INPUT; rows keep their order and none is dropped.",
+    )
+    add = score.add_argument
+    add("input", metavar="INPUT", help="CSV or Parquet file, - for CSV on stdin (dask: a glob)")
+    add("-o", "--output", default="-", help="CSV or Parquet file (dask: a directory); - stdout")
+    add("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
+    add("--top", type=at_least(0), default=DEFAULT_TOP, help="top causes listed per row")
+    add("--strict", action="store_true", help="stop at the first bad row (exit code 4)")
+    add("--chunk-size", type=at_least(1), default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
+    add("--summary", action="store_true", help="print the most frequent top causes")
+    add("--next-question", action="store_true", help="add the most informative next question")
+    add("--engine", choices=("local", "dask"), default="local", help="where to score")
+    add("--scheduler", metavar="ADDRESS", help="dask: an existing cluster's scheduler")
+    add("--blocksize", help="dask: split CSV files into blocks (e.g. 64MB); default: per file")
+    score.set_defaults(command=run_score)
 
 
 def parse_answers(pairs: Sequence[str]) -> dict[str, str]:
@@ -77,6 +105,21 @@ def _posterior(args: argparse.Namespace, out: TextIO) -> int:
         bar = "█" * round(p * BAR_WIDTH)
         print(f"  {cause!s:<{width}}  {p:6.1%}  {bar}", file=out)
     return 0
+
+
+# -- diagnose (syncdx.diagnose) -----------------------------------------------------------------
+def _add_diagnose(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from syncdx.diagnose import add_arguments, command
+
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="troubleshoot interactively: the next best question or repair, step by step",
+        description="An interactive troubleshooting session (needs: pip install 'syncdx[cli]'). "
+        "Replies can also come from --answers FILE (a JSON list) or from stdin when it is not "
+        "a terminal.",
+    )
+    add_arguments(diagnose)
+    diagnose.set_defaults(command=command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,11 @@ class Model:
         self._tree = compile_network(network)
         self._causes = network.ids("cause")
         self._cause_index = tuple(network.index[c] for c in self._causes)
+        self._labels: pd.Index | None = None
+        self._normal_state = tuple(
+            network.variables[i].states.index(network.variables[i].normal)
+            for i in self._cause_index
+        )
 
     # -- what the model holds ---------------------------------------------------------------
     @property
@@ -78,9 +83,12 @@ class Model:
         import pandas as pd
 
         result = self._query(evidence, soft, self._cause_index)
-        values = [1.0 - result.marginals[i][0, self._normal(i)] for i in self._cause_index]
-        series = pd.Series(values, index=pd.Index(self._causes, name="cause"), name="probability")
-        return series.sort_values(ascending=False, kind="stable")
+        values = 1.0 - np.array(
+            [result.marginals[i][0, n] for i, n in zip(self._cause_index, self._normal_state)]
+        )
+        order = np.argsort(-values, kind="stable")
+        labels = self._cause_labels().take(order)
+        return pd.Series(values[order], index=labels, name="probability", copy=False)
 
     def marginals(
         self,
@@ -160,13 +168,17 @@ class Model:
     def cause_probabilities(self, result: Result) -> FloatArray:
         """(rows, causes) P(cause present) from a result that holds every cause's marginal."""
         return np.column_stack(
-            [1.0 - result.marginals[i][:, self._normal(i)] for i in self._cause_index]
+            [1.0 - result.marginals[i][:, n] for i, n in zip(self._cause_index, self._normal_state)]
         )
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _normal(self, index: int) -> int:
-        variable = self._network.variables[index]
-        return variable.states.index(variable.normal)
+    def _cause_labels(self) -> pd.Index:
+        """The causes as a pandas Index, built on first use (pandas loads lazily)."""
+        if self._labels is None:
+            import pandas as pd
+
+            self._labels = pd.Index(self._causes, dtype=object, name="cause")
+        return self._labels
 
     def _likelihoods(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
@@ -266,6 +278,15 @@ class Model:
         from syncdx.plan import questions_table
 
         return questions_table(self._network)
+
+    # -- batch scoring (syncdx.batch) ---------------------------------------------------------
+    def score(
+        self, frame: pd.DataFrame, *, top: int = 3, next_question: bool = False
+    ) -> pd.DataFrame:
+        """`frame` with P(cause present), top causes, log P(e) and an error per row appended."""
+        from syncdx.batch import score_frame
+
+        return score_frame(self, frame, top=top, next_question=next_question)
 
 
 def distinct_rows(codes: ev.CodeArray) -> tuple[ev.CodeArray, np.ndarray]:

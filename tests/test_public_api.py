@@ -19,9 +19,12 @@ def test_exported_members() -> None:
             "Model",
             "ModelError",
             "Network",
+            "Session",
+            "Step",
             "SyncdxError",
             "Variable",
             "load_model",
+            "score_file",
             "shipped_model_path",
         ]
     )

@@ -1,0 +1,224 @@
+"""Simulated troubleshooting: the planner against the seed documents' checklist and a random order.
+
+Faults are drawn from the model's priors (one cause present, chosen in proportion to the priors;
+then a second scenario with two distinct causes present), the observations are sampled from the
+model given the faults, and each case is troubleshot by three policies:
+
+- planner: `Model.plan` at every step (questions reveal the sampled observation; a failed action
+  is reported as "not fixed");
+- checklist: the tips of documents 000 and 002 in their order, then the fixes of 001, then Apple
+  Support (CHECKLIST below): each tip checks its question(s) and does its fix if they show the
+  problem; tips that only act (restart, send a message, toggle) act unconditionally;
+- random: the repair actions in a random order, then Apple Support.
+
+An action fixes each present cause it targets with its success probability (sampled); a case ends
+once no cause is left, or when Apple Support has been contacted (it fixes the rest with its
+probability; the case ends either way). Reports mean and 90th percentile cost (minutes) and steps.
+Run: python benchmarks/bench_troubleshoot.py [--cases 2000] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+import syncdx
+from syncdx import Model
+from syncdx.network import Network
+from syncdx.sampling import sample
+
+Gate = tuple[tuple[str, tuple[str, ...]], ...]
+Policy = Callable[[dict[str, str], list[str], np.random.Generator], Iterator[tuple[str, str]]]
+LAST_RESORT = "contact_apple_support"
+
+#: The documents' own order, each tip as (repair action, the checks that call for it). A tip with
+#: no checks is done unconditionally; a tip whose checks all come back fine is skipped. Steps
+#: already taken for an earlier tip are not repeated.
+CHECKLIST: tuple[tuple[str, Gate], ...] = (
+    # 000 tip 1 "Verify Network Connectivity": switch network or reset the router if unstable
+    ("switch_network", (("internet_works", ("no",)), ("weak_or_switching_network", ("yes",)))),
+    # 000 tip 2 "Check iCloud Storage": manage data or upgrade the plan
+    ("free_or_upgrade_storage", (("storage_full_alert", ("yes",)),)),
+    # 000 tip 3 "Update Software"
+    ("update_software", (("update_available", ("yes",)),)),
+    # 000 tip 4 "Review Apple ID Settings": password up to date, two-factor working
+    ("sign_out_and_in", (("password_prompt", ("yes",)),)),
+    ("complete_two_factor", (("verification_code_prompt", ("yes",)),)),
+    # 000 tip 5 "Disable Low Power Mode"
+    ("exit_low_power_mode", (("low_power_mode_on", ("yes",)),)),
+    # 000 tip 6 "Enable Background App Refresh"
+    ("enable_background_refresh", (("background_refresh_enabled", ("no",)),)),
+    # 000 tip 7 "Reset Date and Time Settings": enable automatic date and time
+    ("set_time_automatically", (("time_set_automatically", ("no",)), ("clock_off", ("yes",)))),
+    # 002 tip 1 (network) repeats 000 tip 1; 002 tip 2 "Check iCloud System Status"
+    ("wait_for_apple", (("system_status", ("icloud_issue", "imessage_issue")),)),
+    # 002 tip 3 (storage) repeats 000 tip 2; 002 tip 4 "Examine iCloud Service Toggles"
+    ("enable_messages_in_icloud", (("messages_in_icloud_on", ("no",)),)),
+    # 002 tip 5 "Restart Devices"
+    ("restart_device", ()),
+    # 002 tip 6 (update) repeats 000 tip 3; 002 tip 7 "Review Apple ID Login" on all devices
+    ("use_same_apple_id", (("same_apple_id_everywhere", ("no",)),)),
+    # 001, in its order: Send & Receive addresses, send a message, toggle iMessage, sign out/in
+    ("enable_all_addresses", (("all_addresses_checked", ("no",)),)),
+    ("send_message_from_device", ()),
+    ("toggle_imessage", ()),
+    ("sign_out_and_in", ()),
+    # 002 §8: contact Apple Support
+    (LAST_RESORT, ()),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One simulated problem: the causes present and every observation's sampled answer."""
+
+    causes: frozenset[str]
+    answers: dict[str, str]
+
+
+def draw_cases(network: Network, n: int, faults: int, rng: np.random.Generator) -> list[Case]:
+    """`n` cases with `faults` distinct causes present, drawn in proportion to the priors."""
+    causes = network.ids("cause")
+    priors = np.array([1.0 - network.cpts[network.index[c]][0] for c in causes])
+    chosen = [
+        rng.choice(len(causes), size=faults, replace=False, p=priors / priors.sum())
+        for _ in range(n)
+    ]
+    fixed = {
+        c: np.array([int(k in picks) for picks in chosen], dtype=np.int64)
+        for k, c in enumerate(causes)
+    }
+    states = sample(network, n, rng, fixed=fixed)
+    observations = network.ids("observation")
+    return [
+        Case(
+            frozenset(causes[k] for k in picks),
+            {o: network.variable(o).states[states[row, network.index[o]]] for o in observations},
+        )
+        for row, picks in enumerate(chosen)
+    ]
+
+
+# -- policies: generators of (kind, id) that read the answers and failures so far ----------------
+def planner(model: Model) -> Policy:
+    """`Model.plan` at every step (memoised on the evidence and failures so far)."""
+    cache: dict[tuple[object, ...], tuple[str, str]] = {}
+
+    def policy(
+        evidence: dict[str, str], failed: list[str], rng: np.random.Generator
+    ) -> Iterator[tuple[str, str]]:
+        while True:
+            key = (tuple(sorted(evidence.items())), tuple(sorted(failed)))
+            if key not in cache:
+                step = model.plan(evidence, failed=failed)
+                cache[key] = (step.kind, step.id)
+            yield cache[key]
+
+    return policy
+
+
+def checklist(
+    evidence: dict[str, str], failed: list[str], rng: np.random.Generator
+) -> Iterator[tuple[str, str]]:
+    """The documents' checklist (CHECKLIST), skipping steps already taken."""
+    done: set[str] = set()
+    for action, gate in CHECKLIST:
+        if action in done:
+            continue
+        for question, problems in gate:
+            if question not in evidence:
+                yield ("question", question)
+            if evidence[question] in problems:
+                break
+        else:
+            if gate:
+                continue
+        done.add(action)
+        yield ("action", action)
+
+
+def random_order(model: Model) -> Policy:
+    """Every repair action in a random order, then the last resort."""
+    actions = [a.id for a in model.network.actions if not a.last_resort]
+
+    def policy(
+        evidence: dict[str, str], failed: list[str], rng: np.random.Generator
+    ) -> Iterator[tuple[str, str]]:
+        for k in rng.permutation(len(actions)):
+            yield ("action", actions[k])
+        yield ("action", LAST_RESORT)
+
+    return policy
+
+
+# -- simulation -----------------------------------------------------------------------------------
+def run_case(
+    network: Network, policy: Policy, case: Case, rng: np.random.Generator
+) -> tuple[float, int]:
+    """Troubleshoot one case: (minutes spent, steps taken)."""
+    evidence: dict[str, str] = {}
+    failed: list[str] = []
+    present, cost, steps = set(case.causes), 0.0, 0
+    for kind, node in policy(evidence, failed, rng):
+        steps += 1
+        if kind == "question":
+            evidence[node] = case.answers[node]
+            cost += network.variable(node).cost or 0.0
+            continue
+        action = network.action(node)
+        cost += action.cost
+        for cause in list(present):
+            q = action.fixes.get(cause, action.fixes_rest if action.last_resort else 0.0)
+            if rng.random() < q:
+                present.discard(cause)
+        if not present or action.last_resort:
+            break
+        failed.append(node)
+    return cost, steps
+
+
+def simulate(
+    model: Model, policies: dict[str, Policy], cases: list[Case], seed: int
+) -> dict[str, np.ndarray]:
+    """(cases, 2) cost and steps per case, for each policy (the same random stream per policy)."""
+    out = {}
+    for name, policy in policies.items():
+        rng = np.random.default_rng(seed)
+        out[name] = np.array([run_case(model.network, policy, case, rng) for case in cases])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=2000, help="simulated cases per scenario")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    model = syncdx.load_model()
+    policies = {"planner": planner(model), "checklist": checklist, "random": random_order(model)}
+    print(
+        f"{'scenario':<13} {'policy':<10} {'mean min':>9} {'p90 min':>8} {'mean steps':>11} "
+        f"{'p90 steps':>10} {'vs checklist':>13}"
+    )
+    for faults, label in ((1, "single fault"), (2, "two faults")):
+        rng = np.random.default_rng(args.seed + faults)
+        cases = draw_cases(model.network, args.cases, faults, rng)
+        start = time.perf_counter()
+        results = simulate(model, policies, cases, args.seed)
+        base = results["checklist"][:, 0].mean()
+        for name, result in results.items():
+            cost, steps = result[:, 0], result[:, 1]
+            change = f"{cost.mean() / base - 1:+.0%}"
+            print(
+                f"{label:<13} {name:<10} {cost.mean():9.1f} {np.percentile(cost, 90):8.1f} "
+                f"{steps.mean():11.1f} {np.percentile(steps, 90):10.0f} {change:>13}"
+            )
+        print(f"  ({args.cases} cases, {time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""A troubleshooting session: the answers and repair attempts so far, and what to do next.
+
+A `Session` keeps the history of one diagnosis: answers to questions, actions tried (fixed or
+not) and steps skipped. Its belief is the model's posterior given the answers, with every
+action that did not fix the problem entered as soft evidence on the causes it targets (see
+`syncdx.plan`). After an action fixes the problem the session is resolved: further steps are
+refused until `undo()`. A session round-trips through JSON for apps that keep a diagnosis across
+requests; loading replays and re-validates every entry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from syncdx import evidence as ev
+from syncdx.errors import EvidenceError, SyncdxError
+from syncdx.plan import Step, failure_evidence, find_action, plan
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from syncdx.model import Model
+
+EntryKind = Literal["answer", "action", "skip"]
+#: Version of the JSON written by `Session.to_json`.
+FORMAT_VERSION = 1
+FORMAT_NAME = "syncdx-session"
+
+
+class SessionError(SyncdxError, ValueError):
+    """A step the session refuses (it is resolved, nothing to undo), or a saved session that
+    cannot be read (bad JSON, wrong format or version, another model)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event of a session: an answer (`value` is the state), an action tried (`value` is
+    "fixed" or "not fixed") or a skipped step (`value` is empty)."""
+
+    kind: EntryKind
+    id: str
+    value: str = ""
+
+
+class Session:
+    """One diagnosis in progress with `model`: answer, try actions, undo, ask what to do next."""
+
+    def __init__(self, model: Model) -> None:
+        self._model = model
+        self._history: list[Entry] = []
+
+    # -- recording ----------------------------------------------------------------------------
+    def answer(self, observation: str, state: object) -> None:
+        """Record the answer to a question; an EvidenceError if the node or state is unknown,
+        an ImpossibleEvidenceError if the answers so far then cannot all hold."""
+        self._check_open()
+        variable = ev.node(self._model.network, observation)
+        index = ev.state_index(variable, state)
+        if index == ev.UNOBSERVED:
+            raise EvidenceError(
+                f"the answer to {observation!r} is blank", node=observation, allowed=variable.states
+            )
+        evidence = {**self.evidence, variable.id: variable.states[index]}
+        self._model.posterior(evidence, soft=self._soft(self.failed))  # raises if impossible
+        self._history.append(Entry("answer", variable.id, variable.states[index]))
+
+    def did(self, action: str, fixed: bool) -> None:
+        """Record that `action` was tried and whether it fixed the problem."""
+        self._check_open()
+        find_action(self._model.network, action)  # an EvidenceError naming the actions if unknown
+        if not fixed:
+            self._model.posterior(self.evidence, soft=self._soft((*self.failed, action)))
+        self._history.append(Entry("action", action, "fixed" if fixed else "not fixed"))
+
+    def skip(self, step: str) -> None:
+        """Do not propose this question or action again (it cannot be answered or done)."""
+        self._check_open()
+        network = self._model.network
+        if step not in network.index:
+            find_action(network, step)
+        self._history.append(Entry("skip", step))
+
+    def undo(self) -> Entry:
+        """Remove and return the last entry (also re-opens a resolved session)."""
+        if not self._history:
+            raise SessionError("nothing to undo")
+        return self._history.pop()
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def model(self) -> Model:
+        """The model this session diagnoses with."""
+        return self._model
+
+    @property
+    def history(self) -> tuple[Entry, ...]:
+        """Every entry so far, oldest first."""
+        return tuple(self._history)
+
+    @property
+    def evidence(self) -> dict[str, str]:
+        """{question: state}: the latest answer to each question."""
+        return {e.id: e.value for e in self._history if e.kind == "answer"}
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        """Actions tried that did not fix the problem, in order."""
+        return tuple(e.id for e in self._history if e.kind == "action" and e.value == "not fixed")
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """Questions and actions skipped."""
+        return tuple(e.id for e in self._history if e.kind == "skip")
+
+    @property
+    def fixed_by(self) -> str | None:
+        """The action that fixed the problem, or None while it is not fixed."""
+        fixes = (e.id for e in self._history if e.kind == "action" and e.value == "fixed")
+        return next(fixes, None)
+
+    @property
+    def resolved(self) -> bool:
+        """Whether an action has fixed the problem."""
+        return self.fixed_by is not None
+
+    # -- questions to the model -----------------------------------------------------------------
+    @property
+    def posterior(self) -> pd.Series:
+        """P(cause present | answers, failed actions), most probable first."""
+        return self._model.posterior(self.evidence, soft=self._soft(self.failed))
+
+    def recommend(self, k: int | None = None) -> pd.DataFrame:
+        """Questions not answered or skipped, ranked by information gain (`Model.recommend`)."""
+        self._check_open()
+        done = set(self.evidence) | set(self.skipped)
+        candidates = [o for o in self._model.observations if o not in done]
+        return self._model.recommend(
+            self.evidence, soft=self._soft(self.failed), k=k, candidates=candidates
+        )
+
+    def plan(self) -> Step:
+        """The next step by expected cost of repair (`Model.plan`)."""
+        self._check_open()
+        return plan(self._model, self.evidence, failed=self.failed, skipped=self.skipped)
+
+    # -- persistence --------------------------------------------------------------------------
+    def to_json(self) -> str:
+        """The session as JSON text (format version, model name, history)."""
+        history = [_entry_json(e) for e in self._history]
+        document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "model": self._model.name}
+        return json.dumps({**document, "history": history}, indent=1)
+
+    @classmethod
+    def from_json(cls, model: Model, text: str) -> Session:
+        """A session from `to_json` text, every entry re-validated against `model`."""
+        entries = _read_document(model, text)
+        session = cls(model)
+        for number, raw in enumerate(entries, start=1):
+            try:
+                session._replay(raw)
+            except SyncdxError as error:
+                error.add_note(f"while loading session history entry {number}")
+                raise
+        return session
+
+    def _replay(self, raw: object) -> None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            raise SessionError(f"a history entry must be an object with an 'id', got {raw!r}")
+        kind, node = raw.get("kind"), raw["id"]
+        if kind == "answer" and "state" in raw:
+            self.answer(node, raw["state"])
+        elif kind == "action" and isinstance(raw.get("fixed"), bool):
+            self.did(node, raw["fixed"])
+        elif kind == "skip":
+            self.skip(node)
+        else:
+            raise SessionError(
+                "a history entry needs kind 'answer' (with 'state'), 'action' (with a boolean "
+                f"'fixed') or 'skip', got {raw!r}"
+            )
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _soft(self, failed: tuple[str, ...]) -> dict[str, dict[str, float]]:
+        return failure_evidence(self._model.network, failed)
+
+    def _check_open(self) -> None:
+        if self.resolved:
+            raise SessionError(
+                f"the problem is already fixed (by {self.fixed_by!r}); undo() to go back"
+            )
+
+    def __repr__(self) -> str:
+        state = f"fixed by {self.fixed_by}" if self.resolved else "open"
+        return f"<Session {self._model.name!r}: {len(self._history)} entries, {state}>"
+
+
+def _entry_json(entry: Entry) -> dict[str, object]:
+    if entry.kind == "answer":
+        return {"kind": "answer", "id": entry.id, "state": entry.value}
+    if entry.kind == "action":
+        return {"kind": "action", "id": entry.id, "fixed": entry.value == "fixed"}
+    return {"kind": "skip", "id": entry.id}
+
+
+def _read_document(model: Model, text: str) -> list[object]:
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise SessionError(f"a saved session must be JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        raise SessionError(f"not a saved syncdx session (expected format {FORMAT_NAME!r})")
+    if document.get("version") != FORMAT_VERSION:
+        raise SessionError(
+            f"saved session format version {document.get('version')!r} is not supported "
+            f"(this syncdx reads version {FORMAT_VERSION})"
+        )
+    if document.get("model") != model.name:
+        raise SessionError(
+            f"the session was saved with model {document.get('model')!r}, not {model.name!r}"
+        )
+    history = document.get("history")
+    if not isinstance(history, list):
+        raise SessionError("a saved session needs a 'history' list")
+    return history

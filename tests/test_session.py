@@ -1,0 +1,194 @@
+"""Sessions: recording answers and repairs, undo, resolution, and JSON round trips."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import syncdx
+from syncdx import EvidenceError, ImpossibleEvidenceError, Model, Session
+from syncdx.plan import failure_evidence
+from syncdx.session import Entry, SessionError
+
+
+@pytest.fixture(scope="module")
+def sync() -> Model:
+    return syncdx.load_model()
+
+
+def test_answers_and_failures_shape_the_posterior(sync: Model) -> None:
+    """The posterior is the model's, given the answers and failed actions as soft evidence."""
+    session = Session(sync)
+    session.answer("paused_banner", "YES")
+    session.did("restart_device", fixed=False)
+    assert session.evidence == {"paused_banner": "yes"}
+    assert session.failed == ("restart_device",)
+    expected = sync.posterior(
+        {"paused_banner": "yes"}, soft=failure_evidence(sync.network, ["restart_device"])
+    )
+    pd.testing.assert_series_equal(session.posterior, expected)
+    assert session.history == (
+        Entry("answer", "paused_banner", "yes"),
+        Entry("action", "restart_device", "not fixed"),
+    )
+
+
+def test_undo_removes_the_last_entry(sync: Model) -> None:
+    """undo() pops the latest entry; with nothing left it is a SessionError."""
+    session = Session(sync)
+    session.answer("storage_full_alert", "yes")
+    assert session.undo() == Entry("answer", "storage_full_alert", "yes")
+    assert session.history == ()
+    with pytest.raises(SessionError, match="nothing to undo"):
+        session.undo()
+
+
+def test_fixed_session_refuses_further_steps_until_undo(sync: Model) -> None:
+    """After a fix, steps are refused with a clear error; undo re-opens the session."""
+    session = Session(sync)
+    session.did("toggle_imessage", fixed=True)
+    assert session.resolved
+    assert session.fixed_by == "toggle_imessage"
+    for step in (
+        lambda: session.plan(),
+        lambda: session.recommend(),
+        lambda: session.answer("paused_banner", "yes"),
+        lambda: session.did("restart_device", fixed=False),
+    ):
+        with pytest.raises(SessionError, match=r"already fixed.*toggle_imessage"):
+            step()
+    session.undo()
+    assert session.history == ()  # and plan() below works again
+    assert session.plan().kind in ("question", "action")
+
+
+def test_skipped_and_answered_steps_are_not_proposed(sync: Model) -> None:
+    """plan() and recommend() leave out what was answered or skipped."""
+    session = Session(sync)
+    first = session.plan()
+    session.skip(first.id)
+    assert session.plan().id != first.id
+    session.answer("paused_banner", "no")
+    assert not {first.id, "paused_banner"} & set(session.recommend().index)
+
+
+def test_bad_steps_are_refused_and_not_recorded(sync: Model) -> None:
+    """Unknown nodes, states, actions and impossible answers raise and leave no entry."""
+    session = Session(sync)
+    with pytest.raises(EvidenceError, match="unknown node 'banner'"):
+        session.answer("banner", "yes")
+    with pytest.raises(EvidenceError, match="'maybe' is not a state of 'paused_banner'"):
+        session.answer("paused_banner", "maybe")
+    with pytest.raises(EvidenceError, match="unknown action 'reboot'"):
+        session.did("reboot", fixed=False)
+    with pytest.raises(EvidenceError, match="blank"):
+        session.answer("paused_banner", "")
+    session.answer("imessage_off", "present")
+    session.did("toggle_imessage", fixed=False)
+    session.did("toggle_imessage", fixed=False)
+    assert len(session.history) == 3
+    session_with_cause = Session(Model(_no_leak_switch(sync)))
+    session_with_cause.answer("imessage_switch_on", "no")
+    with pytest.raises(ImpossibleEvidenceError):
+        session_with_cause.answer("imessage_off", "absent")
+    assert len(session_with_cause.history) == 1
+
+
+def _no_leak_switch(model: Model) -> syncdx.Network:
+    """The sync network where the iMessage switch reads exactly the imessage_off cause."""
+    import dataclasses
+
+    import numpy as np
+
+    network = model.network
+    i = network.index["imessage_switch_on"]
+    table = np.array([[1.0, 0.0], [0.0, 1.0]])
+    return dataclasses.replace(network, cpts=(*network.cpts[:i], table, *network.cpts[i + 1 :]))
+
+
+def test_json_round_trip(sync: Model) -> None:
+    """to_json / from_json restore the history, the state and the posterior."""
+    session = Session(sync)
+    session.answer("paused_banner", "yes")
+    session.skip("system_status")
+    session.did("restart_device", fixed=False)
+    session.did("free_or_upgrade_storage", fixed=True)
+    loaded = Session.from_json(sync, session.to_json())
+    assert loaded.history == session.history
+    assert loaded.resolved
+    pd.testing.assert_series_equal(loaded.posterior, session.posterior)
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "message"),
+    [
+        ("{not json", SessionError, "must be JSON"),
+        ('{"format": "other"}', SessionError, "not a saved syncdx session"),
+        ('{"format": "syncdx-session", "version": 9}', SessionError, "version 9"),
+        (
+            '{"format": "syncdx-session", "version": 1, "model": "printer", "history": []}',
+            SessionError,
+            "model 'printer'",
+        ),
+        (
+            '{"format": "syncdx-session", "version": 1, "model": "icloud_sync"}',
+            SessionError,
+            "history",
+        ),
+    ],
+)
+def test_bad_documents_are_rejected(
+    sync: Model, text: str, error: type[Exception], message: str
+) -> None:
+    """A saved session with bad JSON, format, version or model is refused, naming the problem."""
+    with pytest.raises(error, match=message) as info:
+        Session.from_json(sync, text)
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("entry", "error", "message"),
+    [
+        (
+            {"kind": "answer", "id": "banner", "state": "yes"},
+            EvidenceError,
+            "unknown node 'banner'",
+        ),
+        ({"kind": "answer", "id": "paused_banner", "state": "maybe"}, EvidenceError, "'maybe'"),
+        ({"kind": "action", "id": "reboot", "fixed": False}, EvidenceError, "unknown action"),
+        ({"kind": "action", "id": "restart_device", "fixed": "no"}, SessionError, "boolean"),
+        ({"kind": "teleport", "id": "x"}, SessionError, "kind 'answer'"),
+        ("paused_banner=yes", SessionError, "must be an object"),
+    ],
+)
+def test_bad_entries_are_rejected(
+    sync: Model, entry: object, error: type[Exception], message: str
+) -> None:
+    """Each history entry is re-validated on load; the error names the entry's problem."""
+    document = {"format": "syncdx-session", "version": 1, "model": "icloud_sync"}
+    text = json.dumps({**document, "history": [entry]})
+    with pytest.raises(error, match=message) as info:
+        Session.from_json(sync, text)
+    assert "history entry 1" in "".join(getattr(info.value, "__notes__", []))
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_any_session_survives_a_round_trip(sync: Model, data: st.DataObject) -> None:
+    """Whatever the sequence of answers, failures and skips, JSON restores the same history."""
+    model = sync
+    session = Session(model)
+    for _ in range(data.draw(st.integers(0, 6))):
+        kind = data.draw(st.sampled_from(["answer", "action", "skip"]))
+        if kind == "answer":
+            node = data.draw(st.sampled_from(model.observations))
+            session.answer(node, data.draw(st.sampled_from(model.states(node))))
+        elif kind == "action":
+            session.did(data.draw(st.sampled_from([a.id for a in model.network.actions])), False)
+        else:
+            session.skip(data.draw(st.sampled_from(model.observations)))
+    assert Session.from_json(model, session.to_json()).history == session.history

@@ -24,11 +24,14 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx._kernels import Kernel, axes, build_kernel, contract
+from syncdx._threads import one_blas_thread, pool
 from syncdx._triangulate import junction_tree
 from syncdx.network import FloatArray, Network
 
 #: Most table entries (rows x clique size) a batch chunk may hold in one clique.
 _CHUNK_ENTRIES = 1 << 20
+#: Batches of at least this many rows run with BLAS held to one thread (see syncdx._threads).
+_BATCH_ROWS = 256
 #: Adjacent cliques whose union has at most this many entries are merged into one.
 _MERGE_ENTRIES = 128
 #: Most cached plans (one per evidence variables and targets) before the cache is emptied.
@@ -107,15 +110,21 @@ class JunctionTree:
         wanted = tuple(range(len(self.cards)) if targets is None else targets)
         plan = self._plan(tuple(likelihoods), wanted)
         rows = _batch_size(likelihoods)
-        step = max(1, _CHUNK_ENTRIES // self.width)
-        if rows <= step:
+        if rows < _BATCH_ROWS:
             return self._run(plan, list(likelihoods.values()), rows)
-        parts = [
-            self._run(
-                plan, [lik[i : i + step] for lik in likelihoods.values()], min(step, rows - i)
+        step = max(1, _CHUNK_ENTRIES // self.width)
+        chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
+
+        def run_chunk(chunk: slice) -> Result:
+            inputs = [lik[chunk] for lik in likelihoods.values()]
+            return self._run(plan, inputs, chunk.stop - chunk.start)
+
+        with one_blas_thread():
+            parts = (
+                list(pool().map(run_chunk, chunks)) if len(chunks) > 1 else [run_chunk(chunks[0])]
             )
-            for i in range(0, rows, step)
-        ]
+        if len(parts) == 1:
+            return parts[0]
         return Result(
             np.concatenate([p.log_evidence for p in parts]),
             {v: np.concatenate([p.marginals[v] for p in parts]) for v in wanted},

@@ -81,7 +81,109 @@ networks; here the Windows 95 printer troubleshooter.""",
 printer.posterior({"Problem1": "No_Output", "PrtOn": "Yes"}).head()""",
 ]
 
-NOTEBOOKS = {"01_quickstart.ipynb": QUICKSTART}
+TROUBLESHOOTING = [
+    """# What to ask, what to do
+
+The recommender ranks questions by how much they would tell about the causes; the planner picks
+the step (a question or a repair) with the lowest expected cost of getting the problem fixed.""",
+    """import matplotlib.pyplot as plt
+
+import syncdx
+
+model = syncdx.load_model()
+evidence = {"paused_banner": "yes"}
+model.recommend(evidence, k=8)""",
+    """## Information per minute
+
+Ranking by bits per minute favours quick checks: a glance at a setting before a long test.""",
+    """ranking = model.recommend(evidence, by="gain_per_cost")
+ax = ranking.head(10)[::-1].plot.barh(y="gain_per_minute", legend=False, figsize=(7, 4))
+ax.set_xlabel("expected information gain per minute (bits)")
+plt.tight_layout()""",
+    """## The repair actions the planner works with""",
+    """model.actions""",
+    """## A troubleshooting session
+
+A `Session` records answers and repairs; "did not fix it" is evidence too. It serialises to
+JSON, so an app can keep a diagnosis across requests. Here a person whose Mac stopped syncing
+answers the planner's questions (a stalled session, as it turns out).""",
+    """truth = {"paused_banner": "no", "arrives_after_sending": "yes", "internet_works": "yes"}
+
+
+def reply(step):
+    # the person's answer: from `truth`, else the answer the model finds most likely
+    if step.id in truth:
+        return truth[step.id]
+    return model.marginals(session.evidence, [step.id])[step.id].idxmax()
+
+
+session = syncdx.Session(model)
+for _ in range(12):
+    step = session.plan()
+    print(f"{step.kind:8} {step.id:28} {step.cost:4.1f} min; to repair: {step.expected_cost:4.1f}")
+    if step.kind == "action":
+        break
+    session.answer(step.id, reply(step))
+print("why:", step.why)""",
+    """session.posterior.head(3)""",
+    """session.did(step.id, fixed=True)
+print(session.resolved, session.fixed_by)
+restored = syncdx.Session.from_json(model, session.to_json())
+[(entry.kind, entry.id, entry.value) for entry in restored.history]""",
+]
+
+BATCH = [
+    """# Scoring a file of reports
+
+`score_file` streams a CSV or Parquet file of symptom reports through the model: every row
+kept, in order, with the probability of each cause, the likeliest causes, how plausible the
+answers are, and what is wrong with a bad row.""",
+    """import tempfile
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+import syncdx
+
+model = syncdx.load_model()
+reports = Path("../models/icloud_sync.reports.csv")
+out = Path(tempfile.mkdtemp()) / "scores.csv"
+summary = syncdx.score_file(reports, out, model=model)
+print(f"{summary.rows} rows in {summary.seconds:.2f} s, {summary.errors} with errors")""",
+    """scores = pd.read_csv(out)
+scores[["ticket", "top_cause", "top_probability", "top_2", "log_evidence", "error"]].head()""",
+    """## Bad rows keep their place""",
+    """scores.loc[scores["error"].notna(), ["ticket", "error"]]""",
+    """## Which causes lead, and how sure the model is""",
+    """good = scores[scores["error"].isna()]
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+good["top_cause"].value_counts().head(8)[::-1].plot.barh(ax=left)
+left.set_xlabel("reports")
+left.set_title("top cause")
+good["log_evidence"].plot.hist(bins=30, ax=right)
+right.set_xlabel("log P(answers)")
+right.set_title("log P(answers), lower with more answers")
+plt.tight_layout()""",
+    """## The same from a DataFrame
+
+`model.score` works on a DataFrame already in memory.""",
+    """frame = pd.DataFrame(
+    {
+        "ticket": ["T-1", "T-2", "T-3"],
+        "paused_banner": ["yes", "yes", "no"],
+        "internet_works": ["no", "yes", ""],
+        "storage_full_alert": ["", "yes", "perhaps"],
+    }
+)
+model.score(frame, top=2)[["ticket", "top_1", "top_2", "top_probability", "error"]]""",
+]
+
+NOTEBOOKS = {
+    "01_quickstart.ipynb": QUICKSTART,
+    "02_troubleshooting.ipynb": TROUBLESHOOTING,
+    "03_batch_scoring.ipynb": BATCH,
+}
 
 
 def notebook(cells: list[str]) -> nbformat.NotebookNode:

@@ -11,6 +11,7 @@ from syncdx.errors import (
     ImpossibleEvidenceError,
     InputError,
     ModelError,
+    SessionError,
     SyncdxError,
 )
 from syncdx.loading import load_model, shipped_model_path
@@ -29,6 +30,7 @@ __all__ = [
     "ModelError",
     "Network",
     "Session",
+    "SessionError",
     "Step",
     "SyncdxError",
     "Variable",

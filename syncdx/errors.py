@@ -4,9 +4,10 @@
     ├── ModelError               a model file or network is invalid (file, node, field)
     ├── EvidenceError            evidence names an unknown node or state (node, value, allowed)
     │   └── ImpossibleEvidenceError   P(evidence) = 0 (the conflicting findings)
-    └── InputError               a batch input file cannot be read (file, line, column)
+    ├── InputError               a batch input file cannot be read (file, line, column)
+    └── SessionError             a step a session refuses, or a saved session that cannot be read
 
-`EvidenceError` and `InputError` are also `ValueError`s, so callers that only know the standard
+Each error below the base is also a `ValueError`, so callers that only know the standard
 library still catch them.
 """
 
@@ -80,6 +81,11 @@ class InputError(SyncdxError, ValueError):
     ) -> None:
         self.file, self.line, self.column = file, line, column
         super().__init__(_located(message, file, ("line", line), ("column", column)))
+
+
+class SessionError(SyncdxError, ValueError):
+    """A step the session refuses (it is resolved, nothing to undo), or a saved session that
+    cannot be read (bad JSON, wrong format or version, another model)."""
 
 
 def _located(message: str, file: str | None, *parts: tuple[str, object]) -> str:

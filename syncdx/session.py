@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from syncdx import evidence as ev
-from syncdx.errors import EvidenceError, SyncdxError
+from syncdx.errors import EvidenceError, SessionError, SyncdxError
 from syncdx.plan import Step, failure_evidence, find_action, plan
 
 if TYPE_CHECKING:
@@ -27,11 +27,6 @@ EntryKind = Literal["answer", "action", "skip"]
 #: Version of the JSON written by `Session.to_json`.
 FORMAT_VERSION = 1
 FORMAT_NAME = "syncdx-session"
-
-
-class SessionError(SyncdxError, ValueError):
-    """A step the session refuses (it is resolved, nothing to undo), or a saved session that
-    cannot be read (bad JSON, wrong format or version, another model)."""
 
 
 @dataclass(frozen=True, slots=True)

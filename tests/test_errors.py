@@ -9,6 +9,7 @@ from syncdx.errors import (
     ImpossibleEvidenceError,
     InputError,
     ModelError,
+    SessionError,
     SyncdxError,
 )
 
@@ -20,6 +21,7 @@ from syncdx.errors import (
         (EvidenceError("x"), (SyncdxError, ValueError)),
         (ImpossibleEvidenceError({"a": "yes"}), (EvidenceError, SyncdxError, ValueError)),
         (InputError("x"), (SyncdxError, ValueError)),
+        (SessionError("x"), (SyncdxError, ValueError)),
     ],
 )
 def test_error_kinds(error: Exception, kinds: tuple[type, ...]) -> None:

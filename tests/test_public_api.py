@@ -20,6 +20,7 @@ def test_exported_members() -> None:
             "ModelError",
             "Network",
             "Session",
+            "SessionError",
             "Step",
             "SyncdxError",
             "Variable",

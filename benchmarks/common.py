@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,14 +57,19 @@ def to_pyagrum(model: Model) -> Any:
     return bn
 
 
-def per_call(fn: Callable[[], object], repeat: int, budget: float = 5.0) -> float:
-    """Median seconds per call over up to `repeat` calls (stops early past `budget` seconds)."""
+def per_item(fn: Callable[[Any], object], items: Sequence[Any], budget: float = 5.0) -> float:
+    """Median seconds of `fn(item)` over `items`, in order (stops early past `budget` seconds)."""
     times = []
     start = time.perf_counter()
-    for _ in range(repeat):
+    for item in items:
         t = time.perf_counter()
-        fn()
+        fn(item)
         times.append(time.perf_counter() - t)
         if time.perf_counter() - start > budget and len(times) >= 3:
             break
     return float(np.median(times))
+
+
+def per_call(fn: Callable[[], object], repeat: int, budget: float = 5.0) -> float:
+    """Median seconds per call of `fn()` over up to `repeat` calls (stops past `budget` s)."""
+    return per_item(lambda _: fn(), range(repeat), budget)

@@ -129,7 +129,7 @@ class Dialogue:
     def _read(self, prompt: str) -> str | None:
         if self.replies is None:
             try:
-                return self.console.input(prompt)
+                return self.console.input(prompt, markup=False)
             except EOFError:
                 return None
         reply = next(self.replies, None)

@@ -111,3 +111,18 @@ def test_unreadable_answers_file_is_an_input_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"a": 1}', encoding="utf-8")
     assert main(["diagnose", "--answers", str(bad)], stdout=io.StringIO()) == 4
+
+
+def test_interactive_prompt_shows_the_allowed_answers() -> None:
+    """At a terminal, the prompt lists the answers verbatim (brackets are not rich markup)."""
+    from rich.console import Console
+
+    prompts: list[tuple[str, bool]] = []
+
+    class Terminal(Console):
+        def input(self, prompt: object = "", *, markup: bool = True, **kwargs: object) -> str:
+            prompts.append((str(prompt), markup))
+            return "quit"
+
+    Dialogue(Session(syncdx.load_model()), Terminal(file=io.StringIO()), None).run()
+    assert prompts == [("[yes / no] > ", False)]

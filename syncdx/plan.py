@@ -16,9 +16,11 @@ targets with a success probability). The algorithm, at each step:
    single fault that is p_c multiplied by (1 - q_jc) for every earlier action j, renormalised
    (the static order of Heckerman et al. is its first step; recomputing it after each failure
    costs little and gave a lower simulated repair cost). The last resort (the action with
-   `last_resort`, which also fixes every unlisted cause with `fixes_rest`) takes its place in
-   that order and ends the sequence: actions less efficient than it at that point are never
-   reached (putting it strictly last instead costs far more in simulation). The sequence's
+   `last_resort`, which also fixes every unlisted cause with `fixes_rest`) ends the session
+   whatever it fixes, so only its cost counts: swapping it with the step k before it shows that
+   k belongs first exactly when C_k + (1 - P_k) C_last < C_last, that is P_k / C_k > 1 / C_last.
+   It takes its place in the order by that rule, and actions after it are never reached
+   (putting it strictly last instead costs far more in simulation). The sequence's
    expected cost of repair is
 
        ECR(e) = sum_k C_k * P(not fixed before step k)
@@ -123,8 +125,11 @@ def expected_cost_of_repair(present: FloatArray, repairs: Repairs) -> tuple[Floa
         # p holds P(cause c, and no fix so far): its sum is P(not fixed before step k)
         with np.errstate(divide="ignore", invalid="ignore"):
             efficiency = np.nan_to_num((p @ repairs.fix.T) / repairs.costs, nan=0.0)
-        if repairs.last >= 0:  # on a tie, the last resort waits
-            efficiency[:, repairs.last] = np.nextafter(efficiency[:, repairs.last], -np.inf)
+        if repairs.last >= 0:
+            # the last resort ends the session whatever it fixes: a step goes before it exactly
+            # when C_k + (1 - P_k) C_last < C_last, i.e. P_k / C_k > 1 / C_last (on a tie, it waits)
+            reach = p.sum(axis=1) / repairs.costs[repairs.last]
+            efficiency[:, repairs.last] = np.nextafter(reach, -np.inf)
         pick = np.argmax(np.where(used, -np.inf, efficiency), axis=1)
         first = pick if k == 0 else first
         ecr += np.where(ended, 0.0, repairs.costs[pick] * p.sum(axis=1))

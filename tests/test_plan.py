@@ -43,11 +43,16 @@ def test_actions_and_questions_tables(sync: Model) -> None:
 
 # -- expected cost of repair ------------------------------------------------------------------
 def _ecr_by_hand(p: np.ndarray, costs: np.ndarray, fix: np.ndarray, last: int) -> float:
-    """Greedy P(fix | not fixed yet) / cost, one action at a time, until the last resort."""
+    """Greedy P(fix | not fixed yet) / cost, one action at a time, until the last resort.
+
+    The last resort ends the session whatever it fixes, so it counts P(reached) / cost.
+    """
     p = p / p.sum() if p.sum() > 0 else np.full(len(p), 1.0 / len(p))
     left, total = list(range(len(costs))), 0.0
     while left:
-        efficiency = {a: float(p @ fix[a]) / costs[a] for a in left}
+        efficiency = {
+            a: (float(p.sum()) if a == last else float(p @ fix[a])) / costs[a] for a in left
+        }
         best = max(efficiency.values())
         a = next((a for a in left if efficiency[a] == best and a != last), last)
         total += costs[a] * p.sum()

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from syncdx.network import FloatArray
+from syncdx._triangulate import separator
+from syncdx.network import FloatArray, Network
 
 #: A message kernel whose dense matrix would have more entries than this is an `einsum`.
 _DENSE_ENTRIES = 1 << 13
@@ -42,6 +43,79 @@ class Kernel:
         out = x @ self.matrix
         total = out[:, 0]
         return total, out[:, 1:] / total[:, None]
+
+
+@dataclass(frozen=True, slots=True)
+class RowKernel:
+    """One clique's part of a single-row run: its inputs, each already shaped to broadcast over
+    the clique's axes, times its whole table, summed down to the outputs (no live-set variants).
+    """
+
+    ones: FloatArray  # ones in the clique's shape: the product of the inputs starts from it
+    matrix: FloatArray  # (clique states, 1 + outputs), column 0 the total; else the table
+    axes: tuple[int, ...] = ()  # for a large separator: the axes summed away from the table
+    scale: FloatArray = field(default_factory=lambda: np.ones(1))  # multiplies those outputs
+    shape: tuple[int, ...] = ()  # the outputs' shape for their consumer (a message) or ()
+
+    def __call__(self, inputs: Sequence[FloatArray]) -> tuple[float, FloatArray]:
+        """The row's total and its outputs divided by it."""
+        x = self.ones
+        for vector in inputs:
+            x = x * vector
+        if self.axes:
+            out = np.add.reduce(x * self.matrix, axis=self.axes)
+            total = out.sum()
+            values = out * self.scale / total
+        else:
+            out = x.ravel() @ self.matrix
+            total = out[0]
+            values = out[1:] / total
+        return total, values.reshape(self.shape) if self.shape else values
+
+
+def row_kernel(
+    table: FloatArray,
+    segments: Sequence[tuple[int, ...]],
+    scale: FloatArray | None = None,
+    shape: tuple[int, ...] = (),
+) -> RowKernel:
+    """A `RowKernel` from the clique's full `table` to the joint states of each segment (a
+    tuple of axes), concatenated; a lone segment's outputs are multiplied by `scale` and
+    reshaped to `shape`."""
+    dense = table.size * (1 + sum(math.prod(table.shape[a] for a in s) for s in segments))
+    if len(segments) == 1 and dense > _DENSE_ENTRIES << 2:
+        others = tuple(a for a in range(table.ndim) if a not in segments[0])
+        scaled = _flat(scale, segments[0], table)
+        return RowKernel(np.ones(table.shape), table, others, scaled, shape)
+    flat = table.ravel()
+    columns = [flat[:, None]]
+    for segment in segments:
+        index = np.ravel_multi_index(np.indices(table.shape)[list(segment)], _dims(segment, table))
+        block = np.zeros((flat.size, math.prod(_dims(segment, table))))
+        block[np.arange(flat.size), index.ravel()] = flat
+        columns.append(block if scale is None else block * scale.ravel())
+    return RowKernel(np.ones(table.shape), np.ascontiguousarray(np.hstack(columns)), shape=shape)
+
+
+def message_row_kernel(
+    table: FloatArray,
+    own: tuple[int, ...],
+    separator: tuple[int, ...],
+    prior: FloatArray,
+    shape: tuple[int, ...],
+) -> RowKernel:
+    """The `RowKernel` of a message over `separator`, output as its ratio to the `prior`
+    message (0 where that is 0) and shaped to broadcast over the receiving clique."""
+    scale = np.divide(1.0, prior, out=np.zeros_like(prior), where=prior > 0)
+    return row_kernel(table, [tuple(own.index(v) for v in separator)], scale, shape)
+
+
+def _dims(segment: tuple[int, ...], table: FloatArray) -> tuple[int, ...]:
+    return tuple(table.shape[a] for a in segment)
+
+
+def _flat(scale: FloatArray | None, segment: tuple[int, ...], table: FloatArray) -> FloatArray:
+    return np.ones(1) if scale is None else scale.reshape(_dims(segment, table))
 
 
 def _outer(inputs: Sequence[FloatArray], shapes: Sequence[tuple[int, ...]]) -> FloatArray:
@@ -115,8 +189,78 @@ def _diagonal(
 
 
 def contract(operands: list[Any], axes: list[int]) -> FloatArray:
-    return np.asarray(np.einsum(*operands, axes, optimize=True), dtype=np.float64)
+    return np.asarray(np.einsum(*operands, axes, optimize=len(operands) > 4), dtype=np.float64)
 
 
 def axes(own: tuple[int, ...], variables: Iterable[int]) -> list[int]:
     return [own.index(v) for v in variables]
+
+
+# -- the tables a compiled tree starts from ------------------------------------------------
+def base_potentials(network: Network, cliques: Sequence[tuple[int, ...]]) -> tuple[FloatArray, ...]:
+    """Each clique's table: the product of the conditional tables assigned to it."""
+    cards = network.cards
+    tables = [np.ones([cards[v] for v in clique]) for clique in cliques]
+    for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
+        family = (*parents, var)
+        c = min(
+            (c for c in range(len(cliques)) if set(family) <= set(cliques[c])),
+            key=lambda c: len(cliques[c]),
+        )
+        every = list(range(len(cliques[c])))
+        tables[c] = contract([tables[c], every, cpt, axes(cliques[c], family)], every)
+    return tuple(tables)
+
+
+def prior_messages(
+    cliques: Sequence[tuple[int, ...]],
+    neighbours: Sequence[tuple[int, ...]],
+    base: Sequence[FloatArray],
+    order: Sequence[tuple[int, int]],
+) -> tuple[
+    dict[tuple[int, int], FloatArray], dict[tuple[int, int], float], dict[tuple[int, int], int]
+]:
+    """Every message with no evidence (normalised, flat), its log scale and its sending side."""
+    prior: dict[tuple[int, int], FloatArray] = {}
+    prior_log: dict[tuple[int, int], float] = {}
+    side: dict[tuple[int, int], int] = {}
+    for s, t in order:
+        table = clique_table(cliques, base, prior, s, (n for n in neighbours[s] if n != t))
+        m = contract([table, list(range(table.ndim))], axes(cliques[s], separator(cliques, s, t)))
+        m = m.ravel()
+        total = float(m.sum())
+        prior[(s, t)], prior_log[(s, t)] = m / total, math.log(total)
+        side[(s, t)] = (1 << s) | sum(side[(n, s)] for n in neighbours[s] if n != t)
+    return prior, prior_log, side
+
+
+def clique_table(
+    cliques: Sequence[tuple[int, ...]],
+    base: Sequence[FloatArray],
+    prior: Mapping[tuple[int, int], FloatArray],
+    clique: int,
+    senders: Iterable[int],
+) -> FloatArray:
+    """The clique's table times the prior messages from `senders`."""
+    own, table = cliques[clique], base[clique]
+    for n in senders:
+        sep = separator(cliques, n, clique)
+        shape = [table.shape[i] if v in sep else 1 for i, v in enumerate(own)]
+        table = table * prior[(n, clique)].reshape(shape)
+    return table
+
+
+def prior_marginals(
+    cliques: Sequence[tuple[int, ...]],
+    neighbours: Sequence[tuple[int, ...]],
+    base: Sequence[FloatArray],
+    home: Sequence[int],
+    prior: Mapping[tuple[int, int], FloatArray],
+) -> tuple[FloatArray, ...]:
+    """Every variable's marginal with no evidence."""
+    out = []
+    for var, c in enumerate(home):
+        table = clique_table(cliques, base, prior, c, neighbours[c])
+        m = contract([table, list(range(table.ndim))], [cliques[c].index(var)])
+        out.append(m / m.sum())
+    return tuple(out)

@@ -1,4 +1,4 @@
-"""Junction-tree shape: moral graph, greedy elimination order, clique tree, merging small cliques.
+"""Junction-tree shape: moral graph, elimination order, clique tree, merging; walks and covers.
 
 Everything here works on variable indices and cardinalities only; the engine puts the numbers in.
 """
@@ -6,7 +6,7 @@ Everything here works on variable indices and cardinalities only; the engine put
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 
 def junction_tree(
@@ -128,3 +128,53 @@ def _merge_small(
         if best is None or best[0] > limit:
             return
         _contract(cliques, edges, best[1], best[2])
+
+
+def towards(neighbours: Sequence[tuple[int, ...]], root: int) -> list[tuple[int, int]]:
+    """The directed edges of a tree towards `root`, root first (each edge before those beyond)."""
+    edges, stack = [], [(root, -1)]
+    while stack:
+        c, parent = stack.pop()
+        for n in neighbours[c]:
+            if n != parent:
+                edges.append((n, c))
+                stack.append((n, c))
+    return edges
+
+
+def cover(cliques: Sequence[tuple[int, ...]], targets: Iterable[int]) -> dict[int, list[int]]:
+    """Few cliques holding all targets (greedy set cover): clique -> its targets."""
+    left = set(targets)
+    groups: dict[int, list[int]] = {}
+    while left:
+        best = max(range(len(cliques)), key=lambda c: (len(left.intersection(cliques[c])), -c))
+        groups[best] = [v for v in cliques[best] if v in left]
+        left.difference_update(cliques[best])
+    return groups
+
+
+def separator(cliques: Sequence[tuple[int, ...]], a: int, b: int) -> tuple[int, ...]:
+    """The variables cliques `a` and `b` share, in order."""
+    return tuple(v for v in cliques[a] if v in cliques[b])
+
+
+def columns(variables: Iterable[int], cards: Sequence[int]) -> tuple[tuple[int, int, int], ...]:
+    """(variable, start, stop) of each variable's states in a concatenated output."""
+    out, start = [], 0
+    for v in variables:
+        out.append((v, start, start + cards[v]))
+        start += cards[v]
+    return tuple(out)
+
+
+def layout(
+    cards: Sequence[int], clique: tuple[int, ...], scope: tuple[int, ...]
+) -> tuple[int, ...]:
+    """The shape that makes a vector over `scope` broadcast over `clique`'s axes."""
+    return tuple(cards[v] if v in scope else 1 for v in clique)
+
+
+def fields(home: Sequence[int], cliques: int, bits: int) -> int:
+    """Ones in the `bits`-wide field of each variable homed in the `cliques` bit mask."""
+    ones = (1 << bits) - 1
+    return sum(ones << (v * bits) for v, c in enumerate(home) if cliques >> c & 1)

@@ -7,25 +7,56 @@ vectors with a leading batch axis, and recomputes only the messages whose sendin
 evidence and that lead to a clique holding a target. A message with a fixed set of live inputs
 (evidence vectors and recomputed messages) is one matrix product: the clique table, times the
 prior messages of the other neighbours, summed down to a matrix from the live inputs' joint
-states to the separator's states. Those matrices are built on first use and cached.
+states to the separator's states (see `syncdx._kernels`).
 
 Each message is rescaled to sum to one per row; the logs of the scale factors on the way to
 one clique add up to log P(evidence), so long evidence lists neither underflow nor lose
 precision. A row whose evidence has probability zero gets log P(e) = -inf and NaN marginals.
+
+Caching. A batch of two or more rows runs a plan (its steps in order) cached per (evidence
+variables, targets), whose kernels are cached per (clique, live input scopes, dead neighbours,
+output) with a clique's own evidence in a fixed order, so plans share them. A single row (the
+interactive case: each query adds an answer, so nearly every query is a new pattern) runs
+without a plan: it walks from the target cliques towards the evidence, and memoises every
+message by the evidence behind it (each likelihood vector interned to a small token, so the key
+is one integer per message). A new answer thus recomputes only the messages between it and the
+targets, plus the target beliefs. Each single-row message is passed on as its ratio to the prior
+message, shaped to the receiving clique's axes, so one kernel per (clique, output) serves every
+set of live inputs and none is built per pattern. Every cache is emptied when full.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from syncdx._kernels import Kernel, axes, build_kernel, contract
+from syncdx._kernels import (
+    Kernel,
+    RowKernel,
+    base_potentials,
+    build_kernel,
+    clique_table,
+    message_row_kernel,
+    prior_marginals,
+    prior_messages,
+    row_kernel,
+)
 from syncdx._threads import one_blas_thread, pool
-from syncdx._triangulate import junction_tree
+from syncdx._triangulate import (
+    columns,
+    cover,
+    fields,
+    junction_tree,
+    layout,
+    separator,
+    towards,
+)
 from syncdx.network import FloatArray, Network
 
 #: Most table entries (rows x clique size) a batch chunk may hold in one clique.
@@ -34,9 +65,12 @@ _CHUNK_ENTRIES = 1 << 20
 _BATCH_ROWS = 256
 #: Adjacent cliques whose union has at most this many entries are merged into one.
 _MERGE_ENTRIES = 128
-#: Most cached plans (one per evidence variables and targets) before the cache is emptied.
-_PLAN_CACHE = 4096
+#: Most cached plans, kernels, target covers and memoised messages before a cache is emptied.
+_CACHE = 1 << 16
+#: Bits per variable in a single row's evidence key: distinct likelihood vectors before a reset.
+_TOKEN_BITS = 16
 _NOTHING: FloatArray = np.empty(0)
+Edge = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +86,8 @@ class Result:
         return np.isfinite(self.log_evidence)
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """Run `kernel` on the given slots; store its output in slot `out` (if >= 0)."""
+class _Step(NamedTuple):
+    """Run `kernel` on the given slots; store its output in slot `out` (-1: scratch)."""
 
     kernel: Kernel
     inputs: tuple[int, ...]
@@ -65,17 +98,23 @@ class _Step:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """The steps of one run for fixed evidence variables and targets."""
+    """The steps of one batched run for fixed evidence variables and targets."""
 
     steps: tuple[_Step, ...]
     slots: int
     log_const: float  # log scale factors of the prior messages on the way to the P(e) clique
-    constant: tuple[int, ...]  # targets with no live input: prior marginals
+
+
+class _Group(NamedTuple):
+    """One clique of a target cover and the (variable, start, stop) columns of its output."""
+
+    clique: int
+    columns: tuple[tuple[int, int, int], ...]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class JunctionTree:
-    """A compiled network: cliques, their tables, the prior messages and cached run plans.
+    """A compiled network: cliques, their tables, the prior messages and the caches.
 
     `width` is the largest clique table (entries); batches are cut into chunks so that one
     clique's batched table stays around a million entries.
@@ -86,15 +125,28 @@ class JunctionTree:
     neighbours: tuple[tuple[int, ...], ...]
     base: tuple[FloatArray, ...]
     home: tuple[int, ...]
-    prior: Mapping[tuple[int, int], FloatArray]
-    prior_log: Mapping[tuple[int, int], float]
-    side: Mapping[tuple[int, int], int]  # bit mask of the cliques on the sending side
+    prior: Mapping[Edge, FloatArray]
+    prior_log: Mapping[Edge, float]
+    side: Mapping[Edge, int]  # bit mask of the cliques on the sending side
     prior_marginals: tuple[FloatArray, ...]
     width: int
+    separators: Mapping[Edge, tuple[int, ...]]
+    homed: tuple[tuple[int, ...], ...]  # the variables whose home each clique is
+    inward: tuple[tuple[Edge, ...], ...]  # per clique: every edge towards it, leaves first
+    inward_log: tuple[float, ...]  # per clique: log scale factors of the prior messages to it
+    fields: Mapping[Edge, int]  # bits of a row's evidence key on the edge's sending side
+    layouts: tuple[tuple[int, ...], ...]  # each variable's vector shaped to its home's axes
     _plans: dict[tuple[tuple[int, ...], tuple[int, ...]], _Plan] = field(
         default_factory=dict, repr=False
     )
     _kernels: dict[tuple[object, ...], Kernel] = field(default_factory=dict, repr=False)
+    _covers: dict[tuple[int, ...], tuple[_Group, ...]] = field(default_factory=dict, repr=False)
+    _row_kernels: dict[tuple[int, object], RowKernel] = field(default_factory=dict, repr=False)
+    _memo: dict[tuple[int, int, int], tuple[FloatArray, float]] = field(
+        default_factory=dict, repr=False
+    )
+    _tokens: dict[tuple[int, bytes], int] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def run(
         self,
@@ -108,10 +160,26 @@ class JunctionTree:
         Every array must have the same B.
         """
         wanted = tuple(range(len(self.cards)) if targets is None else targets)
-        plan = self._plan(tuple(likelihoods), wanted)
         rows = _batch_size(likelihoods)
+        if not likelihoods:
+            return self._prior(wanted, rows)
+        if rows == 1:
+            with self._lock:
+                return _Row(self, likelihoods).run(self._cover(wanted))
+        plan = self._plan(tuple(likelihoods), wanted)
         if rows < _BATCH_ROWS:
             return self._run(plan, list(likelihoods.values()), rows)
+        return self._run_chunks(plan, likelihoods, wanted, rows)
+
+    def _prior(self, targets: tuple[int, ...], rows: int) -> Result:
+        """The result with no evidence at all: prior marginals, log P(e) = 0."""
+        marginals = {v: np.repeat(self.prior_marginals[v][None], rows, axis=0) for v in targets}
+        return Result(np.zeros(rows), marginals)
+
+    def _run_chunks(
+        self, plan: _Plan, likelihoods: Mapping[int, FloatArray], wanted: tuple[int, ...], rows: int
+    ) -> Result:
+        """`_run` on chunks of a large batch, on the thread pool with one BLAS thread."""
         step = max(1, _CHUNK_ENTRIES // self.width)
         chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
 
@@ -120,44 +188,52 @@ class JunctionTree:
             return self._run(plan, inputs, chunk.stop - chunk.start)
 
         with one_blas_thread():
-            parts = (
-                list(pool().map(run_chunk, chunks)) if len(chunks) > 1 else [run_chunk(chunks[0])]
-            )
-        if len(parts) == 1:
-            return parts[0]
+            if len(chunks) == 1:
+                return run_chunk(chunks[0])
+            parts = list(pool().map(run_chunk, chunks))
         return Result(
             np.concatenate([p.log_evidence for p in parts]),
             {v: np.concatenate([p.marginals[v] for p in parts]) for v in wanted},
         )
 
     def _run(self, plan: _Plan, likelihoods: list[FloatArray], rows: int) -> Result:
-        slots: list[FloatArray] = likelihoods + [_NOTHING] * plan.slots
+        slots: list[FloatArray] = likelihoods + [_NOTHING] * (plan.slots + 1)
         totals: list[FloatArray] = []
         out: dict[int, FloatArray] = {}
         with np.errstate(divide="ignore", invalid="ignore"):
-            for step in plan.steps:
-                total, values = step.kernel([slots[k] for k in step.inputs])
-                slots[step.out] = values
-                if step.on_path:
+            for kernel, inputs, target, on_path, columns in plan.steps:
+                total, values = kernel([slots[k] for k in inputs])
+                slots[target] = values
+                if on_path:
                     totals.append(total)
-                for var, start, stop in step.targets:
+                for var, start, stop in columns:
                     out[var] = values[:, start:stop]
-            log_z = np.log(np.stack(totals)).sum(axis=0) if totals else np.zeros(rows)
-        log_z = np.where(np.isnan(log_z), -np.inf, log_z + plan.log_const)
-        for var in plan.constant:
-            out[var] = np.repeat(self.prior_marginals[var][None], rows, axis=0)
-        return Result(log_z, out)
+            log_z = np.log(np.stack(totals)).sum(axis=0)
+        return Result(np.where(np.isnan(log_z), -np.inf, log_z + plan.log_const), out)
 
-    # -- planning -------------------------------------------------------------------------
+    # -- caches ---------------------------------------------------------------------------
     def _plan(self, evidence: tuple[int, ...], targets: tuple[int, ...]) -> _Plan:
         """The (cached) steps for these evidence variables and targets."""
         key = (evidence, targets)
         plan = self._plans.get(key)
         if plan is None:
-            if len(self._plans) >= _PLAN_CACHE:
+            if len(self._plans) >= _CACHE:
                 self._plans.clear()
-            plan = self._plans[key] = _Planner(self, evidence).plan(targets)
+            plan = _Planner(self, evidence).plan(self._cover(targets))
+            self._plans[key] = plan
         return plan
+
+    def _cover(self, targets: tuple[int, ...]) -> tuple[_Group, ...]:
+        """The (cached) cliques whose marginals give the targets, with their output columns."""
+        groups = self._covers.get(targets)
+        if groups is None:
+            if len(self._covers) >= _CACHE:
+                self._covers.clear()
+            groups = self._covers[targets] = tuple(
+                _Group(clique, columns(variables, self.cards))
+                for clique, variables in cover(self.cliques, targets).items()
+            )
+        return groups
 
     def kernel(
         self,
@@ -171,111 +247,183 @@ class JunctionTree:
         key = (clique, live, dead, out)
         kernel = self._kernels.get(key)
         if kernel is None:
-            table = _table(self.cliques, self.base, self.prior, clique, dead)
+            if len(self._kernels) >= _CACHE:
+                self._kernels.clear()
+            table = clique_table(self.cliques, self.base, self.prior, clique, dead)
+            own = self.cliques[clique]
             if isinstance(out, int):
-                separator = _separator(self.cliques, clique, out)
-                kernel = build_kernel(self.cliques[clique], self.cards, table, live, separator)
+                sep = self.separators[(clique, out)]
+                kernel = build_kernel(own, self.cards, table, live, sep)
             else:
-                kernel = build_kernel(self.cliques[clique], self.cards, table, live, None, out)
+                kernel = build_kernel(own, self.cards, table, live, None, out)
             self._kernels[key] = kernel
         return kernel
 
+    def row_kernel(self, clique: int, out: int | tuple[int, ...]) -> RowKernel:
+        """The cached single-row kernel of `clique` to neighbour `out` or target variables."""
+        key = (clique, out)
+        kernel = self._row_kernels.get(key)
+        if kernel is None:
+            if len(self._row_kernels) >= _CACHE:
+                self._row_kernels.clear()
+            senders = [n for n in self.neighbours[clique] if n != out]
+            table = clique_table(self.cliques, self.base, self.prior, clique, senders)
+            own = self.cliques[clique]
+            if isinstance(out, int):
+                sep = self.separators[(clique, out)]
+                shape = layout(self.cards, self.cliques[out], sep)
+                kernel = message_row_kernel(table, own, sep, self.prior[(clique, out)], shape)
+            else:
+                kernel = row_kernel(table, [(own.index(v),) for v in out])
+            self._row_kernels[key] = kernel
+        return kernel
+
+    def token(self, var: int, likelihood: FloatArray) -> int:
+        """A small number standing for this likelihood vector of `var` (1, 2, ...)."""
+        key = (var, likelihood.tobytes())
+        token = self._tokens.get(key)
+        if token is None:
+            token = self._tokens[key] = len(self._tokens) + 1
+        return token
+
+    def make_room(self, findings: int) -> None:
+        """Empty the message memo, and the tokens it is keyed by, when either is full."""
+        if len(self._memo) >= _CACHE or len(self._tokens) + findings >= 1 << _TOKEN_BITS:
+            self._memo.clear()
+            self._tokens.clear()
+
 
 class _Planner:
-    """Works out which messages one run needs, in order, for fixed evidence variables."""
+    """Works out which messages a batched run needs, in order, for fixed evidence variables."""
 
     def __init__(self, tree: JunctionTree, evidence: tuple[int, ...]) -> None:
         self.tree = tree
-        self.evidence = evidence
-        self.mask = sum({1 << tree.home[v] for v in evidence})
+        self.position = {v: i for i, v in enumerate(evidence)}
+        self.mask = _mask(tree, evidence)
         self.steps: list[_Step] = []
-        self.slot: dict[tuple[int, int], int] = {}
+        self.slot: dict[Edge, int] = {}
         self.on_path = True
 
-    def plan(self, targets: tuple[int, ...]) -> _Plan:
+    def plan(self, groups: tuple[_Group, ...]) -> _Plan:
         """Steps: first the P(e) clique (the first target's or evidence's home), then targets."""
         tree = self.tree
-        if not self.evidence:
-            return _Plan((), 0, 0.0, targets)
-        groups = _cover(tree.cliques, targets)
-        first = next(iter(groups), tree.home[self.evidence[0]])
-        self._belief(first, tuple(groups.get(first, ())))
+        first = groups[0] if groups else _Group(tree.home[next(iter(self.position))], ())
+        self._belief(first)
         self.on_path = False
-        log_const = sum(tree.prior_log[e] for e in _towards(tree.neighbours, first))
-        log_const -= sum(tree.prior_log[e] for e in self.slot)
-        for clique, variables in groups.items():
-            if clique != first:
-                self._belief(clique, tuple(variables))
-        return _Plan(tuple(self.steps), len(self.slot), log_const, ())
-
-    def _live(self, source: int, target: int) -> bool:
-        return bool(self.tree.side[(source, target)] & self.mask)
+        log_const = tree.inward_log[first.clique] - sum(tree.prior_log[e] for e in self.slot)
+        for group in groups[1:]:
+            self._belief(group)
+        return _Plan(tuple(self.steps), len(self.slot), log_const)
 
     def _inputs(self, clique: int, skip: int) -> tuple[list[int], list[tuple[int, ...]], list[int]]:
         """Slots and scopes of the live inputs of `clique` (not from `skip`); dead neighbours."""
-        tree = self.tree
-        slots = [i for i, v in enumerate(self.evidence) if tree.home[v] == clique]
-        scopes: list[tuple[int, ...]] = [(self.evidence[i],) for i in slots]
+        tree, position, mask = self.tree, self.position, self.mask
+        scopes: list[tuple[int, ...]] = [(v,) for v in tree.homed[clique] if v in position]
+        slots = [position[v] for (v,) in scopes]
         dead = []
         for n in tree.neighbours[clique]:
             if n == skip:
                 continue
-            if self._live(n, clique):
+            if tree.side[(n, clique)] & mask:
                 slots.append(self.slot[(n, clique)])
-                scopes.append(_separator(tree.cliques, n, clique))
+                scopes.append(tree.separators[(n, clique)])
             else:
                 dead.append(n)
         return slots, scopes, dead
 
-    def _message(self, source: int, target: int) -> None:
-        """Plan the message source -> target (its live inputs are planned already)."""
-        if (source, target) in self.slot:
-            return
-        slots, scopes, dead = self._inputs(source, target)
-        kernel = self.tree.kernel(source, tuple(scopes), tuple(dead), target)
-        self.slot[(source, target)] = out = len(self.evidence) + len(self.slot)
-        self.steps.append(_Step(kernel, tuple(slots), out, self.on_path, ()))
-
-    def _belief(self, clique: int, variables: tuple[int, ...]) -> None:
-        """Plan the live messages towards `clique`, leaves first, then its marginals."""
-        for source, target in reversed(_towards(self.tree.neighbours, clique, self._live)):
-            self._message(source, target)
-        slots, scopes, dead = self._inputs(clique, -1)
-        kernel = self.tree.kernel(clique, tuple(scopes), tuple(dead), variables)
-        starts = np.cumsum([0, *(self.tree.cards[v] for v in variables)]).tolist()
-        columns = tuple(zip(variables, starts[:-1], starts[1:]))
-        self.steps.append(_Step(kernel, tuple(slots), -1, self.on_path, columns))
+    def _belief(self, group: _Group) -> None:
+        """Plan the live messages towards the group's clique, leaves first, then its marginals."""
+        tree, mask, slot = self.tree, self.mask, self.slot
+        for source, target in tree.inward[group.clique]:
+            if (source, target) not in slot and tree.side[(source, target)] & mask:
+                slots, scopes, dead = self._inputs(source, target)
+                kernel = tree.kernel(source, tuple(scopes), tuple(dead), target)
+                slot[(source, target)] = out = len(self.position) + len(slot)
+                self.steps.append(_Step(kernel, tuple(slots), out, self.on_path, ()))
+        slots, scopes, dead = self._inputs(group.clique, -1)
+        variables = tuple(v for v, _, _ in group.columns)
+        kernel = tree.kernel(group.clique, tuple(scopes), tuple(dead), variables)
+        self.steps.append(_Step(kernel, tuple(slots), -1, self.on_path, group.columns))
 
 
-def _towards(
-    neighbours: Sequence[tuple[int, ...]],
-    root: int,
-    keep: Callable[[int, int], bool] = lambda source, target: True,
-) -> list[tuple[int, int]]:
-    """The directed edges towards `root` (those `keep` accepts, and beyond them), root first."""
-    edges, stack = [], [(root, -1)]
-    while stack:
-        c, parent = stack.pop()
-        for n in neighbours[c]:
-            if n != parent and keep(n, c):
-                edges.append((n, c))
-                stack.append((n, c))
-    return edges
+class _Row:
+    """One row's run: beliefs of the target cliques from messages memoised by their evidence.
+
+    Every message is passed on as its ratio to the prior message, shaped to the receiving
+    clique's axes, so one `RowKernel` per clique and output serves every set of live inputs.
+    A memo entry is that ratio and `acc`: the log of the message's scale factor and of those of
+    the live messages beyond it, each relative to the prior's, so that
+    log P(e) = inward_log[first] + acc of the first belief.
+    """
+
+    def __init__(self, tree: JunctionTree, likelihoods: Mapping[int, FloatArray]) -> None:
+        tree.make_room(len(likelihoods))
+        self.tree = tree
+        self.vectors = {
+            v: np.asarray(lik, dtype=np.float64).reshape(tree.layouts[v])
+            for v, lik in likelihoods.items()
+        }
+        self.key = 0
+        for v, vector in self.vectors.items():
+            self.key |= tree.token(v, vector) << (v * _TOKEN_BITS)
+        self.mask = _mask(tree, self.vectors)
+
+    def run(self, groups: tuple[_Group, ...]) -> Result:
+        """log P(e) and the marginals of every group's targets."""
+        tree = self.tree
+        first = groups[0] if groups else _Group(tree.home[next(iter(self.vectors))], ())
+        out: dict[int, FloatArray] = {}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_z = tree.inward_log[first.clique] + self._belief(first, out)
+            for group in groups[1:]:
+                self._belief(group, out)
+        return Result(np.array([log_z]), out)
+
+    def _belief(self, group: _Group, out: dict[int, FloatArray]) -> float:
+        """Store the group's marginals in `out`; return the belief's `acc`."""
+        inputs, acc = self._inputs(group.clique, -1)
+        variables = tuple(v for v, _, _ in group.columns)
+        total, values = self.tree.row_kernel(group.clique, variables)(inputs)
+        for var, start, stop in group.columns:
+            out[var] = values[None, start:stop]
+        return acc + _log(total)
+
+    def _inputs(self, clique: int, skip: int) -> tuple[list[FloatArray], float]:
+        """The live inputs of `clique` (not from `skip`) and the sum of their accs."""
+        tree, vectors = self.tree, self.vectors
+        inputs = [vectors[v] for v in tree.homed[clique] if v in vectors]
+        acc = 0.0
+        for n in tree.neighbours[clique]:
+            if n != skip and tree.side[(n, clique)] & self.mask:
+                ratio, log = self._message(n, clique)
+                inputs.append(ratio)
+                acc += log
+        return inputs, acc
+
+    def _message(self, source: int, target: int) -> tuple[FloatArray, float]:
+        """The message source -> target (as a ratio) and its acc, memoised by its evidence."""
+        tree = self.tree
+        key = (source, target, self.key & tree.fields[(source, target)])
+        entry = tree._memo.get(key)
+        if entry is None:
+            inputs, acc = self._inputs(source, target)
+            total, ratio = tree.row_kernel(source, target)(inputs)
+            entry = ratio, acc + _log(total) - tree.prior_log[(source, target)]
+            tree._memo[key] = entry
+        return entry
 
 
-def _cover(cliques: Sequence[tuple[int, ...]], targets: Iterable[int]) -> dict[int, list[int]]:
-    """Few cliques holding all targets (greedy set cover): clique -> its targets."""
-    left = set(targets)
-    groups: dict[int, list[int]] = {}
-    while left:
-        best = max(range(len(cliques)), key=lambda c: (len(left.intersection(cliques[c])), -c))
-        groups[best] = [v for v in cliques[best] if v in left]
-        left.difference_update(cliques[best])
-    return groups
+def _log(total: float) -> float:
+    """log of a row total; -inf for zero and for NaN (impossible evidence upstream)."""
+    return math.log(total) if total > 0.0 else -math.inf
 
 
-def _separator(cliques: Sequence[tuple[int, ...]], a: int, b: int) -> tuple[int, ...]:
-    return tuple(v for v in cliques[a] if v in cliques[b])
+def _mask(tree: JunctionTree, evidence: Iterable[int]) -> int:
+    """Bit mask of the cliques that are home to some evidence."""
+    mask = 0
+    for v in evidence:
+        mask |= 1 << tree.home[v]
+    return mask
 
 
 def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:
@@ -294,10 +442,11 @@ def compile_network(network: Network) -> JunctionTree:
         min((c for c in range(len(cliques)) if v in cliques[c]), key=lambda c: len(cliques[c]))
         for v in range(len(cards))
     )
-    base = _base_potentials(network, cliques)
-    edges = _towards(neighbours, 0)
+    base = base_potentials(network, cliques)
+    edges = towards(neighbours, 0)
     order = [*reversed(edges), *((t, s) for s, t in edges)]  # every edge after its inputs
-    prior, prior_log, side = _prior_messages(cliques, neighbours, base, order)
+    prior, prior_log, side = prior_messages(cliques, neighbours, base, order)
+    inward = tuple(tuple(reversed(towards(neighbours, c))) for c in range(len(cliques)))
     return JunctionTree(
         cards=cards,
         cliques=cliques,
@@ -307,77 +456,12 @@ def compile_network(network: Network) -> JunctionTree:
         prior=prior,
         prior_log=prior_log,
         side=side,
-        prior_marginals=_prior_marginals(cliques, neighbours, base, home, prior),
+        prior_marginals=prior_marginals(cliques, neighbours, base, home, prior),
         width=max(math.prod(cards[v] for v in c) for c in cliques),
+        separators={e: separator(cliques, *e) for e in side},
+        homed=tuple(tuple(v for v in c if home[v] == i) for i, c in enumerate(cliques)),
+        inward=inward,
+        inward_log=tuple(math.fsum(prior_log[e] for e in edges) for edges in inward),
+        fields={e: fields(home, bits, _TOKEN_BITS) for e, bits in side.items()},
+        layouts=tuple(layout(cards, cliques[c], (v,)) for v, c in enumerate(home)),
     )
-
-
-def _base_potentials(
-    network: Network, cliques: Sequence[tuple[int, ...]]
-) -> tuple[FloatArray, ...]:
-    """Each clique's table: the product of the conditional tables assigned to it."""
-    cards = network.cards
-    tables = [np.ones([cards[v] for v in clique]) for clique in cliques]
-    for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
-        family = (*parents, var)
-        c = min(
-            (c for c in range(len(cliques)) if set(family) <= set(cliques[c])),
-            key=lambda c: len(cliques[c]),
-        )
-        every = list(range(len(cliques[c])))
-        tables[c] = contract([tables[c], every, cpt, axes(cliques[c], family)], every)
-    return tuple(tables)
-
-
-def _prior_messages(
-    cliques: Sequence[tuple[int, ...]],
-    neighbours: Sequence[tuple[int, ...]],
-    base: Sequence[FloatArray],
-    order: Sequence[tuple[int, int]],
-) -> tuple[
-    dict[tuple[int, int], FloatArray], dict[tuple[int, int], float], dict[tuple[int, int], int]
-]:
-    """Every message with no evidence (normalised, flat), its log scale and its sending side."""
-    prior: dict[tuple[int, int], FloatArray] = {}
-    prior_log: dict[tuple[int, int], float] = {}
-    side: dict[tuple[int, int], int] = {}
-    for s, t in order:
-        table = _table(cliques, base, prior, s, (n for n in neighbours[s] if n != t))
-        m = contract([table, list(range(table.ndim))], axes(cliques[s], _separator(cliques, s, t)))
-        m = m.ravel()
-        total = float(m.sum())
-        prior[(s, t)], prior_log[(s, t)] = m / total, math.log(total)
-        side[(s, t)] = (1 << s) | sum(side[(n, s)] for n in neighbours[s] if n != t)
-    return prior, prior_log, side
-
-
-def _table(
-    cliques: Sequence[tuple[int, ...]],
-    base: Sequence[FloatArray],
-    prior: Mapping[tuple[int, int], FloatArray],
-    clique: int,
-    senders: Iterable[int],
-) -> FloatArray:
-    """The clique's table times the prior messages from `senders`."""
-    own, table = cliques[clique], base[clique]
-    for n in senders:
-        sep = _separator(cliques, n, clique)
-        shape = [table.shape[i] if v in sep else 1 for i, v in enumerate(own)]
-        table = table * prior[(n, clique)].reshape(shape)
-    return table
-
-
-def _prior_marginals(
-    cliques: Sequence[tuple[int, ...]],
-    neighbours: Sequence[tuple[int, ...]],
-    base: Sequence[FloatArray],
-    home: Sequence[int],
-    prior: Mapping[tuple[int, int], FloatArray],
-) -> tuple[FloatArray, ...]:
-    """Every variable's marginal with no evidence."""
-    out = []
-    for var, c in enumerate(home):
-        table = _table(cliques, base, prior, c, neighbours[c])
-        m = contract([table, list(range(table.ndim))], [cliques[c].index(var)])
-        out.append(m / m.sum())
-    return tuple(out)

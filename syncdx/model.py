@@ -39,6 +39,7 @@ class Model:
         self._causes = network.ids("cause")
         self._cause_index = tuple(network.index[c] for c in self._causes)
         self._labels: pd.Index | None = None
+        self._one_hot = tuple(_read_only(np.eye(card)) for card in network.cards)
         self._normal_state = tuple(
             network.variables[i].states.index(network.variables[i].normal)
             for i in self._cause_index
@@ -183,11 +184,12 @@ class Model:
     def _likelihoods(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
     ) -> dict[int, FloatArray]:
-        hard = ev.encode(self._network, evidence)
-        likelihoods = {v: np.eye(self._network.cards[v])[s] for v, s in hard.items()}
+        likelihoods = {
+            v: self._one_hot[v][s : s + 1] for v, s in ev.encode(self._network, evidence).items()
+        }
         for v, weights in ev.encode_soft(self._network, soft).items():
-            likelihoods[v] = likelihoods.get(v, 1.0) * weights
-        return {v: lik[np.newaxis] for v, lik in likelihoods.items()}
+            likelihoods[v] = likelihoods.get(v, 1.0) * weights[np.newaxis]
+        return likelihoods
 
     def _query(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, targets: Sequence[int]
@@ -287,6 +289,11 @@ class Model:
         from syncdx.batch import score_frame
 
         return score_frame(self, frame, top=top, next_question=next_question)
+
+
+def _read_only(array: FloatArray) -> FloatArray:
+    array.setflags(write=False)
+    return array
 
 
 def distinct_rows(codes: ev.CodeArray) -> tuple[ev.CodeArray, np.ndarray]:

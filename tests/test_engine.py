@@ -220,3 +220,57 @@ def test_long_chain_does_not_underflow() -> None:
     assert math.isclose(result.log_evidence[0], log_p_e, rel_tol=1e-12)
     last = result.marginals[2 * steps - 2][0]
     np.testing.assert_allclose(last, np.exp(alpha - log_p_e), atol=1e-12)
+
+
+# -- single-row runs: memoised messages --------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
+def test_single_rows_new_and_seen_equal_brute_force(network: Network, seed: int) -> None:
+    """Single rows through one tree (first sight, then memo hits, then interleaved with other
+    patterns) equal enumeration and the batched plan path."""
+    tree = compile_network(network)
+    rng = np.random.default_rng(seed)
+    rows = [_random_batch(network, rng, rows=1, observed=int(rng.integers(0, 4))) for _ in range(6)]
+    for _ in range(2):
+        for likelihoods in rows:
+            _check_row(network, tree, likelihoods)
+    batch = {v: np.repeat(lik, 2, axis=0) for v, lik in rows[0].items()}
+    if batch:
+        _assert_same(tree.run(batch), _twice(tree.run(rows[0])))
+
+
+def _twice(result: engine.Result) -> engine.Result:
+    return engine.Result(
+        np.repeat(result.log_evidence, 2),
+        {v: np.repeat(m, 2, axis=0) for v, m in result.marginals.items()},
+    )
+
+
+def _check_row(
+    network: Network, tree: engine.JunctionTree, likelihoods: dict[int, FloatArray]
+) -> None:
+    with np.errstate(invalid="ignore"):
+        p_e, expected = posterior_marginals(network, {v: lik[0] for v, lik in likelihoods.items()})
+    result = tree.run(likelihoods)
+    if p_e == 0.0:
+        assert result.log_evidence[0] == -np.inf
+        assert all(np.isnan(m).all() for m in result.marginals.values())
+        return
+    assert math.isclose(math.exp(result.log_evidence[0]), p_e, rel_tol=1e-9)
+    for var in range(len(network)):
+        np.testing.assert_allclose(result.marginals[var][0], expected[var], rtol=0, atol=1e-9)
+
+
+def test_single_row_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The message memo and the likelihood tokens are emptied when full; answers stay exact."""
+    monkeypatch.setattr(engine, "_CACHE", 50)
+    monkeypatch.setattr(engine, "_TOKEN_BITS", 3)  # at most 7 distinct vectors between resets
+    network = read_network_file(bundled_network("asia"))
+    tree = compile_network(network)
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        chosen = rng.choice(len(network), size=int(rng.integers(1, 5)), replace=False)
+        soft = {int(v): rng.random((1, network.cards[v])) for v in sorted(chosen)}
+        _check_row(network, tree, soft)
+        assert len(tree._memo) <= 50 + 2 * len(tree.side)
+        assert len(tree._tokens) < 1 << 3

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,13 +49,28 @@ IntArray = npt.NDArray[np.intp]
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """One scored frame, with what the streaming layer needs beyond the table itself.
+    """One scored table, with what the streaming layer needs beyond the table itself.
 
-    `top` is each row's likeliest cause (an index into the model's causes, -1 for a row with
-    an error) and `culprit` the column at fault in a row with an error (None otherwise).
+    `frame` is a DataFrame for a DataFrame in, a `syncdx.arrow_tables.ScoredTable` for an Arrow
+    table in. Per row: `top` is the likeliest cause (an index into the model's causes, -1 for a
+    row with an error), `top_probability` its probability, `error` the row's error ("" if
+    none) and `culprit` the column at fault (None if none).
     """
 
-    frame: pd.DataFrame
+    frame: Any
+    top: IntArray
+    top_probability: FloatArray
+    error: ObjectArray
+    culprit: ObjectArray
+
+
+@dataclass(frozen=True, slots=True)
+class Factored:
+    """Score columns kept factored: `scores` has one row per distinct outcome (a pattern of
+    answers, or a row with a bad value), `rows` gives each input row's outcome."""
+
+    scores: dict[str, np.ndarray]
+    rows: IntArray
     top: IntArray
     culprit: ObjectArray
 
@@ -111,14 +126,31 @@ class Scorer:
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """`frame` with the score columns appended: same rows, same order, same index."""
-        return self.scored(frame).frame
+        out: pd.DataFrame = self.scored(frame).frame
+        return out
 
-    def scored(self, frame: pd.DataFrame, file: str | None = None) -> Scored:
-        """`score`, keeping each row's top cause index and the column at fault."""
-        names = self.evidence_columns(list(frame.columns), file)
+    def scored(self, frame: Any, file: str | None = None) -> Scored:
+        """`score` for a DataFrame or an Arrow table (kept factored), with the per-row extras."""
+        arrow = not hasattr(frame, "iloc")
+        names = self.evidence_columns(list(frame.column_names if arrow else frame.columns), file)
+        factored = self._factored(frame, names)
+        if arrow:
+            from syncdx.arrow_tables import ScoredTable
+
+            table: Any = ScoredTable.build(frame, factored.scores, factored.rows)
+        else:
+            table = self._table(frame, factored)
+        rows = factored.rows
+        probability = factored.scores["top_probability"][rows]
+        return Scored(
+            table, factored.top, probability, factored.scores["error"][rows], factored.culprit
+        )
+
+    def _factored(self, frame: Any, names: Sequence[str]) -> Factored:
+        """The score columns of each distinct outcome of `frame`, and each row's outcome."""
         network = self.model.network
         variables = [network.variables[network.index[n]] for n in names]
-        codes = np.column_stack([ev.encode_column(v, frame[n]) for v, n in zip(variables, names)])
+        codes = np.column_stack([_encode(v, frame[n]) for v, n in zip(variables, names)])
         columns = tuple(network.index[n] for n in names)
         invalid = (codes == ev.INVALID).any(axis=1)
         unique, inverse, numbers = self._numbers(
@@ -126,11 +158,17 @@ class Scorer:
         )
         impossible_msg, impossible_col = self._conflicts(unique, names, numbers.log_evidence)
         errors, culprit = _invalid_messages(frame, names, variables, codes)
-        errors = np.where(invalid, errors, impossible_msg[inverse])
+        scores, top = self._diagnose(numbers)
+        scores["error"] = impossible_msg
+        bad = np.flatnonzero(invalid)
+        rows = inverse.astype(np.intp, copy=True)
+        rows[bad] = len(unique) + np.arange(len(bad))
+        impossible = np.isneginf(numbers.log_evidence[inverse[bad]])
+        scores = {name: _append_empty(values, len(bad)) for name, values in scores.items()}
+        scores["log_evidence"][len(unique) :][impossible] = -np.inf
+        scores["error"][len(unique) :] = errors[bad]
         culprit = np.where(invalid, culprit, impossible_col[inverse])
-        table, top = self._diagnose(numbers)
-        top_row = np.where(errors == "", top[inverse], -1)
-        return Scored(self._table(frame, table, inverse, errors), top_row, culprit)
+        return Factored(scores, rows, np.where(invalid, -1, top[inverse]), culprit)
 
     # -- the numbers, once per distinct row ------------------------------------------------------
     def _numbers(
@@ -189,23 +227,29 @@ class Scorer:
             messages[row], columns[row] = str(error), error.node
         return messages, columns
 
-    def _table(
-        self,
-        frame: pd.DataFrame,
-        table: dict[str, np.ndarray],
-        inverse: IntArray,
-        errors: ObjectArray,
-    ) -> pd.DataFrame:
+    def _table(self, frame: pd.DataFrame, factored: Factored) -> pd.DataFrame:
         import pandas as pd
 
-        bad = errors != ""
         out = {name: frame[name] for name in frame.columns}
-        for name, values in table.items():
-            expanded = values[inverse]
-            keep = ~bad | np.isneginf(expanded) if name == "log_evidence" else ~bad  # impossible
-            out[name] = pd.Series(_masked(expanded, keep), index=frame.index, copy=False)
-        out["error"] = pd.Series(errors, index=frame.index, dtype=object)
+        for name, values in factored.scores.items():
+            kind = object if name == "error" else None
+            out[name] = pd.Series(values[factored.rows], index=frame.index, dtype=kind, copy=False)
         return pd.DataFrame(out, index=frame.index, columns=[*frame.columns, *self.columns])
+
+
+def _encode(variable: Variable, column: Any) -> ev.CodeArray:
+    """State codes of a pandas or Arrow column."""
+    if hasattr(column, "iloc"):
+        return ev.encode_column(variable, column)
+    from syncdx.arrow_tables import encode_arrow
+
+    return encode_arrow(variable, column)
+
+
+def _append_empty(values: np.ndarray, count: int) -> np.ndarray:
+    """`values` followed by `count` empty entries (None, or NaN for numbers)."""
+    empty = np.full(count, None if values.dtype == object else np.nan, dtype=values.dtype)
+    return np.concatenate([values, empty])
 
 
 def _distinct(codes: ev.CodeArray) -> tuple[ev.CodeArray, IntArray]:
@@ -237,7 +281,7 @@ def _findings(model: Model, codes: ev.CodeArray, names: Sequence[str]) -> dict[s
 
 
 def _invalid_messages(
-    frame: pd.DataFrame, names: Sequence[str], variables: Sequence[Variable], codes: ev.CodeArray
+    frame: Any, names: Sequence[str], variables: Sequence[Variable], codes: ev.CodeArray
 ) -> tuple[ObjectArray, ObjectArray]:
     """Per row: what is wrong with its values (joined), and the first column at fault."""
     import pandas as pd
@@ -246,13 +290,20 @@ def _invalid_messages(
     culprit = np.full(len(frame), None, dtype=object)
     for j in np.flatnonzero((codes == ev.INVALID).any(axis=0)).tolist():
         rows = np.flatnonzero(codes[:, j] == ev.INVALID)
-        keys, values = pd.factorize(frame[names[j]].to_numpy()[rows])
+        keys, values = pd.factorize(_cells(frame[names[j]], rows))
         texts = np.array([_bad_cell(variables[j], names[j], v) for v in values], dtype=object)
         old: ObjectArray = messages[rows]
         messages[rows] = np.where(old == "", texts[keys], old + ERROR_SEPARATOR + texts[keys])
         first = culprit[rows] == None  # noqa: E711
         culprit[rows[first]] = names[j]
     return messages, culprit
+
+
+def _cells(column: Any, rows: IntArray) -> ObjectArray:
+    """The values of a pandas or Arrow column at `rows`, as Python objects."""
+    if hasattr(column, "iloc"):
+        return np.asarray(column.to_numpy()[rows], dtype=object)
+    return np.asarray(column.take(rows).to_pylist(), dtype=object)
 
 
 def _bad_cell(variable: Variable, name: str, value: object) -> str:

@@ -2,7 +2,8 @@
 
 Batches of reports repeat themselves: the same few answers come back again and again. Each
 pattern (a row of state codes) is packed into one integer key, inferred once, and kept in a
-bounded `Memo` so that later chunks of the same file reuse it.
+bounded `Memo` so that later chunks of the same file reuse it (when full, the memo keeps
+the patterns used most, so the common ones stay).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from syncdx.network import FloatArray
 
 IntArray = npt.NDArray[np.intp]
 KeyArray = npt.NDArray[np.int64]
-#: Most patterns a memo keeps (about 170 bytes each with 17 causes).
-MEMO_CAPACITY = 100_000
+#: Most patterns a memo keeps (about 190 bytes each with 17 causes: under 60 MB).
+MEMO_CAPACITY = 300_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,41 +101,73 @@ def pattern_keys(codes: ev.CodeArray, cards: Sequence[int]) -> KeyArray | None:
 
 
 class Memo:
-    """A bounded store of `Numbers` by pattern key; when full it starts afresh with the newest.
+    """A bounded store of `Numbers` by pattern key; when full it keeps its most used half.
 
-    It belongs to one scorer and one set of evidence columns (the keys depend on both).
+    It belongs to one scorer and one set of evidence columns (the keys depend on both). The
+    numbers live in arrays of `capacity` rows, filled slot by slot (pages are touched as they
+    fill); a sorted copy of the keys, with each key's slot, finds them.
     """
 
     def __init__(self, capacity: int = MEMO_CAPACITY) -> None:
         self.capacity = capacity
-        self._keys: KeyArray = np.zeros(0, dtype=np.int64)
-        self._numbers: Numbers | None = None
+        self._keys: KeyArray = np.zeros(0, dtype=np.int64)  # sorted
+        self._slots: IntArray = np.zeros(0, dtype=np.intp)  # the slot of each sorted key
+        self._store: Numbers | None = None
+        self._hits: KeyArray = np.zeros(capacity, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self._keys)
 
     def find(self, keys: KeyArray) -> tuple[npt.NDArray[np.bool_], Numbers | None]:
         """Which `keys` are known, and their numbers (in the order of the known keys)."""
-        if self._numbers is None or not len(keys):
+        if self._store is None or not len(keys) or not len(self._keys):
             return np.zeros(len(keys), dtype=bool), None
         position = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
         known = self._keys[position] == keys
-        return known, self._numbers.take(position[known])
+        slots = self._slots[position[known]]
+        self._hits[slots] += 1
+        return known, self._store.take(slots)
 
     def remember(self, keys: KeyArray, numbers: Numbers) -> None:
         """Keep the numbers of new `keys` (keys not already known)."""
         if len(keys) > self.capacity:
             keys, numbers = keys[: self.capacity], numbers.take(np.arange(self.capacity))
-        if self._numbers is None or len(self._keys) + len(keys) > self.capacity:
-            merged_keys, merged = keys, numbers
-        else:
-            merged_keys = np.concatenate([self._keys, keys])
-            merged = _concat(self._numbers, numbers)
-        order = np.argsort(merged_keys, kind="stable")
-        self._keys, self._numbers = merged_keys[order], merged.take(order)
+        if self._store is None:
+            self._store = _allocate(numbers, self.capacity)
+        if len(self._keys) + len(keys) > self.capacity:
+            self._evict(min(self.capacity // 2, self.capacity - len(keys)))
+        slots = np.arange(len(self._keys), len(self._keys) + len(keys))
+        for f in fields(self._store):
+            getattr(self._store, f.name)[slots] = getattr(numbers, f.name)
+        self._hits[slots] = 0
+        self._index(np.concatenate([self._keys, keys]), np.concatenate([self._slots, slots]))
+
+    def _evict(self, keep: int) -> None:
+        """Keep the `keep` most used patterns, moved to the first slots."""
+        assert self._store is not None
+        used = self._slots[np.argsort(-self._hits[self._slots], kind="stable")[:keep]]
+        kept = np.zeros(len(self._hits), dtype=bool)
+        kept[used] = True
+        old = np.flatnonzero(kept)  # slots in order, so moving them down never overwrites
+        slot_of = np.full(len(self._hits), -1, dtype=np.intp)
+        slot_of[old] = np.arange(len(old))
+        for f in fields(self._store):
+            array = getattr(self._store, f.name)
+            array[: len(old)] = array[old]
+        self._hits[: len(old)] = self._hits[old]
+        stay = slot_of[self._slots] >= 0
+        self._index(self._keys[stay], slot_of[self._slots[stay]])
+
+    def _index(self, keys: KeyArray, slots: IntArray) -> None:
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._slots = keys[order], slots[order]
 
 
-def _concat(first: Numbers, second: Numbers) -> Numbers:
+def _allocate(like: Numbers, rows: int) -> Numbers:
+    """Empty numbers for `rows` patterns, shaped and typed like `like`."""
     return Numbers(
-        *(np.concatenate([getattr(first, f.name), getattr(second, f.name)]) for f in fields(first))
+        *(
+            np.empty((rows, *getattr(like, f.name).shape[1:]), getattr(like, f.name).dtype)
+            for f in fields(like)
+        )
     )

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,7 +59,7 @@ class Summary:
     def add(self, scored: Scored) -> Summary:
         """This summary plus one more scored chunk."""
         ok = scored.top >= 0
-        top_probability = scored.frame["top_probability"].to_numpy(dtype=float)[ok]
+        top_probability = scored.top_probability[ok]
         size = len(self.causes)
         counts = np.bincount(scored.top[ok], minlength=size) + np.array(self.counts)
         sums = np.bincount(scored.top[ok], top_probability, size) + np.array(self.probability_sums)
@@ -121,7 +121,7 @@ def score_file(
 def _stream(
     scorer: Scorer,
     chunks: Chunks,
-    write: Callable[[pd.DataFrame], None],
+    write: Callable[[Any], None],
     source: str,
     strict: bool,
     progress: ProgressCallback | None,
@@ -133,10 +133,11 @@ def _stream(
         for frame in _read_ahead(_at_least_one(chunks)):
             scored = scorer.scored(frame, source)
             if strict:
-                _stop_at_first_error(scored, source)
+                _stop_at_first_error(scored, source, summary.rows)
             if pending is not None:
                 pending.result()
-            pending = writing.submit(write, scored.frame)
+            pending = writing.submit(_releasing(write), scored.frame)
+            _release(scored.frame)
             summary = summary.add(scored)
             if progress is not None:
                 progress(summary.rows, chunks.total)
@@ -145,7 +146,26 @@ def _stream(
     return summary
 
 
-def _read_ahead(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+def _releasing(write: Callable[[Any], None]) -> Callable[[Any], None]:
+    """`write`, then Arrow's spare memory in the writing thread released (see `_release`)."""
+
+    def run(frame: Any) -> None:
+        write(frame)
+        _release(frame)
+
+    return run
+
+
+def _release(frame: Any) -> None:
+    """After an Arrow chunk, hand back what Arrow's allocator keeps: it would otherwise keep
+    the free pages of every thread that allocated, far more than Arrow holds at any time."""
+    if not hasattr(frame, "iloc"):  # a ScoredTable
+        from syncdx.arrow_tables import release_unused
+
+        release_unused()
+
+
+def _read_ahead(frames: Iterator[Any]) -> Iterator[Any]:
     """The frames, each next one read in a background thread while this one is scored."""
     with ThreadPoolExecutor(1, "syncdx-read") as reading:
         upcoming = reading.submit(next, frames, None)
@@ -154,7 +174,7 @@ def _read_ahead(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             yield frame
 
 
-def _at_least_one(chunks: Chunks) -> Iterator[pd.DataFrame]:
+def _at_least_one(chunks: Chunks) -> Iterator[Any]:
     """The chunks, or one empty frame with the input's columns if there are none."""
     import pandas as pd
 
@@ -166,21 +186,17 @@ def _at_least_one(chunks: Chunks) -> Iterator[pd.DataFrame]:
         yield pd.DataFrame({name: pd.Series([], dtype=object) for name in chunks.columns})
 
 
-def _stop_at_first_error(scored: Scored, source: str) -> None:
+def _stop_at_first_error(scored: Scored, source: str, before: int) -> None:
+    """InputError for the first row with an error (`before`: rows in earlier chunks)."""
     from syncdx.tables import label, physical_line, table_format
 
     bad = np.flatnonzero(scored.culprit != None)  # noqa: E711
     if not bad.size:
         return
     row = int(bad[0])
-    record = int(scored.frame.index[row]) + 1
+    record = before + row + 1
     line = physical_line(source, record) if table_format(source) == "csv" else None
     where = "" if line is not None else f"record {record}: "
     column = str(scored.culprit[row])
-    message = str(scored.frame["error"].iloc[row]).removeprefix(f"column {column!r}: ")
-    raise InputError(
-        where + message,
-        file=label(source),
-        line=line,
-        column=column,
-    )
+    message = str(scored.error[row]).removeprefix(f"column {column!r}: ")
+    raise InputError(where + message, file=label(source), line=line, column=column)

@@ -14,7 +14,6 @@ import contextlib
 import csv
 import io
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 STDIO = "-"
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-_PANDAS_LINE = re.compile(r"line (\d+)")
 
 
 def label(path: str) -> str:
@@ -68,33 +66,44 @@ class Chunks:
 
     columns: tuple[str, ...]
     total: int | None
-    frames: Iterator[pd.DataFrame]
+    frames: Iterator[Any]  # Arrow tables, or DataFrames without pyarrow
 
 
 @contextlib.contextmanager
 def read_table(path: str, chunk_size: int) -> Iterator[Chunks]:
-    """Open `path` (CSV or Parquet) for reading in chunks of at most `chunk_size` rows."""
+    """Open `path` (CSV or Parquet) for reading in chunks of at most `chunk_size` rows.
+
+    Chunks are Arrow tables with pyarrow installed, DataFrames of text without it.
+    """
     if table_format(path) == "parquet":
         yield _read_parquet(path, chunk_size)
         return
-    with _open_text(path) as handle:
+    with _open_binary(path) as handle:
         header = _read_header(handle, path)
-        yield Chunks(header, None, _csv_frames(handle, header, path, chunk_size))
+        if _pyarrow_or_none() is None:
+            text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+            yield Chunks(header, None, _csv_frames(text, header, path, chunk_size))
+        else:
+            yield Chunks(header, None, _arrow_frames(handle, header, path, chunk_size))
 
 
-def _open_text(path: str) -> IO[str]:
+def _open_binary(path: str) -> IO[bytes]:
     try:
-        raw = sys.stdin.buffer if path == STDIO else open(path, "rb")  # noqa: SIM115
+        return sys.stdin.buffer if path == STDIO else open(path, "rb")
     except OSError as error:
         raise InputError(f"cannot open: {error.strerror}", file=label(path)) from None
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
-def _read_header(handle: IO[str], path: str) -> tuple[str, ...]:
+def _read_header(handle: IO[bytes], path: str) -> tuple[str, ...]:
+    """The first record of `handle` (which is left just past it), its names checked."""
+    data = line = handle.readline()
+    while line and data.count(b'"') % 2:  # a quoted name goes on over a line break
+        line = handle.readline()
+        data += line
     try:
-        header = tuple(next(csv.reader(handle), []))
-    except UnicodeDecodeError as error:
-        raise _not_utf8(error, path) from None
+        header = tuple(next(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")), []))
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
     except csv.Error as error:
         raise InputError(f"unreadable header: {error}", file=label(path), line=1) from None
     if not header:
@@ -114,16 +123,33 @@ def check_columns(columns: tuple[str, ...], path: str | None) -> None:
         seen.add(name)
 
 
+def _arrow_frames(
+    handle: IO[bytes], header: tuple[str, ...], path: str, chunk_size: int
+) -> Iterator[Any]:
+    """Arrow tables of text from `handle` (see `syncdx.arrow_tables.read_csv`)."""
+    from syncdx.arrow_tables import read_csv
+
+    pa = require_pyarrow("fast CSV input")
+    try:
+        yield from read_csv(handle, header, chunk_size)
+    except pa.ArrowInvalid as error:
+        if "UTF8" in str(error):
+            raise _not_utf8(path) from None
+        raise _ragged(path, len(header), str(error)) from None
+
+
 def _csv_frames(
     handle: IO[str], header: tuple[str, ...], path: str, chunk_size: int
 ) -> Iterator[pd.DataFrame]:
+    """DataFrames of text (pandas, without pyarrow): blank lines, and the missing fields of a
+    short record, are empty cells."""
     import pandas as pd
 
     reader = pd.read_csv(
         handle,
         header=None,
         names=list(header),
-        dtype=str,  # arrow-backed with pyarrow: no conversion when writing
+        dtype=object,
         na_filter=False,
         skip_blank_lines=False,
         chunksize=chunk_size,
@@ -135,37 +161,39 @@ def _csv_frames(
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
             yield frame
-    except UnicodeDecodeError as error:
-        raise _not_utf8(error, path) from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
     except pd.errors.ParserError as error:
-        raise _parser_error(error, path) from None
+        raise _ragged(path, len(header), str(error).split("C error: ")[-1]) from None
 
 
-def _not_utf8(error: UnicodeDecodeError, path: str) -> InputError:
+def _not_utf8(path: str) -> InputError:
     """An InputError at the first line that is not valid UTF-8 (found again, from the start)."""
-    message = f"not UTF-8 text ({error.reason}); save the file as UTF-8"
+    message = "not UTF-8 text ({}); save the file as UTF-8"
     if path == STDIO:
-        return InputError(message, file=label(path))
+        return InputError(message.format("invalid byte"), file=label(path))
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             try:
                 line.decode("utf-8")
-            except UnicodeDecodeError:
-                return InputError(message, file=label(path), line=number)
-    return InputError(message, file=label(path))  # pragma: no cover - the error was found once
+            except UnicodeDecodeError as error:
+                return InputError(message.format(error.reason), file=label(path), line=number)
+    return InputError(message.format("invalid byte"), file=label(path))
 
 
-def _parser_error(error: Exception, path: str) -> InputError:
-    """An InputError at the physical line pandas complains about (it counts records)."""
-    found = _PANDAS_LINE.search(str(error))
-    message = str(error).split("C error: ")[-1]
-    if found is None:
+def _ragged(path: str, width: int, message: str) -> InputError:
+    """An InputError at the first record whose number of fields is not `width` (blank: fine)."""
+    if path == STDIO:
         return InputError(message, file=label(path))
-    record = int(found.group(1))
-    line = physical_line(path, record)
-    if line is None:
-        return InputError(f"record {record}: {message}", file=label(path))
-    return InputError(re.sub(r" in line \d+", "", message), file=label(path), line=line)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        line = 1
+        for record in reader:
+            if record and len(record) != width and line > 1:
+                found = f"Expected {width} fields, saw {len(record)}"
+                return InputError(found, file=label(path), line=line)
+            line = reader.line_num + 1
+    return InputError(message, file=label(path))  # pragma: no cover - the error was found once
 
 
 def physical_line(path: str, record: int) -> int | None:
@@ -183,8 +211,6 @@ def physical_line(path: str, record: int) -> int | None:
 
 
 def _read_parquet(path: str, chunk_size: int) -> Chunks:
-    import pandas as pd
-
     pa = require_pyarrow("Parquet")
     pq = pa.parquet
     try:
@@ -194,14 +220,10 @@ def _read_parquet(path: str, chunk_size: int) -> Chunks:
     columns = tuple(file.schema_arrow.names)
     check_columns(columns, path)
 
-    def frames() -> Iterator[pd.DataFrame]:
-        start = 0
+    def frames() -> Iterator[Any]:
         try:
             for batch in file.iter_batches(batch_size=chunk_size):
-                frame = batch.to_pandas(types_mapper=pd.ArrowDtype)
-                frame.index = pd.RangeIndex(start, start + len(frame))
-                start += len(frame)
-                yield frame
+                yield pa.Table.from_batches([batch])
         except (OSError, pa.lib.ArrowException) as error:
             raise InputError(f"unreadable Parquet data: {error}", file=label(path)) from None
 
@@ -222,10 +244,12 @@ class TableWriter:
         self._schema: Any = None
         self._rows = 0
 
-    def write(self, frame: pd.DataFrame) -> None:
-        """Append the rows of `frame`."""
+    def write(self, frame: Any) -> None:
+        """Append the rows of `frame`: a DataFrame, or a `syncdx.arrow_tables.ScoredTable`."""
         pa = self._arrow
-        if pa is None:
+        if not hasattr(frame, "iloc"):
+            self._write_scored(frame)
+        elif pa is None:
             frame.to_csv(self._handle, index=False, header=self._rows == 0)
         else:
             if self._writer is None:
@@ -233,6 +257,23 @@ class TableWriter:
             table = pa.Table.from_pandas(frame, self._schema, preserve_index=False)
             self._writer.write_table(table)
         self._rows += len(frame)
+
+    def _write_scored(self, scored: Any) -> None:
+        """Append a ScoredTable: CSV lines built by Arrow kernels, or through pyarrow's writers."""
+        from syncdx.arrow_tables import csv_header
+
+        if self._format == "csv" and scored.csv_ready():
+            if self._rows == 0:
+                names = [*scored.inputs.column_names, *scored.scores.column_names]
+                self._handle.write(csv_header(names))
+            for piece in scored.csv_bytes():
+                self._handle.write(piece)
+        else:
+            table = scored.table()
+            if self._writer is None:
+                self._open(table.schema)
+            self._writer.write_table(table)
+        self._rows += len(scored)
 
     def _open(self, schema: Any) -> None:
         """Start the file with `schema` (the first frame's) for every frame."""

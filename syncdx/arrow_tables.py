@@ -1,0 +1,208 @@
+"""Arrow tables on the fast path: CSV read as text by pyarrow, scores kept factored, CSV bytes.
+
+With pyarrow (the `parquet` extra) a CSV file is parsed by pyarrow's multithreaded reader, every
+column as text (no NA guessing, blank lines kept as rows of empty cells), and evidence columns are
+encoded from Arrow dictionaries. The scores of a chunk stay factored (`ScoredTable`): one row per
+distinct outcome, taken per input row only when written. CSV output is built with Arrow compute
+kernels, byte for byte what `pyarrow.csv.CSVWriter` writes for the same table (text quoted,
+numbers unquoted in shortest round-trip form, empty cells empty), each distinct outcome's score
+cells formatted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+
+from syncdx import evidence as ev
+from syncdx.network import Variable
+
+#: Bytes pyarrow parses at a time (it parses blocks in parallel). Small on purpose: its reader
+#: reads up to 32 blocks ahead in the background, so bigger blocks hold far more memory.
+BLOCK_BYTES = 1 << 18
+#: Most rows turned into CSV text at once (Arrow string offsets are 32-bit; the kernels'
+#: intermediates, and so the memory they take, grow with it).
+TEXT_ROWS = 1 << 13
+
+
+def encode_arrow(variable: Variable, column: Any) -> ev.CodeArray:
+    """State codes of one Arrow column (any type; null means not observed), via its dictionary."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    encoded = pc.dictionary_encode(column)
+    values = encoded.dictionary.to_pylist()
+    lookup = ev.spellings(variable)
+    table = np.empty(len(values) + 1, dtype=np.int16)
+    table[-1] = ev.UNOBSERVED  # null cells
+    for i, value in enumerate(values):
+        text = ev.normalise(value)
+        table[i] = ev.UNOBSERVED if text is None else lookup.get(text, ev.INVALID)
+    indices = np.asarray(pc.fill_null(encoded.indices, len(values)), dtype=np.intp)
+    codes: ev.CodeArray = table[indices]
+    return codes
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredTable:
+    """Input rows (`inputs`, an Arrow table) and their scores, factored: row i of the output is
+    `inputs` row i followed by `scores` row `rows[i]`."""
+
+    inputs: Any
+    scores: Any
+    rows: Any
+
+    @classmethod
+    def build(cls, inputs: Any, scores: dict[str, np.ndarray], rows: np.ndarray) -> ScoredTable:
+        """From the score columns as NumPy arrays (None or NaN: empty)."""
+        import pyarrow as pa
+
+        arrays = {
+            name: pa.array(values, type=pa.string())
+            if values.dtype == object
+            else pa.array(values, type=pa.float64(), from_pandas=True)
+            for name, values in scores.items()
+        }
+        return cls(inputs, pa.table(arrays), pa.array(rows, type=pa.int64()))
+
+    def __len__(self) -> int:
+        return int(self.inputs.num_rows)
+
+    def table(self) -> Any:
+        """The whole table: input columns, then score columns."""
+        import pyarrow as pa
+
+        taken = self.scores.take(self.rows)
+        return pa.table(
+            [*self.inputs.columns, *taken.columns],
+            names=[*self.inputs.column_names, *taken.column_names],
+        )
+
+    def csv_ready(self) -> bool:
+        """Whether `csv_bytes` can write this table (inputs all text: CSV in, or text Parquet)."""
+        import pyarrow as pa
+
+        return all(t == pa.string() for t in self.inputs.schema.types)
+
+    def csv_bytes(self) -> Iterator[memoryview]:
+        """The CSV lines of the rows (no header), as `CSVWriter` writes them, in pieces."""
+        import pyarrow.compute as pc
+
+        tails = pc.binary_join_element_wise(_join(_cells(self.scores)), "\n", "")
+        for start in range(0, len(self), TEXT_ROWS):
+            stop = min(start + TEXT_ROWS, len(self))
+            tail = pc.take(tails, self.rows[start:stop])
+            yield _values(_join([*_cells(self.inputs.slice(start, stop - start)), tail]))
+
+
+def csv_header(names: list[str]) -> bytes:
+    """The header line `CSVWriter` writes: every name quoted."""
+    return (",".join('"' + n.replace('"', '""') + '"' for n in names) + "\n").encode()
+
+
+def _cells(table: Any) -> list[Any]:
+    """Each column of `table` as CSV cell text, consecutive text columns already joined."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells: list[Any] = []
+    run: list[Any] = []
+    for column in table.columns:
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if column.type == pa.string() and column.null_count == 0:
+            run.append(_escaped(column))
+            continue
+        if run:
+            cells.append(_quoted_run(run))
+            run = []
+        if column.type == pa.string():
+            cells.append(pc.fill_null(_quoted_run([_escaped(column)]), ""))
+        else:
+            cells.append(pc.fill_null(pc.cast(column, pa.string()), ""))
+    if run:
+        cells.append(_quoted_run(run))
+    return cells
+
+
+def _escaped(column: Any) -> Any:
+    """Text with its quotes doubled."""
+    import pyarrow.compute as pc
+
+    if pc.any(pc.match_substring(column, '"')).as_py():
+        return pc.replace_substring(column, '"', '""')
+    return column
+
+
+def _quoted_run(columns: list[Any]) -> Any:
+    """Text columns as quoted CSV cells, joined by commas into one column."""
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise('"', pc.binary_join_element_wise(*columns, '","'), '"', "")
+
+
+def _join(cells: list[Any]) -> Any:
+    """Columns of cell text joined by commas into one."""
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
+
+
+def _values(array: Any) -> memoryview:
+    """The bytes of a string array's values, back to back."""
+    _, offsets, data = array.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int32)[array.offset : array.offset + len(array) + 1]
+    return memoryview(data)[int(ends[0]) : int(ends[-1])] if len(array) else memoryview(b"")
+
+
+def read_csv(handle: IO[bytes], header: tuple[str, ...], chunk_size: int) -> Iterator[Any]:
+    """Arrow tables of `chunk_size` rows (the last shorter) from `handle`, past its header."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        reader = pcsv.open_csv(
+            handle,
+            read_options=pcsv.ReadOptions(column_names=list(header), block_size=BLOCK_BYTES),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as error:
+        if "Empty CSV file" in str(error):
+            return
+        raise
+    yield from rechunk(reader, reader.schema, chunk_size)
+
+
+def release_unused() -> None:
+    """Hand the memory Arrow's allocator keeps for reuse back to the system (this thread's)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def rechunk(batches: Iterator[Any], schema: Any, size: int) -> Iterator[Any]:
+    """Arrow tables of `size` rows (the last shorter) from record batches of any size."""
+    import pyarrow as pa
+
+    pending: list[Any] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += len(batch)
+        while count >= size:
+            table = pa.Table.from_batches(pending, schema)
+            yield table.slice(0, size)
+            pending, count = table.slice(size).to_batches(), count - size
+    if count:
+        yield pa.Table.from_batches(pending, schema)

@@ -29,7 +29,7 @@ from syncdx import evidence as ev
 from syncdx.errors import ImpossibleEvidenceError, InputError
 from syncdx.model import Model, distinct_rows
 from syncdx.network import FloatArray, Variable
-from syncdx.patterns import Memo, Numbers, infer_patterns, pattern_keys
+from syncdx.patterns import Memo, Numbers, infer_patterns
 from syncdx.tables import check_columns
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ class Scorer:
     ) -> tuple[ev.CodeArray, IntArray, Numbers]:
         """The distinct rows of `codes`, each row's distinct row, and their (memoised) numbers."""
         cards = self.model.network.cards
-        keys = pattern_keys(codes, [cards[c] for c in columns]) if len(codes) else None
+        keys = ev.pattern_keys(codes, [cards[c] for c in columns]) if len(codes) else None
         if keys is None:
             unique, inverse = _distinct(codes)
             return unique, inverse, self._infer(unique, columns)

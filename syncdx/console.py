@@ -20,30 +20,26 @@ SUMMARY_ROWS = 10
 
 def run_score(args: argparse.Namespace, out: TextIO) -> int:
     """The `score` command: score INPUT into OUTPUT, optionally printing a summary."""
+    common = {
+        "model": args.model,
+        "top": args.top,
+        "strict": args.strict,
+        "next_question": args.next_question,
+    }
     if args.engine == "dask":
         from syncdx.cluster import score_dask
 
         summary = score_dask(
-            args.input,
-            args.output,
-            model=args.model,
-            top=args.top,
-            strict=args.strict,
-            next_question=args.next_question,
-            scheduler=args.scheduler,
-            blocksize=args.blocksize,
+            args.input, args.output, scheduler=args.scheduler, blocksize=args.blocksize, **common
         )
     else:
         with progress_bar() as progress:
             summary = score_file(
                 args.input,
                 args.output,
-                model=args.model,
-                top=args.top,
-                strict=args.strict,
                 chunk_size=args.chunk_size,
-                next_question=args.next_question,
                 progress=progress,
+                **common,
             )
     if args.summary:
         print_summary(summary, sys.stderr if args.output == STDIO else out)

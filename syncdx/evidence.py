@@ -8,7 +8,7 @@ observed". Anything else is an `EvidenceError` naming the node, the value and th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -177,6 +177,18 @@ def encode_column(variable: Variable, column: pd.Series) -> CodeArray:
         text = normalise(value)
         table[i] = UNOBSERVED if text is None else lookup.get(text, INVALID)
     return table[keys]
+
+
+def pattern_keys(codes: CodeArray, cards: Sequence[int]) -> npt.NDArray[np.int64] | None:
+    """One int64 per row of `codes` identifying the row (column j's codes in INVALID..cards[j]-1).
+
+    None when the rows have too many combinations to fit in 62 bits.
+    """
+    radix = np.asarray(cards, dtype=np.int64) - INVALID
+    if sum(math.log2(r) for r in radix.tolist()) >= 62:
+        return None
+    weights = np.cumprod(np.concatenate([[1], radix[:-1]])).astype(np.int64)
+    return np.asarray((codes.astype(np.int64) - INVALID) @ weights, dtype=np.int64)
 
 
 def describe_invalid(network: Network, variable_index: int, value: object) -> EvidenceError:

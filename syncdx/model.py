@@ -300,14 +300,12 @@ def distinct_rows(codes: ev.CodeArray) -> tuple[ev.CodeArray, np.ndarray]:
     """The distinct rows of `codes` and, for each row, the index of its distinct row."""
     if codes.shape[1] == 0:
         return codes[:1], np.zeros(len(codes), dtype=np.intp)
-    radix = np.asarray(codes.max(axis=0), dtype=np.float64) + 3  # codes start at -2
-    if np.sum(np.log2(radix)) < 62:
-        weights = np.cumprod(np.concatenate([[1], radix[:-1]])).astype(np.int64)
-        keys = (codes.astype(np.int64) + 2) @ weights
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        return codes[first], inverse
-    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
-    return unique, inverse.ravel()
+    keys = ev.pattern_keys(codes, np.maximum(codes.max(axis=0), 0) + 1)
+    if keys is None:
+        unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+        return unique, inverse.ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return codes[first], inverse
 
 
 def _raise_first_invalid(network: Network, frame: pd.DataFrame, encoded: ev.EncodedFrame) -> None:

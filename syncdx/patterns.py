@@ -8,8 +8,6 @@ the patterns used most, so the common ones stay).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -89,15 +87,6 @@ def infer_patterns(
         question[possible] = [lookup.get(name, -1) if name else -1 for name in ids]
         gain[possible] = gains
     return Numbers(present, result.log_evidence, question, gain)
-
-
-def pattern_keys(codes: ev.CodeArray, cards: Sequence[int]) -> KeyArray | None:
-    """One int64 per row identifying its pattern (codes >= -1); None if they would not fit."""
-    radix = np.asarray(cards, dtype=np.int64) + 1
-    if sum(math.log2(r) for r in radix.tolist()) >= 62:
-        return None
-    weights = np.cumprod(np.concatenate([[1], radix[:-1]])).astype(np.int64)
-    return np.asarray((codes.astype(np.int64) + 1) @ weights, dtype=np.int64)
 
 
 class Memo:

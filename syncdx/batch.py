@@ -30,6 +30,7 @@ from syncdx.errors import ImpossibleEvidenceError, InputError
 from syncdx.model import Model, distinct_rows
 from syncdx.network import FloatArray, Variable
 from syncdx.patterns import Memo, Numbers, infer_patterns
+from syncdx.ranking import descending
 from syncdx.tables import check_columns
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
 
 #: Top causes listed per row unless asked otherwise.
 DEFAULT_TOP = 3
-#: Probabilities are ranked to this many decimals, so that equal ones tie whatever the batch.
-RANK_DECIMALS = 12
 #: Separates several problems in one row's `error`.
 ERROR_SEPARATOR = " | "
 
@@ -200,9 +199,7 @@ class Scorer:
     def _diagnose(self, numbers: Numbers) -> tuple[dict[str, np.ndarray], IntArray]:
         """The score columns of each distinct row, and the index of its top cause (-1: none)."""
         present, possible = numbers.present, numbers.possible
-        # ties (to 12 decimals: batching moves the last bits) go to the cause first in the model
-        ranked = np.round(np.nan_to_num(present, nan=0.0), RANK_DECIMALS)
-        order = np.argsort(-ranked, axis=1, kind="stable")
+        order = descending(present)
         rows = np.arange(len(numbers))
         table: dict[str, np.ndarray] = {f"p_{c}": present[:, i] for i, c in enumerate(self._names)}
         table["top_cause"] = _masked(self._names[order[:, 0]], possible)

@@ -17,6 +17,7 @@ from syncdx.conflict import smallest_conflict
 from syncdx.engine import Result, compile_network
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.network import FloatArray, Network
+from syncdx.ranking import descending
 
 if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import syncdx` fast
     import pandas as pd
@@ -87,7 +88,7 @@ class Model:
         values = 1.0 - np.array(
             [result.marginals[i][0, n] for i, n in zip(self._cause_index, self._normal_state)]
         )
-        order = np.argsort(-values, kind="stable")
+        order = descending(values)
         labels = self._cause_labels().take(order)
         return pd.Series(values[order], index=labels, name="probability", copy=False)
 

@@ -30,6 +30,7 @@ import numpy as np
 from syncdx import evidence as ev
 from syncdx.model import distinct_rows
 from syncdx.network import FloatArray, Network
+from syncdx.ranking import best, descending
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -189,7 +190,7 @@ def recommend(
     costs = np.array([question_cost(network, q) for q in layout.questions])
     with np.errstate(divide="ignore", invalid="ignore"):
         per_minute = np.where(costs > 0, gain / np.where(costs > 0, costs, 1.0), np.inf)
-    order = np.argsort(-(gain if by == "gain" else per_minute), kind="stable")[:k]
+    order = descending(gain if by == "gain" else per_minute)[:k]
     return _table(network, layout, order, gain, costs, per_minute, look.answers[0])
 
 
@@ -282,10 +283,10 @@ def _row_gains(
 def _best(
     network: Network, layout: Layout, gains: FloatArray
 ) -> tuple[FloatArray, list[str | None]]:
-    top = np.argmax(np.nan_to_num(gains, nan=-np.inf), axis=1)
-    best = gains[np.arange(len(gains)), top]
+    top = best(gains)
+    gain = gains[np.arange(len(gains)), top]
     ids: list[str | None] = [
         network.variables[layout.questions[t - 1]].id if t and g > GAIN_EPS else None
-        for t, g in zip(top.tolist(), best.tolist())
+        for t, g in zip(top.tolist(), gain.tolist())
     ]
-    return np.where(np.isnan(best) | (best > GAIN_EPS), best, 0.0), ids
+    return np.where(np.isnan(gain) | (gain > GAIN_EPS), gain, 0.0), ids

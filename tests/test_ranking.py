@@ -1,0 +1,66 @@
+"""Rankings of scores: ties within rounding noise go to the first column, whatever the noise."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from syncdx.ranking import TIE, best, descending
+
+#: Exact scores drawn from a few well-separated values, so that ties are common.
+LEVELS = st.sampled_from([0.0, 0.05, 0.25, 0.25 + 1e-6, 0.5, 1.0])
+
+
+@st.composite
+def noisy_scores(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    """A (rows, columns) table of exact scores, and the same plus last-bit noise."""
+    rows, columns = draw(st.integers(1, 5)), draw(st.integers(1, 8))
+    exact = draw(arrays(np.float64, (rows, columns), elements=LEVELS))
+    noise = draw(arrays(np.float64, (rows, columns), elements=st.floats(-1e-14, 1e-14)))
+    return exact, exact + noise
+
+
+@given(noisy_scores())
+def test_noise_below_the_tie_width_never_changes_a_ranking(scores: tuple) -> None:
+    """Exact values and values off in their last bits rank the same, ties in column order."""
+    exact, noisy = scores
+    order = descending(noisy)
+    np.testing.assert_array_equal(order, descending(exact))
+    np.testing.assert_array_equal(best(noisy), order[:, 0])
+    for row, ranked in zip(exact, order):
+        assert sorted(ranked.tolist()) == list(range(len(row)))
+        values = row[ranked]
+        assert np.all(np.diff(values) <= TIE)
+        for a, b in itertools.pairwise(ranked):
+            if abs(row[a] - row[b]) <= TIE:
+                assert a < b
+
+
+def test_nan_ranks_last_and_never_wins() -> None:
+    """A NaN score (an impossible row's) is listed last and chosen only when all are NaN."""
+    values = np.array([[np.nan, 0.2, 0.7], [np.nan, np.nan, np.nan]])
+    np.testing.assert_array_equal(descending(values), [[2, 1, 0], [0, 1, 2]])
+    np.testing.assert_array_equal(best(values), [2, 0])
+
+
+@pytest.mark.parametrize("values", [np.array([0.1, 0.3, 0.3 + 1e-15, 0.2])])
+def test_one_dimensional_scores_give_one_ranking(values: np.ndarray) -> None:
+    """A 1-d array is one row and its ranking is 1-d."""
+    np.testing.assert_array_equal(descending(values), [1, 2, 3, 0])
+
+
+def test_infinite_scores_tie_with_each_other() -> None:
+    """Free questions (gain per minute = inf) tie among themselves and lead the ranking."""
+    values = np.array([[1.0, np.inf, 2.0, np.inf]])
+    np.testing.assert_array_equal(descending(values), [[1, 3, 2, 0]])
+    np.testing.assert_array_equal(best(values), [1])
+
+
+def test_no_columns_rank_to_empty_rows() -> None:
+    """Rows with nothing to rank (no candidate question left) give empty rankings."""
+    assert descending(np.empty((3, 0))).shape == (3, 0)

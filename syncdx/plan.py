@@ -50,7 +50,6 @@ import numpy as np
 from syncdx import evidence as ev
 from syncdx.errors import EvidenceError, ModelError
 from syncdx.network import Action, FloatArray, Network
-from syncdx.ranking import best
 from syncdx.recommend import Layout, Lookahead, evidence_likelihoods, lookahead, question_cost
 
 if TYPE_CHECKING:
@@ -131,7 +130,7 @@ def expected_cost_of_repair(present: FloatArray, repairs: Repairs) -> tuple[Floa
             # when C_k + (1 - P_k) C_last < C_last, i.e. P_k / C_k > 1 / C_last (on a tie, it waits)
             reach = p.sum(axis=1) / repairs.costs[repairs.last]
             efficiency[:, repairs.last] = np.nextafter(reach, -np.inf)
-        pick = best(np.where(used, -np.inf, efficiency))
+        pick = np.argmax(np.where(used, -np.inf, efficiency), axis=1)
         first = pick if k == 0 else first
         ecr += np.where(ended, 0.0, repairs.costs[pick] * p.sum(axis=1))
         p = p * (1.0 - repairs.fix[pick])

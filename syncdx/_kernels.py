@@ -58,18 +58,19 @@ class RowKernel:
     shape: tuple[int, ...] = ()  # the outputs' shape for their consumer (a message) or ()
 
     def __call__(self, inputs: Sequence[FloatArray]) -> tuple[float, FloatArray]:
-        """The row's total and its outputs divided by it."""
+        """The row's total and its outputs divided by it (NaN if the total is not positive)."""
         x = self.ones
         for vector in inputs:
             x = x * vector
         if self.axes:
             out = np.add.reduce(x * self.matrix, axis=self.axes)
-            total = out.sum()
-            values = out * self.scale / total
+            total = float(out.sum())
+            out = out * self.scale
         else:
-            out = x.ravel() @ self.matrix
-            total = out[0]
-            values = out[1:] / total
+            out = np.dot(x.ravel(), self.matrix)
+            total = float(out[0])
+            out = out[1:]
+        values = out * (1.0 / total) if total > 0.0 else np.full_like(out, np.nan)
         return total, values.reshape(self.shape) if self.shape else values
 
 

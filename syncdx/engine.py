@@ -16,13 +16,8 @@ precision. A row whose evidence has probability zero gets log P(e) = -inf and Na
 Caching. A batch of two or more rows runs a plan (its steps in order) cached per (evidence
 variables, targets), whose kernels are cached per (clique, live input scopes, dead neighbours,
 output) with a clique's own evidence in a fixed order, so plans share them. A single row (the
-interactive case: each query adds an answer, so nearly every query is a new pattern) runs
-without a plan: it walks from the target cliques towards the evidence, and memoises every
-message by the evidence behind it (each likelihood vector interned to a small token, so the key
-is one integer per message). A new answer thus recomputes only the messages between it and the
-targets, plus the target beliefs. Each single-row message is passed on as its ratio to the prior
-message, shaped to the receiving clique's axes, so one kernel per (clique, output) serves every
-set of live inputs and none is built per pattern. Every cache is emptied when full.
+interactive case) runs without a plan, on messages memoised by their evidence: see
+`syncdx._rowpass`. Every cache is emptied when full.
 """
 
 from __future__ import annotations
@@ -38,25 +33,15 @@ import numpy.typing as npt
 
 from syncdx._kernels import (
     Kernel,
-    RowKernel,
     base_potentials,
     build_kernel,
     clique_table,
-    message_row_kernel,
     prior_marginals,
     prior_messages,
-    row_kernel,
 )
+from syncdx._rowpass import Group, RowPass
 from syncdx._threads import one_blas_thread, pool
-from syncdx._triangulate import (
-    columns,
-    cover,
-    fields,
-    junction_tree,
-    layout,
-    separator,
-    towards,
-)
+from syncdx._triangulate import columns, cover, junction_tree, separator, towards
 from syncdx.network import FloatArray, Network
 
 #: Most table entries (rows x clique size) a batch chunk may hold in one clique.
@@ -65,10 +50,8 @@ _CHUNK_ENTRIES = 1 << 20
 _BATCH_ROWS = 256
 #: Adjacent cliques whose union has at most this many entries are merged into one.
 _MERGE_ENTRIES = 128
-#: Most cached plans, kernels, target covers and memoised messages before a cache is emptied.
+#: Most cached plans, kernels and target covers before a cache is emptied.
 _CACHE = 1 << 16
-#: Bits per variable in a single row's evidence key: distinct likelihood vectors before a reset.
-_TOKEN_BITS = 16
 _NOTHING: FloatArray = np.empty(0)
 Edge = tuple[int, int]
 
@@ -105,13 +88,6 @@ class _Plan:
     log_const: float  # log scale factors of the prior messages on the way to the P(e) clique
 
 
-class _Group(NamedTuple):
-    """One clique of a target cover and the (variable, start, stop) columns of its output."""
-
-    clique: int
-    columns: tuple[tuple[int, int, int], ...]
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class JunctionTree:
     """A compiled network: cliques, their tables, the prior messages and the caches.
@@ -134,19 +110,16 @@ class JunctionTree:
     homed: tuple[tuple[int, ...], ...]  # the variables whose home each clique is
     inward: tuple[tuple[Edge, ...], ...]  # per clique: every edge towards it, leaves first
     inward_log: tuple[float, ...]  # per clique: log scale factors of the prior messages to it
-    fields: Mapping[Edge, int]  # bits of a row's evidence key on the edge's sending side
-    layouts: tuple[tuple[int, ...], ...]  # each variable's vector shaped to its home's axes
     _plans: dict[tuple[tuple[int, ...], tuple[int, ...]], _Plan] = field(
         default_factory=dict, repr=False
     )
     _kernels: dict[tuple[object, ...], Kernel] = field(default_factory=dict, repr=False)
-    _covers: dict[tuple[int, ...], tuple[_Group, ...]] = field(default_factory=dict, repr=False)
-    _row_kernels: dict[tuple[int, object], RowKernel] = field(default_factory=dict, repr=False)
-    _memo: dict[tuple[int, int, int], tuple[FloatArray, float]] = field(
-        default_factory=dict, repr=False
-    )
-    _tokens: dict[tuple[int, bytes], int] = field(default_factory=dict, repr=False)
+    _covers: dict[tuple[int, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _rows: RowPass = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rows", RowPass(self))
 
     def run(
         self,
@@ -165,7 +138,8 @@ class JunctionTree:
             return self._prior(wanted, rows)
         if rows == 1:
             with self._lock:
-                return _Row(self, likelihoods).run(self._cover(wanted))
+                log_z, marginals = self._rows.run(likelihoods, self._cover(wanted))
+            return Result(np.array([log_z]), marginals)
         plan = self._plan(tuple(likelihoods), wanted)
         if rows < _BATCH_ROWS:
             return self._run(plan, list(likelihoods.values()), rows)
@@ -223,14 +197,14 @@ class JunctionTree:
             self._plans[key] = plan
         return plan
 
-    def _cover(self, targets: tuple[int, ...]) -> tuple[_Group, ...]:
+    def _cover(self, targets: tuple[int, ...]) -> tuple[Group, ...]:
         """The (cached) cliques whose marginals give the targets, with their output columns."""
         groups = self._covers.get(targets)
         if groups is None:
             if len(self._covers) >= _CACHE:
                 self._covers.clear()
             groups = self._covers[targets] = tuple(
-                _Group(clique, columns(variables, self.cards))
+                Group(clique, columns(variables, self.cards))
                 for clique, variables in cover(self.cliques, targets).items()
             )
         return groups
@@ -259,39 +233,6 @@ class JunctionTree:
             self._kernels[key] = kernel
         return kernel
 
-    def row_kernel(self, clique: int, out: int | tuple[int, ...]) -> RowKernel:
-        """The cached single-row kernel of `clique` to neighbour `out` or target variables."""
-        key = (clique, out)
-        kernel = self._row_kernels.get(key)
-        if kernel is None:
-            if len(self._row_kernels) >= _CACHE:
-                self._row_kernels.clear()
-            senders = [n for n in self.neighbours[clique] if n != out]
-            table = clique_table(self.cliques, self.base, self.prior, clique, senders)
-            own = self.cliques[clique]
-            if isinstance(out, int):
-                sep = self.separators[(clique, out)]
-                shape = layout(self.cards, self.cliques[out], sep)
-                kernel = message_row_kernel(table, own, sep, self.prior[(clique, out)], shape)
-            else:
-                kernel = row_kernel(table, [(own.index(v),) for v in out])
-            self._row_kernels[key] = kernel
-        return kernel
-
-    def token(self, var: int, likelihood: FloatArray) -> int:
-        """A small number standing for this likelihood vector of `var` (1, 2, ...)."""
-        key = (var, likelihood.tobytes())
-        token = self._tokens.get(key)
-        if token is None:
-            token = self._tokens[key] = len(self._tokens) + 1
-        return token
-
-    def make_room(self, findings: int) -> None:
-        """Empty the message memo, and the tokens it is keyed by, when either is full."""
-        if len(self._memo) >= _CACHE or len(self._tokens) + findings >= 1 << _TOKEN_BITS:
-            self._memo.clear()
-            self._tokens.clear()
-
 
 class _Planner:
     """Works out which messages a batched run needs, in order, for fixed evidence variables."""
@@ -304,10 +245,10 @@ class _Planner:
         self.slot: dict[Edge, int] = {}
         self.on_path = True
 
-    def plan(self, groups: tuple[_Group, ...]) -> _Plan:
+    def plan(self, groups: tuple[Group, ...]) -> _Plan:
         """Steps: first the P(e) clique (the first target's or evidence's home), then targets."""
         tree = self.tree
-        first = groups[0] if groups else _Group(tree.home[next(iter(self.position))], ())
+        first = groups[0] if groups else Group(tree.home[next(iter(self.position))], ())
         self._belief(first)
         self.on_path = False
         log_const = tree.inward_log[first.clique] - sum(tree.prior_log[e] for e in self.slot)
@@ -331,7 +272,7 @@ class _Planner:
                 dead.append(n)
         return slots, scopes, dead
 
-    def _belief(self, group: _Group) -> None:
+    def _belief(self, group: Group) -> None:
         """Plan the live messages towards the group's clique, leaves first, then its marginals."""
         tree, mask, slot = self.tree, self.mask, self.slot
         for source, target in tree.inward[group.clique]:
@@ -344,78 +285,6 @@ class _Planner:
         variables = tuple(v for v, _, _ in group.columns)
         kernel = tree.kernel(group.clique, tuple(scopes), tuple(dead), variables)
         self.steps.append(_Step(kernel, tuple(slots), -1, self.on_path, group.columns))
-
-
-class _Row:
-    """One row's run: beliefs of the target cliques from messages memoised by their evidence.
-
-    Every message is passed on as its ratio to the prior message, shaped to the receiving
-    clique's axes, so one `RowKernel` per clique and output serves every set of live inputs.
-    A memo entry is that ratio and `acc`: the log of the message's scale factor and of those of
-    the live messages beyond it, each relative to the prior's, so that
-    log P(e) = inward_log[first] + acc of the first belief.
-    """
-
-    def __init__(self, tree: JunctionTree, likelihoods: Mapping[int, FloatArray]) -> None:
-        tree.make_room(len(likelihoods))
-        self.tree = tree
-        self.vectors = {
-            v: np.asarray(lik, dtype=np.float64).reshape(tree.layouts[v])
-            for v, lik in likelihoods.items()
-        }
-        self.key = 0
-        for v, vector in self.vectors.items():
-            self.key |= tree.token(v, vector) << (v * _TOKEN_BITS)
-        self.mask = _mask(tree, self.vectors)
-
-    def run(self, groups: tuple[_Group, ...]) -> Result:
-        """log P(e) and the marginals of every group's targets."""
-        tree = self.tree
-        first = groups[0] if groups else _Group(tree.home[next(iter(self.vectors))], ())
-        out: dict[int, FloatArray] = {}
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_z = tree.inward_log[first.clique] + self._belief(first, out)
-            for group in groups[1:]:
-                self._belief(group, out)
-        return Result(np.array([log_z]), out)
-
-    def _belief(self, group: _Group, out: dict[int, FloatArray]) -> float:
-        """Store the group's marginals in `out`; return the belief's `acc`."""
-        inputs, acc = self._inputs(group.clique, -1)
-        variables = tuple(v for v, _, _ in group.columns)
-        total, values = self.tree.row_kernel(group.clique, variables)(inputs)
-        for var, start, stop in group.columns:
-            out[var] = values[None, start:stop]
-        return acc + _log(total)
-
-    def _inputs(self, clique: int, skip: int) -> tuple[list[FloatArray], float]:
-        """The live inputs of `clique` (not from `skip`) and the sum of their accs."""
-        tree, vectors = self.tree, self.vectors
-        inputs = [vectors[v] for v in tree.homed[clique] if v in vectors]
-        acc = 0.0
-        for n in tree.neighbours[clique]:
-            if n != skip and tree.side[(n, clique)] & self.mask:
-                ratio, log = self._message(n, clique)
-                inputs.append(ratio)
-                acc += log
-        return inputs, acc
-
-    def _message(self, source: int, target: int) -> tuple[FloatArray, float]:
-        """The message source -> target (as a ratio) and its acc, memoised by its evidence."""
-        tree = self.tree
-        key = (source, target, self.key & tree.fields[(source, target)])
-        entry = tree._memo.get(key)
-        if entry is None:
-            inputs, acc = self._inputs(source, target)
-            total, ratio = tree.row_kernel(source, target)(inputs)
-            entry = ratio, acc + _log(total) - tree.prior_log[(source, target)]
-            tree._memo[key] = entry
-        return entry
-
-
-def _log(total: float) -> float:
-    """log of a row total; -inf for zero and for NaN (impossible evidence upstream)."""
-    return math.log(total) if total > 0.0 else -math.inf
 
 
 def _mask(tree: JunctionTree, evidence: Iterable[int]) -> int:
@@ -462,6 +331,4 @@ def compile_network(network: Network) -> JunctionTree:
         homed=tuple(tuple(v for v in c if home[v] == i) for i, c in enumerate(cliques)),
         inward=inward,
         inward_log=tuple(math.fsum(prior_log[e] for e in edges) for edges in inward),
-        fields={e: fields(home, bits, _TOKEN_BITS) for e, bits in side.items()},
-        layouts=tuple(layout(cards, cliques[c], (v,)) for v, c in enumerate(home)),
     )

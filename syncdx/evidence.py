@@ -46,10 +46,14 @@ def normalise(value: object) -> str | None:
     return text or None
 
 
-@cache
 def spellings(variable: Variable) -> Mapping[str, int]:
     """Every accepted (normalised) spelling of each of the variable's states -> state index."""
-    table = {state.lower(): i for i, state in enumerate(variable.states)}
+    return _spellings(variable.states)
+
+
+@cache
+def _spellings(states: tuple[str, ...]) -> Mapping[str, int]:
+    table = {state.lower(): i for i, state in enumerate(states)}
     for state, aliases in ALIASES.items():
         if state in table:
             table.update({alias: table[state] for alias in aliases if alias not in table})

@@ -9,6 +9,8 @@ descending order belong to one tie group, and a tie group is listed in column (m
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -21,16 +23,15 @@ def descending(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray
 
     NaN ranks last. A 1-d array is ranked as one row and gives a 1-d result.
     """
-    table = np.atleast_2d(np.nan_to_num(values, nan=-np.inf))
-    order = np.argsort(-table, axis=1, kind="stable")
-    ordered = np.take_along_axis(table, order, axis=1)
-    with np.errstate(invalid="ignore"):  # -inf - -inf: NaN, not a gap
-        gap = ordered[:, :-1] - ordered[:, 1:] > tie
-    group = np.zeros_like(order)
-    group[:, 1:] = gap.cumsum(axis=1)
-    within = np.lexsort((order, group), axis=1)
-    ranked = np.take_along_axis(order, within, axis=1)
-    return ranked[0] if values.ndim == 1 else ranked
+    table = np.where(np.isnan(values), -np.inf, values) if np.isnan(values).any() else values
+    order = np.argsort(-table, axis=-1, kind="stable")
+    ordered = _along(table, order)
+    gap = ordered[..., :-1] > ordered[..., 1:] + tie  # infinite values tie with each other
+    if gap.all():
+        return order
+    group = np.zeros_like(order)  # each tie group, in column order
+    group[..., 1:] = gap.cumsum(axis=-1)
+    return _along(order, np.lexsort((order, group), axis=-1))
 
 
 def best(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray[np.intp]:
@@ -38,3 +39,8 @@ def best(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray[np.in
     table = np.nan_to_num(values, nan=-np.inf)
     top: npt.NDArray[np.intp] = np.argmax(table >= table.max(axis=1, keepdims=True) - tie, axis=1)
     return top
+
+
+def _along(array: npt.NDArray[Any], index: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
+    """`array` indexed by `index` along its last axis, row by row."""
+    return array[index] if array.ndim == 1 else array[np.arange(len(array))[:, None], index]

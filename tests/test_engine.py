@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from syncdx import engine
+from syncdx import _rowpass, engine
 from syncdx.engine import compile_network
 from syncdx.interop import bundled_network, read_network_file, to_pgmpy
 from syncdx.network import FloatArray, Network, Variable
@@ -265,8 +265,8 @@ def _check_row(
 
 def test_single_row_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """The message memo and the likelihood tokens are emptied when full; answers stay exact."""
-    monkeypatch.setattr(engine, "_CACHE", 50)
-    monkeypatch.setattr(engine, "_TOKEN_BITS", 3)  # at most 7 distinct vectors between resets
+    monkeypatch.setattr(_rowpass, "_CACHE", 50)
+    monkeypatch.setattr(_rowpass, "_TOKEN_BITS", 3)  # at most 7 distinct vectors between resets
     network = read_network_file(bundled_network("asia"))
     tree = compile_network(network)
     rng = np.random.default_rng(5)
@@ -274,5 +274,5 @@ def test_single_row_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None
         chosen = rng.choice(len(network), size=int(rng.integers(1, 5)), replace=False)
         soft = {int(v): rng.random((1, network.cards[v])) for v in sorted(chosen)}
         _check_row(network, tree, soft)
-        assert len(tree._memo) <= 50 + 2 * len(tree.side)
-        assert len(tree._tokens) < 1 << 3
+        assert len(tree._rows._memo) <= 50 + 2 * len(tree.side)
+        assert len(tree._rows._tokens) < 1 << 3

@@ -93,7 +93,7 @@ class RowPass:
         )
         self._beliefs: dict[Group, RowKernel] = {}
         self._memo: dict[tuple[int, int], tuple[FloatArray, float]] = {}
-        self._tokens: dict[tuple[int, bytes], int] = {}
+        self._tokens: dict[tuple[int, bytes], tuple[int, FloatArray]] = {}
 
     def run(
         self, likelihoods: Mapping[int, FloatArray], groups: Sequence[Group]
@@ -103,13 +103,11 @@ class RowPass:
         if len(self._memo) >= _CACHE or len(self._tokens) + len(likelihoods) >= 1 << _TOKEN_BITS:
             self._memo.clear()
             self._tokens.clear()
-        vectors = {
-            v: np.asarray(lik, dtype=np.float64).reshape(self._layouts[v])
-            for v, lik in likelihoods.items()
-        }
+        vectors: dict[int, FloatArray] = {}
         key = mask = 0
-        for v, vector in vectors.items():
-            key |= self._token(v, vector) << (v * _TOKEN_BITS)
+        for v, likelihood in likelihoods.items():
+            token, vectors[v] = self._intern(v, likelihood)
+            key |= token << (v * _TOKEN_BITS)
             mask |= 1 << tree.home[v]
         walk = _Walk(tree, self._links, self._memo, vectors, key, mask)
         first = groups[0] if groups else Group(tree.home[next(iter(vectors))], ())
@@ -142,13 +140,16 @@ class RowPass:
         )
         return kernel
 
-    def _token(self, var: int, likelihood: FloatArray) -> int:
-        """A small number standing for this likelihood vector of `var` (1, 2, ...)."""
-        key = (var, likelihood.tobytes())
-        token = self._tokens.get(key)
-        if token is None:
-            token = self._tokens[key] = len(self._tokens) + 1
-        return token
+    def _intern(self, var: int, likelihood: FloatArray) -> tuple[int, FloatArray]:
+        """A small number (1, 2, ...) standing for this likelihood vector of `var`, and the
+        vector shaped to broadcast over its home clique."""
+        vector = np.asarray(likelihood, dtype=np.float64)
+        key = (var, vector.tobytes())
+        interned = self._tokens.get(key)
+        if interned is None:
+            shaped = vector.reshape(self._layouts[var]).copy()  # the caller may reuse its array
+            interned = self._tokens[key] = len(self._tokens) + 1, shaped
+        return interned
 
 
 class _Walk:

@@ -25,24 +25,33 @@ _DENSE_ENTRIES = 1 << 13
 
 @dataclass(frozen=True, slots=True)
 class Kernel:
-    """One clique's live inputs -> (row totals, normalised outputs), with everything fixed."""
+    """One clique's live inputs -> (row totals, normalised outputs), with everything fixed.
+
+    Batched arrays hold the batch on their *last* axis, so every elementwise product runs
+    along contiguous rows of the batch. The inputs' product is formed pairwise in `order`,
+    smallest results first, so the clique-sized array is built once.
+    """
 
     shapes: tuple[tuple[int, ...], ...]  # reshape of each input to broadcast over the inputs' union
-    matrix: FloatArray  # (inputs' joint states, 1 + outputs): column 0 gives the total
+    matrix: FloatArray  # (1 + outputs, inputs' joint states): row 0 gives the total
+    order: tuple[tuple[int, int], ...] = ()  # operand pairs to multiply; each result appended
     subscripts: str = ""  # for a large overlap: einsum of the inputs with `matrix` (no total)
-    grid: tuple[int, ...] = ()  # for the einsum: (-1, states of each input variable)
+    grid: tuple[int, ...] = ()  # for the einsum: (states of each input variable, -1)
 
     def __call__(self, inputs: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray]:
-        """Row totals (B,) and the outputs divided by them (B, outputs)."""
-        x = inputs[0] if len(inputs) == 1 else _outer(inputs, self.shapes)
+        """Row totals (B,) and the outputs divided by them (outputs, B)."""
+        operands = [x.reshape(shape) for x, shape in zip(inputs, self.shapes)]
+        for a, b in self.order:
+            operands.append(operands[a] * operands[b])
+        x = operands[-1]
         if self.subscripts:
             out = np.einsum(self.subscripts, x.reshape(self.grid), self.matrix)
-            out = out.reshape(x.shape[0], -1)
-            total = np.add.reduce(out, axis=1)
-            return total, out / total[:, None]
-        out = x @ self.matrix
-        total = out[:, 0]
-        return total, out[:, 1:] / total[:, None]
+            out = out.reshape(-1, out.shape[-1])
+            total = np.add.reduce(out, axis=0)
+            return total, out / total
+        out = self.matrix @ x.reshape(-1, x.shape[-1])
+        total = out[0]
+        return total, out[1:] / total
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +128,20 @@ def _flat(scale: FloatArray | None, segment: tuple[int, ...], table: FloatArray)
     return np.ones(1) if scale is None else scale.reshape(_dims(segment, table))
 
 
-def _outer(inputs: Sequence[FloatArray], shapes: Sequence[tuple[int, ...]]) -> FloatArray:
-    """Product of the inputs broadcast over the union of their scopes, flattened per row."""
-    x = inputs[0].reshape(shapes[0])
-    for lik, shape in zip(inputs[1:], shapes[1:]):
-        x = x * lik.reshape(shape)
-    return x.reshape(x.shape[0], -1)
+def _product_order(scopes: Sequence[frozenset[int]], cards: Sequence[int]) -> list[tuple[int, int]]:
+    """Pairs of operands to multiply, the pair with the smallest result first (each result is
+    appended to the operands), until one operand covers every scope."""
+    operands, live, order = list(scopes), set(range(len(scopes))), []
+    while len(live) > 1:
+        a, b = min(
+            ((a, b) for a in live for b in live if a < b),
+            key=lambda pair: math.prod(cards[v] for v in operands[pair[0]] | operands[pair[1]]),
+        )
+        order.append((a, b))
+        operands.append(operands[a] | operands[b])
+        live -= {a, b}
+        live.add(len(operands) - 1)
+    return order
 
 
 def build_kernel(
@@ -139,16 +156,17 @@ def build_kernel(
     joint states of `separator` (a message) or else to each target's states (marginals)."""
     operands: list[Any] = [table, list(range(table.ndim))]
     union = tuple(v for v in own if any(v in scope for scope in live))
-    shapes = tuple((-1, *(cards[v] if v in scope else 1 for v in union)) for scope in live)
+    shapes = tuple((*(cards[v] if v in scope else 1 for v in union), -1) for scope in live)
+    order = tuple(_product_order([frozenset(scope) for scope in live], cards))
     rows = math.prod(cards[v] for v in union)
     segments = [separator] if separator is not None else [(v,) for v in targets]
     dense = rows * sum(math.prod(cards[v] for v in segment) for segment in segments)
     if separator is not None and dense > _DENSE_ENTRIES:
-        return _einsum_kernel(operands, own, union, separator, shapes)
+        return _einsum_kernel(operands, own, union, separator, shapes, order)
     columns = [contract(operands, axes(own, union)).reshape(rows, 1)]
     for segment in segments:
         columns.append(_diagonal(operands, own, union, segment, cards).reshape(rows, -1))
-    return Kernel(shapes, np.ascontiguousarray(np.hstack(columns)))
+    return Kernel(shapes, np.ascontiguousarray(np.hstack(columns).T), order)
 
 
 def _einsum_kernel(
@@ -157,16 +175,17 @@ def _einsum_kernel(
     union: tuple[int, ...],
     segment: tuple[int, ...],
     shapes: tuple[tuple[int, ...], ...],
+    order: tuple[tuple[int, int], ...],
 ) -> Kernel:
     """A kernel that contracts the inputs' joint table with the clique's, by `einsum`."""
     kept = tuple(v for v in own if v in union or v in segment)
     letters = {v: string.ascii_letters[i] for i, v in enumerate(own)}
-    subscripts = "...{},{}->...{}".format(
+    subscripts = "{}...,{}->{}...".format(
         *("".join(letters[v] for v in vs) for vs in (union, kept, segment))
     )
     matrix = contract(operands, axes(own, kept))
-    grid = (-1, *(matrix.shape[kept.index(v)] for v in union))
-    return Kernel(shapes, matrix, subscripts, grid)
+    grid = (*(matrix.shape[kept.index(v)] for v in union), -1)
+    return Kernel(shapes, matrix, order, subscripts, grid)
 
 
 def _diagonal(

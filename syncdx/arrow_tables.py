@@ -45,8 +45,10 @@ def encode_arrow(variable: Variable, column: Any) -> ev.CodeArray:
     for i, value in enumerate(values):
         text = ev.normalise(value)
         table[i] = ev.UNOBSERVED if text is None else lookup.get(text, ev.INVALID)
-    indices = np.asarray(pc.fill_null(encoded.indices, len(values)), dtype=np.intp)
-    codes: ev.CodeArray = table[indices]
+    indices = encoded.indices
+    if indices.null_count:  # never in CSV (read with no nulls); Parquet may have them
+        indices = pc.fill_null(indices, len(values))
+    codes: ev.CodeArray = table[np.asarray(indices)]
     return codes
 
 

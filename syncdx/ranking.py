@@ -31,7 +31,7 @@ def descending(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray
         return order
     group = np.zeros_like(order)  # each tie group, in column order
     group[..., 1:] = gap.cumsum(axis=-1)
-    return _along(order, np.lexsort((order, group), axis=-1))
+    return _along(order, np.argsort(group * order.shape[-1] + order, axis=-1))
 
 
 def best(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray[np.intp]:

@@ -10,6 +10,7 @@ model, 20,000 rows on 2 cores: 57k rows/s with BLAS threads, 103k with one BLAS 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -33,8 +34,30 @@ def _controller() -> Any:
     return ThreadpoolController()
 
 
+class _Hold:
+    """Process-wide BLAS limit shared by overlapping batches: set by the first, lifted by the
+    last (a plain `limit` per batch would let one batch's end restore BLAS under another)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.holders = 0
+        self.limiter: Any = None
+
+
+_HOLD = _Hold()
+
+
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
     """Hold BLAS to one thread (process-wide) for the duration."""
-    with _controller().limit(limits=1, user_api="blas"):
+    with _HOLD.lock:
+        if _HOLD.holders == 0:
+            _HOLD.limiter = _controller().limit(limits=1, user_api="blas")
+        _HOLD.holders += 1
+    try:
         yield
+    finally:
+        with _HOLD.lock:
+            _HOLD.holders -= 1
+            if _HOLD.holders == 0:
+                _HOLD.limiter.restore_original_limits()

@@ -18,6 +18,7 @@ with a value that is not a state, or with answers that cannot all be true, is re
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -78,7 +79,7 @@ class Scorer:
     """Scores tables of answers with one model; see the module docstring for the columns.
 
     A scorer remembers the answer patterns it has inferred (a bounded memo, see
-    `syncdx.patterns`): reuse one for the chunks of a file.
+    `syncdx.patterns`): reuse one for the chunks of a file. Threads may share one scorer.
     """
 
     def __init__(self, model: Model, *, top: int = DEFAULT_TOP, next_question: bool = False):
@@ -88,6 +89,7 @@ class Scorer:
         self._names = np.asarray(model.causes, dtype=object)
         self._memo = Memo()  # distinct patterns already inferred, for these evidence columns:
         self._memo_columns: tuple[int, ...] = ()
+        self._lock = threading.Lock()  # guards the memo; inference itself runs unlocked
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -179,17 +181,21 @@ class Scorer:
         if keys is None:
             unique, inverse = _distinct(codes)
             return unique, inverse, self._infer(unique, columns)
-        if columns != self._memo_columns:
-            self._memo, self._memo_columns = Memo(), columns
         distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         unique = codes[first]
-        known, found = self._memo.find(distinct)
         numbers = Numbers.empty(len(unique), len(self.model.causes))
+        with self._lock:
+            if columns != self._memo_columns:
+                self._memo, self._memo_columns = Memo(), columns
+            memo = self._memo
+            known, found = memo.find(distinct)
         if found is not None:
             numbers = numbers.put(known, found)
         if not known.all():
             fresh = self._infer(unique[~known], columns)
-            self._memo.remember(distinct[~known], fresh)
+            with self._lock:
+                if memo is self._memo:
+                    memo.remember(distinct[~known], fresh)
             numbers = numbers.put(~known, fresh)
         return unique, inverse, numbers
 

@@ -118,7 +118,11 @@ class Memo:
         return known, self._store.take(slots)
 
     def remember(self, keys: KeyArray, numbers: Numbers) -> None:
-        """Keep the numbers of new `keys` (keys not already known)."""
+        """Keep the numbers of `keys` (distinct; those already known are left as they are)."""
+        if len(self._keys):
+            position = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+            new = self._keys[position] != keys
+            keys, numbers = keys[new], numbers.take(new)
         if len(keys) > self.capacity:
             keys, numbers = keys[: self.capacity], numbers.take(np.arange(self.capacity))
         if self._store is None:

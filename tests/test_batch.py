@@ -19,6 +19,7 @@ from syncdx.batch import Scorer
 from syncdx.network import CAUSE_STATES, Network, Variable
 from syncdx.streaming import score_file
 
+SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
 #: Numeric score columns besides p_<cause> (compared to rounding, not as text).
 NUMBERS = ("top_probability", "log_evidence", "next_question_gain")
 
@@ -468,3 +469,48 @@ def test_memo_finds_what_it_remembers_within_capacity() -> None:
     assert found is not None
     assert list(found.log_evidence) == [0.1, 0.3, 0.5, 0.6]
     assert list(found.present[:, 0]) == [0.1, 0.3, 0.5, 0.6]
+
+
+def test_memo_keeps_the_first_numbers_of_a_key_remembered_twice() -> None:
+    """Two threads may infer the same new pattern: the second `remember` of a key is a no-op."""
+    from syncdx.patterns import Memo, Numbers
+
+    def numbers(values: list[float]) -> Numbers:
+        n = len(values)
+        return Numbers(np.array(values)[:, None], np.array(values), np.arange(n), np.zeros(n))
+
+    memo = Memo(capacity=8)
+    memo.remember(np.array([10, 20]), numbers([0.1, 0.2]))
+    memo.remember(np.array([20, 30]), numbers([0.25, 0.3]))
+    assert len(memo) == 3
+    known, found = memo.find(np.array([10, 20, 30]))
+    assert known.all()
+    assert found is not None
+    assert list(found.log_evidence) == [0.1, 0.2, 0.3]
+
+
+def test_threads_sharing_a_scorer_get_the_same_scores(
+    sync: Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One scorer used by several threads at once (as Dask's threaded workers do) scores every
+    chunk as a scorer of its own would: its memo is not corrupted by concurrent chunks."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from syncdx.patterns import Memo
+
+    index = Memo._index
+
+    def slow_index(memo: Memo, keys: np.ndarray, slots: np.ndarray) -> None:
+        time.sleep(0.002)  # widen the window in which another thread could write the same slots
+        index(memo, keys, slots)
+
+    monkeypatch.setattr(Memo, "_index", slow_index)
+    frame = pd.read_csv(SAMPLE, dtype=object, keep_default_na=False)
+    chunks = [frame.iloc[start : start + 25] for start in range(0, len(frame), 25)] * 3
+    expected = [Scorer(sync).score(chunk) for chunk in chunks]
+    shared = Scorer(sync)
+    with ThreadPoolExecutor(4) as threads:
+        got = list(threads.map(shared.score, chunks))
+    for a, b in zip(got, expected):
+        pd.testing.assert_frame_equal(a, b)

@@ -9,6 +9,7 @@ descending order belong to one tie group, and a tie group is listed in column (m
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ def descending(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray
 
     NaN ranks last. A 1-d array is ranked as one row and gives a 1-d result.
     """
+    if values.ndim == 1:  # one row (an interactive query): plain Python beats numpy's overheads
+        return np.array(_descending_row(values.tolist(), tie), dtype=np.intp)
     table = np.where(np.isnan(values), -np.inf, values) if np.isnan(values).any() else values
     order = np.argsort(-table, axis=-1, kind="stable")
     ordered = _along(table, order)
@@ -44,3 +47,17 @@ def best(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray[np.in
 def _along(array: npt.NDArray[Any], index: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
     """`array` indexed by `index` along its last axis, row by row."""
     return array[index] if array.ndim == 1 else array[np.arange(len(array))[:, None], index]
+
+
+def _descending_row(values: list[float], tie: float) -> list[int]:
+    """`descending` of one row, as a list of column indices."""
+    clean = [-math.inf if math.isnan(v) else v for v in values]
+    order = sorted(range(len(clean)), key=clean.__getitem__, reverse=True)
+    ranked: list[int] = []
+    group: list[int] = []
+    for k, column in enumerate(order):
+        if k and clean[order[k - 1]] > clean[column] + tie:
+            ranked += sorted(group)
+            group = []
+        group.append(column)
+    return ranked + sorted(group)

@@ -32,6 +32,8 @@ def test_noise_below_the_tie_width_never_changes_a_ranking(scores: tuple) -> Non
     order = descending(noisy)
     np.testing.assert_array_equal(order, descending(exact))
     np.testing.assert_array_equal(best(noisy), order[:, 0])
+    for row, ranked in zip(noisy, order):  # one row alone (its own code path) ranks the same
+        np.testing.assert_array_equal(descending(row), ranked)
     for row, ranked in zip(exact, order):
         assert sorted(ranked.tolist()) == list(range(len(row)))
         values = row[ranked]
@@ -45,6 +47,7 @@ def test_nan_ranks_last_and_never_wins() -> None:
     """A NaN score (an impossible row's) is listed last and chosen only when all are NaN."""
     values = np.array([[np.nan, 0.2, 0.7], [np.nan, np.nan, np.nan]])
     np.testing.assert_array_equal(descending(values), [[2, 1, 0], [0, 1, 2]])
+    np.testing.assert_array_equal(descending(values[0]), [2, 1, 0])
     np.testing.assert_array_equal(best(values), [2, 0])
 
 
@@ -58,6 +61,7 @@ def test_infinite_scores_tie_with_each_other() -> None:
     """Free questions (gain per minute = inf) tie among themselves and lead the ranking."""
     values = np.array([[1.0, np.inf, 2.0, np.inf]])
     np.testing.assert_array_equal(descending(values), [[1, 3, 2, 0]])
+    np.testing.assert_array_equal(descending(values[0]), [1, 3, 2, 0])
     np.testing.assert_array_equal(best(values), [1])
 
 

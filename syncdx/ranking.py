@@ -27,14 +27,16 @@ def descending(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray
     if values.ndim == 1:  # one row (an interactive query): plain Python beats numpy's overheads
         return np.array(_descending_row(values.tolist(), tie), dtype=np.intp)
     table = np.where(np.isnan(values), -np.inf, values) if np.isnan(values).any() else values
-    order = np.argsort(-table, axis=-1, kind="stable")
+    order = np.argsort(-table, axis=1, kind="stable")  # exact ties: already in column order
     ordered = _along(table, order)
-    gap = ordered[..., :-1] > ordered[..., 1:] + tie  # infinite values tie with each other
-    if gap.all():
-        return order
-    group = np.zeros_like(order)  # each tie group, in column order
-    group[..., 1:] = gap.cumsum(axis=-1)
-    return _along(order, np.argsort(group * order.shape[-1] + order, axis=-1))
+    joined = ordered[:, :-1] <= ordered[:, 1:] + tie  # in the next one's tie group (inf too)
+    rows = np.flatnonzero((joined & (ordered[:, :-1] != ordered[:, 1:])).any(axis=1))
+    if rows.size:  # rows with ties that are not exact: each tie group put in column order
+        group = np.zeros((len(rows), order.shape[1]), dtype=np.intp)
+        group[:, 1:] = (~joined[rows]).cumsum(axis=1)
+        tied = order[rows]
+        order[rows] = _along(tied, np.argsort(group * order.shape[1] + tied, axis=1))
+    return order
 
 
 def best(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray[np.intp]:
@@ -45,8 +47,8 @@ def best(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray[np.in
 
 
 def _along(array: npt.NDArray[Any], index: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
-    """`array` indexed by `index` along its last axis, row by row."""
-    return array[index] if array.ndim == 1 else array[np.arange(len(array))[:, None], index]
+    """`array` (rows, columns) indexed by `index` row by row."""
+    return array[np.arange(len(array))[:, None], index]
 
 
 def _descending_row(values: list[float], tie: float) -> list[int]:

@@ -68,9 +68,9 @@ class RowKernel:
 
     def __call__(self, inputs: Sequence[FloatArray]) -> tuple[float, FloatArray]:
         """The row's total and its outputs divided by it (NaN if the total is not positive)."""
-        x = self.ones
-        for vector in inputs:
-            x = x * vector
+        x = self.ones * inputs[0] if inputs else self.ones
+        for vector in inputs[1:]:
+            x *= vector
         if self.axes:
             out = np.add.reduce(x * self.matrix, axis=self.axes)
             total = float(out.sum())

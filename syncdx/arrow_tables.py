@@ -127,10 +127,19 @@ def _cells(table: Any) -> list[Any]:
         if column.type == pa.string():
             cells.append(pc.fill_null(_quoted_run([_escaped(column)]), ""))
         else:
-            cells.append(pc.fill_null(pc.cast(column, pa.string()), ""))
+            cells.append(pc.fill_null(_number_text(column), ""))
     if run:
         cells.append(_quoted_run(run))
     return cells
+
+
+def _number_text(column: Any) -> Any:
+    """Numbers as shortest round-trip text, each distinct value formatted once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column)
+    return pc.take(pc.cast(encoded.dictionary, pa.string()), encoded.indices)
 
 
 def _escaped(column: Any) -> Any:

@@ -6,6 +6,7 @@ arrays. Posteriors, marginals, P(evidence) and batch posteriors are views of its
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -196,7 +197,7 @@ class Model:
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, targets: Sequence[int]
     ) -> Result:
         result = self.infer(self._likelihoods(evidence, soft), targets)
-        if not result.possible[0]:
+        if not math.isfinite(result.log_evidence[0]):
             raise self._impossible(evidence or {}, soft)
         return result
 

@@ -17,6 +17,7 @@ import syncdx
 from syncdx import InputError, Model
 from syncdx.batch import Scorer
 from syncdx.network import CAUSE_STATES, Network, Variable
+from syncdx.patterns import Numbers
 from syncdx.streaming import score_file
 
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
@@ -446,13 +447,15 @@ def test_csv_without_pyarrow_gives_same_table(
     assert_same_table(read_back(tmp_path / "pandas.csv"), read_back(tmp_path / "arrow.csv"))
 
 
+def numbers(values: list[float]) -> Numbers:
+    """Memo numbers whose every field is built from `values`."""
+    n = len(values)
+    return Numbers(np.array(values)[:, None], np.array(values), np.arange(n), np.zeros(n))
+
+
 def test_memo_finds_what_it_remembers_within_capacity() -> None:
     """The pattern memo returns stored numbers by key; when full it keeps the most used."""
-    from syncdx.patterns import Memo, Numbers
-
-    def numbers(values: list[float]) -> Numbers:
-        n = len(values)
-        return Numbers(np.array(values)[:, None], np.array(values), np.arange(n), np.zeros(n))
+    from syncdx.patterns import Memo
 
     memo = Memo(capacity=4)
     memo.remember(np.array([30, 10]), numbers([0.3, 0.1]))
@@ -473,11 +476,7 @@ def test_memo_finds_what_it_remembers_within_capacity() -> None:
 
 def test_memo_keeps_the_first_numbers_of_a_key_remembered_twice() -> None:
     """Two threads may infer the same new pattern: the second `remember` of a key is a no-op."""
-    from syncdx.patterns import Memo, Numbers
-
-    def numbers(values: list[float]) -> Numbers:
-        n = len(values)
-        return Numbers(np.array(values)[:, None], np.array(values), np.arange(n), np.zeros(n))
+    from syncdx.patterns import Memo
 
     memo = Memo(capacity=8)
     memo.remember(np.array([10, 20]), numbers([0.1, 0.2]))

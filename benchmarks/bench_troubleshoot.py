@@ -11,15 +11,19 @@ model given the faults, and each case is troubleshot by three policies:
   problem; tips that only act (restart, send a message, toggle) act unconditionally;
 - random: the repair actions in a random order, then Apple Support.
 
-An action fixes each present cause it targets with its success probability (sampled); a case ends
-once no cause is left, or when Apple Support has been contacted (it fixes the rest with its
-probability; the case ends either way). Reports mean and 90th percentile cost (minutes) and steps.
-Run: python benchmarks/bench_troubleshoot.py [--cases 2000] [--seed 0]
+An action fixes each present cause it targets with its success probability (sampled, the causes
+in name order so that a seed reproduces a run); a case ends once no cause is left, or when Apple
+Support has been contacted (it fixes the rest with its probability; the case ends either way).
+Reports mean and 90th percentile cost (minutes) and steps, and the median time of a `plan()` call.
+`--exact` also gives each deterministic policy's expected cost under the same distribution with
+no sampling noise: its decision tree (every answer, every fix outcome) enumerated and weighted.
+Run: python -m benchmarks.bench_troubleshoot [--cases 2000] [--seeds 0,1,2] [--exact]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,11 +32,13 @@ import numpy as np
 
 import syncdx
 from syncdx import Model
-from syncdx.network import Network
+from syncdx.faults import FaultSets, clamp_causes, fault_sets
+from syncdx.network import FloatArray, Network
 from syncdx.sampling import sample
 
 Gate = tuple[tuple[str, tuple[str, ...]], ...]
 Policy = Callable[[dict[str, str], list[str], np.random.Generator], Iterator[tuple[str, str]]]
+Path = tuple[tuple[str, str, str], ...]  # (kind, id, answer or "") of each step so far
 LAST_RESORT = "contact_apple_support"
 
 #: The documents' own order, each tip as (repair action, the checks that call for it). A tip with
@@ -104,8 +110,9 @@ def draw_cases(network: Network, n: int, faults: int, rng: np.random.Generator) 
 
 
 # -- policies: generators of (kind, id) that read the answers and failures so far ----------------
-def planner(model: Model) -> Policy:
-    """`Model.plan` at every step (memoised on the evidence and failures so far)."""
+def planner(model: Model, timings: list[float] | None = None) -> Policy:
+    """`Model.plan` at every step (memoised on the evidence and failures so far); the seconds
+    of each call that was not memoised go to `timings`."""
     cache: dict[tuple[object, ...], tuple[str, str]] = {}
 
     def policy(
@@ -114,7 +121,10 @@ def planner(model: Model) -> Policy:
         while True:
             key = (tuple(sorted(evidence.items())), tuple(sorted(failed)))
             if key not in cache:
+                start = time.perf_counter()
                 step = model.plan(evidence, failed=failed)
+                if timings is not None:
+                    timings.append(time.perf_counter() - start)
                 cache[key] = (step.kind, step.id)
             yield cache[key]
 
@@ -171,7 +181,7 @@ def run_case(
             continue
         action = network.action(node)
         cost += action.cost
-        for cause in list(present):
+        for cause in sorted(present):  # a fixed order: draws do not depend on string hashing
             q = action.fixes.get(cause, action.fixes_rest if action.last_resort else 0.0)
             if rng.random() < q:
                 present.discard(cause)
@@ -192,32 +202,148 @@ def simulate(
     return out
 
 
+# -- exact expected costs: the decision tree of a deterministic policy, enumerated ---------------
+def fault_prior(network: Network, faults: int) -> tuple[FaultSets, FloatArray]:
+    """P(the faults are exactly S) for every set of 1 or 2 causes, as `draw_cases` draws them:
+    in proportion to the priors, the second without replacement."""
+    causes = network.ids("cause")
+    share = np.array([1.0 - network.cpts[network.index[c]][0] for c in causes])
+    share = share / share.sum()
+    sets = fault_sets(len(causes), 2)
+    prior = np.zeros(sets.size)
+    for h, row in enumerate(sets.members.tolist()):
+        i, j = row
+        if faults == 1 and j == len(causes):
+            prior[h] = share[i]
+        elif faults == 2 and j < len(causes):
+            prior[h] = share[i] * share[j] / (1 - share[i]) + share[j] * share[i] / (1 - share[j])
+    return sets, prior
+
+
+class Tree:
+    """Expected cost of a deterministic policy for cases with `faults` causes, by enumeration.
+
+    Paths less probable than `cutoff` are left out; `pruned` adds up their probability.
+    """
+
+    def __init__(self, model: Model, faults: int, cutoff: float = 1e-12) -> None:
+        self.model, self.network = model, model.network
+        self.sets, self.prior = fault_prior(model.network, faults)
+        self.cutoff, self.pruned = cutoff, 0.0
+        self.answers: dict[tuple[object, ...], FloatArray] = {}
+
+    def cost(self, policy: Policy) -> float:
+        """sum over the steps of P(the step is reached) * its cost."""
+        return self._visit(policy, (), self.prior, np.ones(len(self.model.causes)))
+
+    def _visit(self, policy: Policy, path: Path, weights: FloatArray, stay: FloatArray) -> float:
+        gone = np.prod(np.where(self.sets.indicator > 0, 1.0 - stay, 1.0), axis=1)
+        reach = float(weights @ (1.0 - gone))  # P(this path, and the problem persists)
+        if reach < self.cutoff:
+            self.pruned += reach
+            return 0.0
+        kind, node = replay(policy, path)
+        if kind == "question":
+            total = reach * (self.network.variable(node).cost or 0.0)
+            probabilities = self._answers(path, node)
+            for k, state in enumerate(self.network.variable(node).states):
+                then = (*path, (kind, node, state))
+                total += self._visit(policy, then, weights * probabilities[:, k], stay)
+            return total
+        action = self.network.action(node)
+        if action.last_resort:
+            return reach * action.cost
+        fixes = [action.fixes.get(c, 0.0) for c in self.model.causes]
+        after = stay * (1.0 - np.array(fixes))
+        return reach * action.cost + self._visit(policy, (*path, (kind, node, "")), weights, after)
+
+    def _answers(self, path: Path, question: str) -> FloatArray:
+        """(sets, states) P(question = state | the answers on `path`, exactly the set's causes)."""
+        evidence = tuple(sorted((node, answer) for kind, node, answer in path if answer))
+        key = (evidence, question)
+        if key not in self.answers:
+            network = self.network
+            likelihoods = {
+                network.index[n]: np.eye(network.variable(n).card)[
+                    network.variable(n).states.index(a)
+                ][None]
+                for n, a in evidence
+            }
+            rows = clamp_causes(network, self.model.causes, self.sets, likelihoods)
+            result = self.model.infer(rows, [network.index[question]])
+            self.answers[key] = np.nan_to_num(result.marginals[network.index[question]])
+        return self.answers[key]
+
+
+def replay(policy: Policy, path: Path) -> tuple[str, str]:
+    """The step a (deterministic) policy takes after the steps and outcomes of `path`."""
+    evidence: dict[str, str] = {}
+    failed: list[str] = []
+    steps = policy(evidence, failed, np.random.default_rng(0))
+    for (kind, node, answer), step in zip(path, steps):
+        assert step == (kind, node), f"the policy is not deterministic: {step} != {(kind, node)}"
+        if kind == "question":
+            evidence[node] = answer
+        else:
+            failed.append(node)
+    return next(steps)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000, help="simulated cases per scenario")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", "--seed", default="0", help="comma-separated seeds, a run each")
+    parser.add_argument("--exact", action="store_true", help="also the exact expected costs")
     args = parser.parse_args(argv)
     model = syncdx.load_model()
-    policies = {"planner": planner(model), "checklist": checklist, "random": random_order(model)}
     print(
         f"{'scenario':<13} {'policy':<10} {'mean min':>9} {'p90 min':>8} {'mean steps':>11} "
         f"{'p90 steps':>10} {'vs checklist':>13}"
     )
+    for seed in (int(s) for s in args.seeds.split(",")):
+        print(f"seed {seed}")
+        run_seed(model, args.cases, seed)
+    if args.exact:
+        print_exact(model)
+    return 0
+
+
+def print_exact(model: Model) -> None:
+    """The planner's and the checklist's expected costs, by enumeration (see `Tree`)."""
+    print("exact expected cost, no sampling (the random order is left out)")
     for faults, label in ((1, "single fault"), (2, "two faults")):
-        rng = np.random.default_rng(args.seed + faults)
-        cases = draw_cases(model.network, args.cases, faults, rng)
         start = time.perf_counter()
-        results = simulate(model, policies, cases, args.seed)
+        tree = Tree(model, faults)
+        ours, theirs = tree.cost(planner(model)), tree.cost(checklist)
+        print(
+            f"{label:<13} planner {ours:6.2f}  checklist {theirs:6.2f}  {ours / theirs - 1:+.1%}"
+            f"  ({time.perf_counter() - start:.0f} s)"
+        )
+
+
+def run_seed(model: Model, cases: int, seed: int) -> None:
+    """Both scenarios for one seed: the table rows, then the planner's time per call."""
+    timings: list[float] = []
+    policies = {
+        "planner": planner(model, timings),
+        "checklist": checklist,
+        "random": random_order(model),
+    }
+    for faults, label in ((1, "single fault"), (2, "two faults")):
+        drawn = draw_cases(model.network, cases, faults, np.random.default_rng(seed + faults))
+        start = time.perf_counter()
+        results = simulate(model, policies, drawn, seed)
         base = results["checklist"][:, 0].mean()
         for name, result in results.items():
             cost, steps = result[:, 0], result[:, 1]
-            change = f"{cost.mean() / base - 1:+.0%}"
+            change = f"{cost.mean() / base - 1:+.1%}"
             print(
                 f"{label:<13} {name:<10} {cost.mean():9.1f} {np.percentile(cost, 90):8.1f} "
                 f"{steps.mean():11.1f} {np.percentile(steps, 90):10.0f} {change:>13}"
             )
-        print(f"  ({args.cases} cases, {time.perf_counter() - start:.1f} s)")
-    return 0
+        print(f"  ({cases} cases, {time.perf_counter() - start:.1f} s)")
+    median = statistics.median(timings) * 1e3 if timings else float("nan")
+    print(f"  {median:.1f} ms per plan() call (median of {len(timings)} distinct calls)")
 
 
 if __name__ == "__main__":

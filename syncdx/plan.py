@@ -5,63 +5,80 @@ the SACSO printer troubleshooter. A step is either a question (it costs the minu
 check it and reveals an answer) or a repair action (it costs minutes and fixes each cause it
 targets with a success probability). The algorithm, at each step:
 
-1. Belief. P(cause present | e) from the exact posterior, where e holds the answers so far and,
-   for every action tried without success, soft evidence on each cause c it targets: an action
-   that fixes c with probability q fails with likelihood (1 - q) if c is present and 1 if not.
-   Several failures multiply. This is exact for independent root causes.
-2. Single-fault approximation. The cause probabilities are normalised to p_c (summing to one):
-   exactly one cause is taken to be behind the problem. Then P(action a fixes it) = sum_c p_c q_ac.
-3. Efficiency ordering. Actions are taken in order of P(fix) / cost, most efficient first,
-   where P(fix) is updated after each (hypothetical) failure of the actions before it: under a
-   single fault that is p_c multiplied by (1 - q_jc) for every earlier action j, renormalised
-   (the static order of Heckerman et al. is its first step; recomputing it after each failure
-   costs little and gave a lower simulated repair cost). The last resort (the action with
-   `last_resort`, which also fixes every unlisted cause with `fixes_rest`) ends the session
-   whatever it fixes, so only its cost counts: swapping it with the step k before it shows that
-   k belongs first exactly when C_k + (1 - P_k) C_last < C_last, that is P_k / C_k > 1 / C_last.
-   It takes its place in the order by that rule, and actions after it are never reached
-   (putting it strictly last instead costs far more in simulation). The sequence's
-   expected cost of repair is
+1. Belief over fault sets (`syncdx.faults`). The hypotheses are the sets S of at most two
+   causes present at the start, weighted by P(e, X = S): the model's probability of exactly
+   those causes and of the answers e so far. One batched engine pass, a row per set, gives
+   every weight and P(Q = s | e, X = S) for every open question Q. An action fixes each present
+   cause c it targets independently, with probability q_c, so after the attempts so far a set S
+   has become a subset T still present with probability
+   prod_{c in T} stay_c * prod_{c in S - T} (1 - stay_c), where stay_c = prod (1 - q_c) over the
+   attempts. "Not fixed" says only that T is not empty: an attempt that fixed one of two causes
+   is accounted for exactly, and the answers keep speaking of the causes present at the start.
+2. Expected cost of repair of acting without asking more (`syncdx.repairs`): actions in order
+   of P(fixes every cause still present) / cost, re-ranked after each hypothetical failure; the
+   last resort (`last_resort`, which also fixes every unlisted cause with `fixes_rest`) ends the
+   session whatever it fixes, so it takes its place by the swap rule P_k / C_k > P(reached) /
+   C_last and ends the sequence. ECR = sum_k C_k * P(not fixed before step k), exact for that
+   sequence under the belief.
+3. One-step value: V1(e) = min(ECR(e), min_Q ECO(Q)), ECO(Q) = C_Q + sum_s P(Q = s | e) *
+   ECR(e, Q = s): act now, or ask one question and then act.
+4. Two-step look-ahead, which gives the step. Acting first with the first action a of the ECR
+   sequence is worth C_a + P(a fails) * V1(after a fails); the answer probabilities per fault
+   set do not change with a failure, so this needs no more inference. Asking Q first is worth
+   C_Q + sum_s P(Q = s | e) * V1(e, Q = s), computed exactly for the `SECOND_LOOK` questions
+   with the lowest ECO by one more batched engine pass (a row per answer and fault set). The
+   cheaper first step is taken; a question must undercut acting by more than `TOLERANCE`
+   minutes. `Step.expected_cost` is that value. Each candidate's value is the exact expected
+   cost, under the belief, of a concrete policy (its first step, then the one-step planner's
+   choice, then the ECR sequence), and the next call weighs that policy's continuation among
+   its own candidates; so, as with a rollout, re-planning at every step costs in expectation
+   no more than the value reported, which is at most the ECR of acting at once.
 
-       ECR(e) = sum_k C_k * P(not fixed before step k)
-       P(not fixed before step k) = sum_c p_c * prod_{j<k} (1 - q_jc)
-
-4. One-step look-ahead. For each unanswered question Q, the expected cost of observing first is
-   ECO(Q) = C_Q + sum_s P(Q = s | e) * ECR(e, Q = s). All hypothetical answers of all questions
-   are computed in one batched pass. If the cheapest ECO is below ECR(e), ask that question;
-   otherwise take the first action of the efficiency order.
-
-Assumptions and limits: one fault at a time (several present causes are handled only through
-re-planning after each failed action); each action is tried at most once, except the last
-resort, which is always available; failures of different actions are independent; the ordering
-by efficiency is optimal only for single-fault, independent actions, and the look-ahead is
-myopic (a question worth asking only together with another is not found). A model without a
-last resort keeps every action in the sequence.
+Assumptions and limits: at most two causes at once (`syncdx.faults.MAX_FAULTS`; a third is
+possible in the model but not in the plan); fixes of different causes and different attempts are
+independent; each action is tried at most once, except the last resort, which is always there;
+the answers depend on the causes present at the start, not on the repairs; the order by
+efficiency is a heuristic (optimal only for a single fault and independent single-cause
+actions), and the look-ahead is two steps deep. If no set of at most two causes can explain the
+answers (possible only with deterministic tables), the belief falls back to single causes
+weighted by P(cause present | e), with questions taken as uninformative. `Step.why` gives the
+model's posterior P(present | e), failed actions entered as soft evidence (`failure_evidence`),
+as a session shows it. Cost per call: three batched engine passes (that posterior, one row; one
+row per fault set; one per fault set and answer of the `SECOND_LOOK` questions), then numpy work
+over the fault sets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from syncdx import evidence as ev
-from syncdx.errors import EvidenceError, ModelError
-from syncdx.network import Action, FloatArray, Network
-from syncdx.recommend import Layout, Lookahead, evidence_likelihoods, lookahead, question_cost
+from syncdx.errors import ModelError
+from syncdx.faults import MAX_FAULTS, FaultSets, clamp_causes, fault_sets
+from syncdx.network import FloatArray, Network
+from syncdx.recommend import Layout, evidence_likelihoods, question_cost
+from syncdx.repairs import Repairs as Repairs
+from syncdx.repairs import combine_soft, fix_probabilities, sequence_cost
+from syncdx.repairs import failure_evidence as failure_evidence
+from syncdx.repairs import find_action as find_action
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from syncdx.model import Model
 
+
 StepKind = Literal["question", "action"]
-#: ECO must undercut ECR by more than this many minutes for a question to be asked.
+#: A question's value must undercut acting by more than this many minutes for it to be asked.
 TOLERANCE = 1e-9
 #: How many causes `Step.why` names for a question or the last resort.
 WHY_TOP = 3
+#: How many questions (those with the lowest one-step ECO) get the two-step look-ahead.
+SECOND_LOOK = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +87,7 @@ class Step:
 
     `kind` is "question" (ask observation `id`; `answers` are its states) or "action" (do repair
     `id`). `cost` is its own cost in minutes; `expected_cost` the expected cost to repair from
-    here (ECR), this step included. `why` lists the causes it targets with P(present | e).
+    here, this step included. `why` lists the causes it targets with P(present | e).
     """
 
     kind: StepKind
@@ -81,110 +98,6 @@ class Step:
     why: tuple[tuple[str, float], ...]
     answers: tuple[str, ...] = ()
     last_resort: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Repairs:
-    """The repair actions available, as arrays over causes (in model order).
-
-    `fix[a, c]` is the probability that action a fixes cause c; `last` is the position of the
-    last resort among `ids`, or -1 if there is none.
-    """
-
-    ids: tuple[str, ...]
-    costs: FloatArray
-    fix: FloatArray
-    last: int
-
-    @classmethod
-    def of(cls, network: Network, causes: tuple[str, ...], exclude: Iterable[str] = ()) -> Repairs:
-        """Every action of the network except those in `exclude` (the last resort always stays)."""
-        gone = set(exclude)
-        kept = [a for a in network.actions if a.last_resort or a.id not in gone]
-        fix = np.array(
-            [[a.fixes.get(c, a.fixes_rest if a.last_resort else 0.0) for c in causes] for a in kept]
-        ).reshape(len(kept), len(causes))
-        last = next((k for k, a in enumerate(kept) if a.last_resort), -1)
-        return cls(tuple(a.id for a in kept), np.array([a.cost for a in kept]), fix, last)
-
-
-def expected_cost_of_repair(present: FloatArray, repairs: Repairs) -> tuple[FloatArray, np.ndarray]:
-    """ECR of the efficiency-ordered action sequence, and its first action, for each row.
-
-    `present` is (rows, causes) P(cause present); rows with no probable cause count every cause
-    as equally likely. Returns (rows,) ECR in minutes and (rows,) positions in `repairs.ids`.
-    """
-    total = present.sum(axis=1, keepdims=True)
-    uniform = np.full_like(present, 1.0 / max(present.shape[1], 1))
-    p = np.where(total > 0, present / np.where(total > 0, total, 1.0), uniform)
-    rows = np.arange(len(p))
-    used = np.zeros((len(p), len(repairs.ids)), dtype=bool)
-    ended = np.zeros(len(p), dtype=bool)
-    ecr, first = np.zeros(len(p)), np.zeros(len(p), dtype=np.intp)
-    for k in range(len(repairs.ids)):
-        # p holds P(cause c, and no fix so far): its sum is P(not fixed before step k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            efficiency = np.nan_to_num((p @ repairs.fix.T) / repairs.costs, nan=0.0)
-        if repairs.last >= 0:
-            # the last resort ends the session whatever it fixes: a step goes before it exactly
-            # when C_k + (1 - P_k) C_last < C_last, i.e. P_k / C_k > 1 / C_last (on a tie, it waits)
-            reach = p.sum(axis=1) / repairs.costs[repairs.last]
-            efficiency[:, repairs.last] = np.nextafter(reach, -np.inf)
-        pick = np.argmax(np.where(used, -np.inf, efficiency), axis=1)
-        first = pick if k == 0 else first
-        ecr += np.where(ended, 0.0, repairs.costs[pick] * p.sum(axis=1))
-        p = p * (1.0 - repairs.fix[pick])
-        used[rows, pick] = True
-        ended |= pick == repairs.last
-    return ecr, first
-
-
-def failure_evidence(network: Network, failed: Iterable[str]) -> dict[str, dict[str, float]]:
-    """Soft evidence on causes from actions that did not fix the problem.
-
-    A cause that a failed action fixes with probability q gets likelihood 1 in its normal state
-    and (1 - q) in the others; several failures multiply.
-    """
-    weights: dict[str, dict[str, float]] = {}
-    causes = network.ids("cause")
-    for action_id in failed:
-        action = find_action(network, action_id)
-        for cause in causes:
-            q = action.fixes.get(cause, action.fixes_rest if action.last_resort else 0.0)
-            if q == 0.0:
-                continue
-            variable = network.variable(cause)
-            old = weights.get(cause, dict.fromkeys(variable.states, 1.0))
-            weights[cause] = {
-                s: w * (1.0 if s == variable.normal else 1.0 - q) for s, w in old.items()
-            }
-    return weights
-
-
-def combine_soft(
-    first: ev.SoftEvidence | None, second: Mapping[str, Mapping[str, float]]
-) -> dict[str, dict[str, float]]:
-    """Soft evidence of both (weights of a node in both multiply; states not named weigh 0)."""
-    out = {node: dict(w) for node, w in (first or {}).items()}
-    for node, weights in second.items():
-        if node in out:
-            out[node] = {s: out[node].get(s, 0.0) * w for s, w in weights.items()}
-        else:
-            out[node] = dict(weights)
-    return out
-
-
-def find_action(network: Network, action_id: str) -> Action:
-    """The action called `action_id`; an EvidenceError listing the actions if there is none."""
-    try:
-        return network.action(action_id)
-    except ModelError:
-        ids = ", ".join(a.id for a in network.actions)
-        raise EvidenceError(
-            f"unknown action {action_id!r}; the model's actions are: {ids}",
-            node=action_id,
-            allowed=tuple(a.id for a in network.actions),
-        ) from None
 
 
 def plan(
@@ -207,7 +120,7 @@ def plan(
     repairs = Repairs.of(network, model.causes, exclude=(*failed, *skipped))
     if not repairs.ids:
         raise ModelError("the model has no repair actions to plan with", file=network.file)
-    belief = combine_soft(soft, failure_evidence(network, failed))
+    posterior = _posterior(model, evidence, soft, failed)
     observed = ev.encode(network, evidence)
     layout = Layout.of(
         network,
@@ -217,42 +130,212 @@ def plan(
             if network.index[o] not in observed and o not in skipped
         ),
     )
-    look = lookahead(model, evidence_likelihoods(network, evidence, belief), 1, layout)
-    if not look.possible[0]:
+    search = _Search.of(model, repairs, layout, evidence_likelihoods(network, evidence, soft))
+    return search.step(_stay(model, failed), posterior)
+
+
+def _stay(model: Model, failed: tuple[str, ...]) -> FloatArray:
+    """(1, causes) P(each cause, if present, is still present after the failed attempts)."""
+    stay = np.ones((1, len(model.causes)))
+    for action_id in failed:
+        stay *= 1.0 - np.array(
+            fix_probabilities(find_action(model.network, action_id), model.causes)
+        )
+    return stay
+
+
+def _posterior(
+    model: Model,
+    evidence: ev.Evidence | None,
+    soft: ev.SoftEvidence | None,
+    failed: tuple[str, ...],
+) -> FloatArray:
+    """(causes,) P(present | e), failures as soft evidence; raises for impossible evidence."""
+    belief = combine_soft(soft, failure_evidence(model.network, failed))
+    likelihoods = evidence_likelihoods(model.network, evidence, belief)
+    result = model.infer(likelihoods, [model.network.index[c] for c in model.causes])
+    if not result.possible[0]:
         model.posterior(evidence, soft=belief)  # raises the ImpossibleEvidenceError
-    return _choose(model, repairs, layout, look)
+    return np.asarray(model.cause_probabilities(result)[0])
 
 
-def _choose(model: Model, repairs: Repairs, layout: Layout, look: Lookahead) -> Step:
-    network = model.network
-    ecr, first = expected_cost_of_repair(look.present, repairs)
-    if layout.questions:
-        after, _ = expected_cost_of_repair(look.after[0], repairs)
-        weighted = np.where(look.answers[0] > 0, look.answers[0] * np.nan_to_num(after), 0.0)
-        costs = np.array([question_cost(network, q) for q in layout.questions])
-        eco = costs + np.add.reduceat(weighted, np.asarray(layout.offsets, dtype=np.intp))
-        best = int(np.argmin(eco))
-        if eco[best] < ecr[0] - TOLERANCE:
-            return _question_step(model, layout, look, best, float(eco[best]))
-    return _action_step(model, repairs.ids[int(first[0])], float(ecr[0]), look.present[0])
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """The one-step look-ahead from R evidence states.
+
+    `now` (R, 1 + columns, sets): weights of the fault sets present now, then after each answer
+    of the layout; `ecr` and `first` (R, 1 + columns): the ECR of each and its first action;
+    `eco` (R, questions): the one-step ECO of each question.
+    """
+
+    now: FloatArray
+    ecr: FloatArray
+    first: np.ndarray
+    eco: FloatArray
+
+    @property
+    def mass(self) -> FloatArray:
+        """(R, 1 + columns) P(e, not fixed yet), then with each answer, on the weights' scale."""
+        return np.asarray(self.now.sum(axis=2))
+
+    @property
+    def value(self) -> FloatArray:
+        """(R,) V1: act now, or ask the best question and then act, whichever costs less."""
+        if not self.eco.shape[1]:
+            return np.asarray(self.ecr[:, 0])
+        return np.asarray(np.minimum(self.ecr[:, 0], self.eco.min(axis=1)))
 
 
-def _question_step(model: Model, layout: Layout, look: Lookahead, k: int, expected: float) -> Step:
-    variable = model.network.variables[layout.questions[k]]
-    start = layout.offsets[k]
-    answers = look.answers[0, start : start + variable.card]
-    moves = np.abs(np.nan_to_num(look.after[0, start : start + variable.card]) - look.present[0])
-    shift = answers @ moves  # expected change of each cause's probability
-    top = np.argsort(-shift, kind="stable")[:WHY_TOP]
-    return Step(
-        "question",
-        variable.id,
-        variable.text,
-        question_cost(model.network, layout.questions[k]),
-        expected,
-        tuple((model.causes[c], float(look.present[0, c])) for c in top),
-        answers=variable.states,
-    )
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """The two-step look-ahead over fault sets of one planning call (see the module)."""
+
+    model: Model
+    sets: FaultSets
+    repairs: Repairs
+    layout: Layout
+    costs: FloatArray  # (questions,) minutes to answer each
+    base: dict[int, FloatArray]  # the evidence, as (1, states) likelihoods
+
+    @classmethod
+    def of(
+        cls, model: Model, repairs: Repairs, layout: Layout, base: dict[int, FloatArray]
+    ) -> _Search:
+        """The search from one evidence state."""
+        costs = np.array([question_cost(model.network, q) for q in layout.questions])
+        return cls(model, fault_sets(len(model.causes), MAX_FAULTS), repairs, layout, costs, base)
+
+    def step(self, stay: FloatArray, posterior: FloatArray) -> Step:
+        """The first step of lowest two-step value; `stay` (1, causes) from the failures."""
+        log_weights, answers = self._infer(self.base)
+        shift = float(np.max(log_weights, initial=-np.inf))
+        informed = bool(np.isfinite(shift))
+        if informed:
+            weights = np.exp(log_weights - shift)
+            look = self._look(self.repairs, weights, stay, answers)
+            informed = bool(look.mass[0, 0] > 0)
+        if not informed:
+            weights, stay, answers = self._fallback(posterior)
+            look = self._look(self.repairs, weights, stay, answers)
+        acting, action = self._act_first(look, weights, stay, answers)
+        if self.layout.questions:
+            asking, question = (
+                self._ask_first(look, stay, shift) if informed else self._ask_now(look)
+            )
+            if asking < acting - TOLERANCE:
+                return self._question_step(look, question, asking, posterior)
+        return _action_step(self.model, self.repairs.ids[action], acting, posterior)
+
+    def _infer(self, likelihoods: dict[int, FloatArray]) -> tuple[FloatArray, FloatArray]:
+        """log P(e_r, X = S) (rows, sets) and P(Q = s | e_r, X = S) (rows, sets, columns)."""
+        network, layout, sets = self.model.network, self.layout, self.sets
+        rows = clamp_causes(network, self.model.causes, sets, likelihoods)
+        result = self.model.infer(rows, layout.questions)
+        n = len(result.log_evidence) // sets.size
+        columns = [result.marginals[q] for q in layout.questions]
+        flat = np.concatenate(columns, axis=1) if columns else np.zeros((n * sets.size, 0))
+        answers = np.nan_to_num(flat).reshape(n, sets.size, layout.size)
+        return result.log_evidence.reshape(n, sets.size), answers
+
+    def _fallback(self, posterior: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Single causes weighted by P(present | e), questions uninformative (see the module)."""
+        weights = np.zeros((1, self.sets.size))
+        singles = self.sets.indicator.sum(axis=1) == 1
+        weights[0, singles] = posterior if posterior.sum() > 0 else 1.0
+        result = self.model.infer(self.base, self.layout.questions)
+        columns = [result.marginals[q][0] for q in self.layout.questions]
+        flat = np.concatenate(columns) if columns else np.zeros(0)
+        answers = np.broadcast_to(flat, (1, self.sets.size, self.layout.size))
+        return weights, np.ones((1, self.sets.causes)), np.asarray(answers)
+
+    def _look(
+        self, repairs: Repairs, weights: FloatArray, stay: FloatArray, answers: FloatArray
+    ) -> _Look:
+        """The one-step look-ahead from (R, sets) weights, (R, causes) stay, answer tables."""
+        rows, width = len(weights), 1 + self.layout.size
+        branches = np.concatenate(
+            [weights[:, None, :], weights[:, None, :] * answers.transpose(0, 2, 1)], axis=1
+        )
+        flat = branches.reshape(rows * width, self.sets.size)
+        now = self.sets.shrink(flat, np.repeat(stay, width, axis=0))
+        ecr, first = sequence_cost(self.sets, now, repairs)
+        now = now.reshape(rows, width, self.sets.size)
+        ecr = ecr.reshape(rows, width)
+        return _Look(now, ecr, first.reshape(rows, width), self._eco(now.sum(axis=2), ecr))
+
+    def _eco(self, mass: FloatArray, ecr: FloatArray) -> FloatArray:
+        """(R, questions) C_Q + sum_s P(Q = s | e) ECR(e, Q = s)."""
+        if not self.layout.questions:
+            return np.zeros((len(mass), 0))
+        now = mass[:, :1]
+        p = mass[:, 1:] / np.where(now > 0, now, 1.0)
+        weighted = np.where(p > 0, p * ecr[:, 1:], 0.0)
+        offsets = np.asarray(self.layout.offsets, dtype=np.intp)
+        return np.asarray(self.costs + np.add.reduceat(weighted, offsets, axis=1))
+
+    def _act_first(
+        self, look: _Look, weights: FloatArray, stay: FloatArray, answers: FloatArray
+    ) -> tuple[float, int]:
+        """C_a + P(a fails) V1(after a fails) for the first action a of the ECR sequence."""
+        action = int(look.first[0, 0])
+        if action == self.repairs.last or len(self.repairs.ids) == 1:
+            return float(look.ecr[0, 0]), action
+        after = stay * (1.0 - self.repairs.fix[action])
+        then = self._look(self.repairs.without(action), weights, after, answers)
+        fails = then.mass[0, 0] / look.mass[0, 0]
+        return float(self.repairs.costs[action] + fails * then.value[0]), action
+
+    def _ask_now(self, look: _Look) -> tuple[float, int]:
+        """The lowest one-step ECO and its question's position in the layout."""
+        question = int(np.argmin(look.eco[0]))
+        return float(look.eco[0, question]), question
+
+    def _ask_first(self, look: _Look, stay: FloatArray, shift: float) -> tuple[float, int]:
+        """The lowest C_Q + sum_s P(Q = s | e) V1(e, Q = s) over the `SECOND_LOOK` questions of
+        lowest one-step ECO, and its question's position in the layout."""
+        cards, questions = self.model.network.cards, self.layout.questions
+        top = np.argsort(look.eco[0], kind="stable")[:SECOND_LOOK].tolist()
+        columns = [(k, s) for k in top for s in range(cards[questions[k]])]
+        log_weights, answers = self._infer(self._answered(columns))
+        weights = np.exp(log_weights - shift)  # the scale of the weights now
+        then = self._look(self.repairs, weights, np.repeat(stay, len(columns), axis=0), answers)
+        p = then.mass[:, 0] / look.mass[0, 0]
+        terms = np.where(p > 0, p * then.value, 0.0).tolist()
+        values = {k: float(self.costs[k]) for k in top}
+        for (k, _), term in zip(columns, terms):
+            values[k] += term
+        question = min(top, key=values.__getitem__)
+        return values[question], question
+
+    def _answered(self, columns: list[tuple[int, int]]) -> dict[int, FloatArray]:
+        """The evidence, one row per (question position, state), with that answer added."""
+        cards, questions = self.model.network.cards, self.layout.questions
+        rows = {v: np.repeat(lik, len(columns), axis=0) for v, lik in self.base.items()}
+        for row, (k, state) in enumerate(columns):
+            v = questions[k]
+            rows.setdefault(v, np.ones((len(columns), cards[v])))
+            rows[v][row] = rows[v][row] * np.eye(cards[v])[state]
+        return rows
+
+    def _question_step(self, look: _Look, k: int, expected: float, posterior: FloatArray) -> Step:
+        """Ask the question at layout position `k`; `why`: the causes its answers move most."""
+        variable = self.model.network.variables[self.layout.questions[k]]
+        start = 1 + self.layout.offsets[k]
+        now = look.now[0]
+        before = self.sets.present(now[:1])[0]
+        after = self.sets.present(now[start : start + variable.card])
+        p = now[start : start + variable.card].sum(axis=1) / now[0].sum()
+        shift = p @ np.abs(after - before)  # expected change of each cause's probability
+        top = np.argsort(-shift, kind="stable")[:WHY_TOP]
+        return Step(
+            "question",
+            variable.id,
+            variable.text,
+            float(self.costs[k]),
+            expected,
+            tuple((self.model.causes[c], float(posterior[c])) for c in top),
+            answers=variable.states,
+        )
 
 
 def _action_step(model: Model, action_id: str, expected: float, present: FloatArray) -> Step:

@@ -1,9 +1,11 @@
-"""The troubleshooting planner: ECR, failure evidence, the step it picks, and the simulation."""
+"""The troubleshooting planner: its step, its cost by enumeration, and the benchmark."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from typing import Any
 
@@ -11,11 +13,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 import syncdx
-from syncdx import EvidenceError, Model, ModelError
-from syncdx.plan import Repairs, Step, expected_cost_of_repair, failure_evidence, plan
+from syncdx import Action, EvidenceError, Model, ModelError, Network, Variable
+from syncdx.faults import fault_sets
+from syncdx.network import CAUSE_STATES
+from syncdx.plan import SECOND_LOOK, Step, failure_evidence, plan
+from tests.oracle import joint
+
+Policy = Callable[[dict[str, str], tuple[str, ...]], tuple[str, str]]
 
 
 @pytest.fixture(scope="module")
@@ -41,59 +47,9 @@ def test_actions_and_questions_tables(sync: Model) -> None:
     assert questions.loc["paused_banner", "cost"] == 0.5
 
 
-# -- expected cost of repair ------------------------------------------------------------------
-def _ecr_by_hand(p: np.ndarray, costs: np.ndarray, fix: np.ndarray, last: int) -> float:
-    """Greedy P(fix | not fixed yet) / cost, one action at a time, until the last resort.
-
-    The last resort ends the session whatever it fixes, so it counts P(reached) / cost.
-    """
-    p = p / p.sum() if p.sum() > 0 else np.full(len(p), 1.0 / len(p))
-    left, total = list(range(len(costs))), 0.0
-    while left:
-        efficiency = {
-            a: (float(p.sum()) if a == last else float(p @ fix[a])) / costs[a] for a in left
-        }
-        best = max(efficiency.values())
-        a = next((a for a in left if efficiency[a] == best and a != last), last)
-        total += costs[a] * p.sum()
-        p = p * (1.0 - fix[a])
-        left.remove(a)
-        if a == last:
-            break
-    return total
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    present=arrays(np.float64, (3, 4), elements=st.floats(0, 1)),
-    fix=arrays(np.float64, (5, 4), elements=st.sampled_from([0.0, 0.3, 0.5, 0.9, 1.0])),
-    costs=arrays(np.float64, 5, elements=st.sampled_from([0.5, 1.0, 2.0, 5.0, 60.0])),
-    last=st.integers(-1, 4),
-)
-def test_ecr_matches_the_greedy_sequence(
-    present: np.ndarray, fix: np.ndarray, costs: np.ndarray, last: int
-) -> None:
-    """Vectorised ECR equals the greedy efficiency sequence computed action by action."""
-    repairs = Repairs(tuple(f"a{k}" for k in range(5)), costs, fix, last)
-    ecr, first = expected_cost_of_repair(present, repairs)
-    for row in range(3):
-        assert ecr[row] == pytest.approx(_ecr_by_hand(present[row], costs, fix, last), rel=1e-9)
-    assert ((first >= 0) & (first < 5)).all()
-
-
-def test_ecr_of_perfect_single_cause_repairs() -> None:
-    """With perfect one-cause repairs, ECR is the textbook sum_k C_k (1 - sum_{j<k} p_j)."""
-    p = np.array([[0.5, 0.3, 0.2]])
-    repairs = Repairs(("a", "b", "c"), np.array([1.0, 3.0, 1.0]), np.eye(3), -1)
-    ecr, first = expected_cost_of_repair(p, repairs)
-    # efficiencies 0.5, 0.1, 0.2: order a, c, b
-    assert ecr[0] == pytest.approx(1.0 + 1.0 * 0.5 + 3.0 * 0.3)
-    assert first[0] == 0
-
-
-# -- failed actions as evidence -----------------------------------------------------------------
+# -- failed actions ------------------------------------------------------------------------------
 def test_failed_action_is_soft_evidence_on_its_causes(sync: Model) -> None:
-    """A failed action multiplies P(present) by (1 - q): exact Bayes for a root cause."""
+    """failure_evidence multiplies P(present) by (1 - q): the posterior a session shows."""
     soft = failure_evidence(sync.network, ["restart_device", "sign_out_and_in"])
     assert soft["stalled_session"] == pytest.approx({"absent": 1.0, "present": 0.5 * 0.3})
     assert soft["apple_id_stale_credentials"] == pytest.approx({"absent": 1.0, "present": 0.1})
@@ -105,6 +61,18 @@ def test_unknown_action_names_the_actions(sync: Model) -> None:
     """An unknown failed action is an EvidenceError listing the model's actions."""
     with pytest.raises(EvidenceError, match=r"unknown action 'reboot'.*restart_device"):
         sync.plan(failed=["reboot"])
+
+
+def test_an_attempt_that_fixed_one_of_two_causes_moves_on_to_the_other() -> None:
+    """Both causes shown, a sure fix of `a` "not fixed": b is left, so fix b, not escalate.
+
+    Read as a single fault, the failure would all but rule out `a` and leave only the leak of
+    b's symptom to explain the answers; over fault sets it says that b is still there.
+    """
+    model = _tiny_model(fix_a=1.0)
+    step = model.plan({"qa": "yes", "qb": "yes"}, failed=["fix_a"])
+    assert (step.kind, step.id) == ("action", "fix_b")
+    assert step.expected_cost == pytest.approx(5.0 + (1 - 0.95) * 20.0)
 
 
 # -- the step -----------------------------------------------------------------------------------
@@ -121,7 +89,7 @@ def test_decisive_evidence_leads_to_the_fix(sync: Model) -> None:
 
 
 def test_question_is_asked_only_when_it_lowers_the_expected_cost(sync: Model) -> None:
-    """A proposed question's ECO is below the ECR of acting at once (all questions skipped)."""
+    """A proposed question's value is below the cost of acting at once (all questions skipped)."""
     step = sync.plan()
     assert step.kind == "question"
     assert step.answers == sync.states(step.id)
@@ -139,8 +107,9 @@ def test_last_resort_after_everything_failed(sync: Model) -> None:
     assert step.expected_cost == pytest.approx(60.0)
 
 
-def test_questions_are_one_batched_pass(sync: Model, monkeypatch: pytest.MonkeyPatch) -> None:
-    """All hypothetical answers of all questions go to Model.infer in a single call."""
+def test_inference_is_three_batched_passes(sync: Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """P(cause | e) in one row, every fault set in one pass, then every fault set with each
+    answer of the SECOND_LOOK best questions in one more: three calls to Model.infer."""
     calls: list[int] = []
     original = sync.infer
 
@@ -150,8 +119,11 @@ def test_questions_are_one_batched_pass(sync: Model, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(sync, "infer", counted)
     plan(sync, {"paused_banner": "yes"})
-    states = sum(len(sync.states(o)) for o in sync.observations if o != "paused_banner")
-    assert calls == [1 + states]
+    sets = fault_sets(len(sync.causes)).size
+    assert calls[:2] == [1, sets]
+    assert len(calls) == 3
+    assert calls[2] % sets == 0
+    assert SECOND_LOOK * 2 <= calls[2] // sets <= SECOND_LOOK * 3
 
 
 def test_model_without_actions_is_refused() -> None:
@@ -162,10 +134,195 @@ def test_model_without_actions_is_refused() -> None:
         bare.plan()
 
 
+def test_answers_no_two_causes_explain_fall_back_to_the_posterior() -> None:
+    """Deterministic answers that need three causes: the plan still acts on the posterior."""
+    model = _three_needed_model()
+    step = model.plan({"all_three": "yes"})
+    assert step.kind == "action"
+    assert step.id in ("fix_a", "fix_b", "fix_c")
+
+
 def test_step_is_a_plain_value() -> None:
     """Step compares by value."""
     a = Step("action", "x", "X", 1.0, 2.0, (("c", 0.5),))
     assert a == Step("action", "x", "X", 1.0, 2.0, (("c", 0.5),))
+
+
+# -- exact expected costs, by enumeration of the planner's own world -----------------------------
+def _tiny_model(fix_a: float = 0.9) -> Model:
+    """Causes a (0.3) and b (0.2), a 1-minute check of each, a fix of each, support (20 min).
+
+    Exhaustive search finds that the best first step is to check b."""
+    variables = (
+        Variable("a", CAUSE_STATES, "cause"),
+        Variable("b", CAUSE_STATES, "cause"),
+        Variable("qa", ("no", "yes"), "observation", cost=1.0),
+        Variable("qb", ("no", "yes"), "observation", cost=1.0),
+    )
+    noisy = np.array([[0.9, 0.1], [0.15, 0.85]])
+    actions = (
+        Action("fix_a", "Fix a", 6.0, {"a": fix_a}),
+        Action("fix_b", "Fix b", 5.0, {"b": 0.95}),
+        Action("support", "Support", 20.0, {}, last_resort=True, fixes_rest=0.9),
+    )
+    cpts = (np.array([0.7, 0.3]), np.array([0.8, 0.2]), noisy, noisy)
+    return Model(Network(variables, ((), (), (0,), (1,)), cpts, actions))
+
+
+def _three_needed_model() -> Model:
+    causes = [Variable(c, CAUSE_STATES, "cause") for c in "abc"]
+    seen = Variable("all_three", ("no", "yes"), "observation", cost=1.0)
+    table = np.zeros((2, 2, 2, 2))
+    table[..., 0] = 1.0
+    table[1, 1, 1] = [0.0, 1.0]
+    actions = tuple(Action(f"fix_{c}", c, 2.0, {c: 0.9}) for c in "abc")
+    last = Action("support", "Support", 30.0, {}, last_resort=True, fixes_rest=0.9)
+    cpts = (*[np.array([0.6, 0.4])] * 3, table)
+    return Model(Network((*causes, seen), ((), (), (), (0, 1, 2)), cpts, (*actions, last)))
+
+
+class _World:
+    """The planner's own world: the model's joint with 1 or 2 causes present, by enumeration."""
+
+    def __init__(self, model: Model) -> None:
+        self.model, self.network = model, model.network
+        self.joint = joint(model.network)
+        self.causes = [self.network.index[c] for c in model.causes]
+        self.sets = [s for k in (1, 2) for s in itertools.combinations(range(len(self.causes)), k)]
+
+    def weight(self, evidence: dict[str, str], failed: tuple[str, ...]) -> float:
+        """P(e, 1 or 2 causes present, not fixed by the failed attempts)."""
+        stay = np.ones(len(self.causes))
+        for a in failed:
+            action = self.network.action(a)
+            stay *= [1.0 - action.fixes.get(c, 0.0) for c in self.model.causes]
+        total = 0.0
+        for s in self.sets:
+            index = [slice(None)] * len(self.network)
+            for k, v in enumerate(self.causes):
+                index[v] = int(k in s)
+            for node, state in evidence.items():
+                index[self.network.index[node]] = self.network.variable(node).states.index(state)
+            persists = 1.0 - np.prod([1.0 - stay[k] for k in s])
+            total += float(self.joint[tuple(index)].sum()) * persists
+        return total
+
+    def steps(self, evidence: dict[str, str], failed: tuple[str, ...]) -> list[tuple[str, str]]:
+        """Every step still possible: open questions and untried actions."""
+        questions = [("question", o) for o in self.model.observations if o not in evidence]
+        return questions + [("action", a.id) for a in self.network.actions if a.id not in failed]
+
+    def cost(self, evidence: dict[str, str], failed: tuple[str, ...], policy: Policy) -> float:
+        """Exact expected cost from here of following `policy` (which sees e and failures)."""
+        return self.after(evidence, failed, policy(evidence, failed), policy)
+
+    def after(
+        self, evidence: dict[str, str], failed: tuple[str, ...], step: tuple[str, str], then: Policy
+    ) -> float:
+        """Exact expected cost of `step`, then of following `then`."""
+        here = self.weight(evidence, failed)
+        kind, node = step
+        if kind == "question":
+            total = self.network.variable(node).cost or 0.0
+            for state in self.network.variable(node).states:
+                answered = {**evidence, node: state}
+                p = self.weight(answered, failed) / here
+                total += p * self.cost(answered, failed, then) if p > 0 else 0.0
+            return total
+        action = self.network.action(node)
+        tried = (*failed, node)
+        left = self.weight(evidence, tried) / here if not action.last_resort else 0.0
+        return action.cost + (left * self.cost(evidence, tried, then) if left > 0 else 0.0)
+
+    def optimum(self, evidence: dict[str, str], failed: tuple[str, ...]) -> float:
+        """The lowest expected cost over every policy, by exhaustive search."""
+        options = self.steps(evidence, failed)
+        return min(self.after(evidence, failed, step, self._best) for step in options)
+
+    def _best(self, evidence: dict[str, str], failed: tuple[str, ...]) -> tuple[str, str]:
+        options = self.steps(evidence, failed)
+        values = [self.after(evidence, failed, step, self._best) for step in options]
+        return options[int(np.argmin(values))]
+
+
+def _planner(model: Model, skip_questions: bool = False) -> Policy:
+    skipped = model.observations if skip_questions else ()
+
+    def policy(evidence: dict[str, str], failed: tuple[str, ...]) -> tuple[str, str]:
+        step = model.plan(evidence, failed=failed, skipped=skipped)
+        return step.kind, step.id
+
+    return policy
+
+
+def test_the_plan_is_optimal_on_a_tiny_model() -> None:
+    """On the two-cause model, following plan() costs exactly the optimum found by exhaustive
+    search over every policy, and its first step is an optimal one."""
+    model = _tiny_model()
+    world = _World(model)
+    best = world.optimum({}, ())
+    assert world.cost({}, (), _planner(model)) == pytest.approx(best, rel=1e-9)
+    step = model.plan()
+    assert (step.kind, step.id) == ("question", "qb")
+    assert step.expected_cost == pytest.approx(best)
+    assert world.after({}, (), (step.kind, step.id), world._best) == pytest.approx(best)
+
+
+@st.composite
+def _troubleshooting_models(draw: st.DrawFn) -> Model:
+    """2-3 causes, 1-2 noisy-OR questions on random causes, 2-3 actions, a last resort."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = draw(st.integers(2, 3))
+    priors = [draw(st.sampled_from([0.1, 0.2, 0.3, 0.5])) for _ in range(n)]
+    variables = [Variable(f"c{k}", CAUSE_STATES, "cause") for k in range(n)]
+    parents: list[tuple[int, ...]] = [()] * n
+    cpts = [np.array([1 - p, p]) for p in priors]
+    for j in range(draw(st.integers(1, 2))):
+        ps = tuple(sorted(draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=2))))
+        cost = draw(st.sampled_from([0.5, 1.0]))
+        variables.append(Variable(f"q{j}", ("no", "yes"), "observation", cost=cost))
+        parents.append(ps)
+        cpts.append(_noisy_or(rng, len(ps)))
+    actions = [
+        Action(
+            f"a{j}",
+            f"a{j}",
+            draw(st.sampled_from([5.0, 10.0, 20.0])),
+            {
+                f"c{k}": draw(st.sampled_from([0.3, 0.6, 0.9, 1.0]))
+                for k in range(n)
+                if rng.random() < 0.6
+            },
+        )
+        for j in range(draw(st.integers(2, 3)))
+    ]
+    rest = draw(st.sampled_from([0.5, 0.8, 1.0]))
+    cost = draw(st.sampled_from([30.0, 60.0]))
+    actions.append(Action("support", "support", cost, {}, last_resort=True, fixes_rest=rest))
+    return Model(Network(tuple(variables), tuple(parents), tuple(cpts), tuple(actions)))
+
+
+def _noisy_or(rng: np.random.Generator, parents: int) -> np.ndarray:
+    """A random leaky noisy-OR table (no, yes) over `parents` binary causes."""
+    links, leak = rng.uniform(0.5, 0.95, parents), rng.uniform(0.02, 0.2)
+    active = np.array(list(itertools.product((0, 1), repeat=parents))).reshape([2] * parents + [-1])
+    no = (1 - leak) * np.prod((1 - links) ** active, axis=-1)
+    return np.stack([no, 1 - no], axis=-1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(model=_troubleshooting_models())
+def test_replanning_is_never_worse_than_its_estimate_nor_than_acting_alone(model: Model) -> None:
+    """In the planner's own world, following plan() costs at most the value it reports, which
+    is at most the ECR of acting without questions (the base heuristic); and that ECR is the
+    exact expected cost of following the efficiency sequence."""
+    world = _World(model)
+    followed = world.cost({}, (), _planner(model))
+    reported = model.plan().expected_cost
+    acting = model.plan(skipped=model.observations).expected_cost
+    assert followed <= reported + 1e-7
+    assert reported <= acting + 1e-7
+    assert world.cost({}, (), _planner(model, skip_questions=True)) == pytest.approx(acting)
 
 
 # -- the simulation benchmark ---------------------------------------------------------------------
@@ -175,7 +332,30 @@ def test_simulation_benchmark_runs() -> None:
 
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["--cases", "20"]) == 0
+        assert main(["--cases", "10", "--seeds", "0,1"]) == 0
     text = out.getvalue()
-    for label in ("single fault", "two faults", "planner", "checklist", "random"):
+    for label in ("single fault", "two faults", "planner", "checklist", "random", "seed 1"):
         assert label in text
+    assert "ms per plan() call" in text
+
+
+@pytest.mark.parametrize("faults", [1, 2])
+def test_exact_benchmark_costs_agree_with_the_simulation(sync: Model, faults: int) -> None:
+    """The benchmark's enumerated expected cost of the checklist is the simulation's mean (within
+    four standard errors of 3,000 cases, plus what the paths left out could cost); contacting
+    support at once costs exactly 60."""
+    from benchmarks.bench_troubleshoot import LAST_RESORT, Tree, checklist, draw_cases, run_case
+
+    tree = Tree(sync, faults, cutoff=1e-6)
+    exact = tree.cost(checklist)
+    assert tree.pruned < 1e-2
+    cases = draw_cases(sync.network, 3000, faults, np.random.default_rng(7))
+    rng = np.random.default_rng(8)
+    costs = np.array([run_case(sync.network, checklist, case, rng)[0] for case in cases])
+    error = 4 * costs.std() / np.sqrt(len(costs)) + tree.pruned * costs.max()
+    assert abs(costs.mean() - exact) < error
+
+    def support(evidence: Any, failed: Any, rng: Any) -> Any:
+        yield ("action", LAST_RESORT)
+
+    assert tree.cost(support) == pytest.approx(60.0)

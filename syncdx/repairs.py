@@ -1,0 +1,157 @@
+"""Repairs: the actions a planner can take, and the expected cost of trying them in order.
+
+`Repairs` holds the actions as arrays over causes. `sequence_cost` is the expected cost of
+repair (ECR) of acting without asking anything more, for many beliefs over fault sets at once
+(`syncdx.faults`): actions go in order of P(fixes every cause still present) / cost, re-ranked
+after each hypothetical failure (under a single fault its first step is the static P / C order
+of Heckerman, Breese and Rommelse, optimal for independent single-cause actions), and
+
+    ECR = sum_k C_k * P(not fixed before step k)
+
+is exact for that sequence under the belief. The last resort (the action with `last_resort`,
+which also fixes every unlisted cause with `fixes_rest`) ends a session whatever it fixes, so
+only its cost counts: swapping it with the step k before it shows that k belongs first exactly
+when C_k + (1 - P_k) C_last < C_last, that is P_k / C_k > P(reached) / C_last. It takes its place
+in the order by that rule and ends the sequence; without a last resort every action is in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from syncdx import evidence as ev
+from syncdx.errors import EvidenceError, ModelError
+from syncdx.faults import FaultSets, IntArray
+from syncdx.network import Action, FloatArray, Network
+from syncdx.ranking import best
+
+
+@dataclass(frozen=True, slots=True)
+class Repairs:
+    """The repair actions available, as arrays over causes (in model order).
+
+    `fix[a, c]` is the probability that action a fixes cause c; `last` is the position of the
+    last resort among `ids`, or -1 if there is none.
+    """
+
+    ids: tuple[str, ...]
+    costs: FloatArray
+    fix: FloatArray
+    last: int
+
+    @classmethod
+    def of(cls, network: Network, causes: tuple[str, ...], exclude: Iterable[str] = ()) -> Repairs:
+        """Every action of the network except those in `exclude` (the last resort always stays)."""
+        gone = set(exclude)
+        kept = [a for a in network.actions if a.last_resort or a.id not in gone]
+        fix = np.array([fix_probabilities(a, causes) for a in kept]).reshape(len(kept), len(causes))
+        last = next((k for k, a in enumerate(kept) if a.last_resort), -1)
+        return cls(tuple(a.id for a in kept), np.array([a.cost for a in kept]), fix, last)
+
+    def without(self, position: int) -> Repairs:
+        """These repairs less the one at `position`."""
+        keep = [k for k in range(len(self.ids)) if k != position]
+        last = -1 if self.last in (-1, position) else self.last - (position < self.last)
+        return Repairs(tuple(self.ids[k] for k in keep), self.costs[keep], self.fix[keep], last)
+
+
+def fix_probabilities(action: Action, causes: tuple[str, ...]) -> list[float]:
+    """P(`action` fixes each cause), in the order of `causes`."""
+    rest = action.fixes_rest if action.last_resort else 0.0
+    return [action.fixes.get(c, rest) for c in causes]
+
+
+def failure_evidence(network: Network, failed: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Soft evidence on causes from actions that did not fix the problem.
+
+    A cause that a failed action fixes with probability q gets likelihood 1 in its normal state
+    and (1 - q) in the others; several failures multiply. This is the single-fault reading of a
+    failure, behind the posterior a `Session` shows and `Step.why`; the planner itself treats
+    failures over fault sets (see `syncdx.plan`).
+    """
+    weights: dict[str, dict[str, float]] = {}
+    causes = network.ids("cause")
+    for action_id in failed:
+        fixes = fix_probabilities(find_action(network, action_id), causes)
+        for cause, q in zip(causes, fixes):
+            if q == 0.0:
+                continue
+            variable = network.variable(cause)
+            old = weights.get(cause, dict.fromkeys(variable.states, 1.0))
+            weights[cause] = {
+                s: w * (1.0 if s == variable.normal else 1.0 - q) for s, w in old.items()
+            }
+    return weights
+
+
+def combine_soft(
+    first: ev.SoftEvidence | None, second: Mapping[str, Mapping[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Soft evidence of both (weights of a node in both multiply; states not named weigh 0)."""
+    out = {node: dict(w) for node, w in (first or {}).items()}
+    for node, weights in second.items():
+        if node in out:
+            out[node] = {s: out[node].get(s, 0.0) * w for s, w in weights.items()}
+        else:
+            out[node] = dict(weights)
+    return out
+
+
+def find_action(network: Network, action_id: str) -> Action:
+    """The action called `action_id`; an EvidenceError listing the actions if there is none."""
+    try:
+        return network.action(action_id)
+    except ModelError:
+        ids = ", ".join(a.id for a in network.actions)
+        raise EvidenceError(
+            f"unknown action {action_id!r}; the model's actions are: {ids}",
+            node=action_id,
+            allowed=tuple(a.id for a in network.actions),
+        ) from None
+
+
+def sequence_cost(
+    sets: FaultSets, weights: FloatArray, repairs: Repairs
+) -> tuple[FloatArray, IntArray]:
+    """ECR of the efficiency-ordered actions, and the first of them, for each row of weights.
+
+    `weights` (rows, sets) weigh the fault sets present now, on any scale (a zero row costs 0).
+    Returns (rows,) minutes and (rows,) positions in `repairs.ids`; see the module.
+    """
+    total = weights.sum(axis=1, keepdims=True)
+    p = weights / np.where(total > 0, total, 1.0)
+    fixes_all = sets.all_fixed(repairs.fix)  # (actions, sets)
+    moves = sets.edge_probabilities(1.0 - repairs.fix)  # (actions, edges)
+    used = np.zeros((len(p), len(repairs.ids)), dtype=bool)
+    ended = total[:, 0] <= 0  # nothing to fix: costs nothing
+    cost, first = np.zeros(len(p)), np.zeros(len(p), dtype=np.intp)
+    for k in range(len(repairs.ids)):
+        live = np.flatnonzero(~ended)  # rows whose sequence goes on
+        if not live.size:
+            break
+        here = p[live]
+        alive = here.sum(axis=1)  # P(not fixed before step k)
+        efficiency = _efficiency(here, alive, fixes_all, repairs)
+        pick = best(np.where(used[live], -np.inf, efficiency))
+        first[live] = pick if k == 0 else first[live]
+        cost[live] += repairs.costs[pick] * alive
+        p[live] = sets.flow(here, moves[pick])
+        used[live, pick] = True
+        ended[live] = pick == repairs.last
+    return cost, first
+
+
+def _efficiency(
+    p: FloatArray, alive: FloatArray, fixes_all: FloatArray, repairs: Repairs
+) -> FloatArray:
+    """(rows, actions) P(the action fixes the problem now) / cost; the last resort by the swap
+    rule, just below P(reached) / C_last so that a tie goes to the other action."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # a free action: P / 0 = inf, first
+        efficiency = np.nan_to_num((p @ fixes_all.T) / repairs.costs, nan=0.0)
+        if repairs.last >= 0:
+            reach = np.nan_to_num(alive / repairs.costs[repairs.last], nan=0.0)
+            efficiency[:, repairs.last] = np.nextafter(reach, -np.inf)
+    return np.asarray(efficiency)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from syncdx._triangulate import separator
 from syncdx.network import FloatArray, Network
@@ -56,47 +57,37 @@ class Kernel:
 
 @dataclass(frozen=True, slots=True)
 class RowKernel:
-    """One clique's part of a single-row run: its inputs, each already shaped to broadcast over
-    the clique's axes, times its whole table, summed down to the outputs (no live-set variants).
+    """One clique's part of a single-row run: the product of its inputs, flat over the clique's
+    joint states, times its whole table, summed down to the outputs (no live-set variants).
     """
 
-    ones: FloatArray  # ones in the clique's shape: the product of the inputs starts from it
     matrix: FloatArray  # (clique states, 1 + outputs), column 0 the total; else the table
     axes: tuple[int, ...] = ()  # for a large separator: the axes summed away from the table
     scale: FloatArray = field(default_factory=lambda: np.ones(1))  # multiplies those outputs
-    shape: tuple[int, ...] = ()  # the outputs' shape for their consumer (a message) or ()
 
-    def __call__(self, inputs: Sequence[FloatArray]) -> tuple[float, FloatArray]:
-        """The row's total and its outputs divided by it (NaN if the total is not positive)."""
-        x = self.ones * inputs[0] if inputs else self.ones
-        for vector in inputs[1:]:
-            x *= vector
+    def __call__(self, x: FloatArray) -> tuple[float, FloatArray]:
+        """The row's total and its flat outputs divided by it (NaN if the total is not positive)."""
         if self.axes:
-            out = np.add.reduce(x * self.matrix, axis=self.axes)
+            out = np.add.reduce(x.reshape(self.matrix.shape) * self.matrix, axis=self.axes)
             total = float(out.sum())
-            out = out * self.scale
+            out = out.ravel() * self.scale
         else:
-            out = np.dot(x.ravel(), self.matrix)
+            out = x.dot(self.matrix)
             total = float(out[0])
             out = out[1:]
-        values = out * (1.0 / total) if total > 0.0 else np.full_like(out, np.nan)
-        return total, values.reshape(self.shape) if self.shape else values
+        return total, out * (1.0 / total) if total > 0.0 else np.full_like(out, np.nan)
 
 
 def row_kernel(
-    table: FloatArray,
-    segments: Sequence[tuple[int, ...]],
-    scale: FloatArray | None = None,
-    shape: tuple[int, ...] = (),
+    table: FloatArray, segments: Sequence[tuple[int, ...]], scale: FloatArray | None = None
 ) -> RowKernel:
     """A `RowKernel` from the clique's full `table` to the joint states of each segment (a
-    tuple of axes), concatenated; a lone segment's outputs are multiplied by `scale` and
-    reshaped to `shape`."""
+    tuple of axes, in table order), concatenated; a lone segment's outputs are multiplied by
+    `scale`."""
     dense = table.size * (1 + sum(math.prod(table.shape[a] for a in s) for s in segments))
     if len(segments) == 1 and dense > _DENSE_ENTRIES << 2:
         others = tuple(a for a in range(table.ndim) if a not in segments[0])
-        scaled = _flat(scale, segments[0], table)
-        return RowKernel(np.ones(table.shape), table, others, scaled, shape)
+        return RowKernel(table, others, np.ones(1) if scale is None else scale.ravel())
     flat = table.ravel()
     columns = [flat[:, None]]
     for segment in segments:
@@ -104,28 +95,32 @@ def row_kernel(
         block = np.zeros((flat.size, math.prod(_dims(segment, table))))
         block[np.arange(flat.size), index.ravel()] = flat
         columns.append(block if scale is None else block * scale.ravel())
-    return RowKernel(np.ones(table.shape), np.ascontiguousarray(np.hstack(columns)), shape=shape)
+    return RowKernel(np.ascontiguousarray(np.hstack(columns)))
 
 
 def message_row_kernel(
-    table: FloatArray,
-    own: tuple[int, ...],
-    separator: tuple[int, ...],
-    prior: FloatArray,
-    shape: tuple[int, ...],
+    table: FloatArray, own: tuple[int, ...], separator: tuple[int, ...], prior: FloatArray
 ) -> RowKernel:
-    """The `RowKernel` of a message over `separator`, output as its ratio to the `prior`
-    message (0 where that is 0) and shaped to broadcast over the receiving clique."""
+    """The `RowKernel` of a message over `separator` (a subset of `own`, in its order), output
+    as its ratio to the `prior` message (0 where that is 0)."""
     scale = np.divide(1.0, prior, out=np.zeros_like(prior), where=prior > 0)
-    return row_kernel(table, [tuple(own.index(v) for v in separator)], scale, shape)
+    return row_kernel(table, [tuple(own.index(v) for v in separator)], scale)
+
+
+def spread(
+    cards: Sequence[int], clique: tuple[int, ...], scope: tuple[int, ...]
+) -> npt.NDArray[np.intp]:
+    """For each joint state of `clique`, the index of its restriction to `scope` (a subset)
+    among the joint states of `scope`: a vector over `scope` indexed by it covers the clique."""
+    grid = np.indices(tuple(cards[v] for v in clique)).reshape(len(clique), -1)
+    index = np.zeros(grid.shape[1], dtype=np.intp)
+    for v in scope:
+        index = index * cards[v] + grid[clique.index(v)]
+    return index
 
 
 def _dims(segment: tuple[int, ...], table: FloatArray) -> tuple[int, ...]:
     return tuple(table.shape[a] for a in segment)
-
-
-def _flat(scale: FloatArray | None, segment: tuple[int, ...], table: FloatArray) -> FloatArray:
-    return np.ones(1) if scale is None else scale.reshape(_dims(segment, table))
 
 
 def _product_order(scopes: Sequence[frozenset[int]], cards: Sequence[int]) -> list[tuple[int, int]]:

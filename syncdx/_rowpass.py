@@ -6,11 +6,13 @@ memoises every message by the evidence behind it (each likelihood vector interne
 token, so the key is one integer per message). A new answer thus recomputes only the messages
 between it and the targets, plus the target beliefs.
 
-Each message is passed on as its ratio to the prior message, shaped to the receiving clique's
-axes, so one `RowKernel` per edge (and per belief) serves every set of live inputs and none is
-built per pattern. A memo entry is that ratio and `acc`: the log of the message's scale factor
-and of those of the live messages beyond it, each relative to the prior's, so that
-log P(e) = inward_log[first target clique] + acc of its belief. Caches are emptied when full.
+Each message is passed on as its ratio to the prior message, flat over the separator's joint
+states; a clique gathers each live input over its own joint states through a fixed index (a
+flat gather and product beat broadcasting over many small axes), so one `RowKernel` per edge
+(and per belief) serves every set of live inputs and none is built per pattern. A memo entry
+is that ratio and `acc`: the log of the message's scale factor and of those of the live
+messages beyond it, each relative to the prior's, so that log P(e) = inward_log[first target
+clique] + acc of its belief. Caches are emptied when full.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
-from syncdx._kernels import RowKernel, clique_table, message_row_kernel, row_kernel
-from syncdx._triangulate import fields, layout
+from syncdx._kernels import RowKernel, clique_table, message_row_kernel, row_kernel, spread
+from syncdx._triangulate import fields
 from syncdx.network import FloatArray
 
 if TYPE_CHECKING:
@@ -33,22 +36,29 @@ _CACHE = 1 << 16
 #: Bits per variable in a row's evidence key: distinct likelihood vectors before a reset.
 _TOKEN_BITS = 16
 
-#: (sending side's clique mask, link index) of each message a clique may receive.
-Senders = tuple[tuple[int, int], ...]
+IndexArray = npt.NDArray[np.intp]
+#: (variable, its states' index over the clique) of each variable homed in a clique.
+Homed = tuple[tuple[int, IndexArray], ...]
+#: (sending side's clique mask, link, the separator's index over the receiving clique) of each
+#: message a clique may receive.
+Senders = tuple[tuple[int, "_Link", IndexArray], ...]
+#: A memoised message: its ratio to the prior message (flat over the separator) and its `acc`.
+Entry = tuple[FloatArray, float]
 
 
 class _Link:
     """A directed edge as the walk uses it: what its message depends on, and its kernel."""
 
-    __slots__ = ("edge", "field", "homed", "kernel", "prior_log", "senders")
+    __slots__ = ("edge", "field", "homed", "kernel", "memo", "prior_log", "senders")
 
     def __init__(self, edge: tuple[int, int], field: int, prior_log: float) -> None:
         self.edge = edge
         self.field = field  # bits of a row's evidence key on the sending side
         self.prior_log = prior_log
-        self.homed: tuple[int, ...] = ()  # the variables homed in the sending clique
+        self.homed: Homed = ()  # the variables homed in the sending clique
         self.senders: Senders = ()  # messages into the sending clique, from its other neighbours
         self.kernel: RowKernel | None = None  # built on first use
+        self.memo: dict[int, Entry] = {}  # by the row's evidence key masked to `field`
 
 
 class Group(NamedTuple):
@@ -71,28 +81,33 @@ class RowPass:
 
     def __init__(self, tree: JunctionTree) -> None:
         self._tree = tree
-        index = {edge: i for i, edge in enumerate(tree.side)}
-        self._links = tuple(
-            _Link(edge, fields(tree.home, side, _TOKEN_BITS), tree.prior_log[edge])
+        links = {
+            edge: _Link(edge, fields(tree.home, side, _TOKEN_BITS), tree.prior_log[edge])
             for edge, side in tree.side.items()
+        }
+        self._links = tuple(links.values())
+        cards, cliques = tree.cards, tree.cliques
+        self._homed = tuple(
+            tuple((v, spread(cards, cliques[c], (v,))) for v in tree.homed[c])
+            for c in range(len(cliques))
         )
         self._into = tuple(
-            tuple((tree.side[(n, c)], index[(n, c)]) for n in nbrs)
+            tuple(
+                (
+                    tree.side[(n, c)],
+                    links[(n, c)],
+                    spread(cards, cliques[c], tree.separators[(n, c)]),
+                )
+                for n in nbrs
+            )
             for c, nbrs in enumerate(tree.neighbours)
         )
         for link in self._links:
             source, target = link.edge
-            link.homed = tree.homed[source]
-            link.senders = tuple(
-                (tree.side[(n, source)], index[(n, source)])
-                for n in tree.neighbours[source]
-                if n != target
-            )
-        self._layouts = tuple(
-            layout(tree.cards, tree.cliques[c], (v,)) for v, c in enumerate(tree.home)
-        )
+            link.homed = self._homed[source]
+            link.senders = tuple(s for s in self._into[source] if s[1].edge[0] != target)
         self._beliefs: dict[Group, RowKernel] = {}
-        self._memo: dict[tuple[int, int], tuple[FloatArray, float]] = {}
+        self._memoised = 0  # entries in the links' memos
         self._tokens: dict[tuple[int, bytes], tuple[int, FloatArray]] = {}
 
     def run(
@@ -100,8 +115,10 @@ class RowPass:
     ) -> tuple[float, dict[int, FloatArray]]:
         """log P(e) and the marginals (1, states) of every group's targets, for one row."""
         tree = self._tree
-        if len(self._memo) >= _CACHE or len(self._tokens) + len(likelihoods) >= 1 << _TOKEN_BITS:
-            self._memo.clear()
+        if self._memoised >= _CACHE or len(self._tokens) + len(likelihoods) >= 1 << _TOKEN_BITS:
+            for link in self._links:
+                link.memo.clear()
+            self._memoised = 0
             self._tokens.clear()
         vectors: dict[int, FloatArray] = {}
         key = mask = 0
@@ -109,22 +126,23 @@ class RowPass:
             token, vectors[v] = self._intern(v, likelihood)
             key |= token << (v * _TOKEN_BITS)
             mask |= 1 << tree.home[v]
-        walk = _Walk(tree, self._links, self._memo, vectors, key, mask)
+        walk = _Walk(tree, vectors, key, mask)
         first = groups[0] if groups else Group(tree.home[next(iter(vectors))], ())
         out: dict[int, FloatArray] = {}
         log_z = tree.inward_log[first.clique] + self._belief(walk, first, out)
         for group in groups[1:]:
             self._belief(walk, group, out)
+        self._memoised += walk.computed
         return log_z, out
 
     def _belief(self, walk: _Walk, group: Group, out: dict[int, FloatArray]) -> float:
         """Store the group's marginals in `out`; return the belief's `acc`."""
         clique = group.clique
-        inputs, acc = walk.inputs(self._tree.homed[clique], self._into[clique])
+        x, acc = walk.product(self._homed[clique], self._into[clique])
         kernel = self._beliefs.get(group)
         if kernel is None:
             kernel = self._belief_kernel(group)
-        total, values = kernel(inputs)
+        total, values = kernel(x)
         for var, start, stop in group.columns:
             out[var] = values[None, start:stop]
         return acc + log(total)
@@ -142,56 +160,64 @@ class RowPass:
 
     def _intern(self, var: int, likelihood: FloatArray) -> tuple[int, FloatArray]:
         """A small number (1, 2, ...) standing for this likelihood vector of `var`, and the
-        vector shaped to broadcast over its home clique."""
+        vector (flat, a copy: the caller may reuse its array)."""
         vector = np.asarray(likelihood, dtype=np.float64)
         key = (var, vector.tobytes())
         interned = self._tokens.get(key)
         if interned is None:
-            shaped = vector.reshape(self._layouts[var]).copy()  # the caller may reuse its array
-            interned = self._tokens[key] = len(self._tokens) + 1, shaped
+            interned = self._tokens[key] = len(self._tokens) + 1, vector.ravel().copy()
         return interned
 
 
 class _Walk:
-    """One row's walk: its evidence vectors, evidence key and evidence clique mask."""
+    """One row's walk: its evidence vectors, evidence key and evidence clique mask, and how
+    many messages it computed."""
 
-    __slots__ = ("key", "links", "mask", "memo", "tree", "vectors")
+    __slots__ = ("computed", "key", "mask", "tree", "vectors")
 
     def __init__(
-        self,
-        tree: JunctionTree,
-        links: tuple[_Link, ...],
-        memo: dict[tuple[int, int], tuple[FloatArray, float]],
-        vectors: dict[int, FloatArray],
-        key: int,
-        mask: int,
+        self, tree: JunctionTree, vectors: dict[int, FloatArray], key: int, mask: int
     ) -> None:
-        self.tree, self.links, self.memo = tree, links, memo
-        self.vectors, self.key, self.mask = vectors, key, mask
+        self.tree, self.vectors, self.key, self.mask = tree, vectors, key, mask
+        self.computed = 0
 
-    def inputs(self, homed: tuple[int, ...], senders: Senders) -> tuple[list[FloatArray], float]:
-        """The live inputs of a clique: its own evidence, then messages with evidence behind."""
-        vectors, mask, memo, key = self.vectors, self.mask, self.memo, self.key
-        inputs = [vectors[v] for v in homed if v in vectors]
+    def product(self, homed: Homed, senders: Senders) -> tuple[FloatArray, float]:
+        """The product of a clique's live inputs (its own evidence, then messages with evidence
+        behind them), flat over its joint states, and the sum of the messages' accs."""
+        vectors, mask, key = self.vectors, self.mask, self.key
+        x: FloatArray | None = None
+        for v, index in homed:
+            vector = vectors.get(v)
+            if vector is not None:
+                if x is None:
+                    x = vector[index]
+                else:
+                    x *= vector[index]
         acc = 0.0
-        for side, index in senders:
+        for side, link, index in senders:
             if side & mask:
-                link = self.links[index]
-                entry = memo.get((index, key & link.field))
+                masked = key & link.field
+                entry = link.memo.get(masked)
                 if entry is None:
-                    entry = self.message(index, link)
-                inputs.append(entry[0])
+                    entry = self.message(link, masked)
+                if x is None:
+                    x = entry[0][index]
+                else:
+                    x *= entry[0][index]
                 acc += entry[1]
-        return inputs, acc
+        assert x is not None, "every clique has evidence in it or on some neighbour's side"
+        return x, acc
 
-    def message(self, index: int, link: _Link) -> tuple[FloatArray, float]:
-        """Compute and memoise the message of `link` (as a ratio to the prior) and its acc."""
-        inputs, acc = self.inputs(link.homed, link.senders)
+    def message(self, link: _Link, masked: int) -> Entry:
+        """Compute the message of `link` (as a ratio to the prior) and its acc; memoise them
+        under `masked`, the row's evidence key masked to the link's field."""
+        x, acc = self.product(link.homed, link.senders)
         kernel = link.kernel
         if kernel is None:
             kernel = link.kernel = _message_kernel(self.tree, link.edge)
-        total, ratio = kernel(inputs)
-        entry = self.memo[(index, self.key & link.field)] = ratio, acc + log(total) - link.prior_log
+        total, ratio = kernel(x)
+        entry = link.memo[masked] = ratio, acc + log(total) - link.prior_log
+        self.computed += 1
         return entry
 
 
@@ -200,9 +226,7 @@ def _message_kernel(tree: JunctionTree, edge: tuple[int, int]) -> RowKernel:
     source, target = edge
     senders = [n for n in tree.neighbours[source] if n != target]
     table = clique_table(tree.cliques, tree.base, tree.prior, source, senders)
-    sep = tree.separators[edge]
-    shape = layout(tree.cards, tree.cliques[target], sep)
-    return message_row_kernel(table, tree.cliques[source], sep, tree.prior[edge], shape)
+    return message_row_kernel(table, tree.cliques[source], tree.separators[edge], tree.prior[edge])
 
 
 def log(total: float) -> float:

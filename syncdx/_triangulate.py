@@ -167,13 +167,6 @@ def columns(variables: Iterable[int], cards: Sequence[int]) -> tuple[tuple[int, 
     return tuple(out)
 
 
-def layout(
-    cards: Sequence[int], clique: tuple[int, ...], scope: tuple[int, ...]
-) -> tuple[int, ...]:
-    """The shape that makes a vector over `scope` broadcast over `clique`'s axes."""
-    return tuple(cards[v] if v in scope else 1 for v in clique)
-
-
 def fields(home: Sequence[int], cliques: int, bits: int) -> int:
     """Ones in the `bits`-wide field of each variable homed in the `cliques` bit mask."""
     ones = (1 << bits) - 1

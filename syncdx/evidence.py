@@ -60,8 +60,18 @@ def _spellings(states: tuple[str, ...]) -> Mapping[str, int]:
     return table
 
 
+@cache
+def _verbatim(states: tuple[str, ...]) -> Mapping[str, int]:
+    """The spellings that `normalise` leaves unchanged, so a value equal to one needs no work."""
+    return {text: i for text, i in _spellings(states).items() if text == text.strip()}
+
+
 def state_index(variable: Variable, value: object) -> int:
     """The index of the state `value` names (UNOBSERVED for a blank); EvidenceError otherwise."""
+    if type(value) is str:  # most answers are spelled as the model spells them
+        index = _verbatim(variable.states).get(value)
+        if index is not None:
+            return index
     text = normalise(value)
     if text is None:
         return UNOBSERVED

@@ -18,7 +18,7 @@ from syncdx.conflict import smallest_conflict
 from syncdx.engine import Result, compile_network
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.network import FloatArray, Network
-from syncdx.ranking import descending
+from syncdx.ranking import descending_row
 
 if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import syncdx` fast
     import pandas as pd
@@ -41,11 +41,14 @@ class Model:
         self._causes = network.ids("cause")
         self._cause_index = tuple(network.index[c] for c in self._causes)
         self._labels: pd.Index | None = None
-        self._one_hot = tuple(_read_only(np.eye(card)) for card in network.cards)
+        self._one_hot = tuple(
+            tuple(_read_only(row[np.newaxis]) for row in np.eye(card)) for card in network.cards
+        )
         self._normal_state = tuple(
             network.variables[i].states.index(network.variables[i].normal)
             for i in self._cause_index
         )
+        self._cause_normal = tuple(zip(self._cause_index, self._normal_state))
 
     # -- what the model holds ---------------------------------------------------------------
     @property
@@ -85,13 +88,11 @@ class Model:
         """P(cause present | evidence) for every cause, most probable first."""
         import pandas as pd
 
-        result = self._query(evidence, soft, self._cause_index)
-        values = 1.0 - np.array(
-            [result.marginals[i][0, n] for i, n in zip(self._cause_index, self._normal_state)]
-        )
-        order = descending(values)
+        marginals = self._query(evidence, soft, self._cause_index).marginals
+        present = [1.0 - marginals[i].item(n) for i, n in self._cause_normal]
+        order = np.array(descending_row(present), dtype=np.intp)
         labels = self._cause_labels().take(order)
-        return pd.Series(values[order], index=labels, name="probability", copy=False)
+        return pd.Series(np.array(present)[order], index=labels, name="probability", copy=False)
 
     def marginals(
         self,
@@ -187,7 +188,7 @@ class Model:
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
     ) -> dict[int, FloatArray]:
         likelihoods = {
-            v: self._one_hot[v][s : s + 1] for v, s in ev.encode(self._network, evidence).items()
+            v: self._one_hot[v][s] for v, s in ev.encode(self._network, evidence).items()
         }
         for v, weights in ev.encode_soft(self._network, soft).items():
             likelihoods[v] = likelihoods.get(v, 1.0) * weights[np.newaxis]

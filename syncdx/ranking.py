@@ -25,7 +25,7 @@ def descending(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray
     NaN ranks last. A 1-d array is ranked as one row and gives a 1-d result.
     """
     if values.ndim == 1:  # one row (an interactive query): plain Python beats numpy's overheads
-        return np.array(_descending_row(values.tolist(), tie), dtype=np.intp)
+        return np.array(descending_row(values.tolist(), tie), dtype=np.intp)
     table = np.where(np.isnan(values), -np.inf, values) if np.isnan(values).any() else values
     order = np.argsort(-table, axis=1, kind="stable")  # exact ties: already in column order
     ordered = _along(table, order)
@@ -51,15 +51,18 @@ def _along(array: npt.NDArray[Any], index: npt.NDArray[np.intp]) -> npt.NDArray[
     return array[np.arange(len(array))[:, None], index]
 
 
-def _descending_row(values: list[float], tie: float) -> list[int]:
-    """`descending` of one row, as a list of column indices."""
-    clean = [-math.inf if math.isnan(v) else v for v in values]
+def descending_row(values: list[float], tie: float = TIE) -> list[int]:
+    """`descending` of one row given as a list, as a list of column indices."""
+    clean = [v if v == v else -math.inf for v in values]  # NaN ranks last
     order = sorted(range(len(clean)), key=clean.__getitem__, reverse=True)
     ranked: list[int] = []
     group: list[int] = []
-    for k, column in enumerate(order):
-        if k and clean[order[k - 1]] > clean[column] + tie:
+    last = math.inf
+    for column in order:
+        value = clean[column]
+        if value + tie < last:  # not in the tie group of the one before
             ranked += sorted(group)
             group = []
         group.append(column)
+        last = value
     return ranked + sorted(group)

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from syncdx import evidence as ev
+from syncdx._threads import one_blas_thread
 from syncdx.errors import ModelError
 from syncdx.faults import MAX_FAULTS, FaultSets, clamp_causes, fault_sets
 from syncdx.network import FloatArray, Network
@@ -131,7 +132,8 @@ def plan(
         ),
     )
     search = _Search.of(model, repairs, layout, evidence_likelihoods(network, evidence, soft))
-    return search.step(_stay(model, failed), posterior)
+    with one_blas_thread():  # small products: BLAS threads only wait on each other
+        return search.step(_stay(model, failed), posterior)
 
 
 def _stay(model: Model, failed: tuple[str, ...]) -> FloatArray:

@@ -3,9 +3,10 @@
 A `Session` keeps the history of one diagnosis: answers to questions, actions tried (fixed or
 not) and steps skipped. The posterior it shows is the model's posterior given the answers, with
 every action that did not fix the problem entered as soft evidence on the causes it targets
-(`syncdx.repairs.failure_evidence`); `plan()` reasons over fault sets instead (`syncdx.plan`). After an action fixes the problem the session is resolved: further steps are
-refused until `undo()`. A session round-trips through JSON for apps that keep a diagnosis across
-requests; loading replays and re-validates every entry.
+(`syncdx.repairs.failure_evidence`); `plan()` reasons over fault sets instead (`syncdx.plan`).
+After an action fixes the problem the session is resolved: further steps are refused until
+`undo()`. A session round-trips through JSON for apps that keep a diagnosis across requests;
+loading replays and re-validates every entry.
 """
 
 from __future__ import annotations

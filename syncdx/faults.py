@@ -77,6 +77,13 @@ class FaultSets:
         moved = np.add.reduceat(weights[:, self.source] * edges, self.starts, axis=1)
         return np.asarray(moved[:, : self.size])
 
+    def transitions(self, stay: FloatArray) -> FloatArray:
+        """(rows, sets, sets) P(a set becomes a set still present) from (rows, causes) P(each
+        cause stays): `weights @ transitions(stay)[r]` is `shrink(weights, stay[r : r + 1])`."""
+        matrices = np.zeros((len(stay), self.size, self.size + 1))
+        matrices[:, self.source, self.target] = self.edge_probabilities(stay)
+        return np.asarray(matrices[:, :, : self.size])
+
     def present(self, weights: FloatArray) -> FloatArray:
         """(rows, causes) P(cause present) from (rows, sets) weights; a zero row gives zeros."""
         total = weights.sum(axis=1, keepdims=True)

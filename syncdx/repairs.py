@@ -124,7 +124,7 @@ def sequence_cost(
     total = weights.sum(axis=1, keepdims=True)
     p = weights / np.where(total > 0, total, 1.0)
     fixes_all = sets.all_fixed(repairs.fix)  # (actions, sets)
-    moves = sets.edge_probabilities(1.0 - repairs.fix)  # (actions, edges)
+    moves = sets.transitions(1.0 - repairs.fix)  # (actions, sets, sets)
     used = np.zeros((len(p), len(repairs.ids)), dtype=bool)
     ended = total[:, 0] <= 0  # nothing to fix: costs nothing
     cost, first = np.zeros(len(p)), np.zeros(len(p), dtype=np.intp)
@@ -138,7 +138,9 @@ def sequence_cost(
         pick = best(np.where(used[live], -np.inf, efficiency))
         first[live] = pick if k == 0 else first[live]
         cost[live] += repairs.costs[pick] * alive
-        p[live] = sets.flow(here, moves[pick])
+        for action in np.unique(pick).tolist():
+            rows = live[pick == action]
+            p[rows] = p[rows] @ moves[action]
         used[live, pick] = True
         ended[live] = pick == repairs.last
     return cost, first

@@ -69,6 +69,20 @@ def test_shrink_matches_the_subsets_by_hand(weights: np.ndarray, stay: np.ndarra
             assert got[s] == pytest.approx(expected.get(s, 0.0), abs=1e-12)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    weights=arrays(np.float64, (3, 10), elements=st.floats(0, 1)),
+    stay=arrays(np.float64, (2, 4), elements=st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0])),
+)
+def test_transitions_are_shrink_as_matrices(weights: np.ndarray, stay: np.ndarray) -> None:
+    """weights @ transitions(stay)[r] moves the weights as shrink does with stay[r]."""
+    sets = fault_sets(4, 2)
+    matrices = sets.transitions(stay)
+    for r in range(2):
+        expected = sets.shrink(weights, np.repeat(stay[r : r + 1], 3, axis=0))
+        np.testing.assert_allclose(weights @ matrices[r], expected, atol=1e-12)
+
+
 def test_present_and_all_fixed() -> None:
     """P(cause present) sums the sets holding it; an action fixes a set if it fixes each cause."""
     sets = fault_sets(3, 2)  # {0} {1} {2} {0,1} {0,2} {1,2}

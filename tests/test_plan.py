@@ -18,7 +18,7 @@ import syncdx
 from syncdx import Action, EvidenceError, Model, ModelError, Network, Variable
 from syncdx.faults import fault_sets
 from syncdx.network import CAUSE_STATES
-from syncdx.plan import SECOND_LOOK, Step, failure_evidence, plan
+from syncdx.plan import SECOND_LOOK, WIDTHS, Step, failure_evidence, plan
 from tests.oracle import joint
 
 Policy = Callable[[dict[str, str], tuple[str, ...]], tuple[str, str]]
@@ -107,9 +107,10 @@ def test_last_resort_after_everything_failed(sync: Model) -> None:
     assert step.expected_cost == pytest.approx(60.0)
 
 
-def test_inference_is_three_batched_passes(sync: Model, monkeypatch: pytest.MonkeyPatch) -> None:
-    """P(cause | e) in one row, every fault set in one pass, then every fault set with each
-    answer of the SECOND_LOOK best questions in one more: three calls to Model.infer."""
+def test_inference_is_five_batched_passes(sync: Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """P(cause | e) in one row, every fault set in one pass, every fault set with each answer of
+    the WIDTHS[1] best questions once the first action has failed, with each answer of the
+    SECOND_LOOK best questions, then with pairs of answers: five calls to Model.infer."""
     calls: list[int] = []
     original = sync.infer
 
@@ -121,9 +122,11 @@ def test_inference_is_three_batched_passes(sync: Model, monkeypatch: pytest.Monk
     plan(sync, {"paused_banner": "yes"})
     sets = fault_sets(len(sync.causes)).size
     assert calls[:2] == [1, sets]
-    assert len(calls) == 3
-    assert calls[2] % sets == 0
-    assert SECOND_LOOK * 2 <= calls[2] // sets <= SECOND_LOOK * 3
+    assert len(calls) == 5
+    assert all(n % sets == 0 for n in calls[2:])
+    assert WIDTHS[1] * 2 <= calls[2] // sets <= WIDTHS[1] * 3
+    assert SECOND_LOOK * 2 <= calls[3] // sets <= SECOND_LOOK * 3
+    assert calls[4] // sets <= calls[3] // sets * WIDTHS[1] * 3
 
 
 def test_model_without_actions_is_refused() -> None:

@@ -1,0 +1,240 @@
+"""Look-ahead over fault sets: the values of acting and of asking that `syncdx.plan` compares.
+
+`Search` holds one planning call's fault sets, repairs and open questions. `Search.look` is the
+one-step look-ahead from R evidence rows: the weights of the fault sets still present, the ECR
+of acting now and after each answer, and each question's one-step ECO, so that
+V1 = min(ECR, min_Q ECO). On top of it:
+
+- `Search.act_first`: C_a + P(a fails) V(after a fails), a the first action of the ECR
+  sequence; the answers per fault set do not change with a failure, so V1 there needs no more
+  inference. Given `widths`, V is `Search.best` after the failure instead of V1.
+- `Search.ask_first`: C_Q + sum_s P(Q = s | e) V(e, Q = s) for the `widths[0]` questions of
+  lowest one-step ECO, by one batched engine pass (a row per evidence row, question, answer and
+  fault set). With one width V is V1; with more, V is `Search.best` with the other widths, for
+  the answers reached with probability at least `PRUNE` (less likely answers keep V1).
+- `Search.best`: the lowest of V1, acting first (then V1) and asking first (`widths` deep).
+
+Every value is the exact expected cost, under the belief, of a concrete policy, so the lowest
+is an upper bound on what the best of them achieves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from syncdx.faults import FaultSets, IntArray, clamp_causes
+from syncdx.network import FloatArray
+from syncdx.recommend import Layout, question_cost
+from syncdx.repairs import Repairs, sequence_cost
+
+if TYPE_CHECKING:
+    from syncdx.model import Model
+
+#: Answers less likely than this keep the one-step value instead of a deeper look.
+PRUNE = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """The one-step look-ahead from R evidence states.
+
+    `now` (R, 1 + columns, sets): weights of the fault sets present now, then after each answer
+    of the layout; `ecr` and `first` (R, 1 + columns): the ECR of each and its first action;
+    `eco` (R, questions): the one-step ECO of each question.
+    """
+
+    now: FloatArray
+    ecr: FloatArray
+    first: IntArray
+    eco: FloatArray
+
+    @property
+    def mass(self) -> FloatArray:
+        """(R, 1 + columns) P(e, not fixed yet), then with each answer, on the weights' scale."""
+        return np.asarray(self.now.sum(axis=2))
+
+    @property
+    def value(self) -> FloatArray:
+        """(R,) V1: act now, or ask the best question and then act, whichever costs less."""
+        if not self.eco.shape[1]:
+            return np.asarray(self.ecr[:, 0])
+        return np.asarray(np.minimum(self.ecr[:, 0], self.eco.min(axis=1)))
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """R evidence states on the same path of answers: `likelihoods` (R rows each), `weights`
+    (R, sets) of the fault sets at the start, `stay` (R, causes), `answers` (R, sets, columns)
+    P(Q = s | e, X = S), and their one-step `look`."""
+
+    likelihoods: dict[int, FloatArray]
+    weights: FloatArray
+    stay: FloatArray
+    answers: FloatArray
+    look: Look
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """The fault sets, repairs and open questions of one planning call (see the module)."""
+
+    model: Model
+    sets: FaultSets
+    repairs: Repairs
+    layout: Layout
+    costs: FloatArray  # (questions,) minutes to answer each
+
+    @classmethod
+    def of(cls, model: Model, repairs: Repairs, layout: Layout, sets: FaultSets) -> Search:
+        """The search over `sets` and `layout`'s questions with `repairs`."""
+        costs = np.array([question_cost(model.network, q) for q in layout.questions])
+        return cls(model, sets, repairs, layout, costs)
+
+    def narrowed(self, sets: FaultSets) -> Search:
+        """The same search over other fault sets."""
+        return Search(self.model, sets, self.repairs, self.layout, self.costs)
+
+    def infer(self, likelihoods: dict[int, FloatArray]) -> tuple[FloatArray, FloatArray]:
+        """log P(e_r, X = S) (rows, sets) and P(Q = s | e_r, X = S) (rows, sets, columns)."""
+        network, layout, sets = self.model.network, self.layout, self.sets
+        rows = clamp_causes(network, self.model.causes, sets, likelihoods)
+        result = self.model.infer(rows, layout.questions)
+        n = len(result.log_evidence) // sets.size
+        columns = [result.marginals[q] for q in layout.questions]
+        flat = np.concatenate(columns, axis=1) if columns else np.zeros((n * sets.size, 0))
+        answers = np.nan_to_num(flat).reshape(n, sets.size, layout.size)
+        return result.log_evidence.reshape(n, sets.size), answers
+
+    def look(
+        self, repairs: Repairs, weights: FloatArray, stay: FloatArray, answers: FloatArray
+    ) -> Look:
+        """The one-step look-ahead from (R, sets) weights, (R, causes) stay, answer tables."""
+        rows, width = len(weights), 1 + self.layout.size
+        branches = np.concatenate(
+            [weights[:, None, :], weights[:, None, :] * answers.transpose(0, 2, 1)], axis=1
+        )
+        flat = branches.reshape(rows * width, self.sets.size)
+        now = self.sets.shrink(flat, np.repeat(stay, width, axis=0))
+        ecr, first = sequence_cost(self.sets, now, repairs)
+        now = now.reshape(rows, width, self.sets.size)
+        ecr = ecr.reshape(rows, width)
+        return Look(now, ecr, first.reshape(rows, width), self._eco(now.sum(axis=2), ecr))
+
+    def _eco(self, mass: FloatArray, ecr: FloatArray) -> FloatArray:
+        """(R, questions) C_Q + sum_s P(Q = s | e) ECR(e, Q = s)."""
+        if not self.layout.questions:
+            return np.zeros((len(mass), 0))
+        now = mass[:, :1]
+        p = mass[:, 1:] / np.where(now > 0, now, 1.0)
+        weighted = np.where(p > 0, p * ecr[:, 1:], 0.0)
+        offsets = np.asarray(self.layout.offsets, dtype=np.intp)
+        return np.asarray(self.costs + np.add.reduceat(weighted, offsets, axis=1))
+
+    def act_first(
+        self, rows: Rows, shift: float = 0.0, widths: tuple[int, ...] = ()
+    ) -> tuple[FloatArray, IntArray]:
+        """(R,) C_a + P(a fails) V(after a fails), and a, the first action of each ECR; V is V1,
+        or with `widths` the best of V1, acting first and asking first `widths` deep."""
+        look, repairs = rows.look, self.repairs
+        first = np.asarray(look.first[:, 0], dtype=np.intp)
+        values = np.array(look.ecr[:, 0])
+        if len(repairs.ids) == 1:
+            return values, first
+        for action in np.unique(first).tolist():
+            if action == repairs.last:
+                continue
+            group = np.flatnonzero(first == action)
+            after = replace(self, repairs=repairs.without(action))
+            stay = rows.stay[group] * (1.0 - repairs.fix[action])
+            weights, answers = rows.weights[group], rows.answers[group]
+            then = after.look(after.repairs, weights, stay, answers)
+            before = look.mass[group, 0]
+            fails = then.mass[:, 0] / np.where(before > 0, before, 1.0)
+            value = then.value
+            if widths and self.layout.size:
+                likelihoods = {v: lik[group] for v, lik in rows.likelihoods.items()}
+                value = after.best(Rows(likelihoods, weights, stay, answers, then), shift, widths)
+            values[group] = repairs.costs[action] + fails * value
+        return values, first
+
+    def ask_first(
+        self, rows: Rows, shift: float, widths: tuple[int, ...]
+    ) -> tuple[FloatArray, IntArray]:
+        """(R,) the lowest C_Q + sum_s P(Q = s | e) V(e, Q = s) over the `widths[0]` questions of
+        lowest one-step ECO, and its question's position in the layout; V looks
+        `len(widths) - 1` steps further, `widths[1]` questions wide, and so on (see the module).
+        `shift` is the log scale of the weights."""
+        cards, questions = self.model.network.cards, self.layout.questions
+        top = np.argsort(rows.look.eco, axis=1, kind="stable")[:, : widths[0]]
+        columns = [
+            (r, k, s)
+            for r, ks in enumerate(top.tolist())
+            for k in ks
+            for s in range(cards[questions[k]])
+        ]
+        origin = np.array([r for r, _, _ in columns], dtype=np.intp)
+        likelihoods = self._answered(rows.likelihoods, columns)
+        log_weights, answers = self.infer(likelihoods)
+        stay = rows.stay[origin]
+        weights = np.exp(log_weights - shift)
+        then = self.look(self.repairs, weights, stay, answers)
+        before = rows.look.mass[origin, 0]
+        p = then.mass[:, 0] / np.where(before > 0, before, 1.0)
+        value = then.value
+        deeper = np.flatnonzero(p >= PRUNE)
+        if len(widths) > 1 and deeper.size and self.layout.size:
+            value = np.array(value)
+            value[deeper] = self.best(
+                Rows(
+                    {v: lik[deeper] for v, lik in likelihoods.items()},
+                    weights[deeper],
+                    stay[deeper],
+                    answers[deeper],
+                    _select(then, deeper, np.array([columns[j][1] for j in deeper])),
+                ),
+                shift,
+                widths[1:],
+            )
+        return self._sum_answers(rows, top, columns, np.where(p > 0, p * value, 0.0))
+
+    def best(self, rows: Rows, shift: float, widths: tuple[int, ...]) -> FloatArray:
+        """(R,) the lowest of V1, acting first and asking first (`widths` deep)."""
+        acting, _ = self.act_first(rows)
+        asking, _ = self.ask_first(rows, shift, widths)
+        return np.asarray(np.minimum(rows.look.value, np.minimum(acting, asking)))
+
+    def _sum_answers(
+        self, rows: Rows, top: IntArray, columns: list[tuple[int, int, int]], terms: FloatArray
+    ) -> tuple[FloatArray, IntArray]:
+        """The value of each row's best question from the (column,) terms p * V."""
+        values = self.costs[top].astype(float)  # (R, width)
+        slot = {(r, k): j for r, ks in enumerate(top.tolist()) for j, k in enumerate(ks)}
+        for (r, k, _), term in zip(columns, terms.tolist()):
+            values[r, slot[r, k]] += term
+        pick = np.argmin(values, axis=1)
+        chosen = np.take_along_axis(values, pick[:, None], axis=1)[:, 0]
+        return chosen, np.take_along_axis(top, pick[:, None], axis=1)[:, 0]
+
+    def _answered(
+        self, base: dict[int, FloatArray], columns: list[tuple[int, int, int]]
+    ) -> dict[int, FloatArray]:
+        """One row per (evidence row, question position, state): that row with the answer."""
+        cards, questions = self.model.network.cards, self.layout.questions
+        origin = [r for r, _, _ in columns]
+        rows = {v: lik[origin] for v, lik in base.items()}
+        for row, (_, k, state) in enumerate(columns):
+            v = questions[k]
+            rows.setdefault(v, np.ones((len(columns), cards[v])))
+            rows[v][row] = rows[v][row] * np.eye(cards[v])[state]
+        return rows
+
+
+def _select(look: Look, index: IntArray, asked: IntArray) -> Look:
+    """The rows `index` of a look-ahead, the question just `asked` in each (its position in
+    the layout) left out of the questions to ask next."""
+    eco = look.eco[index]
+    eco[np.arange(len(index)), asked] = np.inf
+    return Look(look.now[index], look.ecr[index], look.first[index], eco)

@@ -93,10 +93,6 @@ class Search:
         costs = np.array([question_cost(model.network, q) for q in layout.questions])
         return cls(model, sets, repairs, layout, costs)
 
-    def narrowed(self, sets: FaultSets) -> Search:
-        """The same search over other fault sets."""
-        return Search(self.model, sets, self.repairs, self.layout, self.costs)
-
     def infer(self, likelihoods: dict[int, FloatArray]) -> tuple[FloatArray, FloatArray]:
         """log P(e_r, X = S) (rows, sets) and P(Q = s | e_r, X = S) (rows, sets, columns)."""
         network, layout, sets = self.model.network, self.layout, self.sets
@@ -108,9 +104,7 @@ class Search:
         answers = np.nan_to_num(flat).reshape(n, sets.size, layout.size)
         return result.log_evidence.reshape(n, sets.size), answers
 
-    def look(
-        self, repairs: Repairs, weights: FloatArray, stay: FloatArray, answers: FloatArray
-    ) -> Look:
+    def look(self, weights: FloatArray, stay: FloatArray, answers: FloatArray) -> Look:
         """The one-step look-ahead from (R, sets) weights, (R, causes) stay, answer tables."""
         rows, width = len(weights), 1 + self.layout.size
         branches = np.concatenate(
@@ -118,7 +112,7 @@ class Search:
         )
         flat = branches.reshape(rows * width, self.sets.size)
         now = self.sets.shrink(flat, np.repeat(stay, width, axis=0))
-        ecr, first = sequence_cost(self.sets, now, repairs)
+        ecr, first = sequence_cost(self.sets, now, self.repairs)
         now = now.reshape(rows, width, self.sets.size)
         ecr = ecr.reshape(rows, width)
         return Look(now, ecr, first.reshape(rows, width), self._eco(now.sum(axis=2), ecr))
@@ -150,7 +144,7 @@ class Search:
             after = replace(self, repairs=repairs.without(action))
             stay = rows.stay[group] * (1.0 - repairs.fix[action])
             weights, answers = rows.weights[group], rows.answers[group]
-            then = after.look(after.repairs, weights, stay, answers)
+            then = after.look(weights, stay, answers)
             before = look.mass[group, 0]
             fails = then.mass[:, 0] / np.where(before > 0, before, 1.0)
             value = then.value
@@ -180,7 +174,7 @@ class Search:
         log_weights, answers = self.infer(likelihoods)
         stay = rows.stay[origin]
         weights = np.exp(log_weights - shift)
-        then = self.look(self.repairs, weights, stay, answers)
+        then = self.look(weights, stay, answers)
         before = rows.look.mass[origin, 0]
         p = then.mass[:, 0] / np.where(before > 0, before, 1.0)
         value = then.value

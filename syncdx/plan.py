@@ -186,23 +186,25 @@ def _step(
     informed = bool(np.isfinite(shift))
     if informed:
         weights = np.exp(log_weights - shift)
-        look = search.look(search.repairs, weights, stay, answers)
+        look = search.look(weights, stay, answers)
         informed = bool(look.mass[0, 0] > 0)
     if not informed:
         weights, stay, answers = _fallback(search, base, posterior)
-        look = search.look(search.repairs, weights, stay, answers)
+        look = search.look(weights, stay, answers)
     rows = Rows(base, weights, stay, answers, look)
     deeper = WIDTHS[1:] if informed else ()
-    acting, action = (float(x[0]) for x in search.act_first(rows, shift, deeper))
+    values, actions = search.act_first(rows, shift, deeper)
+    acting, action = float(values[0]), int(actions[0])
     if search.layout.questions:
         if informed:
-            asking, question = (float(x[0]) for x in search.ask_first(rows, shift, WIDTHS))
-        else:
-            question = float(np.argmin(look.eco[0]))
-            asking = float(look.eco[0, int(question)])
+            values, questions = search.ask_first(rows, shift, WIDTHS)
+            asking, question = float(values[0]), int(questions[0])
+        else:  # questions valued one step deep
+            question = int(np.argmin(look.eco[0]))
+            asking = float(look.eco[0, question])
         if asking < acting - TOLERANCE:
-            return _question_step(search, look, int(question), asking, posterior)
-    return _action_step(search.model, search.repairs.ids[int(action)], acting, posterior)
+            return _question_step(search, look, question, asking, posterior)
+    return _action_step(search.model, search.repairs.ids[action], acting, posterior)
 
 
 def _fallback(

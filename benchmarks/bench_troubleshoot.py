@@ -34,6 +34,8 @@ import syncdx
 from syncdx import Model
 from syncdx.faults import FaultSets, clamp_causes, fault_sets
 from syncdx.network import FloatArray, Network
+from syncdx.recommend import evidence_likelihoods
+from syncdx.repairs import fix_probabilities
 from syncdx.sampling import sample
 
 Gate = tuple[tuple[str, tuple[str, ...]], ...]
@@ -253,8 +255,7 @@ class Tree:
         action = self.network.action(node)
         if action.last_resort:
             return reach * action.cost
-        fixes = [action.fixes.get(c, 0.0) for c in self.model.causes]
-        after = stay * (1.0 - np.array(fixes))
+        after = stay * (1.0 - np.array(fix_probabilities(action, self.model.causes)))
         return reach * action.cost + self._visit(policy, (*path, (kind, node, "")), weights, after)
 
     def _answers(self, path: Path, question: str) -> FloatArray:
@@ -263,12 +264,7 @@ class Tree:
         key = (evidence, question)
         if key not in self.answers:
             network = self.network
-            likelihoods = {
-                network.index[n]: np.eye(network.variable(n).card)[
-                    network.variable(n).states.index(a)
-                ][None]
-                for n, a in evidence
-            }
+            likelihoods = evidence_likelihoods(network, dict(evidence), None)
             rows = clamp_causes(network, self.model.causes, self.sets, likelihoods)
             result = self.model.infer(rows, [network.index[question]])
             self.answers[key] = np.nan_to_num(result.marginals[network.index[question]])

@@ -65,17 +65,13 @@ class FaultSets:
     def shrink(self, weights: FloatArray, stay: FloatArray) -> FloatArray:
         """(rows, sets) weights of the sets still present when each cause c stays with
         probability `stay[:, c]` (rows, causes); what ends up empty (fixed) is dropped."""
-        return self.flow(weights, self.edge_probabilities(stay))
+        moved = weights[:, self.source] * self.edge_probabilities(stay)
+        return np.asarray(np.add.reduceat(moved, self.starts, axis=1)[:, : self.size])
 
     def edge_probabilities(self, stay: FloatArray) -> FloatArray:
         """(rows, edges) P(a set becomes its subset) from (rows, causes) P(each cause stays)."""
         kept = np.prod(_pad(stay)[:, self.kept], axis=2)
         return np.asarray(kept * np.prod(_pad(1.0 - stay)[:, self.lost], axis=2))
-
-    def flow(self, weights: FloatArray, edges: FloatArray) -> FloatArray:
-        """(rows, sets) weights moved along (rows, edges) probabilities; the empty set dropped."""
-        moved = np.add.reduceat(weights[:, self.source] * edges, self.starts, axis=1)
-        return np.asarray(moved[:, : self.size])
 
     def transitions(self, stay: FloatArray) -> FloatArray:
         """(rows, sets, sets) P(a set becomes a set still present) from (rows, causes) P(each

@@ -48,13 +48,12 @@ efficiency is a heuristic (optimal only for a single fault and independent singl
 actions), and the look-ahead is three steps deep and a few questions wide. If no set of at most
 two causes can explain the answers (possible only with deterministic tables), the belief falls
 back to single causes weighted by P(cause present | e), with questions taken as uninformative
-and valued one step deep. `Step.why` gives the
-model's posterior P(present | e), failed actions entered as soft evidence (`failure_evidence`),
-as a session shows it. Cost per call: at most five batched engine passes (that posterior, one
-row; one row per fault set; one per fault set and answer of the `WIDTHS[0]` first questions;
-one per fault set, answer and answer of the `WIDTHS[1]` questions after them; one per fault set
-and answer of the `WIDTHS[1]` questions after the first action fails), then numpy work over the
-fault sets.
+and valued one step deep. `Step.why` gives the model's posterior P(present | e), failed actions
+entered as soft evidence (`failure_evidence`), as a session shows it. Cost per call: at most
+five batched engine passes (that posterior, one row; one row per fault set; one per fault set
+and answer of the `WIDTHS[0]` first questions; one per fault set, answer and answer of the
+`WIDTHS[1]` questions after them; one per fault set and answer of the `WIDTHS[1]` questions
+after the first action fails), then numpy work over the fault sets.
 """
 
 from __future__ import annotations

@@ -16,8 +16,10 @@ in name order so that a seed reproduces a run); a case ends once no cause is lef
 Support has been contacted (it fixes the rest with its probability; the case ends either way).
 Reports mean and 90th percentile cost (minutes) and steps, and the median time of a `plan()` call.
 `--exact` also gives each deterministic policy's expected cost under the same distribution with
-no sampling noise: its decision tree (every answer, every fix outcome) enumerated and weighted.
-Run: python -m benchmarks.bench_troubleshoot [--cases 2000] [--seeds 0,1,2] [--exact]
+no sampling noise: its decision tree (every answer, every fix outcome) enumerated and weighted,
+for both scenarios and for one or two causes in the proportions of the model's own priors;
+`--by-cause` breaks each down over the cases each cause is in.
+Run: python -m benchmarks.bench_troubleshoot [--cases 2000] [--seeds 0,1,2] [--exact [--by-cause]]
 """
 
 from __future__ import annotations
@@ -205,13 +207,18 @@ def simulate(
 
 
 # -- exact expected costs: the decision tree of a deterministic policy, enumerated ---------------
-def fault_prior(network: Network, faults: int) -> tuple[FaultSets, FloatArray]:
+def fault_prior(network: Network, faults: int | None) -> tuple[FaultSets, FloatArray]:
     """P(the faults are exactly S) for every set of 1 or 2 causes, as `draw_cases` draws them:
-    in proportion to the priors, the second without replacement."""
+    in proportion to the priors, the second without replacement. `faults=None` weighs the sets
+    as the model does, P(exactly the causes of S | one or two causes present)."""
     causes = network.ids("cause")
-    share = np.array([1.0 - network.cpts[network.index[c]][0] for c in causes])
-    share = share / share.sum()
+    present = np.array([1.0 - network.cpts[network.index[c]][0] for c in causes])
+    share = present / present.sum()
     sets = fault_sets(len(causes), 2)
+    if faults is None:
+        inside = sets.indicator
+        prior = np.exp(inside @ np.log(present) + (1.0 - inside) @ np.log1p(-present))
+        return sets, prior / prior.sum()
     prior = np.zeros(sets.size)
     for h, row in enumerate(sets.members.tolist()):
         i, j = row
@@ -222,13 +229,23 @@ def fault_prior(network: Network, faults: int) -> tuple[FaultSets, FloatArray]:
     return sets, prior
 
 
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """A policy's expected cost by fault set: `minutes[h]` is P(set h) * its expected minutes,
+    `support[h]` P(set h, and the case ends by contacting support)."""
+
+    minutes: FloatArray
+    support: FloatArray
+
+
 class Tree:
-    """Expected cost of a deterministic policy for cases with `faults` causes, by enumeration.
+    """Expected cost of a deterministic policy for cases with `faults` causes (None: one or two,
+    as the model weighs them; see `fault_prior`), by enumeration.
 
     Paths less probable than `cutoff` are left out; `pruned` adds up their probability.
     """
 
-    def __init__(self, model: Model, faults: int, cutoff: float = 1e-12) -> None:
+    def __init__(self, model: Model, faults: int | None, cutoff: float = 1e-12) -> None:
         self.model, self.network = model, model.network
         self.sets, self.prior = fault_prior(model.network, faults)
         self.cutoff, self.pruned = cutoff, 0.0
@@ -236,27 +253,39 @@ class Tree:
 
     def cost(self, policy: Policy) -> float:
         """sum over the steps of P(the step is reached) * its cost."""
-        return self._visit(policy, (), self.prior, np.ones(len(self.model.causes)))
+        return float(self.costs(policy).minutes.sum())
 
-    def _visit(self, policy: Policy, path: Path, weights: FloatArray, stay: FloatArray) -> float:
+    def costs(self, policy: Policy) -> Costs:
+        """The expected cost of `policy`, fault set by fault set."""
+        support = np.zeros(self.sets.size)
+        minutes = self._visit(policy, (), self.prior, np.ones(len(self.model.causes)), support)
+        return Costs(minutes, support)
+
+    def _visit(
+        self, policy: Policy, path: Path, weights: FloatArray, stay: FloatArray, support: FloatArray
+    ) -> FloatArray:
+        """(sets,) P(set, this path) * the cost from here; adds the last resort's reach to
+        `support`."""
         gone = np.prod(np.where(self.sets.indicator > 0, 1.0 - stay, 1.0), axis=1)
-        reach = float(weights @ (1.0 - gone))  # P(this path, and the problem persists)
-        if reach < self.cutoff:
-            self.pruned += reach
-            return 0.0
+        reach = weights * (1.0 - gone)  # P(set, this path, and the problem persists)
+        if reach.sum() < self.cutoff:
+            self.pruned += float(reach.sum())
+            return np.zeros(self.sets.size)
         kind, node = replay(policy, path)
         if kind == "question":
             total = reach * (self.network.variable(node).cost or 0.0)
             probabilities = self._answers(path, node)
             for k, state in enumerate(self.network.variable(node).states):
                 then = (*path, (kind, node, state))
-                total += self._visit(policy, then, weights * probabilities[:, k], stay)
-            return total
+                total += self._visit(policy, then, weights * probabilities[:, k], stay, support)
+            return np.asarray(total)
         action = self.network.action(node)
         if action.last_resort:
-            return reach * action.cost
+            support += reach
+            return np.asarray(reach * action.cost)
         after = stay * (1.0 - np.array(fix_probabilities(action, self.model.causes)))
-        return reach * action.cost + self._visit(policy, (*path, (kind, node, "")), weights, after)
+        then = (*path, (kind, node, ""))
+        return np.asarray(reach * action.cost + self._visit(policy, then, weights, after, support))
 
     def _answers(self, path: Path, question: str) -> FloatArray:
         """(sets, states) P(question = state | the answers on `path`, exactly the set's causes)."""
@@ -290,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=2000, help="simulated cases per scenario")
     parser.add_argument("--seeds", "--seed", default="0", help="comma-separated seeds, a run each")
     parser.add_argument("--exact", action="store_true", help="also the exact expected costs")
+    parser.add_argument(
+        "--by-cause", action="store_true", help="with --exact: over the cases of each cause"
+    )
     args = parser.parse_args(argv)
     model = syncdx.load_model()
     print(
@@ -300,20 +332,43 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed {seed}")
         run_seed(model, args.cases, seed)
     if args.exact:
-        print_exact(model)
+        print_exact(model, args.by_cause)
     return 0
 
 
-def print_exact(model: Model) -> None:
-    """The planner's and the checklist's expected costs, by enumeration (see `Tree`)."""
+def print_exact(model: Model, by_cause: bool = False) -> None:
+    """The planner's and the checklist's expected costs and how often each ends with support,
+    by enumeration (see `Tree`): both scenarios, then one or two causes in the proportions of
+    the model's own priors (the distribution the planner's belief starts from); with
+    `by_cause`, also over the cases each cause is in."""
     print("exact expected cost, no sampling (the random order is left out)")
-    for faults, label in ((1, "single fault"), (2, "two faults")):
+    for faults, label in ((1, "single fault"), (2, "two faults"), (None, "model's mix")):
         start = time.perf_counter()
         tree = Tree(model, faults)
-        ours, theirs = tree.cost(planner(model)), tree.cost(checklist)
+        ours, theirs = tree.costs(planner(model)), tree.costs(checklist)
+        mean, base = ours.minutes.sum(), theirs.minutes.sum()
         print(
-            f"{label:<13} planner {ours:6.2f}  checklist {theirs:6.2f}  {ours / theirs - 1:+.1%}"
+            f"{label:<13} planner {mean:6.2f}  checklist {base:6.2f}  {mean / base - 1:+.1%}"
+            f"  support {ours.support.sum():.0%} / {theirs.support.sum():.0%}"
             f"  ({time.perf_counter() - start:.0f} s)"
+        )
+        if by_cause:
+            print_by_cause(model, tree, ours, theirs)
+
+
+def print_by_cause(model: Model, tree: Tree, ours: Costs, theirs: Costs) -> None:
+    """Each cause's share of the cases, and both policies' mean cost and support rate in them."""
+    print(f"  {'cause':<28} {'cases':>6} {'planner':>8} {'checklist':>10} {'change':>8} support")
+    for k, cause in enumerate(model.causes):
+        inside = tree.sets.indicator[:, k] > 0
+        share = tree.prior[inside].sum()
+        if share <= 0:
+            continue
+        mean, base = ours.minutes[inside].sum() / share, theirs.minutes[inside].sum() / share
+        rates = ours.support[inside].sum() / share, theirs.support[inside].sum() / share
+        print(
+            f"  {cause:<28} {share:6.1%} {mean:8.1f} {base:10.1f} {mean / base - 1:+8.1%}"
+            f" {rates[0]:.0%} / {rates[1]:.0%}"
         )
 
 

@@ -342,12 +342,34 @@ def test_simulation_benchmark_runs() -> None:
     assert "ms per plan() call" in text
 
 
+def test_model_mix_weighs_fault_sets_as_the_model(sync: Model) -> None:
+    """The benchmark's third distribution: one or two causes, each set as likely as the model's
+    priors make it (a pair {i, j} against the single {i}: p_j / (1 - p_j))."""
+    from benchmarks.bench_troubleshoot import fault_prior
+
+    sets, prior = fault_prior(sync.network, None)
+    present = sync.posterior({}).reindex(sync.causes).to_numpy()
+    assert prior.sum() == pytest.approx(1.0)
+    single = {int(row[0]): h for h, row in enumerate(sets.members) if row[1] == len(sync.causes)}
+    for h, (i, j) in enumerate(sets.members.tolist()):
+        if j < len(sync.causes):
+            odds = present[j] / (1.0 - present[j])
+            assert prior[h] / prior[single[i]] == pytest.approx(odds, rel=1e-12)
+
+
 @pytest.mark.parametrize("faults", [1, 2])
 def test_exact_benchmark_costs_agree_with_the_simulation(sync: Model, faults: int) -> None:
     """The benchmark's enumerated expected cost of the checklist is the simulation's mean (within
     four standard errors of 3,000 cases, plus what the paths left out could cost); contacting
-    support at once costs exactly 60."""
-    from benchmarks.bench_troubleshoot import LAST_RESORT, Tree, checklist, draw_cases, run_case
+    support at once costs exactly 60, in every fault set."""
+    from benchmarks.bench_troubleshoot import (
+        LAST_RESORT,
+        Tree,
+        checklist,
+        draw_cases,
+        print_by_cause,
+        run_case,
+    )
 
     tree = Tree(sync, faults, cutoff=1e-6)
     exact = tree.cost(checklist)
@@ -362,3 +384,12 @@ def test_exact_benchmark_costs_agree_with_the_simulation(sync: Model, faults: in
         yield ("action", LAST_RESORT)
 
     assert tree.cost(support) == pytest.approx(60.0)
+    every = tree.costs(support)  # fault set by fault set: each ends with support, at 60 minutes
+    np.testing.assert_allclose(every.support, tree.prior, atol=1e-12)
+    np.testing.assert_allclose(every.minutes, 60.0 * tree.prior, atol=1e-12)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        print_by_cause(sync, tree, every, tree.costs(checklist))
+    rows = {line.split()[0]: line.split() for line in out.getvalue().splitlines()[1:]}
+    assert set(rows) == set(sync.causes)
+    assert all(row[2] == "60.0" and row[-3] == "100%" for row in rows.values())

@@ -90,10 +90,18 @@ class Case:
     answers: dict[str, str]
 
 
+def cause_priors(network: Network) -> FloatArray:
+    """P(present) of each cause, in model order: any state but the cause's normal one."""
+    variables = [network.variable(c) for c in network.ids("cause")]
+    return np.array(
+        [1.0 - network.cpts[network.index[v.id]][v.states.index(v.normal)] for v in variables]
+    )
+
+
 def draw_cases(network: Network, n: int, faults: int, rng: np.random.Generator) -> list[Case]:
     """`n` cases with `faults` distinct causes present, drawn in proportion to the priors."""
     causes = network.ids("cause")
-    priors = np.array([1.0 - network.cpts[network.index[c]][0] for c in causes])
+    priors = cause_priors(network)
     chosen = [
         rng.choice(len(causes), size=faults, replace=False, p=priors / priors.sum())
         for _ in range(n)
@@ -212,7 +220,7 @@ def fault_prior(network: Network, faults: int | None) -> tuple[FaultSets, FloatA
     in proportion to the priors, the second without replacement. `faults=None` weighs the sets
     as the model does, P(exactly the causes of S | one or two causes present)."""
     causes = network.ids("cause")
-    present = np.array([1.0 - network.cpts[network.index[c]][0] for c in causes])
+    present = cause_priors(network)
     share = present / present.sum()
     sets = fault_sets(len(causes), 2)
     if faults is None:

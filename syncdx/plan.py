@@ -90,8 +90,6 @@ WHY_TOP = 3
 #: How many questions (those of lowest one-step ECO) the look-ahead asks first, then second:
 #: three steps deep in all, the last one V1 (see the module and `syncdx.lookahead`).
 WIDTHS = (3, 2)
-#: How many questions get a look beyond the one-step value at the first step.
-SECOND_LOOK = WIDTHS[0]
 
 
 @dataclass(frozen=True, slots=True)

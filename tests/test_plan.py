@@ -18,7 +18,7 @@ import syncdx
 from syncdx import Action, EvidenceError, Model, ModelError, Network, Variable
 from syncdx.faults import fault_sets
 from syncdx.network import CAUSE_STATES
-from syncdx.plan import SECOND_LOOK, WIDTHS, Step, failure_evidence, plan
+from syncdx.plan import WIDTHS, Step, failure_evidence, plan
 from tests.oracle import joint
 
 Policy = Callable[[dict[str, str], tuple[str, ...]], tuple[str, str]]
@@ -110,7 +110,7 @@ def test_last_resort_after_everything_failed(sync: Model) -> None:
 def test_inference_is_five_batched_passes(sync: Model, monkeypatch: pytest.MonkeyPatch) -> None:
     """P(cause | e) in one row, every fault set in one pass, every fault set with each answer of
     the WIDTHS[1] best questions once the first action has failed, with each answer of the
-    SECOND_LOOK best questions, then with pairs of answers: five calls to Model.infer."""
+    WIDTHS[0] best questions, then with pairs of answers: five calls to Model.infer."""
     calls: list[int] = []
     original = sync.infer
 
@@ -125,7 +125,7 @@ def test_inference_is_five_batched_passes(sync: Model, monkeypatch: pytest.Monke
     assert len(calls) == 5
     assert all(n % sets == 0 for n in calls[2:])
     assert WIDTHS[1] * 2 <= calls[2] // sets <= WIDTHS[1] * 3
-    assert SECOND_LOOK * 2 <= calls[3] // sets <= SECOND_LOOK * 3
+    assert WIDTHS[0] * 2 <= calls[3] // sets <= WIDTHS[0] * 3
     assert calls[4] // sets <= calls[3] // sets * WIDTHS[1] * 3
 
 

@@ -158,11 +158,21 @@ class Dialogue:
             self.console.print(f"  {cause!s:<{width}}  {p:6.1%}  {bar}")
 
     def _show_why(self, step: Step) -> None:
-        causes = ", ".join(f"{cause} ({p:.0%})" for cause, p in step.why)
+        causes = ", ".join(f"{cause} ({percent(p)})" for cause, p in step.why)
         self.console.print(
             f"Why: it targets {causes}; expected cost to a fix from here: "
             f"{step.expected_cost:.0f} min."
         )
+
+
+def percent(p: float) -> str:
+    """`p` as a whole percentage, never rounded to a certainty it is not: "<1%" and ">99%"."""
+    text = f"{p:.0%}"
+    if text == "0%" and p > 0.0:
+        return "<1%"
+    if text == "100%" and p < 1.0:
+        return ">99%"
+    return text
 
 
 def add_arguments(parser: Any) -> None:

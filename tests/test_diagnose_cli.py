@@ -13,7 +13,7 @@ import pytest
 import syncdx
 from syncdx import Session
 from syncdx.cli import main
-from syncdx.diagnose import Dialogue
+from syncdx.diagnose import Dialogue, percent
 from syncdx.sampling import sample
 
 
@@ -126,3 +126,18 @@ def test_interactive_prompt_shows_the_allowed_answers() -> None:
 
     Dialogue(Session(syncdx.load_model()), Terminal(file=io.StringIO()), None).run()
     assert prompts == [("[yes / no] > ", False)]
+
+
+def test_percentages_never_round_to_a_false_certainty() -> None:
+    """A possible but unlikely cause reads "<1%" (not "0%"), an almost sure one ">99%"."""
+    shown = [percent(p) for p in (0.0, 0.003, 0.005, 0.12, 0.996, 1.0)]
+    assert shown == ["0%", "<1%", "<1%", "12%", ">99%", "100%"]
+
+
+def test_last_resort_why_has_no_false_zero(tmp_path: Path) -> None:
+    """The last resort names causes it targets explicitly even when unlikely: as "<1%"."""
+    code, text = _run(tmp_path, ["no"] * 60)  # every check fine, every fix fails
+    assert code == 0
+    why = text.split("Last resort:")[1]
+    assert "account_restricted (<1%)" in why
+    assert "(0%)" not in why

@@ -10,11 +10,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from syncdx.display import bars
 from syncdx.errors import EvidenceError, InputError, ModelError, SyncdxError
 from syncdx.loading import load_model
 
 EXIT_CODES: dict[type[SyncdxError], int] = {EvidenceError: 2, ModelError: 3, InputError: 4}
-BAR_WIDTH = 30
 
 Command = Callable[[argparse.Namespace, TextIO], int]
 
@@ -100,10 +100,8 @@ def _posterior(args: argparse.Namespace, out: TextIO) -> int:
         posterior = posterior.head(args.top)
     given = ", ".join(f"{k}={v}" for k, v in answers.items()) or "no answers"
     print(f"P(cause present | {given})", file=out)
-    width = max(len(str(c)) for c in posterior.index)
-    for cause, p in zip(posterior.index, posterior.to_numpy()):
-        bar = "█" * round(p * BAR_WIDTH)
-        print(f"  {cause!s:<{width}}  {p:6.1%}  {bar}", file=out)
+    for line in bars(posterior):
+        print(line, file=out)
     return 0
 
 

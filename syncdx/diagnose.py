@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from syncdx.display import bars, percent
 from syncdx.errors import EvidenceError, InputError
 from syncdx.loading import load_model
 from syncdx.plan import Step
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 INSTALL_HINT = "syncdx diagnose needs the 'rich' package: pip install 'syncdx[cli]'"
 COMMANDS = ("skip", "undo", "why", "quit")
 YES, NO = ("yes", "y", "true", "1"), ("no", "n", "false", "0")
-BAR_WIDTH = 30
 TOP_CAUSES = 6
 
 
@@ -151,11 +151,9 @@ class Dialogue:
 
     def _show_posterior(self) -> None:
         posterior = self.session.posterior.head(TOP_CAUSES)
-        width = max(len(str(c)) for c in posterior.index)
         self.console.print("\nMost likely causes:")
-        for cause, p in zip(posterior.index, posterior.to_numpy()):
-            bar = "█" * round(float(p) * BAR_WIDTH)
-            self.console.print(f"  {cause!s:<{width}}  {p:6.1%}  {bar}")
+        for line in bars(posterior):
+            self.console.print(line)
 
     def _show_why(self, step: Step) -> None:
         causes = ", ".join(f"{cause} ({percent(p)})" for cause, p in step.why)
@@ -163,16 +161,6 @@ class Dialogue:
             f"Why: it targets {causes}; expected cost to a fix from here: "
             f"{step.expected_cost:.0f} min."
         )
-
-
-def percent(p: float) -> str:
-    """`p` as a whole percentage, never rounded to a certainty it is not: "<1%" and ">99%"."""
-    text = f"{p:.0%}"
-    if text == "0%" and p > 0.0:
-        return "<1%"
-    if text == "100%" and p < 1.0:
-        return ">99%"
-    return text
 
 
 def add_arguments(parser: Any) -> None:

@@ -13,7 +13,8 @@ import pytest
 import syncdx
 from syncdx import Session
 from syncdx.cli import main
-from syncdx.diagnose import Dialogue, percent
+from syncdx.diagnose import Dialogue
+from syncdx.display import percent
 from syncdx.sampling import sample
 
 

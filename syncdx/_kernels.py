@@ -75,7 +75,7 @@ class RowKernel:
             out = x.dot(self.matrix)
             total = float(out[0])
             out = out[1:]
-        return total, out * (1.0 / total) if total > 0.0 else np.full_like(out, np.nan)
+        return total, out / total if total > 0.0 else np.full_like(out, np.nan)
 
 
 def row_kernel(
@@ -204,7 +204,8 @@ def _diagonal(
 
 
 def contract(operands: list[Any], axes: list[int]) -> FloatArray:
-    return np.asarray(np.einsum(*operands, axes, optimize=len(operands) > 4), dtype=np.float64)
+    """The einsum of `operands` to `axes`, in their precision (double or longdouble)."""
+    return np.asarray(np.einsum(*operands, axes, optimize=len(operands) > 4))
 
 
 def axes(own: tuple[int, ...], variables: Iterable[int]) -> list[int]:

@@ -131,7 +131,8 @@ class RowPass:
         out: dict[int, FloatArray] = {}
         log_z = tree.inward_log[first.clique] + self._belief(walk, first, out)
         for group in groups[1:]:
-            self._belief(walk, group, out)
+            if math.isnan(self._belief(walk, group, out)):
+                log_z = math.nan  # out of range off the P(e) path: the row is redone too
         self._memoised += walk.computed
         return log_z, out
 
@@ -145,7 +146,7 @@ class RowPass:
         total, values = kernel(x)
         for var, start, stop in group.columns:
             out[var] = values[None, start:stop]
-        return acc + log(total)
+        return acc + log(total, self._tree.tiny)
 
     def _belief_kernel(self, group: Group) -> RowKernel:
         tree, clique = self._tree, group.clique
@@ -216,7 +217,7 @@ class _Walk:
         if kernel is None:
             kernel = link.kernel = _message_kernel(self.tree, link.edge)
         total, ratio = kernel(x)
-        entry = link.memo[masked] = ratio, acc + log(total) - link.prior_log
+        entry = link.memo[masked] = ratio, acc + log(total, self.tree.tiny) - link.prior_log
         self.computed += 1
         return entry
 
@@ -229,6 +230,9 @@ def _message_kernel(tree: JunctionTree, edge: tuple[int, int]) -> RowKernel:
     return message_row_kernel(table, tree.cliques[source], tree.separators[edge], tree.prior[edge])
 
 
-def log(total: float) -> float:
-    """log of a row total; -inf for zero and for NaN (impossible evidence upstream)."""
-    return math.log(total) if total > 0.0 else -math.inf
+def log(total: float, tiny: float) -> float:
+    """log of a row total; -inf for zero and for NaN (impossible evidence upstream), but NaN
+    if `tiny` is set and the total is below it or infinite (the row must be redone)."""
+    if total >= tiny and 0.0 < total < math.inf:
+        return math.log(total)
+    return math.nan if tiny else -math.inf

@@ -15,6 +15,13 @@ Each message is rescaled to sum to one per row; the logs of the scale factors on
 one clique add up to log P(evidence), so long evidence lists neither underflow nor lose
 precision. A row whose evidence has probability zero gets log P(e) = -inf and NaN marginals.
 
+Extreme tables. The products inside one clique are not rescaled: with entries near 1e-160 a
+clique's total can leave double precision's range (below 1e-280 it may have lost digits, at
+zero the evidence would look impossible). A row where any clique's total is below `_TINY` or
+infinite is therefore run again on a copy of the tree compiled in extended precision
+(`numpy.longdouble`: exponents to about 1e-4900 on x86-64), which decides it exactly; where the
+platform's longdouble is no wider than a double, there is no second run.
+
 Caching. A batch of two or more rows runs a plan (its steps in order) cached per (evidence
 variables, targets), whose kernels are cached per (clique, live input scopes, dead neighbours,
 output) with a clique's own evidence in a fixed order, so plans share them. A single row (the
@@ -27,8 +34,8 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +61,11 @@ _BATCH_ROWS = 256
 _MERGE_ENTRIES = 128
 #: Most cached plans, kernels and target covers before a cache is emptied.
 _CACHE = 1 << 16
+#: A clique total below this (or infinite) sends the row to the extended-precision tree: every
+#: term of a larger total that matters to 1e-16 is then a normal double.
+_TINY = 1e-280
+#: Whether numpy's longdouble has a wider exponent range than a double on this platform.
+_EXTENDED = np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp
 _NOTHING: FloatArray = np.empty(0)
 Edge = tuple[int, int]
 
@@ -112,6 +124,8 @@ class JunctionTree:
     homed: tuple[tuple[int, ...], ...]  # the variables whose home each clique is
     inward: tuple[tuple[Edge, ...], ...]  # per clique: every edge towards it, leaves first
     inward_log: tuple[float, ...]  # per clique: log scale factors of the prior messages to it
+    network: Network = field(repr=False)
+    tiny: float = 0.0  # totals below it mark a row for the extended tree (0: this is the last word)
     _plans: dict[tuple[tuple[int, ...], tuple[int, ...]], _Plan] = field(
         default_factory=dict, repr=False
     )
@@ -119,6 +133,7 @@ class JunctionTree:
     _covers: dict[tuple[int, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rows: RowPass = field(init=False, repr=False)
+    _extended: JunctionTree | None = field(default=None, repr=False)  # built on first use
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rows", RowPass(self))
@@ -139,13 +154,46 @@ class JunctionTree:
         if not likelihoods:
             return self._prior(wanted, rows)
         if rows == 1:
-            with self._lock:
+            with self._lock, np.errstate(over="ignore", invalid="ignore"):
                 log_z, marginals = self._rows.run(likelihoods, self._cover(wanted))
-            return Result(np.array([log_z]), marginals)
-        plan = self._plan(tuple(likelihoods), wanted)
-        if rows < _BATCH_ROWS:
-            return self._run(plan, list(likelihoods.values()), rows)
-        return self._run_chunks(plan, likelihoods, wanted, rows)
+            result = Result(np.array([log_z]), marginals)
+        else:
+            plan = self._plan(tuple(likelihoods), wanted)
+            if rows < _BATCH_ROWS:
+                result = self._run(plan, list(likelihoods.values()), rows)
+            else:
+                result = self._run_chunks(plan, likelihoods, wanted, rows)
+        redo = np.flatnonzero(np.isnan(result.log_evidence))
+        return self._redo(result, likelihoods, wanted, redo) if redo.size else result
+
+    def _redo(
+        self,
+        result: Result,
+        likelihoods: Mapping[int, FloatArray],
+        wanted: tuple[int, ...],
+        rows: npt.NDArray[np.intp],
+    ) -> Result:
+        """`result` with `rows` (marked NaN: out of a double's range) run on the extended tree."""
+        tree = self._extended_tree()
+        subset = {v: _widen(lik[rows]) for v, lik in likelihoods.items()}
+        exact = tree._run(tree._plan(tuple(subset), wanted), list(subset.values()), rows.size)
+        log_z = result.log_evidence.copy()
+        log_z[rows] = exact.log_evidence  # back to doubles: normalised, or a log
+        marginals = {}
+        for v, values in result.marginals.items():
+            marginals[v] = values.copy()
+            marginals[v][rows] = exact.marginals[v]
+        return Result(log_z, marginals)
+
+    def _extended_tree(self) -> JunctionTree:
+        """This network compiled in extended precision (built once, on first use)."""
+        with self._lock:
+            tree = self._extended
+            if tree is None:
+                cpts = tuple(_widen(cpt) for cpt in self.network.cpts)
+                tree = compile_network(replace(self.network, cpts=cpts), tiny=0.0)
+                object.__setattr__(self, "_extended", tree)
+            return tree
 
     def _prior(self, targets: tuple[int, ...], rows: int) -> Result:
         """The result with no evidence at all: prior marginals, log P(e) = 0."""
@@ -178,16 +226,22 @@ class JunctionTree:
         slots += [_NOTHING] * (plan.slots + 1)
         totals: list[FloatArray] = []
         out: dict[int, FloatArray] = {}
-        with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = np.full(rows, np.inf), np.zeros(rows)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for kernel, inputs, target, on_path, columns in plan.steps:
                 total, values = kernel([slots[k] for k in inputs])
                 slots[target] = values
                 if on_path:
                     totals.append(total)
+                np.fmin(low, total, out=low)
+                np.fmax(high, total, out=high)
                 for var, start, stop in columns:
                     out[var] = values[start:stop].T
             log_z = np.log(np.stack(totals)).sum(axis=0)
-        return Result(np.where(np.isnan(log_z), -np.inf, log_z + plan.log_const), out)
+        log_z = np.where(np.isnan(log_z), -np.inf, log_z + plan.log_const)
+        if self.tiny:  # out of range: NaN, for `run` to redo; zero may be an underflow too
+            log_z[(low < self.tiny) | (high == np.inf)] = np.nan
+        return Result(log_z, out)
 
     # -- caches ---------------------------------------------------------------------------
     def _plan(self, evidence: tuple[int, ...], targets: tuple[int, ...]) -> _Plan:
@@ -299,6 +353,11 @@ def _mask(tree: JunctionTree, evidence: Iterable[int]) -> int:
     return mask
 
 
+def _widen(array: FloatArray) -> FloatArray:
+    """`array` in longdouble (typed as a double array: the engine's code runs in either)."""
+    return cast(FloatArray, array.astype(np.longdouble))
+
+
 def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:
     sizes = {lik.shape[0] for lik in likelihoods.values()}
     if len(sizes) > 1:
@@ -307,8 +366,9 @@ def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:
 
 
 # -- compilation --------------------------------------------------------------------------
-def compile_network(network: Network) -> JunctionTree:
-    """Compile `network` into a junction tree ready for batched queries."""
+def compile_network(network: Network, tiny: float = _TINY if _EXTENDED else 0.0) -> JunctionTree:
+    """Compile `network` into a junction tree ready for batched queries; rows whose clique
+    totals fall below `tiny` are run again in extended precision (0: never)."""
     cards = network.cards
     cliques, neighbours = junction_tree(cards, network.parents, _MERGE_ENTRIES)
     home = tuple(
@@ -335,4 +395,6 @@ def compile_network(network: Network) -> JunctionTree:
         homed=tuple(tuple(v for v in c if home[v] == i) for i, c in enumerate(cliques)),
         inward=inward,
         inward_log=tuple(math.fsum(prior_log[e] for e in edges) for edges in inward),
+        network=network,
+        tiny=tiny,
     )

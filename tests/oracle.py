@@ -37,3 +37,28 @@ def posterior_marginals(
 def assignments(network: Network) -> itertools.product[tuple[int, ...]]:
     """Every joint state, as a tuple of state indices."""
     return itertools.product(*(range(c) for c in network.cards))
+
+
+def log_posterior_marginals(
+    network: Network, evidence: Mapping[int, FloatArray]
+) -> tuple[float, list[FloatArray]]:
+    """`posterior_marginals` in log space: log P(e) and the marginals, for tables so extreme
+    that products of their entries leave double precision's range."""
+    axes = range(len(network))
+    table = np.zeros(network.cards)
+    with np.errstate(divide="ignore"):
+        for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
+            order = np.argsort([*parents, var])
+            shape = [network.cards[v] if v in (*parents, var) else 1 for v in axes]
+            table = table + np.log(np.transpose(cpt, order)).reshape(shape)
+        for var, lik in evidence.items():
+            shape = [1] * len(network)
+            shape[var] = len(lik)
+            table = table + np.log(lik).reshape(shape)
+    log_total = float(np.logaddexp.reduce(table, axis=None))
+    if log_total == -np.inf:
+        return log_total, [np.full(card, np.nan) for card in network.cards]
+    return log_total, [
+        np.exp(np.logaddexp.reduce(table, axis=tuple(a for a in axes if a != v)) - log_total)
+        for v in axes
+    ]

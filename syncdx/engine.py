@@ -18,9 +18,10 @@ precision. A row whose evidence has probability zero gets log P(e) = -inf and Na
 Extreme tables. The products inside one clique are not rescaled: with entries near 1e-160 a
 clique's total can leave double precision's range (below 1e-280 it may have lost digits, at
 zero the evidence would look impossible). A row where any clique's total is below `_TINY` or
-infinite is therefore run again on a copy of the tree compiled in extended precision
-(`numpy.longdouble`: exponents to about 1e-4900 on x86-64), which decides it exactly; where the
-platform's longdouble is no wider than a double, there is no second run.
+infinite is therefore decided again: impossible if a copy of the tree whose tables keep only
+their zeros says so (fast, and exact about zero), else run on a copy compiled in extended
+precision (`numpy.longdouble`: exponents to about 1e-4900 on x86-64). Where the platform's
+longdouble is no wider than a double, there is no second run.
 
 Caching. A batch of two or more rows runs a plan (its steps in order) cached per (evidence
 variables, targets), whose kernels are cached per (clique, live input scopes, dead neighbours,
@@ -133,7 +134,7 @@ class JunctionTree:
     _covers: dict[tuple[int, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rows: RowPass = field(init=False, repr=False)
-    _extended: JunctionTree | None = field(default=None, repr=False)  # built on first use
+    _fallbacks: dict[str, JunctionTree] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rows", RowPass(self))
@@ -173,26 +174,36 @@ class JunctionTree:
         wanted: tuple[int, ...],
         rows: npt.NDArray[np.intp],
     ) -> Result:
-        """`result` with `rows` (marked NaN: out of a double's range) run on the extended tree."""
-        tree = self._extended_tree()
-        subset = {v: _widen(lik[rows]) for v, lik in likelihoods.items()}
-        exact = tree._run(tree._plan(tuple(subset), wanted), list(subset.values()), rows.size)
+        """`result` with `rows` (NaN: out of a double's range somewhere) decided again: those
+        the support tree finds impossible get -inf, the rest are run on the extended tree."""
         log_z = result.log_evidence.copy()
-        log_z[rows] = exact.log_evidence  # back to doubles: normalised, or a log
-        marginals = {}
-        for v, values in result.marginals.items():
-            marginals[v] = values.copy()
-            marginals[v][rows] = exact.marginals[v]
+        marginals = {v: values.copy() for v, values in result.marginals.items()}
+        marks = {v: (lik[rows] > 0).astype(np.float64) for v, lik in likelihoods.items()}
+        possible = self._fallback("support").run(marks, targets=()).possible
+        log_z[rows[~possible]] = -np.inf
+        for values in marginals.values():
+            values[rows[~possible]] = np.nan
+        rows = rows[possible]
+        if rows.size:
+            tree = self._fallback("extended")
+            subset = {v: _widen(lik[rows]) for v, lik in likelihoods.items()}
+            exact = tree._run(tree._plan(tuple(subset), wanted), list(subset.values()), rows.size)
+            log_z[rows] = exact.log_evidence  # back to doubles: a log, or normalised marginals
+            for v, values in marginals.items():
+                values[rows] = exact.marginals[v]
         return Result(log_z, marginals)
 
-    def _extended_tree(self) -> JunctionTree:
-        """This network compiled in extended precision (built once, on first use)."""
+    def _fallback(self, kind: str) -> JunctionTree:
+        """The tree that decides rows out of a double's range, built on first use: "support"
+        (each table spread evenly over its non-zero entries, so P(e) > 0 there exactly where it
+        is here, with no tiny products) or "extended" (the tables in longdouble)."""
         with self._lock:
-            tree = self._extended
+            tree = self._fallbacks.get(kind)
             if tree is None:
-                cpts = tuple(_widen(cpt) for cpt in self.network.cpts)
+                widen = _spread if kind == "support" else _widen
+                cpts = tuple(widen(cpt) for cpt in self.network.cpts)
                 tree = compile_network(replace(self.network, cpts=cpts), tiny=0.0)
-                object.__setattr__(self, "_extended", tree)
+                self._fallbacks[kind] = tree
             return tree
 
     def _prior(self, targets: tuple[int, ...], rows: int) -> Result:
@@ -351,6 +362,12 @@ def _mask(tree: JunctionTree, evidence: Iterable[int]) -> int:
     for v in evidence:
         mask |= 1 << tree.home[v]
     return mask
+
+
+def _spread(cpt: FloatArray) -> FloatArray:
+    """A table with the zeros of `cpt` and each column's other entries equal."""
+    support = (cpt > 0).astype(np.float64)
+    return np.asarray(support / support.sum(axis=-1, keepdims=True))
 
 
 def _widen(array: FloatArray) -> FloatArray:

@@ -13,16 +13,18 @@ import pytest
 import syncdx
 from syncdx import Session
 from syncdx.cli import main
-from syncdx.diagnose import Dialogue
+from syncdx.diagnose import OUT_OF_REPLIES, Dialogue, console_width
 from syncdx.display import percent
+from syncdx.interop import bundled_network
 from syncdx.sampling import sample
+from syncdx.session import Entry
 
 
-def _run(tmp_path: Path, replies: list[str]) -> tuple[int, str]:
+def _run(tmp_path: Path, replies: list[str], *options: str) -> tuple[int, str]:
     path = tmp_path / "answers.json"
     path.write_text(json.dumps(replies), encoding="utf-8")
     out = io.StringIO()
-    code = main(["diagnose", "--answers", str(path)], stdout=out)
+    code = main(["diagnose", "--answers", str(path), *options], stdout=out)
     return code, out.getvalue()
 
 
@@ -89,13 +91,14 @@ def test_last_resort_ends_the_session(tmp_path: Path) -> None:
 
 
 def test_replies_from_stdin_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without --answers, replies are read line by line from a non-terminal stdin."""
+    """Without --answers, replies are read line by line from a non-terminal stdin; running out
+    of them before the end is exit code 5, said on a line of its own."""
     monkeypatch.setattr(sys, "stdin", io.StringIO("no\n"))
     out = io.StringIO()
-    assert main(["diagnose"], stdout=out) == 0
+    assert main(["diagnose"], stdout=out) == OUT_OF_REPLIES == 5
     text = out.getvalue()
     assert "> no" in text
-    assert "No more replies; stopping." in text
+    assert "\nNo more replies; stopping.\n" in text
 
 
 def test_missing_rich_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,3 +145,238 @@ def test_last_resort_why_has_no_false_zero(tmp_path: Path) -> None:
     why = text.split("Last resort:")[1]
     assert "account_restricted (<1%)" in why
     assert "(0%)" not in why
+
+
+# A lamp: `light` shows for certain whether the bulb is broken; a red `status` needs a broken
+# bulb. Optional repairs fix each cause for certain.
+LAMP = """
+syncdx_model: 1
+name: lamp
+causes:
+  - {id: broken, text: the bulb is broken, prior: 0.3, assumption: test}
+  - {id: dirty, text: the switch is dirty, prior: 0.3, assumption: test}
+observations:
+  - id: light
+    question: Is the light off?
+    cost: 1
+    assumption: test
+    parents: [broken]
+    cpt:
+      - {when: {broken: absent}, p: {yes: 0.0, no: 1.0}, assumption: never without the fault}
+      - {when: {broken: present}, p: {yes: 1.0, no: 0.0}, assumption: always with it}
+  - id: status
+    question: What colour is the status light?
+    cost: 1
+    states: [green, amber, red]
+    assumption: test
+    parents: [broken, dirty]
+    cpt:
+      - {when: {broken: absent, dirty: absent}, p: {green: 1, amber: 0, red: 0}, assumption: t}
+      - {when: {broken: absent, dirty: present}, p: {green: 0.2, amber: 0.8, red: 0}, assumption: t}
+      - when: {broken: present, dirty: absent}
+        p: {green: 0.4, amber: 0.3, red: 0.3}
+        assumption: t
+      - when: {broken: present, dirty: present}
+        p: {green: 0.1, amber: 0.6, red: 0.3}
+        assumption: t
+"""
+REPAIRS = """
+actions:
+  - id: replace
+    text: Replace the bulb
+    cost: 5
+    fixes: {broken: {p: 1.0, assumption: always works}}
+    assumption: test
+  - id: clean
+    text: Clean the switch
+    cost: 5
+    fixes: {dirty: {p: 1.0, assumption: always works}}
+    assumption: test
+"""
+# One question whose states are command words.
+MODES = """
+syncdx_model: 1
+name: modes
+causes:
+  - {id: broken, text: it is broken, prior: 0.3, assumption: test}
+observations:
+  - id: mode
+    question: Which mode does it show?
+    cost: 1
+    states: [skip, quit, normal]
+    assumption: test
+    parents: [broken]
+    cpt:
+      - {when: {broken: absent}, p: {skip: 0.1, quit: 0.1, normal: 0.8}, assumption: t}
+      - {when: {broken: present}, p: {skip: 0.6, quit: 0.3, normal: 0.1}, assumption: t}
+"""
+
+
+def _model_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "model.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_network_without_repairs_asks_the_best_questions(tmp_path: Path) -> None:
+    """A BIF network has no repair actions: the dialogue asks recommend()'s best question each
+    time, shows the posterior, and ends when no question would tell more."""
+    asia = syncdx.load_model(bundled_network("asia"))
+    first = asia.recommend().index[0]
+    code, text = _run(tmp_path, ["yes"] * 10, "--model", str(bundled_network("asia")))
+    assert code == 0
+    assert f"Question (1 min): {first}\n" in text
+    assert text.count("Most likely causes:") == text.count("[yes / no] > yes") + 1
+    assert text.rstrip().endswith("Nothing left to ask; the most likely causes are above.")
+
+
+def test_why_without_repairs_names_the_information_gain(tmp_path: Path) -> None:
+    """`why` on a question asked for want of repairs gives its expected information gain."""
+    code, text = _run(tmp_path, ["why", "quit"], "--model", _model_file(tmp_path, LAMP))
+    assert code == 0
+    assert "Why: it tells the most about the causes (0.88 bits expected)" in text
+
+
+def test_contradicting_answer_is_not_recorded(tmp_path: Path) -> None:
+    """An answer impossible with the earlier ones names the conflict, records nothing, and
+    leaves the dialogue going: `undo` reverts the earlier answer."""
+    replies = ["no", "red", "undo", "yes", "red"]
+    code, text = _run(tmp_path, replies, "--model", _model_file(tmp_path, LAMP))
+    assert code == 0
+    assert (
+        "That contradicts earlier replies: light=no, status=red cannot all hold. Nothing "
+        "recorded; reply again, or undo an earlier reply." in " ".join(text.split())
+    )
+    assert "Undone: answer light no" in text
+    assert "broken  100.0%" in text.split("> red")[-1]
+
+
+def test_contradicting_repair_outcome_is_not_recorded(tmp_path: Path) -> None:
+    """ "Not fixed" for a repair the model holds certain is refused like a contradicting
+    answer; the session is unchanged, and the other reply goes on."""
+    from rich.console import Console
+
+    session = Session(syncdx.load_model(_model_file(tmp_path, LAMP + REPAIRS)))
+    session.answer("light", "yes")
+    out = io.StringIO()
+    code = Dialogue(session, Console(file=out, width=100), iter(["no", "yes"])).run()
+    text = " ".join(out.getvalue().split())
+    assert code == 0
+    assert "a failed repair of broken, light=yes cannot all hold" in text
+    assert session.history[0] == Entry("answer", "light", "yes")
+    assert session.fixed_by == "replace"
+
+
+def test_state_named_like_a_command_is_an_answer(tmp_path: Path) -> None:
+    """A state of the question wins over the command of the same name; `:skip` is the
+    command."""
+    model = _model_file(tmp_path, MODES)
+    code, text = _run(tmp_path, ["skip"], "--model", model)
+    assert code == 0
+    assert "broken   72.0%" in text  # 0.3 * 0.6 / (0.3 * 0.6 + 0.7 * 0.1)
+    code, text = _run(tmp_path, [":skip"], "--model", model)
+    assert code == 0
+    assert "72.0%" not in text
+    assert text.rstrip().endswith("Nothing left to ask; the most likely causes are above.")
+    code, text = _run(tmp_path, ["QUIT", "yes"], "--model", model)
+    assert "> yes" not in text  # QUIT answered the question, then nothing was left to ask
+
+
+@pytest.mark.parametrize("command", [":why", ":undo", ":quit", ":Skip"])
+def test_commands_with_a_colon(tmp_path: Path, command: str) -> None:
+    """Every command also works with a leading colon, in any case."""
+    code, text = _run(tmp_path, [command, "quit"])
+    assert code == 0
+    assert "Not an answer" not in text
+    assert "Please answer" not in text
+
+
+def test_replies_are_echoed_as_typed(tmp_path: Path) -> None:
+    """An error quotes the reply as typed, and an answer is matched whatever its case."""
+    code, text = _run(tmp_path, ["Maybe", "YES", "quit"])
+    assert code == 0
+    assert "Not an answer: 'Maybe' is not a state of 'storage_full_alert'" in text
+    assert "icloud_storage_full   80.4%" in text
+
+
+def test_nothing_to_undo_just_asks_again(tmp_path: Path) -> None:
+    """`undo` with no history says so and re-prompts, without showing the posterior again."""
+    code, text = _run(tmp_path, ["undo", "quit"])
+    assert code == 0
+    assert "> undo\nNothing to undo.\n[yes / no] > quit" in text
+    assert text.count("Most likely causes:") == 1
+
+
+def test_ctrl_c_at_the_prompt_stops_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """KeyboardInterrupt at the prompt ends the dialogue with exit code 130, no traceback."""
+    from rich.console import Console
+
+    def interrupt(*args: object, **kwargs: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(Console, "input", interrupt)
+    out = io.StringIO()
+    assert main(["diagnose"], stdout=out) == 130
+    assert out.getvalue().endswith("\nInterrupted; stopping.\n")
+
+
+def test_end_of_input_at_the_terminal_starts_a_new_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-D at the prompt leaves the prompt's line before saying the replies ran out."""
+    from rich.console import Console
+
+    class Terminal(Console):
+        def input(self, prompt: object = "", **kwargs: object) -> str:
+            self.print(prompt, end="", markup=False)
+            raise EOFError
+
+    out = io.StringIO()
+    code = Dialogue(Session(syncdx.load_model()), Terminal(file=out, width=100), None).run()
+    assert code == OUT_OF_REPLIES
+    assert out.getvalue().endswith("[yes / no] > \nNo more replies; stopping.\n")
+
+
+def test_replies_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    """A UTF-8 replies file with a BOM (as some Windows editors write) is read."""
+    path = tmp_path / "answers.json"
+    path.write_text('["quit"]', encoding="utf-8-sig")
+    assert main(["diagnose", "--answers", str(path)], stdout=io.StringIO()) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'["yes", "\xff"]', "cannot read the replies: 'utf-8' codec can't decode byte 0xff"),
+        (b'["yes", 1, true]', "a JSON list of strings; reply 2 is 1"),
+        (b'["yes", null]', "a JSON list of strings; reply 2 is null"),
+    ],
+)
+def test_bad_replies_file_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    """Undecodable bytes or replies that are not strings: one line naming the file, exit 4."""
+    path = tmp_path / "answers.json"
+    path.write_bytes(content)
+    assert main(["diagnose", "--answers", str(path)], stdout=io.StringIO()) == 4
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert str(path) in error
+    assert message in error
+
+
+def test_console_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At a terminal the console is as wide as it, up to a cap; scripted runs have a fixed
+    width, whatever the terminal."""
+    monkeypatch.setenv("COLUMNS", "72")
+    assert console_width(interactive=True) == 72
+    assert console_width(interactive=False) == 100
+    monkeypatch.setenv("COLUMNS", "400")
+    assert console_width(interactive=True) == 120
+
+
+def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    """`syncdx diagnose --help` documents the exit codes."""
+    with pytest.raises(SystemExit):
+        main(["diagnose", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "5 the replies ran out first; 130 interrupted" in text

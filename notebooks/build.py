@@ -1,7 +1,9 @@
 """Write the notebooks from their cell sources, so they stay reviewable as plain Python.
 
-Run: python notebooks/build.py, then execute them (tests/test_notebooks.py does, in CI).
-Cells that start with "#" are markdown; the others are code.
+Run: python notebooks/build.py. It writes every notebook and executes it in a fresh kernel, so
+each is committed with its outputs (readers on GitHub see the results); tests/test_notebooks.py
+checks that the cells match these sources and executes them again. Cells that start with "#"
+are markdown; the others are code.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
 
 HERE = Path(__file__).parent
 
@@ -68,7 +71,11 @@ plot_trajectory(steps);""",
 The sync model keeps a small leak on every link, so no set of its answers is strictly
 impossible. In the classic *asia* network `either` is a logical OR of `tub` and `lung`:
 answers that break it are an error naming a smallest set of answers to re-check.""",
-    """asia = syncdx.load_model(bundled_network("asia"))
+    """import warnings
+
+# pgmpy's progress bars want ipywidgets in Jupyter; syncdx shows none, so skip the notice
+warnings.filterwarnings("ignore", message="IProgress not found")
+asia = syncdx.load_model(bundled_network("asia"))
 try:
     asia.posterior({"smoke": "yes", "lung": "yes", "either": "no", "xray": "yes"})
 except syncdx.ImpossibleEvidenceError as error:
@@ -87,12 +94,22 @@ TROUBLESHOOTING = [
 The recommender ranks questions by how much they would tell about the causes; the planner picks
 the step (a question or a repair) with the lowest expected cost of getting the problem fixed.""",
     """import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 import syncdx
 
+pd.set_option("display.max_colwidth", None)  # question texts and answers in full
 model = syncdx.load_model()
 evidence = {"paused_banner": "yes"}
-model.recommend(evidence, k=8)""",
+
+
+def rounded(answers):
+    return {state: round(p, 3) for state, p in answers.items()}
+
+
+table = model.recommend(evidence, k=8)
+table.assign(answers=table["answers"].map(rounded))""",
     """## Information per minute
 
 Ranking by bits per minute favours quick checks: a glance at a setting before a long test.""",
@@ -104,32 +121,63 @@ plt.tight_layout()""",
     """model.actions""",
     """## A troubleshooting session
 
-A `Session` records answers and repairs; "did not fix it" is evidence too. It serialises to
-JSON, so an app can keep a diagnosis across requests. Here a person whose Mac stopped syncing
-answers the planner's questions (a stalled session, as it turns out).""",
-    """truth = {"paused_banner": "no", "arrives_after_sending": "yes", "internet_works": "yes"}
+A `Session` records answers and repairs; "did not fix it" is evidence too. To watch the planner
+on a case whose truth is known, draw one from the model itself (seed 2; another seed gives
+another case): the causes present, and every answer the person would give. The planner sees
+only the answers to the questions it asks; a repair fixes each present cause it targets with
+the probability the model gives it, drawn from the same generator. The problem is fixed when
+no cause is left.""",
+    """from syncdx.repairs import find_action, fix_probabilities
+from syncdx.sampling import sample
+
+network = model.network
+rng = np.random.default_rng(2)
 
 
-def reply(step):
-    # the person's answer: from `truth`, else the answer the model finds most likely
-    if step.id in truth:
-        return truth[step.id]
-    return model.marginals(session.evidence, [step.id])[step.id].idxmax()
+def causes_present(case):
+    return [c for c in model.causes if case[c] != network.variables[network.index[c]].normal]
 
 
-session = syncdx.Session(model)
-for _ in range(12):
+rows = sample(network, 100, rng)
+cases = [{v.id: v.states[i] for v, i in zip(network.variables, row)} for row in rows]
+case = next(c for c in cases if causes_present(c))  # a person with a problem
+still_present = set(causes_present(case))
+
+
+def repair(action):
+    # try `action` on the case; True if no cause is left
+    fixes = fix_probabilities(find_action(network, action), model.causes)
+    for cause, q in zip(model.causes, fixes):
+        if cause in still_present and rng.random() < q:
+            still_present.discard(cause)
+    return not still_present""",
+    """session = syncdx.Session(model)
+while not session.resolved:
     step = session.plan()
-    print(f"{step.kind:8} {step.id:28} {step.cost:4.1f} min; to repair: {step.expected_cost:4.1f}")
-    if step.kind == "action":
+    if step.kind == "question":
+        reply = case[step.id]
+        session.answer(step.id, reply)
+    else:
+        reply = "fixed" if repair(step.id) else "not fixed"
+        session.did(step.id, fixed=reply == "fixed")
+    why = ", ".join(f"{cause} {p:.0%}" for cause, p in step.why)
+    print(f"{step.id:26} {reply:10} {step.expected_cost:4.1f} min to repair; why: {why}")
+    if step.last_resort:
         break
-    session.answer(step.id, reply(step))
-print("why:", step.why)""",
-    """session.posterior.head(3)""",
-    """session.did(step.id, fixed=True)
-print(session.resolved, session.fixed_by)
-restored = syncdx.Session.from_json(model, session.to_json())
-[(entry.kind, entry.id, entry.value) for entry in restored.history]""",
+print()
+print("causes present in the case:", ", ".join(causes_present(case)))""",
+    """### Reading the steps
+
+Each line is one step: the question or repair the planner chose, the reply, the expected
+minutes to a fix from there, and the causes it targeted with their probability at the time.
+The session's posterior at the end, with every answer and failed repair taken into account:""",
+    """session.posterior.head(3).round(3)""",
+    """### Keeping a session
+
+It serialises to JSON, so an app can keep a diagnosis across requests; loading replays and
+re-validates every entry.""",
+    """restored = syncdx.Session.from_json(model, session.to_json())
+pd.DataFrame(restored.history)""",
 ]
 
 BATCH = [
@@ -146,17 +194,20 @@ import pandas as pd
 
 import syncdx
 
+pd.set_option("display.max_colwidth", None)  # error messages in full
 model = syncdx.load_model()
-reports = Path("../models/icloud_sync.reports.csv")
+# 400 sample reports drawn from the model; they ship beside it, wherever syncdx is installed
+reports = syncdx.shipped_model_path().with_name("icloud_sync.reports.csv")
 out = Path(tempfile.mkdtemp()) / "scores.csv"
 summary = syncdx.score_file(reports, out, model=model)
 print(f"{summary.rows} rows in {summary.seconds:.2f} s, {summary.errors} with errors")""",
     """scores = pd.read_csv(out)
 scores[["ticket", "top_cause", "top_probability", "top_2", "log_evidence", "error"]].head()""",
     """## Bad rows keep their place""",
-    """scores.loc[scores["error"].notna(), ["ticket", "error"]]""",
+    """bad = scores["error"].fillna("").ne("")  # an empty cell reads back as NaN
+scores.loc[bad, ["ticket", "error"]]""",
     """## Which causes lead, and how sure the model is""",
-    """good = scores[scores["error"].isna()]
+    """good = scores[~bad]
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
 good["top_cause"].value_counts().head(8)[::-1].plot.barh(ax=left)
 left.set_xlabel("reports")
@@ -202,9 +253,23 @@ def notebook(cells: list[str]) -> nbformat.NotebookNode:
     return nb
 
 
+def execute(nb: nbformat.NotebookNode) -> None:
+    """Run every cell in a fresh kernel started in this folder, keeping the outputs."""
+    client = NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": HERE}},
+    )
+    client.execute()
+
+
 def main() -> None:
     for name, cells in NOTEBOOKS.items():
-        nbformat.write(notebook(cells), HERE / name)
+        nb = notebook(cells)
+        execute(nb)
+        nbformat.write(nb, HERE / name)
 
 
 if __name__ == "__main__":

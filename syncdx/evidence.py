@@ -1,14 +1,17 @@
 """Evidence at the edge: answers as people write them, turned into state indices and likelihoods.
 
-Values match a node's states case-insensitively, with surrounding blanks ignored; for yes/no
-states, `true/false`, `1/0` and `y/n` are accepted too. A blank (None, NaN, "") means "not
-observed". Anything else is an `EvidenceError` naming the node, the value and the allowed states.
+A value spelled exactly as one of a node's states means that state. Otherwise values match the
+states case-insensitively, with surrounding blanks ignored, when only one state fits (states that
+differ only in case, as BIF files allow, must be spelled exactly); for yes/no states, `true/false`,
+`1/0` and `y/n` are accepted too; a number with no fractional part matches the state spelled as
+that integer (2.0 is "2"). A blank (None, NaN, pandas' NA or NaT, "") means "not observed".
+Anything else is an `EvidenceError` naming the node, the value and the allowed states.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -35,56 +38,109 @@ CodeArray = npt.NDArray[np.int16]
 
 
 def normalise(value: object) -> str | None:
-    """The comparable spelling of an answer, or None for a blank."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if type(value).__name__ == "NAType":  # pandas.NA, without importing pandas
+    """The comparable spelling of an answer (blanks around it removed), or None for a blank.
+
+    Blanks are None, NaN (any float type), pandas' NA and NaT, and empty text. A number with no
+    fractional part reads as an integer (2.0 as "2", as the state a BIF file spells "2").
+    """
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):  # without importing pandas
         return None
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
-    text = str(value).strip().lower()
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        if float(value).is_integer():
+            return str(int(value))
+    text = str(value).strip()
     return text or None
 
 
-def spellings(variable: Variable) -> Mapping[str, int]:
-    """Every accepted (normalised) spelling of each of the variable's states -> state index."""
+class Spellings(Mapping[str, int]):
+    """Every accepted spelling of a variable's states -> state index.
+
+    A state's exact spelling always means that state. Any other capitalisation, and for yes/no
+    states the aliases in `ALIASES`, is accepted when it names one state only; lookups ignore
+    case, so `"YES" in spellings` holds. `clashes` lists the states a caseless spelling could
+    mean when it could mean several.
+    """
+
+    __slots__ = ("clashes", "exact", "folded")
+
+    def __init__(self, states: tuple[str, ...]) -> None:
+        self.exact = {state: i for i, state in enumerate(states)}
+        groups: dict[str, list[int]] = {}
+        for i, state in enumerate(states):
+            groups.setdefault(state.casefold(), []).append(i)
+        self.folded = {text: group[0] for text, group in groups.items() if len(group) == 1}
+        self.clashes = {
+            text: tuple(states[i] for i in group)
+            for text, group in groups.items()
+            if len(group) > 1
+        }
+        for state, aliases in ALIASES.items():
+            if state in self.folded:
+                self.folded.update({a: self.folded[state] for a in aliases if a not in groups})
+
+    def __getitem__(self, text: str) -> int:
+        index = self.exact.get(text)
+        return self.folded[text.casefold()] if index is None else index
+
+    def __contains__(self, text: object) -> bool:
+        return isinstance(text, str) and (text in self.exact or text.casefold() in self.folded)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self.exact, **self.folded})
+
+    def __len__(self) -> int:
+        return len({**self.exact, **self.folded})
+
+
+def spellings(variable: Variable) -> Spellings:
+    """The spellings accepted for the variable's states (see `Spellings`)."""
     return _spellings(variable.states)
 
 
 @cache
-def _spellings(states: tuple[str, ...]) -> Mapping[str, int]:
-    table = {state.lower(): i for i, state in enumerate(states)}
-    for state, aliases in ALIASES.items():
-        if state in table:
-            table.update({alias: table[state] for alias in aliases if alias not in table})
-    return table
-
-
-@cache
-def _verbatim(states: tuple[str, ...]) -> Mapping[str, int]:
-    """The spellings that `normalise` leaves unchanged, so a value equal to one needs no work."""
-    return {text: i for text, i in _spellings(states).items() if text == text.strip()}
+def _spellings(states: tuple[str, ...]) -> Spellings:
+    return Spellings(states)
 
 
 def state_index(variable: Variable, value: object) -> int:
     """The index of the state `value` names (UNOBSERVED for a blank); EvidenceError otherwise."""
+    lookup = _spellings(variable.states)
     if type(value) is str:  # most answers are spelled as the model spells them
-        index = _verbatim(variable.states).get(value)
+        index = lookup.exact.get(value)
         if index is not None:
             return index
     text = normalise(value)
     if text is None:
         return UNOBSERVED
-    index = spellings(variable).get(text)
+    index = lookup.get(text)
     if index is None:
         raise _bad_value(variable, value)
     return index
 
 
+def shown(value: object) -> str:
+    """`value` as a message shows it: its repr, numpy scalars as the Python value (1.0)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _bad_value(variable: Variable, value: object) -> EvidenceError:
+    text = normalise(value)
+    clash = _spellings(variable.states).clashes.get(text.casefold()) if text else None
+    if clash:
+        return EvidenceError(
+            f"{shown(value)} is ambiguous for {variable.id!r}: its states {', '.join(clash)} "
+            "differ only in case; spell the one meant exactly",
+            node=variable.id,
+            value=value,
+            allowed=variable.states,
+        )
     allowed = ", ".join(variable.states)
     return EvidenceError(
-        f"{value!r} is not a state of {variable.id!r}; allowed: {allowed}",
+        f"{shown(value)} is not a state of {variable.id!r}; allowed: {allowed}",
         node=variable.id,
         value=value,
         allowed=variable.states,

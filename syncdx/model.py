@@ -30,8 +30,9 @@ if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import
 class Model:
     """A diagnostic model, compiled once for exact inference and reused for every query.
 
-    Evidence is a mapping {node id: answer}; answers follow the model's states (case-insensitive;
-    yes/no also as true/false, 1/0, y/n); a blank answer means "not observed". `soft` evidence
+    Evidence is a mapping {node id: answer}; answers follow the model's states (case-insensitive
+    where that names one state; yes/no also as true/false, 1/0, y/n; see `syncdx.evidence`); a
+    blank answer means "not observed". `soft` evidence
     maps a node to a weight per state: {"internet_works": {"yes": 0.8, "no": 0.2}}.
     """
 

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -172,27 +173,54 @@ def encode(network: Network, evidence: Evidence | None) -> dict[int, int]:
 def encode_soft(network: Network, soft: SoftEvidence | None) -> dict[int, FloatArray]:
     """Likelihood (virtual) evidence as {variable index: weight per state}.
 
-    States not named get weight 0; weights must be non-negative and not all zero.
+    Every state of a node needs a weight, a finite real number >= 0 (0 rules the state out),
+    and not all of them 0; anything else is an `EvidenceError` naming the node.
     """
     out = {}
     for name, weights in (soft or {}).items():
         variable = node(network, name)
-        vector = np.zeros(variable.card)
-        for value, weight in weights.items():
-            index = state_index(variable, value)
-            if index == UNOBSERVED or not (weight >= 0 and math.isfinite(weight)):
-                raise EvidenceError(
-                    f"soft evidence on {name!r} needs a finite weight >= 0 for each named state, "
-                    f"got {value!r}: {weight!r}",
-                    node=name,
-                    value=weights,
-                    allowed=variable.states,
-                )
-            vector[index] = weight
-        if not vector.any():
-            raise EvidenceError(f"soft evidence on {name!r} gives every state weight 0", node=name)
-        out[network.index[name]] = vector
+        out[network.index[variable.id]] = _soft_weights(variable, weights)
     return out
+
+
+def _soft_weights(variable: Variable, weights: object) -> FloatArray:
+    """The weight vector of one node's soft evidence, validated (see `encode_soft`)."""
+    if not isinstance(weights, Mapping):
+        raise _bad_soft(variable, weights, f"must map each state to a weight, got {weights!r}")
+    vector = np.full(variable.card, np.nan)
+    for value, weight in weights.items():
+        index = state_index(variable, value)
+        if index == UNOBSERVED:
+            raise _bad_soft(variable, weights, f"has a blank state name ({shown(value)})")
+        if not (isinstance(weight, Real) and 0.0 <= float(weight) < math.inf):
+            raise _bad_soft(
+                variable,
+                weights,
+                f"needs a finite real weight >= 0, got {shown(weight)} for {value!r}",
+            )
+        if not math.isnan(vector[index]):
+            raise _bad_soft(variable, weights, f"weighs {variable.states[index]!r} twice")
+        vector[index] = weight
+    missing = [state for state, w in zip(variable.states, vector) if math.isnan(w)]
+    if missing:
+        raise _bad_soft(
+            variable,
+            weights,
+            f"gives no weight to {', '.join(missing)}; give every state a weight "
+            "(0 rules a state out)",
+        )
+    if not vector.any():
+        raise _bad_soft(variable, weights, "gives every state weight 0")
+    return vector
+
+
+def _bad_soft(variable: Variable, weights: object, problem: str) -> EvidenceError:
+    return EvidenceError(
+        f"soft evidence on {variable.id!r} {problem}",
+        node=variable.id,
+        value=weights,
+        allowed=variable.states,
+    )
 
 
 def likelihoods(

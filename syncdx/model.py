@@ -33,7 +33,8 @@ class Model:
     Evidence is a mapping {node id: answer}; answers follow the model's states (case-insensitive
     where that names one state; yes/no also as true/false, 1/0, y/n; see `syncdx.evidence`); a
     blank answer means "not observed". `soft` evidence
-    maps a node to a weight per state: {"internet_works": {"yes": 0.8, "no": 0.2}}.
+    maps a node to a weight for every one of its states, 0 ruling a state out:
+    {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
 
     def __init__(self, network: Network) -> None:
@@ -120,13 +121,21 @@ class Model:
     def probability_of_evidence(
         self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
     ) -> float:
-        """P(evidence): zero for impossible evidence (no error here)."""
+        """P(evidence): zero for impossible evidence (no error here).
+
+        With soft evidence this is sum_x P(x, evidence) * L(x), L(x) the product of the soft
+        weights of x's states: a probability when each weight is P(report | state) <= 1, and
+        possibly above 1 with weights above 1.
+        """
         return float(np.exp(self.log_probability_of_evidence(evidence, soft=soft)))
 
     def log_probability_of_evidence(
         self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
     ) -> float:
-        """log P(evidence), exact even where P(evidence) underflows; -inf if impossible."""
+        """log P(evidence), exact even where P(evidence) underflows; -inf if impossible.
+
+        With soft evidence, the log of the weighted sum described in `probability_of_evidence`.
+        """
         likelihoods = self._likelihoods(evidence, soft)
         return float(self.infer(likelihoods, ()).log_evidence[0])
 

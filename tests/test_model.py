@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,7 @@ def test_marginals_agree_with_posterior(sync: Model) -> None:
 def test_soft_evidence_interpolates(sync: Model) -> None:
     """Certain soft evidence equals hard evidence; uniform soft evidence equals none."""
     hard = sync.posterior({"internet_works": "no"})
-    certain = sync.posterior(soft={"internet_works": {"no": 1.0}})
+    certain = sync.posterior(soft={"internet_works": {"yes": 0.0, "no": 1.0}})
     uniform = sync.posterior(soft={"internet_works": {"yes": 0.5, "no": 0.5}})
     pd.testing.assert_series_equal(certain, hard)
     pd.testing.assert_series_equal(uniform.sort_index(), sync.posterior().sort_index())
@@ -99,12 +100,27 @@ def test_soft_evidence_interpolates(sync: Model) -> None:
     assert prior["network_unreliable"] < probably["network_unreliable"] < hard["network_unreliable"]
 
 
-def test_bad_soft_evidence_is_rejected(sync: Model) -> None:
-    """Soft evidence needs known states and finite non-negative weights, not all zero."""
-    with pytest.raises(EvidenceError, match="weight 0"):
-        sync.posterior(soft={"internet_works": {"yes": 0.0}})
-    with pytest.raises(EvidenceError, match="finite weight"):
-        sync.posterior(soft={"internet_works": {"yes": -1.0}})
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ({"yes": 0.8}, "'internet_works' gives no weight to no; give every state a weight"),
+        ({"yes": 0.0, "no": 0.0}, "gives every state weight 0"),
+        ({"yes": -1.0, "no": 1.0}, "needs a finite real weight >= 0, got -1.0 for 'yes'"),
+        ({"yes": math.inf, "no": 1.0}, "needs a finite real weight >= 0, got inf"),
+        ({"yes": "0.5", "no": 0.5}, "needs a finite real weight >= 0, got '0.5'"),
+        ({"yes": None, "no": 0.5}, "needs a finite real weight >= 0, got None"),
+        ({"": 1.0, "yes": 1.0, "no": 1.0}, "has a blank state name"),
+        ({"yes": 0.5, "YES": 0.9, "no": 0.1}, "weighs 'yes' twice"),
+        ([0.5, 0.5], "must map each state to a weight"),
+        ({"maybe": 1.0}, "'maybe' is not a state of 'internet_works'"),
+    ],
+)
+def test_bad_soft_evidence_is_rejected(sync: Model, weights: object, message: str) -> None:
+    """Soft evidence needs a finite real weight >= 0 for every state, not all zero: a state
+    left out is an error, not a silent 0 that would turn "probably" into certainty."""
+    with pytest.raises(EvidenceError, match=re.escape(message)) as info:
+        sync.posterior(soft={"internet_works": weights})
+    assert info.value.node == "internet_works"
 
 
 def _tiny() -> Model:

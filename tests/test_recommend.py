@@ -256,7 +256,7 @@ def test_bad_options_and_impossible_evidence(sync: Model) -> None:
     with pytest.raises(ValueError, match="by must be"):
         recommend(sync, by="cost")  # type: ignore[arg-type]
     with pytest.raises(ImpossibleEvidenceError):
-        sync.recommend({"paused_banner": "yes"}, soft={"paused_banner": {"no": 1.0}})
+        sync.recommend({"paused_banner": "yes"}, soft={"paused_banner": {"yes": 0.0, "no": 1.0}})
 
 
 def test_next_questions_edge_rows(sync: Model) -> None:

@@ -66,7 +66,7 @@ import numpy as np
 
 from syncdx import evidence as ev
 from syncdx._threads import one_blas_thread
-from syncdx.errors import ModelError
+from syncdx.errors import EvidenceError, ModelError
 from syncdx.faults import MAX_FAULTS, fault_sets
 from syncdx.lookahead import Look, Rows, Search
 from syncdx.network import FloatArray, Network
@@ -122,12 +122,14 @@ def plan(
     """The next step (question or repair action) by expected cost of repair; see the module.
 
     `failed` are actions tried without success (they are not proposed again and their failure
-    is evidence); `skipped` are questions or actions not to propose. Raises
-    `ImpossibleEvidenceError` for evidence of probability zero, `EvidenceError` for an unknown
-    action, and `ModelError` if the model has no repair actions.
+    is evidence); `skipped` are questions or actions not to propose. The last resort is always
+    available, failed or skipped. Raises `ImpossibleEvidenceError` for evidence of probability
+    zero, `EvidenceError` for an unknown action or question, and `ModelError` if the model has
+    no repair actions.
     """
     network = model.network
     failed, skipped = tuple(failed), set(skipped)
+    check_steps(network, skipped)
     repairs = Repairs.of(network, model.causes, exclude=(*failed, *skipped))
     if not repairs.ids:
         raise ModelError("the model has no repair actions to plan with", file=network.file)
@@ -146,6 +148,20 @@ def plan(
     stay = _stay(model, failed)
     with one_blas_thread():  # small products: BLAS threads only wait on each other
         return _step(search, base, stay, posterior)
+
+
+def check_steps(network: Network, steps: Iterable[str]) -> None:
+    """An EvidenceError, listing the questions and actions, for a step that is neither."""
+    questions = network.ids("observation")
+    for step in steps:
+        if step not in questions and all(a.id != step for a in network.actions):
+            raise EvidenceError(
+                f"unknown action or question {step!r}; the model's questions are: "
+                f"{', '.join(questions)}; its actions are: "
+                f"{', '.join(a.id for a in network.actions)}",
+                node=step,
+                allowed=(*questions, *(a.id for a in network.actions)),
+            )
 
 
 def _stay(model: Model, failed: tuple[str, ...]) -> FloatArray:

@@ -15,9 +15,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
 from syncdx import evidence as ev
 from syncdx.errors import EvidenceError, SessionError, SyncdxError
-from syncdx.plan import Step, failure_evidence, find_action, plan
+from syncdx.plan import Step, check_steps, failure_evidence, find_action, plan
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,19 +65,37 @@ class Session:
         self._history.append(Entry("answer", variable.id, variable.states[index]))
 
     def did(self, action: str, fixed: bool) -> None:
-        """Record that `action` was tried and whether it fixed the problem."""
+        """Record that `action` was tried and whether it fixed the problem (True or False).
+
+        Each action is tried once: reporting again that an action did not fix the problem is a
+        SessionError (its failure would count twice as evidence); undo() to correct a report.
+        """
         self._check_open()
+        if not isinstance(fixed, bool | np.bool_):
+            raise TypeError(f"fixed must be True or False, got {fixed!r}")
         find_action(self._model.network, action)  # an EvidenceError naming the actions if unknown
+        if action in self.failed:
+            raise SessionError(
+                f"{action!r} was already tried and did not fix the problem; each action is tried "
+                "once (undo() to change that report)"
+            )
         if not fixed:
             self._model.posterior(self.evidence, soft=self._soft((*self.failed, action)))
         self._history.append(Entry("action", action, "fixed" if fixed else "not fixed"))
 
     def skip(self, step: str) -> None:
-        """Do not propose this question or action again (it cannot be answered or done)."""
+        """Do not propose this question or action again (it cannot be answered or done).
+
+        An EvidenceError if `step` is neither a question nor an action of the model. The last
+        resort is always available, so it cannot be skipped: that is a SessionError.
+        """
         self._check_open()
         network = self._model.network
-        if step not in network.index:
-            find_action(network, step)
+        check_steps(network, [step])
+        if any(a.last_resort and a.id == step for a in network.actions):
+            raise SessionError(
+                f"{step!r} is the last resort, always available; it cannot be skipped"
+            )
         self._history.append(Entry("skip", step))
 
     def undo(self) -> Entry:

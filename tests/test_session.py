@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -89,8 +90,7 @@ def test_bad_steps_are_refused_and_not_recorded(sync: Model) -> None:
         session.answer("paused_banner", "")
     session.answer("imessage_off", "present")
     session.did("toggle_imessage", fixed=False)
-    session.did("toggle_imessage", fixed=False)
-    assert len(session.history) == 3
+    assert len(session.history) == 2
     session_with_cause = Session(Model(_no_leak_switch(sync)))
     session_with_cause.answer("imessage_switch_on", "no")
     with pytest.raises(ImpossibleEvidenceError):
@@ -98,11 +98,64 @@ def test_bad_steps_are_refused_and_not_recorded(sync: Model) -> None:
     assert len(session_with_cause.history) == 1
 
 
+@pytest.mark.parametrize("fixed", ["false", "no", 0, 1, None])
+def test_fixed_must_be_a_bool(sync: Model, fixed: object) -> None:
+    """did() takes True or False only: the truthy string "false" must not count as a fix."""
+    session = Session(sync)
+    with pytest.raises(TypeError, match=f"fixed must be True or False, got {fixed!r}"):
+        session.did("toggle_imessage", fixed)
+    assert session.history == ()
+
+
+def test_numpy_bools_are_bools(sync: Model) -> None:
+    """A numpy bool (as read from a table) is accepted like a Python bool."""
+    session = Session(sync)
+    session.did("toggle_imessage", np.False_)
+    session.did("restart_device", np.True_)
+    assert session.failed == ("toggle_imessage",)
+    assert session.fixed_by == "restart_device"
+
+
+def test_an_action_fails_once(sync: Model) -> None:
+    """A second "not fixed" for the same action is refused (it would count twice as evidence);
+    undo() lets the report be changed."""
+    session = Session(sync)
+    session.did("toggle_imessage", fixed=False)
+    before = session.posterior
+    with pytest.raises(SessionError, match="'toggle_imessage' was already tried"):
+        session.did("toggle_imessage", fixed=False)
+    with pytest.raises(SessionError, match="tried once"):
+        session.did("toggle_imessage", fixed=True)
+    pd.testing.assert_series_equal(session.posterior, before)
+    session.undo()
+    session.did("toggle_imessage", fixed=True)
+    assert session.fixed_by == "toggle_imessage"
+
+
+@pytest.mark.parametrize("step", ["foo", "icloud_storage_full"])
+def test_skip_names_questions_and_actions(sync: Model, step: str) -> None:
+    """Skipping what is neither a question nor an action (a typo, a cause) names both kinds,
+    and plan(skipped=...) refuses it the same way."""
+    session = Session(sync)
+    message = f"unknown action or question '{step}'.*paused_banner.*toggle_imessage"
+    with pytest.raises(EvidenceError, match=message):
+        session.skip(step)
+    with pytest.raises(EvidenceError, match=message):
+        sync.plan(skipped=[step])
+    assert session.history == ()
+
+
+def test_the_last_resort_cannot_be_skipped(sync: Model) -> None:
+    """The last resort is always available: skipping it is refused, not silently ignored."""
+    session = Session(sync)
+    with pytest.raises(SessionError, match="'contact_apple_support' is the last resort"):
+        session.skip("contact_apple_support")
+    assert session.history == ()
+
+
 def _no_leak_switch(model: Model) -> syncdx.Network:
     """The sync network where the iMessage switch reads exactly the imessage_off cause."""
     import dataclasses
-
-    import numpy as np
 
     network = model.network
     i = network.index["imessage_switch_on"]
@@ -188,7 +241,8 @@ def test_any_session_survives_a_round_trip(sync: Model, data: st.DataObject) -> 
             node = data.draw(st.sampled_from(model.observations))
             session.answer(node, data.draw(st.sampled_from(model.states(node))))
         elif kind == "action":
-            session.did(data.draw(st.sampled_from([a.id for a in model.network.actions])), False)
+            untried = [a.id for a in model.network.actions if a.id not in session.failed]
+            session.did(data.draw(st.sampled_from(untried)), False)
         else:
             session.skip(data.draw(st.sampled_from(model.observations)))
     assert Session.from_json(model, session.to_json()).history == session.history

@@ -142,12 +142,17 @@ class Model:
     def posteriors(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Batch posterior: one row of P(cause present) per row of `frame`, same index and order.
 
-        Columns named after nodes are evidence (blank = not observed); other columns are
-        ignored. A bad value raises an `EvidenceError` naming the row and column; a row with
-        impossible evidence raises an `ImpossibleEvidenceError` naming the row.
+        Columns named after nodes, causes included, are evidence (blank = not observed); other
+        columns are ignored. (`score` differs: it reads only observation columns and carries
+        cause columns through untouched, as labels.) A duplicate column raises an `InputError`
+        as `score` does; a bad value an `EvidenceError` naming the row and column; a row with
+        impossible evidence an `ImpossibleEvidenceError` naming the row.
         """
         import pandas as pd
 
+        from syncdx.tables import check_columns
+
+        check_columns(tuple(str(c) for c in frame.columns), None)
         encoded = ev.encode_frame(self._network, frame)
         _raise_first_invalid(self._network, frame, encoded)
         result = self.infer_codes(encoded.codes, encoded.columns, self._cause_index)
@@ -298,7 +303,11 @@ class Model:
     def score(
         self, frame: pd.DataFrame, *, top: int = 3, next_question: bool = False
     ) -> pd.DataFrame:
-        """`frame` with P(cause present), top causes, log P(e) and an error per row appended."""
+        """`frame` with P(cause present), top causes, log P(e) and an error per row appended.
+
+        Only observation columns are answers; cause columns are carried through as labels
+        (unlike `posteriors`, where they are evidence). See `syncdx.batch`.
+        """
         from syncdx.batch import score_frame
 
         return score_frame(self, frame, top=top, next_question=next_question)
@@ -311,7 +320,7 @@ def _read_only(array: FloatArray) -> FloatArray:
 
 def distinct_rows(codes: ev.CodeArray) -> tuple[ev.CodeArray, np.ndarray]:
     """The distinct rows of `codes` and, for each row, the index of its distinct row."""
-    if codes.shape[1] == 0:
+    if codes.shape[1] == 0 or len(codes) == 0:
         return codes[:1], np.zeros(len(codes), dtype=np.intp)
     keys = ev.pattern_keys(codes, np.maximum(codes.max(axis=0), 0) + 1)
     if keys is None:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import syncdx
-from syncdx import EvidenceError, ImpossibleEvidenceError, Model
+from syncdx import EvidenceError, ImpossibleEvidenceError, InputError, Model
 from syncdx.network import CAUSE_STATES, Network, Variable
 from syncdx.ranking import TIE
 from tests.oracle import posterior_marginals
@@ -212,3 +212,33 @@ def test_evidence_order_does_not_matter(data: st.DataObject) -> None:
         np.testing.assert_allclose(series.values, backward[name].values, atol=1e-12)
         np.testing.assert_allclose(series.values, marginals[network.index[name]], atol=1e-9)
     assert model.probability_of_evidence(evidence) == pytest.approx(p_e, rel=1e-9)
+
+
+def test_posteriors_of_no_rows_is_an_empty_frame(sync: Model) -> None:
+    """Zero rows in, zero rows out, with a column per cause and the frame's index."""
+    frame = pd.DataFrame({"paused_banner": []}, index=pd.Index([], name="ticket"))
+    out = sync.posteriors(frame)
+    assert out.shape == (0, len(sync.causes))
+    assert list(out.columns) == list(sync.causes)
+    assert out.index.name == "ticket"
+
+
+def test_posteriors_refuses_duplicate_columns_as_score_does(sync: Model) -> None:
+    """A column given twice is the same InputError in posteriors() as in score()."""
+    frame = pd.DataFrame([["yes", "no"]], columns=["paused_banner", "paused_banner"])
+    errors = []
+    for method in (sync.posteriors, sync.score):
+        with pytest.raises(InputError, match="column 'paused_banner': duplicate column") as info:
+            method(frame)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+
+
+def test_cause_columns_are_evidence_in_posteriors_and_labels_in_score(sync: Model) -> None:
+    """posteriors() reads a cause column as evidence; score() carries it through untouched."""
+    frame = pd.DataFrame({"icloud_storage_full": ["present"], "paused_banner": ["yes"]})
+    assert sync.posteriors(frame).loc[0, "icloud_storage_full"] == 1.0
+    scored = sync.score(frame)
+    expected = sync.posterior({"paused_banner": "yes"})["icloud_storage_full"]
+    assert scored.loc[0, "p_icloud_storage_full"] == pytest.approx(expected)
+    assert scored.loc[0, "icloud_storage_full"] == "present"

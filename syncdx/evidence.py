@@ -11,11 +11,11 @@ Anything else is an `EvidenceError` naming the node, the value and the allowed s
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from numbers import Real
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +33,8 @@ UNOBSERVED = -1
 #: Code for a value that is not a state of its node.
 INVALID = -2
 
-Evidence = Mapping[str, object]
+#: Answers {node id: value}: any mapping, or a pandas Series such as a row of a frame.
+Evidence: TypeAlias = "Mapping[str, object] | pd.Series"
 SoftEvidence = Mapping[str, Mapping[str, float]]
 CodeArray = npt.NDArray[np.int16]
 
@@ -159,10 +160,27 @@ def node(network: Network, name: str) -> Variable:
     return network.variables[network.index[name]]
 
 
+def names(value: str | Iterable[str]) -> tuple[str, ...]:
+    """Node or action names: a single string is one name, not a sequence of letters."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def findings(evidence: Evidence | None) -> Iterable[tuple[str, object]]:
+    """The (node, answer) pairs of `evidence`; a TypeError if it is not a mapping or a Series."""
+    if evidence is None:
+        return ()
+    if not hasattr(evidence, "items"):
+        raise TypeError(
+            "evidence must be a mapping {node: answer} or a pandas Series, "
+            f"got {type(evidence).__name__}"
+        )
+    return cast("Iterable[tuple[str, object]]", evidence.items())
+
+
 def encode(network: Network, evidence: Evidence | None) -> dict[int, int]:
     """Hard evidence as {variable index: state index}; blanks are dropped."""
     codes = {}
-    for name, value in (evidence or {}).items():
+    for name, value in findings(evidence):
         variable = node(network, name)
         code = state_index(variable, value)
         if code != UNOBSERVED:

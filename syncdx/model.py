@@ -30,10 +30,10 @@ if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import
 class Model:
     """A diagnostic model, compiled once for exact inference and reused for every query.
 
-    Evidence is a mapping {node id: answer}; answers follow the model's states (case-insensitive
-    where that names one state; yes/no also as true/false, 1/0, y/n; see `syncdx.evidence`); a
-    blank answer means "not observed". `soft` evidence
-    maps a node to a weight for every one of its states, 0 ruling a state out:
+    Evidence is a mapping {node id: answer} or a pandas Series (a row of a frame); answers
+    follow the model's states (case-insensitive where that names one state; yes/no also as
+    true/false, 1/0, y/n; see `syncdx.evidence`); a blank answer means "not observed". `soft`
+    evidence maps a node to a weight for every one of its states, 0 ruling a state out:
     {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
 
@@ -99,14 +99,15 @@ class Model:
     def marginals(
         self,
         evidence: ev.Evidence | None = None,
-        variables: Iterable[str] | None = None,
+        variables: str | Iterable[str] | None = None,
         *,
         soft: ev.SoftEvidence | None = None,
     ) -> dict[str, pd.Series]:
-        """{node: P(node = state | evidence) over its states}; `variables` None means every node."""
+        """{node: P(node = state | evidence) over its states} for a node or several; None means
+        every node."""
         import pandas as pd
 
-        names = self._network.ids() if variables is None else tuple(variables)
+        names = self._network.ids() if variables is None else ev.names(variables)
         indices = tuple(self._network.index[ev.node(self._network, n).id] for n in names)
         result = self._query(evidence, soft, indices)
         return {
@@ -214,7 +215,7 @@ class Model:
     ) -> Result:
         result = self.infer(self._likelihoods(evidence, soft), targets)
         if not math.isfinite(result.log_evidence[0]):
-            raise self._impossible(evidence or {}, soft)
+            raise self._impossible({} if evidence is None else evidence, soft)
         return result
 
     def _impossible(
@@ -263,7 +264,7 @@ class Model:
         k: int | None = None,
         criterion: Criterion = "marginal",
         by: Ranking = "gain",
-        candidates: Iterable[str] | None = None,
+        candidates: str | Iterable[str] | None = None,
     ) -> pd.DataFrame:
         """Unanswered questions ranked by expected information gain (bits): `syncdx.recommend`."""
         from syncdx.recommend import recommend
@@ -277,8 +278,8 @@ class Model:
         evidence: ev.Evidence | None = None,
         *,
         soft: ev.SoftEvidence | None = None,
-        failed: Iterable[str] = (),
-        skipped: Iterable[str] = (),
+        failed: str | Iterable[str] = (),
+        skipped: str | Iterable[str] = (),
     ) -> Step:
         """The next troubleshooting step, by expected cost of repair: `syncdx.plan`."""
         from syncdx.plan import plan

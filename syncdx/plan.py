@@ -116,19 +116,19 @@ def plan(
     evidence: ev.Evidence | None = None,
     *,
     soft: ev.SoftEvidence | None = None,
-    failed: Iterable[str] = (),
-    skipped: Iterable[str] = (),
+    failed: str | Iterable[str] = (),
+    skipped: str | Iterable[str] = (),
 ) -> Step:
     """The next step (question or repair action) by expected cost of repair; see the module.
 
     `failed` are actions tried without success (they are not proposed again and their failure
-    is evidence); `skipped` are questions or actions not to propose. The last resort is always
-    available, failed or skipped. Raises `ImpossibleEvidenceError` for evidence of probability
-    zero, `EvidenceError` for an unknown action or question, and `ModelError` if the model has
-    no repair actions.
+    is evidence); `skipped` are questions or actions not to propose; each is a name or several.
+    The last resort is always available, failed or skipped. Raises `ImpossibleEvidenceError`
+    for evidence of probability zero, `EvidenceError` for an unknown action or question, and
+    `ModelError` if the model has no repair actions.
     """
     network = model.network
-    failed, skipped = tuple(failed), set(skipped)
+    failed, skipped = ev.names(failed), set(ev.names(skipped))
     check_steps(network, skipped)
     repairs = Repairs.of(network, model.causes, exclude=(*failed, *skipped))
     if not repairs.ids:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from numbers import Integral
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -168,18 +169,20 @@ def recommend(
     k: int | None = None,
     criterion: Criterion = "marginal",
     by: Ranking = "gain",
-    candidates: Iterable[str] | None = None,
+    candidates: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Rank the questions not yet answered by expected information gain about the causes.
 
     One row per candidate observation (index `observation`), best first: `question` (its text),
     `gain` (bits), `cost` (minutes; 1 when the model gives none), `gain_per_minute`, and
     `answers` ({state: P(state | evidence)}). `by="gain_per_cost"` ranks by gain per minute.
-    `candidates` limits the questions considered (default: every observation not answered).
-    Raises `ImpossibleEvidenceError` if the evidence has probability zero.
+    `candidates` limits the questions considered (a name or several; default: every
+    observation not answered). `k` (None: all) is how many rows to return. Raises
+    `ImpossibleEvidenceError` if the evidence has probability zero.
     """
     if by not in RANKINGS:
         raise ValueError(f"by must be one of {RANKINGS}, got {by!r}")
+    _check_count(k)
     network = model.network
     likelihoods = evidence_likelihoods(network, evidence, soft)
     layout = Layout.of(network, _candidates(model, evidence, candidates))
@@ -194,12 +197,23 @@ def recommend(
     return _table(network, layout, order, gain, costs, per_minute, look.answers[0])
 
 
+def _check_count(k: object) -> None:
+    """A TypeError or ValueError unless `k` is None or an int >= 0."""
+    if k is None:
+        return
+    if isinstance(k, bool) or not isinstance(k, Integral):
+        raise TypeError(f"k must be None or an int >= 0, got {k!r}")
+    if k < 0:
+        raise ValueError(f"k must be None or an int >= 0, got {k!r}")
+
+
 def _candidates(
-    model: Model, evidence: ev.Evidence | None, candidates: Iterable[str] | None
+    model: Model, evidence: ev.Evidence | None, candidates: str | Iterable[str] | None
 ) -> list[int]:
     network = model.network
     if candidates is not None:
-        return [network.index[ev.node(network, name).id] for name in candidates]
+        chosen = (network.index[ev.node(network, name).id] for name in ev.names(candidates))
+        return list(dict.fromkeys(chosen))
     observed = ev.encode(network, evidence)
     return [network.index[o] for o in model.observations if network.index[o] not in observed]
 

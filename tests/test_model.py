@@ -242,3 +242,31 @@ def test_cause_columns_are_evidence_in_posteriors_and_labels_in_score(sync: Mode
     expected = sync.posterior({"paused_banner": "yes"})["icloud_storage_full"]
     assert scored.loc[0, "p_icloud_storage_full"] == pytest.approx(expected)
     assert scored.loc[0, "icloud_storage_full"] == "present"
+
+
+def test_a_single_variable_name_is_one_name(sync: Model) -> None:
+    """marginals(e, "paused_banner") is the marginal of that node, not of its letters."""
+    marginals = sync.marginals({}, "paused_banner")
+    assert list(marginals) == ["paused_banner"]
+    pd.testing.assert_series_equal(
+        marginals["paused_banner"], sync.marginals({}, ["paused_banner"])["paused_banner"]
+    )
+
+
+def test_a_frame_row_is_evidence(sync: Model) -> None:
+    """A pandas Series (a row of a frame, blanks as NaN) works as a mapping of answers."""
+    frame = pd.DataFrame({"paused_banner": ["yes"], "internet_works": [np.nan]})
+    row = frame.iloc[0]
+    expected = sync.posterior({"paused_banner": "yes"})
+    pd.testing.assert_series_equal(sync.posterior(row), expected)
+    assert sync.probability_of_evidence(row) == sync.probability_of_evidence(
+        {"paused_banner": "yes"}
+    )
+    assert sync.recommend(row).index[0] == sync.recommend({"paused_banner": "yes"}).index[0]
+
+
+def test_evidence_that_is_not_a_mapping_is_a_type_error(sync: Model) -> None:
+    """A bare string or a list of pairs is refused, saying what evidence must be."""
+    for bad in ("paused_banner", [("paused_banner", "yes")]):
+        with pytest.raises(TypeError, match="evidence must be a mapping"):
+            sync.posterior(bad)  # type: ignore[arg-type]

@@ -393,3 +393,14 @@ def test_exact_benchmark_costs_agree_with_the_simulation(sync: Model, faults: in
     rows = {line.split()[0]: line.split() for line in out.getvalue().splitlines()[1:]}
     assert set(rows) == set(sync.causes)
     assert all(row[2] == "60.0" and row[-3] == "100%" for row in rows.values())
+
+
+def test_failed_and_skipped_take_a_single_name(sync: Model) -> None:
+    """plan(failed="toggle_imessage") is that one action, not its letters; same for skipped."""
+    evidence = {"paused_banner": "yes"}
+    assert sync.plan(evidence, failed="toggle_imessage") == sync.plan(
+        evidence, failed=["toggle_imessage"]
+    )
+    first = sync.plan(evidence)
+    assert sync.plan(evidence, skipped=first.id) == sync.plan(evidence, skipped=[first.id])
+    assert sync.plan(evidence, skipped=first.id).id != first.id

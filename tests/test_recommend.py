@@ -311,3 +311,34 @@ def test_next_questions_is_one_infer_call_per_chunk(
     assert len(calls) == 1
     assert ids[0] == ids[2]
     assert ids[0] != ids[1]
+
+
+@pytest.mark.parametrize(
+    ("k", "error", "message"),
+    [
+        (-1, ValueError, "k must be None or an int >= 0, got -1"),
+        (1.5, TypeError, "k must be None or an int >= 0, got 1.5"),
+        (True, TypeError, "got True"),
+        ("3", TypeError, "got '3'"),
+    ],
+)
+def test_k_must_be_a_count(sync: Model, k: object, error: type[Exception], message: str) -> None:
+    """k is None or a non-negative int: -1 must not silently drop the last row."""
+    with pytest.raises(error, match=message):
+        sync.recommend({}, k=k)  # type: ignore[arg-type]
+
+
+def test_k_counts_rows(sync: Model) -> None:
+    """k=0 gives no rows, a numpy int works like an int, None gives every question."""
+    assert len(sync.recommend({}, k=0)) == 0
+    assert len(sync.recommend({}, k=np.int64(2))) == 2  # type: ignore[arg-type]
+    assert len(sync.recommend({}, k=None)) == len(sync.observations)
+
+
+def test_candidates_are_names_not_letters(sync: Model) -> None:
+    """A single string is one candidate; a name given twice is one row."""
+    one = sync.recommend({}, candidates="internet_works")
+    assert list(one.index) == ["internet_works"]
+    pd.testing.assert_frame_equal(one, sync.recommend({}, candidates=["internet_works"]))
+    twice = sync.recommend({}, candidates=["internet_works", "paused_banner", "internet_works"])
+    assert sorted(twice.index) == ["internet_works", "paused_banner"]

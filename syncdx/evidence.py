@@ -232,6 +232,23 @@ def _soft_weights(variable: Variable, weights: object) -> FloatArray:
     return vector
 
 
+class Reported(dict[str, float]):
+    """Soft evidence weights on one node that say in words where they come from (`reason`,
+    e.g. "restart_device did not fix it"), for messages about impossible evidence."""
+
+    def __init__(self, weights: Mapping[str, float], reason: str) -> None:
+        super().__init__(weights)
+        self.reason = reason
+
+
+def describe_soft(name: str, weights: Mapping[str, float]) -> str:
+    """How soft evidence on node `name` reads in a message: its `reason`, or its weights."""
+    if isinstance(weights, Reported):
+        return weights.reason
+    shown_weights = ", ".join(f"{state!r}: {shown(w)}" for state, w in weights.items())
+    return f"soft evidence on {name!r} ({{{shown_weights}}})"
+
+
 def _bad_soft(variable: Variable, weights: object, problem: str) -> EvidenceError:
     return EvidenceError(
         f"soft evidence on {variable.id!r} {problem}",

@@ -222,13 +222,18 @@ class Model:
         self, evidence: ev.Evidence, soft: ev.SoftEvidence | None, row: object = None
     ) -> ImpossibleEvidenceError:
         likelihoods = {v: lik[0] for v, lik in self._likelihoods(evidence, soft).items()}
-        conflict = smallest_conflict(self._tree, likelihoods)
-        named = {self._network.variables[v].id: v for v in conflict}
-        shown = {
-            name: str(evidence[name]) if name in evidence else f"soft {dict((soft or {})[name])}"
-            for name in named
-        }
-        return ImpossibleEvidenceError(shown, row=row)
+        conflict = [
+            self._network.variables[v].id for v in smallest_conflict(self._tree, likelihoods)
+        ]
+        hard = {n: str(v) for n, v in ev.findings(evidence) if ev.normalise(v) is not None}
+        weights = soft or {}
+        found, shown = {}, []
+        for name in conflict:
+            said = [f"{name}={hard[name]}"] if name in hard else []
+            said += [ev.describe_soft(name, weights[name])] if name in weights else []
+            found[name] = hard.get(name) or said[0]
+            shown.append(" and ".join(said))
+        return ImpossibleEvidenceError(found, row=row, shown=shown)
 
     # -- display ----------------------------------------------------------------------------------
     def __repr__(self) -> str:

@@ -164,6 +164,21 @@ def check_steps(network: Network, steps: Iterable[str]) -> None:
             )
 
 
+def described_failures(network: Network, failed: Iterable[str]) -> dict[str, ev.Reported]:
+    """`failure_evidence`, each cause's weights naming the actions that did not fix it."""
+    failed = tuple(failed)
+    causes = network.ids("cause")
+    fixing = {a: fix_probabilities(find_action(network, a), causes) for a in failed}
+    return {
+        cause: ev.Reported(
+            weights,
+            " and ".join(a for a in fixing if fixing[a][causes.index(cause)] > 0)
+            + " did not fix it",
+        )
+        for cause, weights in failure_evidence(network, failed).items()
+    }
+
+
 def _stay(model: Model, failed: tuple[str, ...]) -> FloatArray:
     """(1, causes) P(each cause, if present, is still present after the failed attempts)."""
     stay = np.ones((1, len(model.causes)))
@@ -181,7 +196,12 @@ def _posterior(
     failed: tuple[str, ...],
 ) -> FloatArray:
     """(causes,) P(present | e), failures as soft evidence; raises for impossible evidence."""
-    belief = combine_soft(soft, failure_evidence(model.network, failed))
+    failures = described_failures(model.network, failed)
+    # combine_soft copies weights: keep the failures' reasons where there was nothing to combine
+    belief = {
+        **combine_soft(soft, failures),
+        **{c: w for c, w in failures.items() if c not in (soft or {})},
+    }
     likelihoods = evidence_likelihoods(model.network, evidence, belief)
     result = model.infer(likelihoods, [model.network.index[c] for c in model.causes])
     if not result.possible[0]:

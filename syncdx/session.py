@@ -19,7 +19,7 @@ import numpy as np
 
 from syncdx import evidence as ev
 from syncdx.errors import EvidenceError, SessionError, SyncdxError
-from syncdx.plan import Step, check_steps, failure_evidence, find_action, plan
+from syncdx.plan import Step, check_steps, described_failures, find_action, plan
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -198,8 +198,8 @@ class Session:
             )
 
     # -- helpers --------------------------------------------------------------------------------
-    def _soft(self, failed: tuple[str, ...]) -> dict[str, dict[str, float]]:
-        return failure_evidence(self._model.network, failed)
+    def _soft(self, failed: tuple[str, ...]) -> dict[str, ev.Reported]:
+        return described_failures(self._model.network, failed)
 
     def _check_open(self) -> None:
         if self.resolved:

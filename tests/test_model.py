@@ -270,3 +270,27 @@ def test_evidence_that_is_not_a_mapping_is_a_type_error(sync: Model) -> None:
     for bad in ("paused_banner", [("paused_banner", "yes")]):
         with pytest.raises(TypeError, match="evidence must be a mapping"):
             sync.posterior(bad)  # type: ignore[arg-type]
+
+
+def test_impossible_soft_evidence_reads_as_soft_evidence() -> None:
+    """A conflict through soft evidence names it with its weights, not an internal form; a
+    blank hard answer on the same node is not shown as `a=None`."""
+    model = _tiny()
+    soft = {"a": {"absent": 1, "present": 0}}
+    with pytest.raises(ImpossibleEvidenceError) as info:
+        model.posterior({"a": None, "b": "yes"}, soft=soft)
+    message = str(info.value)
+    assert "soft evidence on 'a' ({'absent': 1, 'present': 0})" in message
+    assert "b=yes" in message
+    assert "None" not in message
+
+
+def test_a_conflict_with_a_soft_zero_mentions_the_soft_evidence() -> None:
+    """Hard and soft evidence on one node that exclude each other: both are named."""
+    model = _tiny()
+    with pytest.raises(
+        ImpossibleEvidenceError,
+        match=re.escape("a=absent and soft evidence on 'a' ({'absent': 0.0, 'present': 1.0})"),
+    ) as info:
+        model.posterior({"a": "absent"}, soft={"a": {"absent": 0.0, "present": 1.0}})
+    assert info.value.conflict == {"a": "absent"}

@@ -246,3 +246,30 @@ def test_any_session_survives_a_round_trip(sync: Model, data: st.DataObject) -> 
         else:
             session.skip(data.draw(st.sampled_from(model.observations)))
     assert Session.from_json(model, session.to_json()).history == session.history
+
+
+def _sure_toggle(model: Model) -> Model:
+    """The sync model where toggle_imessage always fixes imessage_off."""
+    import dataclasses
+
+    network = model.network
+    actions = tuple(
+        dataclasses.replace(a, fixes={**a.fixes, "imessage_off": 1.0})
+        if a.id == "toggle_imessage"
+        else a
+        for a in network.actions
+    )
+    return Model(dataclasses.replace(network, actions=actions))
+
+
+def test_a_failed_action_in_a_conflict_is_named_as_such(sync: Model) -> None:
+    """When a failure contradicts the answers, the message says which action did not fix it,
+    in a session and in plan(failed=...)."""
+    model = _sure_toggle(sync)
+    session = Session(model)
+    session.answer("imessage_off", "present")
+    expected = "imessage_off=present and toggle_imessage did not fix it"
+    with pytest.raises(ImpossibleEvidenceError, match=expected):
+        session.did("toggle_imessage", fixed=False)
+    with pytest.raises(ImpossibleEvidenceError, match=expected):
+        model.plan({"imessage_off": "present"}, failed=["toggle_imessage"])

@@ -14,10 +14,16 @@ from typing import Any
 import numpy as np
 
 from syncdx.errors import ModelError
-from syncdx.network import Network, Variable, topological_order
+from syncdx.network import FloatArray, Network, Variable, topological_order
+from syncdx.ranking import TIE
 
 #: File endings read through pgmpy's readers (each also gzip-compressed, ending in .gz).
 NETWORK_SUFFIXES = (".bif", ".xmlbif", ".xml")
+#: State names that read as a root's normal state (compared case-insensitively): among the
+#: states tied for most probable a priori, the first of these is the normal one.
+NORMAL_NAMES = frozenset(
+    ("no", "false", "absent", "normal", "off", "none", "ok", "0", "negative", "healthy")
+)
 
 
 def network_format(path: Path) -> str | None:
@@ -64,7 +70,8 @@ def bundled_network(name: str) -> Path:
 def from_pgmpy(bn: Any, *, name: str = "network", file: str | None = None) -> Network:
     """A `Network` from a pgmpy `DiscreteBayesianNetwork` (tables renormalised to sum to 1).
 
-    Root nodes become causes whose normal state is their most probable one a priori.
+    Root nodes become causes whose normal state is their most probable one a priori (on a
+    tie, see `normal_state`).
     """
     cpds = {str(cpd.variable): cpd for cpd in bn.get_cpds()}
     if not cpds:
@@ -103,8 +110,14 @@ def _convert_cpd(cpd: Any, file: str | None) -> tuple[Variable, np.ndarray]:
     table = np.ascontiguousarray(table / sums)
     if evidence:
         return Variable(node, states, "observation", text=node, cost=1.0), table
-    normal = states[int(np.argmax(table))]
-    return Variable(node, states, "cause", text=node, normal=normal), table
+    return Variable(node, states, "cause", text=node, normal=normal_state(states, table)), table
+
+
+def normal_state(states: tuple[str, ...], prior: FloatArray) -> str:
+    """A root's normal state: its most probable state a priori; among states tied for that,
+    the first whose name reads as normal (`NORMAL_NAMES`), else the first."""
+    tied = [s for s, p in zip(states, prior.tolist()) if p >= prior.max() - TIE]
+    return next((s for s in tied if s.casefold() in NORMAL_NAMES), tied[0])
 
 
 def to_pgmpy(network: Network) -> Any:

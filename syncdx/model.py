@@ -246,7 +246,7 @@ class Model:
     def _repr_html_(self) -> str:
         prior = self.posterior()
         rows = "".join(
-            f"<tr><td><code>{escape(c)}</code></td><td>{escape(self._text(c))}</td>"
+            f"<tr><td><code>{escape(c)}</code></td><td>{escape(self._meaning(c))}</td>"
             f"<td style='text-align:right'>{p:.3f}</td></tr>"
             for c, p in zip(map(str, prior.index), prior.to_numpy())
         )
@@ -257,8 +257,13 @@ class Model:
             f"<th>cause</th><th>meaning</th><th>prior</th></tr></thead><tbody>{rows}</tbody></table>"
         )
 
-    def _text(self, node: str) -> str:
-        return self._network.variable(node).text
+    def _meaning(self, cause: str) -> str:
+        """The cause's text or, with none beyond its id (as from BIF), which states are present."""
+        variable = self._network.variable(cause)
+        if variable.text not in ("", variable.id):
+            return variable.text
+        present = " or ".join(s for s in variable.states if s != variable.normal)
+        return f"{cause} = {present}"
 
     # -- recommender and planner (syncdx.recommend, syncdx.plan) ------------------------------
     def recommend(

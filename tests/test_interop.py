@@ -11,7 +11,7 @@ import pytest
 
 import syncdx
 from syncdx import ModelError
-from syncdx.interop import bundled_network, from_pgmpy
+from syncdx.interop import bundled_network, from_pgmpy, normal_state
 
 
 def _asia() -> object:
@@ -75,3 +75,29 @@ def test_unreadable_model_files_name_the_file(
     with pytest.raises(ModelError, match=match) as info:
         syncdx.load_model(path)
     assert name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("states", "prior", "normal"),
+    [
+        (("yes", "no"), [0.5, 0.5], "no"),  # asia's smoke: a tie, "no" reads as normal
+        (("True", "False"), [0.5, 0.5], "False"),
+        (("present", "ABSENT"), [0.5, 0.5], "ABSENT"),
+        (("a", "b", "ok"), [0.3, 0.3, 0.4], "ok"),
+        (("high", "low"), [0.5, 0.5], "high"),  # nothing reads as normal: the first
+        (("yes", "no"), [0.6, 0.4], "yes"),  # no tie: the most probable, whatever its name
+        (("on", "off", "none"), [0.2, 0.4, 0.4], "off"),
+    ],
+)
+def test_normal_state_of_a_root(states: tuple[str, ...], prior: list[float], normal: str) -> None:
+    """The most probable state a priori; on a tie, the first named like a normal state."""
+    assert normal_state(states, np.array(prior)) == normal
+
+
+def test_asia_smoke_present_means_smoking() -> None:
+    """asia's smoke is 0.5 / 0.5: "present" must mean smoke = yes, and the model's table says
+    so where a BIF cause has no text of its own."""
+    model = syncdx.Model(from_pgmpy(_asia()))
+    assert model.network.variable("smoke").normal == "no"
+    assert model.posterior({"smoke": "yes"})["smoke"] == 1.0
+    assert "<td>smoke = yes</td>" in model._repr_html_()

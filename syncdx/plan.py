@@ -60,6 +60,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -109,6 +110,34 @@ class Step:
     why: tuple[tuple[str, float], ...]
     answers: tuple[str, ...] = ()
     last_resort: bool = False
+
+    def __str__(self) -> str:
+        kind = "last resort" if self.last_resort else self.kind
+        why = ", ".join(f"{cause} {p:.1%}" for cause, p in self.why)
+        return (
+            f"{kind} {self.id} ({self.cost:.1f} min; {self.expected_cost:.1f} min expected to a "
+            f"fix){'; why: ' + why if why else ''}"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Step {self}>"
+
+    def _repr_html_(self) -> str:
+        verb = "Ask" if self.kind == "question" else "Do"
+        return (
+            f"<p><b>{verb}</b> <code>{escape(self.id)}</code>: {escape(self.text)} "
+            f"({self.cost:.1f} min; {self.expected_cost:.1f} min expected to a fix)</p>"
+            + probability_table(self.why, "why (cause)")
+        )
+
+
+def probability_table(rows: Iterable[tuple[str, float]], label: str) -> str:
+    """An HTML table of (name, probability) rows, probabilities as percentages to 0.1%."""
+    body = "".join(
+        f"<tr><td><code>{escape(name)}</code></td><td style='text-align:right'>{p:.1%}</td></tr>"
+        for name, p in rows
+    )
+    return f"<table><thead><tr><th>{label}</th><th>P</th></tr></thead><tbody>{body}</tbody></table>"
 
 
 def plan(

@@ -13,13 +13,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from syncdx import evidence as ev
 from syncdx.errors import EvidenceError, SessionError, SyncdxError
-from syncdx.plan import Step, check_steps, described_failures, find_action, plan
+from syncdx.plan import (
+    Step,
+    check_steps,
+    described_failures,
+    find_action,
+    plan,
+    probability_table,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +38,8 @@ EntryKind = Literal["answer", "action", "skip"]
 #: Version of the JSON written by `Session.to_json`.
 FORMAT_VERSION = 1
 FORMAT_NAME = "syncdx-session"
+#: How many of the most probable causes a session's HTML view lists.
+TOP_CAUSES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +218,42 @@ class Session:
             )
 
     def __repr__(self) -> str:
+        return f"<Session {self._model.name!r}: {self._summary()}>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{e.kind}</td><td><code>{escape(e.id)}</code></td>"
+            f"<td>{escape(e.value)}</td></tr>"
+            for e in self._history
+        )
+        history = (
+            "<table><thead><tr><th>step</th><th>id</th><th>result</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            if rows
+            else ""
+        )
+        top = self.posterior.head(TOP_CAUSES)
+        return (
+            f"<p><b>Session</b> <code>{escape(self._model.name)}</code>: "
+            f"{escape(self._summary())}</p>{history}"
+            + probability_table(zip(map(str, top.index), top.tolist()), "cause")
+        )
+
+    def _summary(self) -> str:
+        """Entries, answers and actions, open or fixed, and the top cause."""
+        answers = sum(e.kind == "answer" for e in self._history)
+        actions = sum(e.kind == "action" for e in self._history)
         state = f"fixed by {self.fixed_by}" if self.resolved else "open"
-        return f"<Session {self._model.name!r}: {len(self._history)} entries, {state}>"
+        top = self.posterior.head(1)
+        return (
+            f"{_count(len(self._history), 'entry', 'entries')} "
+            f"({_count(answers, 'answer', 'answers')}, {_count(actions, 'action', 'actions')}), "
+            f"{state}; top cause {top.index[0]} {float(top.iloc[0]):.1%}"
+        )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _entry_json(entry: Entry) -> dict[str, object]:

@@ -404,3 +404,15 @@ def test_failed_and_skipped_take_a_single_name(sync: Model) -> None:
     first = sync.plan(evidence)
     assert sync.plan(evidence, skipped=first.id) == sync.plan(evidence, skipped=[first.id])
     assert sync.plan(evidence, skipped=first.id).id != first.id
+
+
+def test_step_reads_with_rounded_costs_and_percentages() -> None:
+    """A Step shows minutes to 0.1 and probabilities as percentages, not raw floats."""
+    step = Step("action", "fix_a", "Fix a", 2.0, 38.467567224185274, (("a", 0.19999999999999996),))
+    assert repr(step) == "<Step action fix_a (2.0 min; 38.5 min expected to a fix); why: a 20.0%>"
+    assert str(step) == repr(step)[len("<Step ") : -1]
+    html = step._repr_html_()
+    assert "<code>fix_a</code>" in html
+    assert "20.0%" in html
+    last = dataclasses.replace(step, last_resort=True, why=())
+    assert repr(last) == "<Step last resort fix_a (2.0 min; 38.5 min expected to a fix)>"

@@ -273,3 +273,28 @@ def test_a_failed_action_in_a_conflict_is_named_as_such(sync: Model) -> None:
         session.did("toggle_imessage", fixed=False)
     with pytest.raises(ImpossibleEvidenceError, match=expected):
         model.plan({"imessage_off": "present"}, failed=["toggle_imessage"])
+
+
+def test_session_repr_counts_entries_and_names_the_top_cause(sync: Model) -> None:
+    """The repr says 1 entry / 2 entries, how many answers and actions, and the top cause."""
+    session = Session(sync)
+    session.answer("storage_full_alert", "yes")
+    top = session.posterior
+    assert repr(session) == (
+        "<Session 'icloud_sync': 1 entry (1 answer, 0 actions), open; "
+        f"top cause {top.index[0]} {top.iloc[0]:.1%}>"
+    )
+    session.did("free_or_upgrade_storage", fixed=True)
+    assert "2 entries (1 answer, 1 action), fixed by free_or_upgrade_storage" in repr(session)
+
+
+def test_session_html_shows_history_and_top_causes(sync: Model) -> None:
+    """In Jupyter a session shows its history and its most probable causes."""
+    session = Session(sync)
+    session.answer("storage_full_alert", "yes")
+    session.did("restart_device", fixed=False)
+    html = session._repr_html_()
+    assert "<td><code>storage_full_alert</code></td><td>yes</td>" in html
+    assert "<td><code>restart_device</code></td><td>not fixed</td>" in html
+    for cause in session.posterior.index[:5]:
+        assert f"<code>{cause}</code>" in html

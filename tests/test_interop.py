@@ -101,3 +101,36 @@ def test_asia_smoke_present_means_smoking() -> None:
     assert model.network.variable("smoke").normal == "no"
     assert model.posterior({"smoke": "yes"})["smoke"] == 1.0
     assert "<td>smoke = yes</td>" in model._repr_html_()
+
+
+_SPACED_XMLBIF = """<?xml version='1.0' encoding='utf-8'?>
+<BIF VERSION="0.3"><NETWORK><NAME>spaced</NAME>
+<VARIABLE TYPE="nature"><NAME>node a</NAME><OUTCOME>low one</OUTCOME><OUTCOME>high one</OUTCOME>
+</VARIABLE>
+<VARIABLE TYPE="nature"><NAME>d d</NAME><OUTCOME>yes</OUTCOME><OUTCOME>no</OUTCOME></VARIABLE>
+<DEFINITION><FOR>node a</FOR><TABLE>0.6 0.4 </TABLE></DEFINITION>
+<DEFINITION><FOR>d d</FOR><GIVEN>node a</GIVEN><TABLE>0.9 0.1 0.2 0.8 </TABLE></DEFINITION>
+</NETWORK></BIF>
+"""
+
+
+def test_xmlbif_reads_names_with_spaces(tmp_path: Path) -> None:
+    """As the README says, XMLBIF node and state names may contain spaces."""
+    path = tmp_path / "spaced.xml"
+    path.write_text(_SPACED_XMLBIF)
+    model = syncdx.load_model(path)
+    assert model.causes == ("node a",)
+    assert model.states("node a") == ("low one", "high one")
+    assert model.posterior({"d d": "yes"})["node a"] == pytest.approx(
+        0.4 * 0.2 / (0.6 * 0.9 + 0.08)
+    )
+
+
+def test_a_node_with_one_state_is_refused_by_name(tmp_path: Path) -> None:
+    """As the README says, every node needs at least two states: one is a ModelError naming it."""
+    path = tmp_path / "single.xml"
+    path.write_text(
+        _SPACED_XMLBIF.replace("<OUTCOME>no</OUTCOME>", "").replace("0.9 0.1 0.2 0.8", "1 1")
+    )
+    with pytest.raises(ModelError, match=r"node 'd d'.*at least two distinct states"):
+        syncdx.load_model(path)

@@ -241,7 +241,7 @@ class Dialogue:
                 return False
         except ImpossibleEvidenceError as error:
             self.console.print(
-                f"That contradicts earlier replies: {self._conflict(error, proposal)} "
+                f"That contradicts earlier replies: {', '.join(error.findings)} "
                 "cannot all hold. Nothing recorded; reply again, or undo an earlier reply."
             )
             return False
@@ -249,15 +249,6 @@ class Dialogue:
             self.console.print(f"Not an answer: {error}")
             return False
         return True
-
-    def _conflict(self, error: ImpossibleEvidenceError, proposal: Proposal) -> str:
-        """The conflicting findings as the user gave them: answers, and failed repairs (which
-        the model weighs as soft evidence on the causes they fix)."""
-        answered = set(self.session.evidence) | {proposal.id}
-        return ", ".join(
-            f"{node}={state}" if node in answered else f"a failed repair of {node}"
-            for node, state in error.conflict.items()
-        )
 
     def _undo(self) -> bool:
         """Undo the last entry; False if there is none."""

@@ -54,19 +54,20 @@ class ImpossibleEvidenceError(EvidenceError):
     """The evidence has probability zero under the model.
 
     `conflict` is a smallest set of findings that cannot all hold together: the answers a
-    person should re-check. `row` names the row of a batch, where there is one. `shown` is how
-    the findings read in the message where `node=state` would not do (soft evidence, a repair
-    that did not fix the problem).
+    person should re-check. `row` names the row of a batch, where there is one. `findings`
+    are those findings as a person reads them: `node=state`, or as given in `shown` where that
+    would not do (soft evidence, a repair that did not fix the problem).
     """
 
     def __init__(
         self, conflict: Mapping[str, str], *, row: object = None, shown: Sequence[str] = ()
     ) -> None:
         self.conflict, self.row = dict(conflict), row
-        findings = ", ".join(shown or [f"{node}={state}" for node, state in self.conflict.items()])
+        self.findings = tuple(shown) or tuple(f"{n}={s}" for n, s in self.conflict.items())
         where = f"row {row!r}: " if row is not None else ""
         super().__init__(
-            f"{where}impossible evidence: the model gives probability 0 to {findings} "
+            f"{where}impossible evidence: the model gives probability 0 to "
+            f"{', '.join(self.findings)} "
             "together; re-check these answers",
             node=next(iter(self.conflict), None),
         )

@@ -262,7 +262,7 @@ def test_contradicting_repair_outcome_is_not_recorded(tmp_path: Path) -> None:
     code = Dialogue(session, Console(file=out, width=100), iter(["no", "yes"])).run()
     text = " ".join(out.getvalue().split())
     assert code == 0
-    assert "a failed repair of broken, light=yes cannot all hold" in text
+    assert "replace did not fix it, light=yes cannot all hold" in text
     assert session.history[0] == Entry("answer", "light", "yes")
     assert session.fixed_by == "replace"
 

@@ -151,13 +151,13 @@ def plan(
     """The next step (question or repair action) by expected cost of repair; see the module.
 
     `failed` are actions tried without success (they are not proposed again and their failure
-    is evidence); `skipped` are questions or actions not to propose; each is a name or several.
-    The last resort is always available, failed or skipped. Raises `ImpossibleEvidenceError`
-    for evidence of probability zero, `EvidenceError` for an unknown action or question, and
-    `ModelError` if the model has no repair actions.
+    is evidence; one listed twice failed once); `skipped` are questions or actions not to
+    propose; each is a name or several. The last resort is always available, failed or
+    skipped. Raises `ImpossibleEvidenceError` for evidence of probability zero, `EvidenceError`
+    for an unknown action or question, and `ModelError` if the model has no repair actions.
     """
     network = model.network
-    failed, skipped = ev.names(failed), set(ev.names(skipped))
+    failed, skipped = tuple(dict.fromkeys(ev.names(failed))), set(ev.names(skipped))
     check_steps(network, skipped)
     repairs = Repairs.of(network, model.causes, exclude=(*failed, *skipped))
     if not repairs.ids:
@@ -228,7 +228,7 @@ def _posterior(
     failures = described_failures(model.network, failed)
     # combine_soft copies weights: keep the failures' reasons where there was nothing to combine
     belief = {
-        **combine_soft(soft, failures),
+        **combine_soft(model.network, soft, failures),
         **{c: w for c, w in failures.items() if c not in (soft or {})},
     }
     likelihoods = evidence_likelihoods(model.network, evidence, belief)

@@ -88,13 +88,16 @@ def failure_evidence(network: Network, failed: Iterable[str]) -> dict[str, dict[
 
 
 def combine_soft(
-    first: ev.SoftEvidence | None, second: Mapping[str, Mapping[str, float]]
+    network: Network, first: ev.SoftEvidence | None, second: Mapping[str, Mapping[str, float]]
 ) -> dict[str, dict[str, float]]:
-    """Soft evidence of both (weights of a node in both multiply; states not named weigh 0)."""
+    """Soft evidence of both, the weights of a node in both multiplied state by state (`first`
+    may spell states as answers are spelled; `second` uses the model's names)."""
     out = {node: dict(w) for node, w in (first or {}).items()}
     for node, weights in second.items():
         if node in out:
-            out[node] = {s: out[node].get(s, 0.0) * w for s, w in weights.items()}
+            variable = ev.node(network, node)
+            given = {variable.states[ev.state_index(variable, s)]: w for s, w in out[node].items()}
+            out[node] = {s: given.get(s, 0.0) * w for s, w in weights.items()}
         else:
             out[node] = dict(weights)
     return out

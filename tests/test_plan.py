@@ -416,3 +416,19 @@ def test_step_reads_with_rounded_costs_and_percentages() -> None:
     assert "20.0%" in html
     last = dataclasses.replace(step, last_resort=True, why=())
     assert repr(last) == "<Step last resort fix_a (2.0 min; 38.5 min expected to a fix)>"
+
+
+def test_an_action_listed_twice_as_failed_failed_once(sync: Model) -> None:
+    """Listing a failure twice is the same report, not twice the evidence."""
+    once = sync.plan({"paused_banner": "yes"}, failed=["restart_device"])
+    twice = sync.plan({"paused_banner": "yes"}, failed=["restart_device", "restart_device"])
+    assert twice == once
+
+
+def test_soft_evidence_on_a_failed_actions_cause_in_any_spelling(sync: Model) -> None:
+    """Soft evidence on a cause that a failed action fixes combines with the failure whatever
+    the spelling of its states (a state spelled 'Present' was weighed as 0)."""
+    plain = {"stalled_session": {"absent": 0.4, "present": 0.6}}
+    spelled = {"stalled_session": {"ABSENT": 0.4, "Present": 0.6}}
+    expected = sync.plan(soft=plain, failed="restart_device")
+    assert sync.plan(soft=spelled, failed="restart_device") == expected

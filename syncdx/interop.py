@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,15 @@ def network_format(path: Path) -> str | None:
     return suffixes[-1] if suffixes and suffixes[-1] in NETWORK_SUFFIXES else None
 
 
+def _bif_hint(text: str) -> str:
+    """Why pgmpy's BIF reader may have failed on `text`, where it is something we know."""
+    spaced = [m.group(1) for m in re.finditer(r"^\s*variable\s+([^{]*?)\s*\{", text, re.M)]
+    spaced = [name for name in spaced if name.split() != [name]]
+    if spaced:
+        return f"; BIF node names cannot contain spaces (e.g. {spaced[0]!r}): use XMLBIF"
+    return ""
+
+
 def read_network_file(path: str | os.PathLike[str]) -> Network:
     """Read a BIF or XMLBIF network. Causes are its root nodes, everything else is observable."""
     path = Path(path)
@@ -43,7 +54,11 @@ def read_network_file(path: str | os.PathLike[str]) -> Network:
         opener = gzip.open if path.suffix.lower() == ".gz" else open
         with opener(path, "rt", encoding="utf-8") as handle:
             text = handle.read()
-        if network_format(path) == ".bif":
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:  # gzip's errors too
+        raise ModelError(f"cannot read the network: {exc}", file=str(path)) from exc
+    bif = network_format(path) == ".bif"
+    try:
+        if bif:
             from pgmpy.readwrite import BIFReader
 
             bn = BIFReader(string=text).get_model()
@@ -52,7 +67,8 @@ def read_network_file(path: str | os.PathLike[str]) -> Network:
 
             bn = XMLBIFReader(string=text).get_model()
     except Exception as exc:  # pgmpy's readers raise many kinds of errors on bad files
-        raise ModelError(f"cannot read the network: {exc}", file=str(path)) from exc
+        hint = _bif_hint(text) if bif else ""
+        raise ModelError(f"cannot read the network: {exc!r}{hint}", file=str(path)) from exc
     stem = path.name.split(".")[0]
     return from_pgmpy(bn, name=stem, file=str(path))
 

@@ -61,6 +61,13 @@ def test_cause_posterior_is_probability_of_leaving_the_normal_state() -> None:
     [
         ("broken.bif", "network x { this is not bif", "the network has no nodes"),
         ("broken.xmlbif", "<BIF><NETWORK>", "cannot read the network"),
+        (
+            "spaced.bif",
+            "network x {\n}\nvariable light bulb {\n  type discrete [ 2 ] { on, off };\n}\n"
+            "probability ( light bulb ) {\n  table 0.5, 0.5;\n}\n",
+            "BIF node names cannot contain spaces \\(e.g. 'light bulb'\\): use XMLBIF",
+        ),
+        ("latin1.bif", "network caf\xe9 {", "cannot read the network: 'utf-8' codec"),
         ("model.json", "{}", "unknown model format '.json'"),
         ("missing.yaml", None, "missing.yaml"),
     ],
@@ -71,7 +78,7 @@ def test_unreadable_model_files_name_the_file(
     """A bad, missing or unknown-format model file is a ModelError naming the file."""
     path = tmp_path / name
     if text is not None:
-        path.write_text(text)
+        path.write_text(text, encoding="latin-1")
     with pytest.raises(ModelError, match=match) as info:
         syncdx.load_model(path)
     assert name in str(info.value)

@@ -16,7 +16,7 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 STDIO = "-"
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: The longest CSV field the line-locating paths accept (pyarrow and pandas have no limit).
+FIELD_SIZE_LIMIT = 2**31 - 1
 
 
 def label(path: str) -> str:
@@ -87,21 +89,20 @@ def read_table(path: str, chunk_size: int) -> Iterator[Chunks]:
             yield Chunks(header, None, _arrow_frames(handle, header, path, chunk_size))
 
 
-def _open_binary(path: str) -> IO[bytes]:
+def _open_binary(path: str) -> io.BufferedReader:
+    """`path` (or stdin) opened for reading bytes, buffered so that lines can be peeked at."""
     try:
-        return sys.stdin.buffer if path == STDIO else open(path, "rb")
+        handle: Any = sys.stdin.buffer if path == STDIO else open(path, "rb")  # noqa: SIM115
     except OSError as error:
         raise InputError(f"cannot open: {error.strerror}", file=label(path)) from None
+    return handle if isinstance(handle, io.BufferedReader) else io.BufferedReader(handle)
 
 
-def _read_header(handle: IO[bytes], path: str) -> tuple[str, ...]:
+def _read_header(handle: io.BufferedReader, path: str) -> tuple[str, ...]:
     """The first record of `handle` (which is left just past it), its names checked."""
-    data = line = handle.readline()
-    while line and data.count(b'"') % 2:  # a quoted name goes on over a line break
-        line = handle.readline()
-        data += line
     try:
-        header = tuple(next(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")), []))
+        with _unlimited_fields():
+            header = tuple(next(csv.reader(_text_lines(handle), strict=True), []))
     except UnicodeDecodeError:
         raise _not_utf8(path) from None
     except csv.Error as error:
@@ -110,6 +111,39 @@ def _read_header(handle: IO[bytes], path: str) -> tuple[str, ...]:
         raise InputError("the file is empty: no header line", file=label(path), line=1)
     check_columns(header, path)
     return header
+
+
+def _text_lines(handle: io.BufferedReader) -> Iterator[str]:
+    """The lines of `handle` as text (a byte-order mark dropped), read only as far as asked."""
+    encoding = "utf-8-sig"
+    while line := read_line(handle):
+        yield line.decode(encoding)
+        encoding = "utf-8"
+
+
+def read_line(handle: io.BufferedReader) -> bytes:
+    """The next line of `handle` with its ending: CR LF, LF or a lone CR (as CSV allows)."""
+    line = b""
+    while data := handle.peek(1):
+        ends = [i for i in (data.find(b"\r"), data.find(b"\n")) if i >= 0]
+        if not ends:
+            line += handle.read(len(data))
+            continue
+        line += handle.read(min(ends) + 1)
+        if line.endswith(b"\r") and handle.peek(1)[:1] == b"\n":
+            line += handle.read(1)
+        break
+    return line
+
+
+@contextlib.contextmanager
+def _unlimited_fields() -> Iterator[None]:
+    """The csv module without its field size limit (128 KiB by default) for the block."""
+    previous = csv.field_size_limit(FIELD_SIZE_LIMIT)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def check_columns(columns: tuple[str, ...], path: str | None) -> None:
@@ -145,18 +179,18 @@ def _csv_frames(
     short record, are empty cells."""
     import pandas as pd
 
-    reader = pd.read_csv(
-        handle,
-        header=None,
-        names=list(header),
-        dtype=object,
-        na_filter=False,
-        skip_blank_lines=False,
-        chunksize=chunk_size,
-        engine="c",
-    )
     start = 0
     try:
+        reader = pd.read_csv(
+            handle,
+            header=None,
+            names=list(header),
+            dtype=object,
+            na_filter=False,
+            skip_blank_lines=False,
+            chunksize=chunk_size,
+            engine="c",
+        )
         for frame in reader:
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
@@ -173,7 +207,7 @@ def _not_utf8(path: str) -> InputError:
     if path == STDIO:
         return InputError(message.format("invalid byte"), file=label(path))
     with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
+        for number, line in enumerate(iter(lambda: read_line(handle), b""), start=1):
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError as error:
@@ -185,14 +219,13 @@ def _ragged(path: str, width: int, message: str) -> InputError:
     """An InputError at the first record whose number of fields is not `width` (blank: fine)."""
     if path == STDIO:
         return InputError(message, file=label(path))
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        line = 1
-        for record in reader:
+    with contextlib.closing(_records(path)) as records:
+        for line, record in records:
             if record and len(record) != width and line > 1:
                 found = f"Expected {width} fields, saw {len(record)}"
+                if next(records, None) is None and any(c in record[-1] for c in "\r\n"):
+                    found += " (a quoted field runs to the end of the file: unterminated quote?)"
                 return InputError(found, file=label(path), line=line)
-            line = reader.line_num + 1
     return InputError(message, file=label(path))  # pragma: no cover - the error was found once
 
 
@@ -200,14 +233,18 @@ def physical_line(path: str, record: int) -> int | None:
     """The line (header = 1) on which data record `record` (1-based) starts; None for stdin."""
     if path == STDIO:
         return None
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    with contextlib.closing(_records(path)) as records:
+        return next((line for count, (line, _) in enumerate(records) if count == record), None)
+
+
+def _records(path: str) -> Generator[tuple[int, list[str]], None, None]:
+    """Each CSV record of `path` (header included) with the line it starts on."""
+    with open(path, encoding="utf-8-sig", newline="") as handle, _unlimited_fields():
         reader = csv.reader(handle)
         line = 1
-        for count, _ in enumerate(reader):
-            if count == record:
-                return line
+        for record in reader:
+            yield line, record
             line = reader.line_num + 1
-    return None
 
 
 def _read_parquet(path: str, chunk_size: int) -> Chunks:
@@ -250,7 +287,9 @@ class TableWriter:
         if not hasattr(frame, "iloc"):
             self._write_scored(frame)
         elif pa is None:
-            frame.to_csv(self._handle, index=False, header=self._rows == 0)
+            # text quoted as pyarrow quotes it: pandas leaves a lone CR bare otherwise
+            quoting = csv.QUOTE_NONNUMERIC
+            frame.to_csv(self._handle, index=False, header=self._rows == 0, quoting=quoting)
         else:
             if self._writer is None:
                 self._open(arrow_schema(frame))

@@ -513,3 +513,83 @@ def test_threads_sharing_a_scorer_get_the_same_scores(
         got = list(threads.map(shared.score, chunks))
     for a, b in zip(got, expected):
         pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.fixture(params=["pyarrow", "pandas"])
+def csv_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each CSV reading path: pyarrow's, and pandas' (the fallback without pyarrow)."""
+    if request.param == "pandas":
+        monkeypatch.setattr("syncdx.tables._pyarrow_or_none", lambda: None)
+    return str(request.param)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'id,screen 5",paused_banner\n1,a,yes\n2,b,no\n3,c,\n',
+        b"id,note,paused_banner\r1,a,yes\r2,b,no\r3,c,\r",
+        b'id,"no\rte",paused_banner\r\n1,a,yes\r2,b,no\n3,c,\r\n',
+    ],
+    ids=["quote-in-name", "cr", "mixed"],
+)
+def test_every_record_is_scored_whatever_the_header_or_line_endings(
+    sync: Model, tmp_path: Path, csv_reader: str, content: bytes
+) -> None:
+    """A quote inside a header name and CR-only (or mixed) line endings lose no row."""
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_bytes(content)
+    summary = score_file(src, dst, model=sync)
+    out = read_back(dst)
+    assert summary.rows == len(out) == 3
+    assert list(out.iloc[:, 0]) == ["1", "2", "3"]
+    assert list(out["paused_banner"]) == ["yes", "no", ""]
+
+
+def test_strict_counts_cr_line_endings(sync: Model, tmp_path: Path, csv_reader: str) -> None:
+    """--strict names the physical line in a file whose lines end in CR alone."""
+    src = tmp_path / "in.csv"
+    src.write_bytes(b'id,paused_banner\r1,yes\r"2\r",no\r3,maybe\r')
+    with pytest.raises(InputError, match=r"in\.csv, line 5, column 'paused_banner': 'maybe'"):
+        score_file(src, tmp_path / "out.csv", model=sync, strict=True)
+
+
+def test_unterminated_quote_in_header_is_input_error(sync: Model, tmp_path: Path) -> None:
+    """A header whose quote never closes is an error, not a header that swallows the file."""
+    src = tmp_path / "in.csv"
+    src.write_bytes(b'id,"note,paused_banner\n1,a,yes\n')
+    with pytest.raises(InputError, match="line 1: unreadable header: unexpected end of data"):
+        score_file(src, tmp_path / "out.csv", model=sync)
+
+
+@pytest.mark.parametrize(
+    ("last", "message"),
+    [("3,z,maybe", "line 4, column 'paused_banner': 'maybe'"), ("3,z", "line 4: Expected 3")],
+)
+def test_fields_longer_than_the_csv_module_limit_are_located(
+    sync: Model, tmp_path: Path, last: str, message: str
+) -> None:
+    """Lines are found past fields over the csv module's 128 KiB default limit."""
+    src = tmp_path / "in.csv"
+    long = "x" * (200 * 1024)
+    src.write_text(f"id,note,paused_banner\n1,{long},yes\n2,{long},no\n{last}\n")
+    with pytest.raises(InputError, match=message):
+        score_file(src, tmp_path / "out.csv", model=sync, strict=True)
+
+
+def test_unterminated_quote_is_named(sync: Model, tmp_path: Path) -> None:
+    """A quote that runs to the end of the file is reported as a likely unterminated quote."""
+    src = tmp_path / "in.csv"
+    src.write_bytes(b'id,note,paused_banner\n1,x,yes\n2,"unterminated,no\n3,z,yes\n')
+    with pytest.raises(InputError, match=r"line 3: Expected 3 fields, saw 2 \(.*unterminated"):
+        score_file(src, tmp_path / "out.csv", model=sync)
+
+
+def test_pandas_path_reports_invalid_utf8_in_the_first_block(
+    sync: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without pyarrow, a non-UTF-8 byte near the start is an InputError, not a traceback."""
+    monkeypatch.setattr("syncdx.tables._pyarrow_or_none", lambda: None)
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"id,paused_banner\ncaf\xe9,yes\n")
+    with pytest.raises(InputError, match=r"in\.csv, line 2: not UTF-8 text"):
+        score_file(src, tmp_path / "out.csv", model=sync)

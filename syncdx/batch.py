@@ -18,6 +18,7 @@ with a value that is not a state, or with answers that cannot all be true, is re
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,8 +106,10 @@ class Scorer:
             "error",
         )
 
-    def evidence_columns(self, columns: Sequence[str], file: str | None = None) -> list[str]:
-        """The columns that hold answers; InputError if there are none or a name is taken."""
+    def evidence_columns(self, columns: Sequence[str], file: str | None = None) -> dict[str, str]:
+        """{column: observation} for the columns that hold answers, names matched as values
+        are (spaces around ignored, any case); InputError if there are none, two columns name
+        one observation, or a name is taken."""
         names = [str(c) for c in columns]
         check_columns(tuple(names), file)
         taken = sorted(set(names) & set(self.columns))
@@ -116,14 +119,7 @@ class Scorer:
                 file=file,
                 column=taken[0],
             )
-        found = [n for n in names if n in set(self.model.observations)]
-        if not found:
-            raise InputError(
-                "no column is named after an observation of the model; expected some of: "
-                + ", ".join(self.model.observations),
-                file=file,
-            )
-        return found
+        return _observation_columns(names, self.model.observations, file)
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """`frame` with the score columns appended: same rows, same order, same index."""
@@ -133,8 +129,8 @@ class Scorer:
     def scored(self, frame: Any, file: str | None = None) -> Scored:
         """`score` for a DataFrame or an Arrow table (kept factored), with the per-row extras."""
         arrow = not hasattr(frame, "iloc")
-        names = self.evidence_columns(list(frame.column_names if arrow else frame.columns), file)
-        factored = self._factored(frame, names)
+        found = self.evidence_columns(list(frame.column_names if arrow else frame.columns), file)
+        factored = self._factored(frame, found)
         if arrow:
             from syncdx.arrow_tables import ScoredTable
 
@@ -147,17 +143,19 @@ class Scorer:
             table, factored.top, probability, factored.scores["error"][rows], factored.culprit
         )
 
-    def _factored(self, frame: Any, names: Sequence[str]) -> Factored:
-        """The score columns of each distinct outcome of `frame`, and each row's outcome."""
+    def _factored(self, frame: Any, found: dict[str, str]) -> Factored:
+        """The score columns of each distinct outcome of `frame` (its evidence columns `found`:
+        {column: observation}), and each row's outcome."""
         network = self.model.network
-        variables = [network.variables[network.index[n]] for n in names]
+        names = list(found)
+        variables = [network.variables[network.index[node]] for node in found.values()]
         codes = np.column_stack([_encode(v, frame[n]) for v, n in zip(variables, names)])
-        columns = tuple(network.index[n] for n in names)
+        columns = tuple(network.index[node] for node in found.values())
         invalid = (codes == ev.INVALID).any(axis=1)
         unique, inverse, numbers = self._numbers(
             np.where(invalid[:, None], ev.UNOBSERVED, codes), columns
         )
-        impossible_msg, impossible_col = self._conflicts(unique, names, numbers.log_evidence)
+        impossible_msg, impossible_col = self._conflicts(unique, found, numbers.log_evidence)
         errors, culprit = _invalid_messages(frame, names, variables, codes)
         scores, top = self._diagnose(numbers)
         scores["error"] = impossible_msg
@@ -220,14 +218,15 @@ class Scorer:
         return table, np.where(possible, order[:, 0], -1)
 
     def _conflicts(
-        self, unique: ev.CodeArray, names: Sequence[str], log_evidence: FloatArray
+        self, unique: ev.CodeArray, found: dict[str, str], log_evidence: FloatArray
     ) -> tuple[ObjectArray, ObjectArray]:
         """The error message and first conflicting column of each impossible distinct row."""
         messages = np.full(len(unique), "", dtype=object)
         columns = np.full(len(unique), None, dtype=object)
+        column_of = {node: column for column, node in found.items()}
         for row in np.flatnonzero(~np.isfinite(log_evidence)):
-            error = conflict(self.model, _findings(self.model, unique[row], names))
-            messages[row], columns[row] = str(error), error.node
+            error = conflict(self.model, _findings(self.model, unique[row], list(found.values())))
+            messages[row], columns[row] = str(error), column_of.get(str(error.node))
         return messages, columns
 
     def _table(self, frame: pd.DataFrame, factored: Factored) -> pd.DataFrame:
@@ -238,6 +237,47 @@ class Scorer:
             kind = object if name == "error" else None
             out[name] = pd.Series(values[factored.rows], index=frame.index, dtype=kind, copy=False)
         return pd.DataFrame(out, index=frame.index, columns=[*frame.columns, *self.columns])
+
+
+def _observation_columns(
+    names: Sequence[str], observations: Sequence[str], file: str | None
+) -> dict[str, str]:
+    """{column: observation} for the columns of `names` that name an observation."""
+    nodes = {_folded(node): node for node in observations}
+    found: dict[str, str] = {}
+    for name in names:
+        node = nodes.get(_folded(name))
+        twin = next((column for column, other in found.items() if other == node), None)
+        if twin is not None:
+            raise InputError(
+                f"columns {twin!r} and {name!r} both name the observation {node!r}; keep one",
+                file=file,
+                column=name,
+            )
+        if node is not None:
+            found[name] = node
+    if not found:
+        raise InputError(
+            f"no column is named after an observation of the model{_near_misses(names, nodes)}; "
+            "expected some of: " + ", ".join(observations),
+            file=file,
+        )
+    return found
+
+
+def _folded(name: str) -> str:
+    """A column or node name as compared: spaces around dropped, case ignored."""
+    return name.strip().casefold()
+
+
+def _near_misses(names: Sequence[str], nodes: dict[str, str]) -> str:
+    """ " (close: 'column' for 'node', ...)" for columns spelled almost like a node, or ""."""
+    pairs = [
+        f"{name!r} for {nodes[close[0]]!r}"
+        for name in names
+        if (close := difflib.get_close_matches(_folded(name), nodes, n=1, cutoff=0.8))
+    ]
+    return f" (close: {', '.join(pairs)})" if pairs else ""
 
 
 def _encode(variable: Variable, column: Any) -> ev.CodeArray:
@@ -278,9 +318,9 @@ def conflict(model: Model, evidence: ev.Evidence) -> ImpossibleEvidenceError:
     return model._impossible(evidence, None)  # the model's own search, over syncdx.conflict
 
 
-def _findings(model: Model, codes: ev.CodeArray, names: Sequence[str]) -> dict[str, str]:
-    """{column: state} for the observed cells of one row of codes."""
-    return {name: model.states(name)[int(code)] for name, code in zip(names, codes) if code >= 0}
+def _findings(model: Model, codes: ev.CodeArray, nodes: Sequence[str]) -> dict[str, str]:
+    """{observation: state} for the observed cells of one row of codes."""
+    return {node: model.states(node)[int(code)] for node, code in zip(nodes, codes) if code >= 0}
 
 
 def _invalid_messages(

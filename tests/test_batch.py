@@ -593,3 +593,34 @@ def test_pandas_path_reports_invalid_utf8_in_the_first_block(
     src.write_bytes(b"id,paused_banner\ncaf\xe9,yes\n")
     with pytest.raises(InputError, match=r"in\.csv, line 2: not UTF-8 text"):
         score_file(src, tmp_path / "out.csv", model=sync)
+
+
+def test_columns_match_observations_whatever_case_and_spaces(sync: Model) -> None:
+    """`Paused_Banner` and ` internet_works ` are evidence; the input columns stay as named."""
+    frame = pd.DataFrame({"Paused_Banner": ["yes"], " internet_works ": ["no"]})
+    out = sync.score(frame)
+    assert list(out.columns[:2]) == ["Paused_Banner", " internet_works "]
+    expected = sync.posterior({"paused_banner": "yes", "internet_works": "no"})
+    assert out.loc[0, "p_stalled_session"] == pytest.approx(expected["stalled_session"])
+
+
+def test_impossible_row_names_the_column_as_spelled(strict_model: Model) -> None:
+    """The column at fault in an impossible row is the input's column, not the node id."""
+    from syncdx.batch import Scorer
+
+    scored = Scorer(strict_model).scored(pd.DataFrame({" A": ["yes"], "b": ["no"]}))
+    assert scored.culprit[0] in {" A", "b"}
+    assert "a=yes, b=no" in scored.error[0]
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (["Paused_Banner", " paused_banner"], "columns 'Paused_Banner' and ' paused_banner' both"),
+        (["ticket", "pasued_banner"], r"\(close: 'pasued_banner' for 'paused_banner'\)"),
+    ],
+)
+def test_column_name_problems_are_explained(sync: Model, columns: list[str], message: str) -> None:
+    """Two spellings of one observation, or only near misses, are InputErrors saying so."""
+    with pytest.raises(InputError, match=message):
+        sync.score(pd.DataFrame([["yes"] * len(columns)], columns=columns))

@@ -210,7 +210,8 @@ class Scorer:
         table["top_probability"] = _masked(present[rows, order[:, 0]], possible)
         for k in range(self.top):
             table[f"top_{k + 1}"] = _masked(self._names[order[:, k]], possible)
-        table["log_evidence"] = numbers.log_evidence
+        # summed in floating point, P(answers) can come out a few ulps above 1: never log P > 0
+        table["log_evidence"] = np.minimum(numbers.log_evidence, 0.0)
         if self.next_question:
             questions = np.asarray([*self.model.observations, None], dtype=object)
             table["next_question"] = questions[numbers.question]  # -1: the trailing None

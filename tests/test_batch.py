@@ -624,3 +624,10 @@ def test_column_name_problems_are_explained(sync: Model, columns: list[str], mes
     """Two spellings of one observation, or only near misses, are InputErrors saying so."""
     with pytest.raises(InputError, match=message):
         sync.score(pd.DataFrame([["yes"] * len(columns)], columns=columns))
+
+
+def test_log_evidence_is_never_positive(sync: Model) -> None:
+    """log P(answers) of a blank row is 0, not a rounding error above it."""
+    columns = ["paused_banner", "internet_works", "storage_full_alert"]
+    frame = pd.DataFrame({c: [None, "yes"] for c in columns})
+    assert sync.score(frame)["log_evidence"].tolist()[0] == 0.0

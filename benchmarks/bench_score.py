@@ -89,7 +89,7 @@ def _pgmpy_rate(model: Model, src: Path, rows: int) -> float:
     names = [c for c in sample.columns if c in model.observations]
     evidence = [
         {n: model.states(n)[_state(model, n, v)] for n, v in row.items() if v.strip()}
-        for row in sample.loc[scored["error"] == "", names].to_dict("records")
+        for row in sample.loc[scored["error"].isna(), names].to_dict("records")
     ]
     inference = VariableElimination(model.to_pgmpy())
     start = time.perf_counter()

@@ -8,7 +8,8 @@ Every input column is kept, unchanged and in order; the scorer appends
 - `log_evidence`: log P(answers); very low values flag reports the model finds implausible;
 - `next_question`, `next_question_gain` (optional): the most informative question still
   unanswered, and its expected information gain in bits;
-- `error`: empty, or what is wrong with the row (then its probabilities are empty).
+- `error`: missing (None; an empty cell in CSV), or what is wrong with the row (then its
+  probabilities are empty): `error.notna()` picks the bad rows.
 
 Columns named after the model's observations are evidence (a blank cell means not observed);
 every other column, causes included, is carried through untouched. Rows keep their place: a row
@@ -19,6 +20,7 @@ with a value that is not a state, or with answers that cannot all be true, is re
 from __future__ import annotations
 
 import difflib
+import operator
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,7 +56,7 @@ class Scored:
 
     `frame` is a DataFrame for a DataFrame in, a `syncdx.arrow_tables.ScoredTable` for an Arrow
     table in. Per row: `top` is the likeliest cause (an index into the model's causes, -1 for a
-    row with an error), `top_probability` its probability, `error` the row's error ("" if
+    row with an error), `top_probability` its probability, `error` the row's error (None if
     none) and `culprit` the column at fault (None if none).
     """
 
@@ -84,9 +86,8 @@ class Scorer:
     """
 
     def __init__(self, model: Model, *, top: int = DEFAULT_TOP, next_question: bool = False):
-        if top < 0:
-            raise ValueError(f"top must be >= 0, got {top}")
-        self.model, self.top, self.next_question = model, min(top, len(model.causes)), next_question
+        self.model, self.next_question = model, next_question
+        self.top = min(_count("top", top), len(model.causes))
         self._names = np.asarray(model.causes, dtype=object)
         self._memo = Memo()  # distinct patterns already inferred, for these evidence columns:
         self._memo_columns: tuple[int, ...] = ()
@@ -222,7 +223,7 @@ class Scorer:
         self, unique: ev.CodeArray, found: dict[str, str], log_evidence: FloatArray
     ) -> tuple[ObjectArray, ObjectArray]:
         """The error message and first conflicting column of each impossible distinct row."""
-        messages = np.full(len(unique), "", dtype=object)
+        messages = np.full(len(unique), None, dtype=object)
         columns = np.full(len(unique), None, dtype=object)
         column_of = {node: column for column, node in found.items()}
         for row in np.flatnonzero(~np.isfinite(log_evidence)):
@@ -279,6 +280,18 @@ def _near_misses(names: Sequence[str], nodes: dict[str, str]) -> str:
         if (close := difflib.get_close_matches(_folded(name), nodes, n=1, cutoff=0.8))
     ]
     return f" (close: {', '.join(pairs)})" if pairs else ""
+
+
+def _count(name: str, value: object) -> int:
+    """`value` as an int; TypeError or ValueError naming `name` unless a non-negative integer."""
+    message = f"{name} must be a non-negative integer, got {value!r}"
+    try:
+        count = operator.index(value)  # type: ignore[arg-type]  # checked here, at run time
+    except TypeError:
+        raise TypeError(message) from None
+    if count < 0:
+        raise ValueError(message)
+    return count
 
 
 def _encode(variable: Variable, column: Any) -> ev.CodeArray:

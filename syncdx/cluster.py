@@ -150,8 +150,8 @@ def _write_part(frame: pd.DataFrame, path: str) -> Stats:
         writer = TableWriter(handle, table_format(path))
         writer.write(frame)
         writer.close()
-    bad = np.flatnonzero(frame["error"].to_numpy(dtype=object) != "")
-    ok = frame.loc[frame["error"] == "", ["top_cause", "top_probability"]]
+    bad = np.flatnonzero(frame["error"].notna().to_numpy())
+    ok = frame.loc[frame["error"].isna(), ["top_cause", "top_probability"]]
     grouped = ok.groupby("top_cause", observed=True)["top_probability"].agg(["count", "sum"])
     return {
         "rows": len(frame),

@@ -73,7 +73,7 @@ def test_score_appends_columns_in_documented_order(sync: Model) -> None:
     assert out.loc[0, "id"] == "007"
     assert out.loc[0, "note"] == "NA"
     assert out.loc[0, "top_cause"] == out.loc[0, "top_1"]
-    assert out.loc[0, "error"] == ""
+    assert pd.isna(out.loc[0, "error"])
 
 
 def test_scores_match_posteriors_and_evidence(sync: Model) -> None:
@@ -111,7 +111,7 @@ def test_unknown_state_keeps_row_with_error(sync: Model) -> None:
         {"paused_banner": ["yes", "maybe", "no"], "system_status": ["", "green", ""]}
     )
     out = sync.score(frame)
-    assert list(out["error"] == "") == [True, False, True]
+    assert list(out["error"].isna()) == [True, False, True]
     message = out.loc[1, "error"]
     assert "column 'paused_banner': 'maybe' is not a state; allowed: yes, no" in message
     assert "column 'system_status': 'green'" in message
@@ -131,7 +131,7 @@ def test_impossible_row_names_conflicting_answers(strict_model: Model) -> None:
     assert "d=" not in out.loc[0, "error"]
     assert out.loc[0, "log_evidence"] == -np.inf
     assert pd.isna(out.loc[0, "p_c"])
-    assert out.loc[1, "error"] == ""
+    assert pd.isna(out.loc[1, "error"])
     assert out.loc[1, "p_c"] == pytest.approx(1.0)
 
 
@@ -631,3 +631,22 @@ def test_log_evidence_is_never_positive(sync: Model) -> None:
     columns = ["paused_banner", "internet_works", "storage_full_alert"]
     frame = pd.DataFrame({c: [None, "yes"] for c in columns})
     assert sync.score(frame)["log_evidence"].tolist()[0] == 0.0
+
+
+def test_error_is_missing_for_good_rows_in_memory_and_read_back(
+    sync: Model, tmp_path: Path
+) -> None:
+    """`error.notna()` picks the bad rows of a scored frame and of a scored CSV read back."""
+    frame = pd.DataFrame({"paused_banner": ["yes", "maybe", ""]})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    score_file(tmp_path / "in.csv", tmp_path / "out.csv", model=sync)
+    read = pd.read_csv(tmp_path / "out.csv")
+    assert list(sync.score(frame)["error"].notna()) == list(read["error"].notna())
+    assert list(read["error"].notna()) == [False, True, False]
+
+
+@pytest.mark.parametrize(("top", "kind"), [(1.5, TypeError), ("2", TypeError), (-1, ValueError)])
+def test_top_must_be_a_non_negative_integer(sync: Model, top: object, kind: type) -> None:
+    """A bad `top` is a clear error naming the argument, not a failure deep in the scorer."""
+    with pytest.raises(kind, match=f"top must be a non-negative integer, got {top!r}"):
+        sync.score(pd.DataFrame({"paused_banner": ["yes"]}), top=top)  # type: ignore[arg-type]

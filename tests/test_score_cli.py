@@ -69,7 +69,7 @@ def test_parquet_output_and_next_question(tmp_path: Path) -> None:
     scored = pd.read_parquet(dst)
     assert code == 0
     assert len(scored) == 400
-    ok = scored["error"] == ""
+    ok = scored["error"].isna()
     assert scored.loc[ok, "next_question"].notna().all()
     assert (scored.loc[ok, "next_question_gain"] > 0).all()
     assert scored.loc[~ok, "next_question"].isna().all()

@@ -1,11 +1,14 @@
 """The `syncdx` command: parses arguments, calls the library, maps errors to exit codes.
 
-Exit codes: 0 success, 2 bad arguments or evidence, 3 invalid model, 4 unreadable input.
+Exit codes: 0 success, 2 bad arguments or evidence, 3 invalid model, 4 unreadable input,
+141 (128 + SIGPIPE, as a shell reports it) when the reader of stdout went away (`| head`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -15,6 +18,8 @@ from syncdx.errors import EvidenceError, InputError, ModelError, SyncdxError
 from syncdx.loading import load_model
 
 EXIT_CODES: dict[type[SyncdxError], int] = {EvidenceError: 2, ModelError: 3, InputError: 4}
+#: The exit code when stdout is a pipe whose reader closed it: 128 + SIGPIPE.
+STDOUT_CLOSED = 141
 
 Command = Callable[[argparse.Namespace, TextIO], int]
 
@@ -28,8 +33,19 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     try:
         return command(args, out)
     except SyncdxError as error:
-        print(f"syncdx: error: {error}", file=sys.stderr)
+        message = "; ".join([str(error), *getattr(error, "__notes__", ())])
+        print(f"syncdx: error: {message}", file=sys.stderr)
         return next((code for kind, code in EXIT_CODES.items() if isinstance(error, kind)), 1)
+    except BrokenPipeError:
+        _drop_stdout()
+        return STDOUT_CLOSED
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so that Python's flush at exit cannot fail again on
+    the closed pipe (the recipe of the `signal` module's documentation)."""
+    with contextlib.suppress(OSError, ValueError):  # stdout without a file descriptor: nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _parser() -> argparse.ArgumentParser:

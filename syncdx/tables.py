@@ -281,6 +281,11 @@ class TableWriter:
         self._schema: Any = None
         self._rows = 0
 
+    @property
+    def rows(self) -> int:
+        """Rows written so far."""
+        return self._rows
+
     def write(self, frame: Any) -> None:
         """Append the rows of `frame`: a DataFrame, or a `syncdx.arrow_tables.ScoredTable`."""
         pa = self._arrow
@@ -312,7 +317,6 @@ class TableWriter:
             if self._writer is None:
                 self._open(table.schema)
             self._writer.write_table(table)
-        self._rows += len(scored)
 
     def _open(self, schema: Any) -> None:
         """Start the file with `schema` (the first frame's) for every frame."""
@@ -358,7 +362,13 @@ def write_table(path: str) -> Iterator[TableWriter]:
         if fmt != "csv":  # pragma: no cover - `-` is always CSV
             raise InputError("only CSV can be written to stdout", file=label(path))
         writer = TableWriter(sys.stdout.buffer, fmt)
-        yield writer
+        try:
+            yield writer
+        except InputError as error:  # stdout cannot be taken back: say what it already has
+            if writer.rows:
+                sys.stdout.buffer.flush()
+                error.add_note(f"{writer.rows:,} rows were already written to stdout: partial")
+            raise
         writer.close()
         sys.stdout.buffer.flush()
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -139,3 +140,40 @@ def test_strict_on_stdin_names_the_record(
     code, _ = run(["score", "-", "-o", "-", "--strict"])
     assert code == 4
     assert "<stdin>, column 'paused_banner': record 2: 'maybe' is not" in capsys.readouterr().err
+
+
+def test_stdout_output_stopped_midway_says_it_is_partial(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """On stdout, rows already written cannot be taken back: exit 4 says how many there are."""
+    src = tmp_path / "in.csv"
+    src.write_text("id,paused_banner\n1,yes\n2,no\n3,maybe\n")
+    code = cli.main(["score", str(src), "--strict", "--chunk-size", "2"])
+    captured = capsysbinary.readouterr()
+    assert code == 4
+    assert len(pd.read_csv(io.BytesIO(captured.out))) == 2
+    assert captured.err.endswith(
+        b"'maybe' is not a state; allowed: yes, no; 2 rows were already "
+        b"written to stdout: partial\n"
+    )
+
+
+def test_closed_stdout_pipe_exits_quietly(tmp_path: Path) -> None:
+    """`syncdx ... | head -1`: no traceback when the reader goes away, exit code 141."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "in.csv"
+    src.write_text("id,paused_banner\n" + "1,yes\n" * 200_000)
+    command = [sys.executable, "-m", "syncdx.cli", "score", str(src), "--chunk-size", "1000"]
+    run = subprocess.run(
+        f"{subprocess.list2cmdline(command)} | head -c 10 >/dev/null; echo $PIPESTATUS",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).parent.parent)},
+        executable="/bin/bash",
+    )
+    assert run.stderr == ""
+    assert run.stdout.strip() == "141"

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
 from syncdx.display import bars
@@ -31,7 +33,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     out = stdout or sys.stdout
     command: Command = args.command
     try:
-        return command(args, out)
+        with _terminate_as_exit():
+            return command(args, out)
     except SyncdxError as error:
         message = "; ".join([str(error), *getattr(error, "__notes__", ())])
         print(f"syncdx: error: {message}", file=sys.stderr)
@@ -39,6 +42,24 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     except BrokenPipeError:
         _drop_stdout()
         return STDOUT_CLOSED
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM raises SystemExit(143) for the block, so that it cleans up as after Ctrl-C
+    (a half-written output file is removed); only in the main thread, where signals go."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_signal(number: int, _frame: object) -> None:
+    raise SystemExit(128 + number)
 
 
 def _drop_stdout() -> None:

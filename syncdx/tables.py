@@ -14,6 +14,7 @@ import contextlib
 import csv
 import io
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Generator, Iterator
@@ -380,8 +381,16 @@ def write_table(path: str) -> Iterator[TableWriter]:
 
 @contextlib.contextmanager
 def atomic_file(path: str) -> Iterator[IO[bytes]]:
-    """A binary file beside `path`, renamed to `path` on success and removed on failure."""
-    target = Path(path)
+    """A binary file beside `path`, renamed to `path` on success and removed on failure.
+
+    A symbolic link is followed (its target is replaced, the link kept); a replaced file keeps
+    its permission bits, a new one gets those the umask allows.
+    """
+    target = Path(path).resolve()
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        mode = 0o666 & ~_umask()
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
             dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
@@ -391,7 +400,7 @@ def atomic_file(path: str) -> Iterator[IO[bytes]]:
     try:
         with handle:
             yield handle
-        os.chmod(handle.name, 0o666 & ~_umask())
+        os.chmod(handle.name, mode)
         os.replace(handle.name, target)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)

@@ -650,3 +650,17 @@ def test_top_must_be_a_non_negative_integer(sync: Model, top: object, kind: type
     """A bad `top` is a clear error naming the argument, not a failure deep in the scorer."""
     with pytest.raises(kind, match=f"top must be a non-negative integer, got {top!r}"):
         sync.score(pd.DataFrame({"paused_banner": ["yes"]}), top=top)  # type: ignore[arg-type]
+
+
+def test_replaced_output_keeps_its_mode_and_symlink(sync: Model, tmp_path: Path) -> None:
+    """Replacing a chmod 600 file keeps 600; through a symbolic link, the link stays a link."""
+    src, real, link = tmp_path / "in.csv", tmp_path / "real.csv", tmp_path / "link.csv"
+    write_csv(src, ["paused_banner"], [["yes"]])
+    real.write_text("previous\n")
+    real.chmod(0o600)
+    link.symlink_to(real)
+    score_file(src, link, model=sync)
+    assert link.is_symlink()
+    assert real.stat().st_mode & 0o777 == 0o600
+    assert read_back(real)["paused_banner"].tolist() == ["yes"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "link.csv", "real.csv"]

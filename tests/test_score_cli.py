@@ -177,3 +177,29 @@ def test_closed_stdout_pipe_exits_quietly(tmp_path: Path) -> None:
     )
     assert run.stderr == ""
     assert run.stdout.strip() == "141"
+
+
+def test_sigterm_removes_the_partial_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM mid-run exits 143 and leaves the old output, like Ctrl-C, without a .part file."""
+    import signal
+
+    from syncdx.batch import Scorer
+
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text("paused_banner\n" + "yes\n" * 10)
+    dst.write_text("previous\n")
+    original, handler = Scorer.scored, signal.getsignal(signal.SIGTERM)
+
+    def terminated(self: Scorer, frame: object, file: str | None = None) -> object:
+        signal.raise_signal(signal.SIGTERM)
+        return original(self, frame, file)
+
+    monkeypatch.setattr(Scorer, "scored", terminated)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["score", str(src), "-o", str(dst), "--chunk-size", "2"])
+    assert info.value.code == 143
+    assert dst.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+    assert signal.getsignal(signal.SIGTERM) is handler

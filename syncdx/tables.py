@@ -149,12 +149,20 @@ def _unlimited_fields() -> Iterator[None]:
 
 def check_columns(columns: tuple[str, ...], path: str | None) -> None:
     """InputError if a column name appears twice (`path` None: a frame, not a file)."""
+    file = None if path is None else label(path)
+    line = 1 if path is not None and table_format(path) == "csv" else None
+    unnamed = [str(i + 1) for i, name in enumerate(columns) if name == ""]
+    if len(unnamed) > 1:
+        raise InputError(
+            f"columns {', '.join(unnamed)} have no name (trailing commas in the header?); "
+            "name them or remove them",
+            file=file,
+            line=line,
+        )
     seen: set[str] = set()
     for name in columns:
         if name in seen:
-            if path is None:
-                raise InputError("duplicate column", column=name)
-            raise InputError("duplicate column", file=label(path), line=1, column=name)
+            raise InputError("duplicate column", file=file, line=line, column=name)
         seen.add(name)
 
 

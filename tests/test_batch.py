@@ -664,3 +664,26 @@ def test_replaced_output_keeps_its_mode_and_symlink(sync: Model, tmp_path: Path)
     assert real.stat().st_mode & 0o777 == 0o600
     assert read_back(real)["paused_banner"].tolist() == ["yes"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "link.csv", "real.csv"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("in.csv", b"id,paused_banner,,\n1,yes,,\n", r"in\.csv, line 1: columns 3, 4 have no name"),
+        ("in.parquet", None, r"in\.parquet, column 'id': duplicate column"),
+    ],
+)
+def test_header_problems_name_where_they_are(
+    sync: Model, tmp_path: Path, name: str, content: bytes | None, message: str
+) -> None:
+    """Unnamed columns are explained; a Parquet file's duplicate is a column, not a line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / name
+    if content is None:
+        pq.write_table(pa.table([["1"], ["yes"], ["2"]], names=["id", "paused_banner", "id"]), src)
+    else:
+        src.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        score_file(src, tmp_path / "out.csv", model=sync)

@@ -147,7 +147,7 @@ def _write_part(frame: pd.DataFrame, path: str) -> Stats:
     from syncdx.tables import TableWriter
 
     with open(path, "wb") as handle:
-        writer = TableWriter(handle, table_format(path))
+        writer = TableWriter(handle, table_format(path), path)
         writer.write(frame)
         writer.close()
     bad = np.flatnonzero(frame["error"].notna().to_numpy())

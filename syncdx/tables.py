@@ -283,8 +283,9 @@ class TableWriter:
     without pyarrow, CSV falls back to pandas (slower).
     """
 
-    def __init__(self, handle: IO[bytes], fmt: str) -> None:
-        self._handle, self._format = handle, fmt
+    def __init__(self, handle: IO[bytes], fmt: str, name: str | None = None) -> None:
+        """Write `fmt` ('csv' or 'parquet') to `handle`; errors name the file `name`."""
+        self._handle, self._format, self._name = handle, fmt, name
         self._arrow = _pyarrow_or_none() if fmt == "csv" else require_pyarrow("Parquet output")
         self._writer: Any = None
         self._schema: Any = None
@@ -330,6 +331,13 @@ class TableWriter:
     def _open(self, schema: Any) -> None:
         """Start the file with `schema` (the first frame's) for every frame."""
         pa = self._arrow
+        nested = [f for f in schema if pa.types.is_nested(f.type)] if self._format == "csv" else []
+        if nested:
+            raise InputError(
+                f"{nested[0].type} values cannot be written as CSV; write Parquet instead",
+                file=self._name,
+                column=nested[0].name,
+            )
         kind = pa.csv.CSVWriter if self._format == "csv" else pa.parquet.ParquetWriter
         self._writer, self._schema = kind(self._handle, schema), schema
 
@@ -370,7 +378,7 @@ def write_table(path: str) -> Iterator[TableWriter]:
     if path == STDIO:
         if fmt != "csv":  # pragma: no cover - `-` is always CSV
             raise InputError("only CSV can be written to stdout", file=label(path))
-        writer = TableWriter(sys.stdout.buffer, fmt)
+        writer = TableWriter(sys.stdout.buffer, fmt, "<stdout>")
         try:
             yield writer
         except InputError as error:  # stdout cannot be taken back: say what it already has
@@ -382,7 +390,7 @@ def write_table(path: str) -> Iterator[TableWriter]:
         sys.stdout.buffer.flush()
         return
     with atomic_file(path) as handle:
-        writer = TableWriter(handle, fmt)
+        writer = TableWriter(handle, fmt, path)
         yield writer
         writer.close()
 

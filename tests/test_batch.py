@@ -687,3 +687,17 @@ def test_header_problems_name_where_they_are(
         src.write_bytes(content)
     with pytest.raises(InputError, match=message):
         score_file(src, tmp_path / "out.csv", model=sync)
+
+
+def test_nested_parquet_columns_cannot_go_to_csv(sync: Model, tmp_path: Path) -> None:
+    """List or struct columns are an InputError naming the output and column when CSV is asked."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src, dst = tmp_path / "in.parquet", tmp_path / "out.csv"
+    pq.write_table(pa.table({"paused_banner": ["yes"], "tags": [[1, 2]]}), src)
+    with pytest.raises(InputError, match=r"out\.csv, column 'tags': list<.*> values cannot be"):
+        score_file(src, dst, model=sync)
+    assert not dst.exists()
+    score_file(src, tmp_path / "out.parquet", model=sync)
+    assert pd.read_parquet(tmp_path / "out.parquet")["tags"].map(list).tolist() == [[1, 2]]

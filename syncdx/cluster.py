@@ -3,8 +3,10 @@
 The input is a file or a glob of files (CSV or Parquet); each partition (a CSV file, or a block
 of one when `blocksize` is given; a Parquet row group) is scored where it lies, by a worker that
 loads the model from its file once, and written as one part of the output directory
-(`part-00000.csv`, ... or `.parquet`, in input order). Columns and rows are those of the local
-engine. The directory appears only when every part is written.
+(`part-00000.csv`, ... or `.parquet`, in input order). Columns, their types, rows and errors are
+those of the local engine: CSV files and Parquet row groups are read by its readers (Parquet as
+Arrow types, so an integer column with a null stays integers in every part). Only blocks of CSV
+are read by Dask's reader (pandas'). The directory appears only when every part is written.
 
 Needs the `dask` extra: pip install 'syncdx[dask]'.
 """
@@ -30,11 +32,20 @@ from syncdx.errors import InputError, SyncdxError
 from syncdx.loading import load_model
 from syncdx.model import Model
 from syncdx.streaming import Summary
-from syncdx.tables import physical_line, read_table, table_format
+from syncdx.tables import (
+    STDIO,
+    current_umask,
+    physical_line,
+    read_table,
+    require_pyarrow,
+    table_format,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
+#: Rows per chunk when a file is read again locally to locate an error.
+LOCATE_ROWS = 50_000
 #: What each partition reports back: rows, errors, the first error, top-cause tallies.
 Stats = dict[str, Any]
 
@@ -55,18 +66,27 @@ def score_dask(
     With `strict`, any bad row fails the run (an InputError naming the first) and `dst` is
     left as it was.
     """
+    if dst == STDIO:
+        raise InputError("the Dask engine writes a directory of parts, not stdout: give -o DIR")
     dd = _dask_dataframe()
-    files, fmt = _inputs(src)
+    files, fmt, columns = _inputs(src)
     start = time.perf_counter()
     scorer = Scorer(load_model(model), top=top, next_question=next_question)
-    frame = _read(dd, files, fmt, blocksize)
+    scorer.evidence_columns(columns, files[0])
+    try:
+        frame = _read(dd, files, fmt, columns, blocksize)
+    except ValueError as error:  # Dask's CSV reader, on its sample (UnicodeDecodeError, ...)
+        raise _unreadable(files, error, blocksize) from None
     meta = scorer.score(frame._meta)
     scored = frame.map_partitions(
         _score_partition, _path(model), top, next_question, meta=meta, align_dataframes=False
     )
     out_fmt = table_format(dst) if Path(dst).suffix else fmt
     with _client(scheduler), _staging(dst) as folder:
-        stats = _write_parts(scored, folder, "parquet" if out_fmt == "parquet" else "csv")
+        try:
+            stats = _write_parts(scored, folder, "parquet" if out_fmt == "parquet" else "csv")
+        except ValueError as error:  # Dask's CSV reader failed (UnicodeDecodeError, ParserError)
+            raise _unreadable(files, error, blocksize) from None
         if strict:
             _raise_first_error(stats, files if blocksize is None else None)
     return _summary(scorer.model, stats, time.perf_counter() - start)
@@ -83,8 +103,8 @@ def _dask_dataframe() -> Any:
     return dd
 
 
-def _inputs(src: str) -> tuple[list[str], str]:
-    """The files `src` names (sorted), their common format, and checked headers."""
+def _inputs(src: str) -> tuple[list[str], str, tuple[str, ...]]:
+    """The files `src` names (sorted), their common format, and their common columns."""
     files = sorted(glob.glob(src)) if glob.has_magic(src) else [src]
     if not files:
         raise InputError("no file matches", file=src)
@@ -97,12 +117,33 @@ def _inputs(src: str) -> tuple[list[str], str]:
             headers.add(chunks.columns)
     if len(headers) > 1:
         raise InputError("the files do not all have the same columns", file=src)
-    return files, formats.pop()
+    return files, formats.pop(), headers.pop()
 
 
-def _read(dd: Any, files: list[str], fmt: str, blocksize: str | int | None) -> Any:
+def _unreadable(files: list[str], error: ValueError, blocksize: str | int | None) -> InputError:
+    """Where Dask's reader failed with `error`: the local reader's error for the first file
+    it cannot read either, so that both engines accept the same files."""
+    for file in files:
+        try:
+            with read_table(file, LOCATE_ROWS) as chunks:
+                for _ in chunks.frames:
+                    pass
+        except InputError as found:
+            return found
+    hint = "; a quoted line break may straddle a block: score without --blocksize"
+    return InputError(f"{str(error).splitlines()[0]}{hint if blocksize else ''}", file=files[0])
+
+
+def _read(
+    dd: Any, files: list[str], fmt: str, columns: tuple[str, ...], blocksize: str | int | None
+) -> Any:
+    """A Dask frame of `files`: a partition per Parquet row group, per CSV file or block."""
     if fmt == "parquet":
-        return dd.read_parquet(files, split_row_groups=True)
+        groups = [(f, i) for f in files for i in range(_parquet(f).num_row_groups)]
+        meta = _arrow_frame(_parquet(files[0]).schema_arrow.empty_table())
+        return dd.from_map(_row_group, groups, meta=meta)
+    if blocksize is None:
+        return dd.from_map(_csv_file, files, meta=_text_frame(columns, []))
     return dd.read_csv(
         files,
         blocksize=blocksize,
@@ -111,6 +152,40 @@ def _read(dd: Any, files: list[str], fmt: str, blocksize: str | int | None) -> A
         skip_blank_lines=False,
         encoding="utf-8-sig",
     )
+
+
+def _parquet(path: str) -> Any:
+    pa = require_pyarrow("Parquet")
+    return pa.parquet.ParquetFile(path)
+
+
+def _row_group(group: tuple[str, int]) -> pd.DataFrame:
+    """One row group of a Parquet file."""
+    path, index = group
+    return _arrow_frame(_parquet(path).read_row_group(index))
+
+
+def _arrow_frame(table: Any) -> pd.DataFrame:
+    """`table` as pandas with Arrow types: an integer column with nulls stays integers."""
+    import pandas as pd
+
+    frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    return frame
+
+
+def _csv_file(path: str) -> pd.DataFrame:
+    """A CSV file read by the local engine's reader: the same text, the same errors."""
+    with read_table(path, LOCATE_ROWS) as chunks:
+        frames = [f if hasattr(f, "iloc") else f.to_pandas() for f in chunks.frames]
+        return _text_frame(chunks.columns, frames)
+
+
+def _text_frame(columns: tuple[str, ...], frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of `frames` as one frame of text columns `columns` (none: no rows)."""
+    import pandas as pd
+
+    empty = pd.DataFrame({name: pd.Series([], dtype="str") for name in columns})
+    return pd.concat([empty, *frames], ignore_index=True).astype("str")
 
 
 def _path(model: str | os.PathLike[str] | None) -> str | None:
@@ -213,6 +288,7 @@ def _staging(dst: str) -> Iterator[str]:
     if target.exists() and not target.is_dir():
         raise InputError("the Dask engine writes a directory; this is a file", file=dst)
     folder = tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.")
+    os.chmod(folder, 0o777 & ~current_umask())  # mkdtemp's 0700, for a private staging area
     try:
         yield folder
         if target.exists():

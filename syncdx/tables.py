@@ -406,7 +406,7 @@ def atomic_file(path: str) -> Iterator[IO[bytes]]:
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
     except OSError:
-        mode = 0o666 & ~_umask()
+        mode = 0o666 & ~current_umask()
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
             dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
@@ -423,7 +423,8 @@ def atomic_file(path: str) -> Iterator[IO[bytes]]:
         raise
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (read by setting it, and setting it back)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,3 +133,87 @@ def test_no_matching_file(tmp_path: Path) -> None:
     """A glob that matches nothing is an InputError before any cluster starts."""
     with pytest.raises(InputError, match="no file matches"):
         score_dask(str(tmp_path / "*.csv"), str(tmp_path / "out"))
+
+
+def test_parquet_types_are_kept_in_every_part(scheduler: str, tmp_path: Path) -> None:
+    """Nullable integers, booleans with nulls and dictionaries keep their Arrow types; every
+    part has the same schema, even where a row group's integers have a null."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "n": pa.array([1, 2, None, 4], pa.int64()),
+            "paused_banner": pa.array([True, None, False, True]),
+            "internet_works": pa.array(["yes", "no", None, "yes"]).dictionary_encode(),
+        }
+    )
+    pq.write_table(table, tmp_path / "in.parquet", row_group_size=2)
+    score_dask(str(tmp_path / "in.parquet"), str(tmp_path / "out"), scheduler=scheduler)
+    schemas = [pq.read_schema(p) for p in sorted((tmp_path / "out").iterdir())]
+    assert len(schemas) == 2
+    assert all(s.equals(schemas[0]) for s in schemas)
+    assert [schemas[0].field(c).type for c in ("n", "paused_banner")] == [pa.int64(), pa.bool_()]
+    assert pa.types.is_dictionary(schemas[0].field("internet_works").type)
+    score_file(tmp_path / "in.parquet", tmp_path / "local.parquet")
+    assert_same_scores(read_parts(tmp_path / "out"), pd.read_parquet(tmp_path / "local.parquet"))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"id,paused_banner\n1,yes\n2,caf\xe9\n",
+        b"id,note,paused_banner\n1,x,yes\n2,y,no,extra\n",
+        b"id,note,paused_banner\n1,x,yes\n2,y\n",
+        b"id,note\n1,x\n",
+    ],
+    ids=["not-utf8", "too-many-fields", "too-few-fields", "no-observation"],
+)
+def test_unreadable_csv_fails_as_in_the_local_engine(
+    scheduler: str, tmp_path: Path, content: bytes
+) -> None:
+    """A CSV file the local engine rejects is rejected with the same one-line InputError."""
+    src = tmp_path / "in.csv"
+    src.write_bytes(content)
+    with pytest.raises(InputError) as local:
+        score_file(src, tmp_path / "local.csv")
+    with pytest.raises(InputError) as dask:
+        score_dask(str(src), str(tmp_path / "out"), scheduler=scheduler)
+    assert str(dask.value) == str(local.value)
+    assert str(src) in str(dask.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cr_line_endings_read_as_in_the_local_engine(scheduler: str, tmp_path: Path) -> None:
+    """A CSV whose lines end in CR alone scores the same rows as locally."""
+    src = tmp_path / "in.csv"
+    src.write_bytes(b'id,screen 5",paused_banner\r1,a,yes\r2,b,maybe\r\r')
+    score_file(src, tmp_path / "local.csv")
+    score_dask(str(src), str(tmp_path / "out"), scheduler=scheduler)
+    expected = pd.read_csv(tmp_path / "local.csv", dtype=object, keep_default_na=False)
+    assert len(expected) == 3
+    assert_same_scores(read_parts(tmp_path / "out"), expected)
+
+
+def test_blocksize_through_a_quoted_line_break_says_so(scheduler: str, tmp_path: Path) -> None:
+    """Blocks cut inside a quoted line break: a one-line error suggesting no --blocksize."""
+    src = tmp_path / "in.csv"
+    src.write_text("note,paused_banner\n" + '"a\nb",yes\n' * 400)
+    with pytest.raises(InputError, match="score without --blocksize"):
+        score_dask(str(src), str(tmp_path / "out"), scheduler=scheduler, blocksize=1000)
+
+
+def test_output_is_a_directory_with_the_umask_mode(
+    scheduler: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stdout is refused (Dask writes parts); the directory gets the umask's mode, not 0700."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="give -o DIR"):
+        score_dask(str(SAMPLE), "-", scheduler=scheduler)
+    assert list(tmp_path.iterdir()) == []
+    previous = os.umask(0o022)
+    try:
+        score_dask(str(SAMPLE), str(tmp_path / "out"), scheduler=scheduler)
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755

@@ -364,8 +364,7 @@ def _cells(column: Any, rows: IntArray) -> ObjectArray:
 
 
 def _bad_cell(variable: Variable, name: str, value: object) -> str:
-    states = ", ".join(variable.states)
-    return f"column {name!r}: {value!r} is not a state; allowed: {states}"
+    return f"column {name!r}: {ev.value_problem(variable, value, named=False)}"
 
 
 def score_frame(

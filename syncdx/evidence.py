@@ -130,23 +130,23 @@ def shown(value: object) -> str:
 
 
 def _bad_value(variable: Variable, value: object) -> EvidenceError:
+    return EvidenceError(
+        value_problem(variable, value), node=variable.id, value=value, allowed=variable.states
+    )
+
+
+def value_problem(variable: Variable, value: object, *, named: bool = True) -> str:
+    """Why `value` names no state of `variable` (ambiguous, or not a state: the allowed ones
+    listed); `named` says which node it is for."""
+    for_node, of_node = (f" for {variable.id!r}", f" of {variable.id!r}") if named else ("", "")
     text = normalise(value)
     clash = _spellings(variable.states).clashes.get(text.casefold()) if text else None
     if clash:
-        return EvidenceError(
-            f"{shown(value)} is ambiguous for {variable.id!r}: its states {', '.join(clash)} "
-            "differ only in case; spell the one meant exactly",
-            node=variable.id,
-            value=value,
-            allowed=variable.states,
+        return (
+            f"{shown(value)} is ambiguous{for_node}: the states {', '.join(clash)} differ only "
+            "in case; spell the one meant exactly"
         )
-    allowed = ", ".join(variable.states)
-    return EvidenceError(
-        f"{shown(value)} is not a state of {variable.id!r}; allowed: {allowed}",
-        node=variable.id,
-        value=value,
-        allowed=variable.states,
-    )
+    return f"{shown(value)} is not a state{of_node}; allowed: {', '.join(variable.states)}"
 
 
 def node(network: Network, name: str) -> Variable:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx import InputError, Model
-from syncdx.batch import Scorer
+from syncdx.batch import Scorer, _bad_cell
 from syncdx.network import CAUSE_STATES, Network, Variable
 from syncdx.patterns import Numbers
 from syncdx.streaming import score_file
@@ -606,8 +606,6 @@ def test_columns_match_observations_whatever_case_and_spaces(sync: Model) -> Non
 
 def test_impossible_row_names_the_column_as_spelled(strict_model: Model) -> None:
     """The column at fault in an impossible row is the input's column, not the node id."""
-    from syncdx.batch import Scorer
-
     scored = Scorer(strict_model).scored(pd.DataFrame({" A": ["yes"], "b": ["no"]}))
     assert scored.culprit[0] in {" A", "b"}
     assert "a=yes, b=no" in scored.error[0]
@@ -701,3 +699,18 @@ def test_nested_parquet_columns_cannot_go_to_csv(sync: Model, tmp_path: Path) ->
     assert not dst.exists()
     score_file(src, tmp_path / "out.parquet", model=sync)
     assert pd.read_parquet(tmp_path / "out.parquet")["tags"].map(list).tolist() == [[1, 2]]
+
+
+def test_bad_cells_show_plain_values_and_ambiguity() -> None:
+    """The error column shows a numpy value as Python shows it, and says when a value matches
+    two states that differ only in case."""
+    yes_no = Variable("q", ("yes", "no"))
+    assert (
+        _bad_cell(yes_no, "Q", np.float64(2.0))
+        == "column 'Q': 2.0 is not a state; allowed: yes, no"
+    )
+    cased = Variable("a", ("on", "ON", "off"))
+    assert _bad_cell(cased, "a", "On") == (
+        "column 'a': 'On' is ambiguous: the states on, ON differ only in case; spell the one "
+        "meant exactly"
+    )

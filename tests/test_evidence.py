@@ -41,7 +41,7 @@ def test_states_differing_only_in_case() -> None:
     assert ev.state_index(variable, "ON") == 1
     assert ev.state_index(variable, " on ") == 0
     assert ev.state_index(variable, "OFF") == 2  # unambiguous: case-insensitive as usual
-    with pytest.raises(EvidenceError, match=r"'On' is ambiguous for 'a': its states on, ON"):
+    with pytest.raises(EvidenceError, match=r"'On' is ambiguous for 'a': the states on, ON"):
         ev.state_index(variable, "On")
 
 

@@ -60,4 +60,4 @@ def _possible(
     likelihoods = {
         var: np.where(member[:, j, np.newaxis], findings[var], 1.0) for j, var in enumerate(items)
     }
-    return tree.run(likelihoods, targets=()).possible
+    return tree.possible(likelihoods)

@@ -178,8 +178,7 @@ class JunctionTree:
         the support tree finds impossible get -inf, the rest are run on the extended tree."""
         log_z = result.log_evidence.copy()
         marginals = {v: values.copy() for v, values in result.marginals.items()}
-        marks = {v: (lik[rows] > 0).astype(np.float64) for v, lik in likelihoods.items()}
-        possible = self._fallback("support").run(marks, targets=()).possible
+        possible = self.possible({v: lik[rows] for v, lik in likelihoods.items()})
         log_z[rows[~possible]] = -np.inf
         for values in marginals.values():
             values[rows[~possible]] = np.nan
@@ -192,6 +191,12 @@ class JunctionTree:
             for v, values in marginals.items():
                 values[rows] = exact.marginals[v]
         return Result(log_z, marginals)
+
+    def possible(self, likelihoods: Mapping[int, FloatArray]) -> npt.NDArray[np.bool_]:
+        """Per row, whether the evidence has probability above zero: decided on the tree that
+        keeps only the tables' zeros, so no underflow can make it look impossible."""
+        marks = {v: (lik > 0).astype(np.float64) for v, lik in likelihoods.items()}
+        return self._fallback("support").run(marks, targets=()).possible
 
     def _fallback(self, kind: str) -> JunctionTree:
         """The tree that decides rows out of a double's range, built on first use: "support"

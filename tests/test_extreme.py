@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from syncdx import engine
 from syncdx.engine import compile_network
+from syncdx.errors import ImpossibleEvidenceError
 from syncdx.model import Model
 from syncdx.network import FloatArray, Network, Variable
 from tests.oracle import log_posterior_marginals
@@ -115,3 +116,21 @@ def test_extreme_tables_match_log_space_enumeration(
         assert result.log_evidence[0] == pytest.approx(log_p_e, abs=1e-9)
         for v in range(len(network)):
             np.testing.assert_allclose(result.marginals[v][0], expected[v], rtol=0, atol=1e-9)
+
+
+def test_conflict_search_is_not_fooled_by_underflow() -> None:
+    """Two unlikely symptoms together underflow in doubles; the smallest conflict named is
+    still the pair that really cannot hold (a cause ruled out, its certain symptom seen)."""
+    a = Variable("a", ("absent", "present"), "cause", normal="absent")
+    b = Variable("b", ("absent", "present"), "cause", normal="absent")
+    rare = np.array([[1 - 1e-200, 1e-200], [1 - 3e-200, 3e-200]])
+    certain = np.array([[1.0, 0.0], [0.2, 0.8]])
+    network = Network(
+        (a, *LEAVES, b, Variable("o2", ("no", "yes"), "observation")),
+        ((), (0,), (0,), (), (3,)),
+        (np.array([0.5, 0.5]), rare, rare, np.array([0.9, 0.1]), certain),
+    )
+    model = Model(network)
+    with pytest.raises(ImpossibleEvidenceError) as info:
+        model.posterior({**BOTH_YES, "b": "absent", "o2": "yes"})
+    assert info.value.conflict == {"b": "absent", "o2": "yes"}

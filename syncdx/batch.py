@@ -245,20 +245,9 @@ def _observation_columns(
     names: Sequence[str], observations: Sequence[str], file: str | None
 ) -> dict[str, str]:
     """{column: observation} for the columns of `names` that name an observation."""
-    nodes = {_folded(node): node for node in observations}
-    found: dict[str, str] = {}
-    for name in names:
-        node = nodes.get(_folded(name))
-        twin = next((column for column, other in found.items() if other == node), None)
-        if twin is not None:
-            raise InputError(
-                f"columns {twin!r} and {name!r} both name the observation {node!r}; keep one",
-                file=file,
-                column=name,
-            )
-        if node is not None:
-            found[name] = node
+    found = ev.column_nodes(names, observations, file)
     if not found:
+        nodes = {ev.folded_name(node): node for node in observations}
         raise InputError(
             f"no column is named after an observation of the model{_near_misses(names, nodes)}; "
             "expected some of: " + ", ".join(observations),
@@ -267,17 +256,12 @@ def _observation_columns(
     return found
 
 
-def _folded(name: str) -> str:
-    """A column or node name as compared: spaces around dropped, case ignored."""
-    return name.strip().casefold()
-
-
 def _near_misses(names: Sequence[str], nodes: dict[str, str]) -> str:
     """ " (close: 'column' for 'node', ...)" for columns spelled almost like a node, or ""."""
     pairs = [
         f"{name!r} for {nodes[close[0]]!r}"
         for name in names
-        if (close := difflib.get_close_matches(_folded(name), nodes, n=1, cutoff=0.8))
+        if (close := difflib.get_close_matches(ev.folded_name(name), nodes, n=1, cutoff=0.8))
     ]
     return f" (close: {', '.join(pairs)})" if pairs else ""
 

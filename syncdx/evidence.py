@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeAlias, cast
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.errors import EvidenceError
+from syncdx.errors import EvidenceError, InputError
 from syncdx.network import FloatArray, Network, Variable
 
 if TYPE_CHECKING:  # pandas is imported where tables are read, to keep `import syncdx` fast
@@ -287,15 +287,42 @@ class EncodedFrame:
 
 
 def encode_frame(network: Network, frame: pd.DataFrame) -> EncodedFrame:
-    """Encode the columns of `frame` named after nodes; other columns are ignored.
+    """Encode the columns of `frame` named after nodes (see `column_nodes`); other columns are
+    ignored. Cells with a value that is not a state get the code INVALID (the caller reports
+    them)."""
+    labels = {str(c): c for c in frame.columns}
+    found = column_nodes(tuple(labels), network.ids())
+    codes = np.full((len(frame), len(found)), UNOBSERVED, dtype=np.int16)
+    for j, (name, node_id) in enumerate(found.items()):
+        codes[:, j] = encode_column(network.variable(node_id), frame[labels[name]])
+    return EncodedFrame(codes, tuple(network.index[n] for n in found.values()), tuple(found))
 
-    Cells with a value that is not a state get the code INVALID (the caller reports them).
-    """
-    names = tuple(str(c) for c in frame.columns if str(c) in network.index)
-    codes = np.full((len(frame), len(names)), UNOBSERVED, dtype=np.int16)
-    for j, name in enumerate(names):
-        codes[:, j] = encode_column(network.variables[network.index[name]], frame[name])
-    return EncodedFrame(codes, tuple(network.index[n] for n in names), names)
+
+def column_nodes(
+    names: Sequence[str], nodes: Sequence[str], file: str | None = None
+) -> dict[str, str]:
+    """{column: node} for the column names that name a node, matched as people type headers
+    (spaces around them and case ignored); an InputError if two columns name one node."""
+    folded = {folded_name(node): node for node in nodes}
+    found: dict[str, str] = {}
+    for name in names:
+        node_id = folded.get(folded_name(name))
+        if node_id is None:
+            continue
+        twin = next((column for column, other in found.items() if other == node_id), None)
+        if twin is not None:
+            raise InputError(
+                f"columns {twin!r} and {name!r} both name {node_id!r}; keep one",
+                file=file,
+                column=name,
+            )
+        found[name] = node_id
+    return found
+
+
+def folded_name(name: str) -> str:
+    """A column or node name as compared: spaces around dropped, case ignored."""
+    return name.strip().casefold()
 
 
 def encode_column(variable: Variable, column: pd.Series) -> CodeArray:

@@ -143,11 +143,12 @@ class Model:
     def posteriors(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Batch posterior: one row of P(cause present) per row of `frame`, same index and order.
 
-        Columns named after nodes, causes included, are evidence (blank = not observed); other
-        columns are ignored. (`score` differs: it reads only observation columns and carries
-        cause columns through untouched, as labels.) A duplicate column raises an `InputError`
-        as `score` does; a bad value an `EvidenceError` naming the row and column; a row with
-        impossible evidence an `ImpossibleEvidenceError` naming the row.
+        Columns named after nodes (case and spaces around the name ignored), causes included,
+        are evidence (blank = not observed); other columns are ignored. (`score` differs: it
+        reads only observation columns and carries cause columns through untouched, as
+        labels.) A duplicate column raises an `InputError` as `score` does; a bad value an
+        `EvidenceError` naming the row and column; a row with impossible evidence an
+        `ImpossibleEvidenceError` naming the row.
         """
         import pandas as pd
 

@@ -294,3 +294,15 @@ def test_a_conflict_with_a_soft_zero_mentions_the_soft_evidence() -> None:
     ) as info:
         model.posterior({"a": "absent"}, soft={"a": {"absent": 0.0, "present": 1.0}})
     assert info.value.conflict == {"a": "absent"}
+
+
+def test_posteriors_match_column_names_as_score_does(sync: Model) -> None:
+    """Headers typed with other case or spaces around them are still the nodes they name (as
+    in `score`), and two columns naming one node are an InputError."""
+    typed = pd.DataFrame({"Paused_Banner": ["yes"], " storage_full_alert": ["yes"]})
+    exact = pd.DataFrame({"paused_banner": ["yes"], "storage_full_alert": ["yes"]})
+    pd.testing.assert_frame_equal(sync.posteriors(typed), sync.posteriors(exact))
+    scored = sync.score(typed)["p_icloud_storage_full"].to_numpy()
+    np.testing.assert_allclose(sync.posteriors(typed)["icloud_storage_full"], scored)
+    with pytest.raises(InputError, match="columns 'paused_banner' and 'PAUSED_BANNER' both"):
+        sync.posteriors(pd.DataFrame({"paused_banner": ["yes"], "PAUSED_BANNER": ["no"]}))

@@ -78,13 +78,15 @@ class Session:
         """Record that `action` was tried and whether it fixed the problem (True or False).
 
         Each action is tried once: reporting again that an action did not fix the problem is a
-        SessionError (its failure would count twice as evidence); undo() to correct a report.
+        SessionError (undo() to correct a report). The last resort, which `plan` proposes as
+        long as the session is open, may be reported again; its failure counts once.
         """
         self._check_open()
         if not isinstance(fixed, bool | np.bool_):
             raise TypeError(f"fixed must be True or False, got {fixed!r}")
-        find_action(self._model.network, action)  # an EvidenceError naming the actions if unknown
-        if action in self.failed:
+        # an EvidenceError naming the actions if unknown
+        last_resort = find_action(self._model.network, action).last_resort
+        if action in self.failed and not last_resort:
             raise SessionError(
                 f"{action!r} was already tried and did not fix the problem; each action is tried "
                 "once (undo() to change that report)"
@@ -132,8 +134,9 @@ class Session:
 
     @property
     def failed(self) -> tuple[str, ...]:
-        """Actions tried that did not fix the problem, in order."""
-        return tuple(e.id for e in self._history if e.kind == "action" and e.value == "not fixed")
+        """Actions tried that did not fix the problem, in order, each once."""
+        failures = (e.id for e in self._history if e.kind == "action" and e.value == "not fixed")
+        return tuple(dict.fromkeys(failures))
 
     @property
     def skipped(self) -> tuple[str, ...]:

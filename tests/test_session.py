@@ -132,6 +132,22 @@ def test_an_action_fails_once(sync: Model) -> None:
     assert session.fixed_by == "toggle_imessage"
 
 
+def test_the_last_resort_proposed_after_it_failed_can_be_reported_again(sync: Model) -> None:
+    """plan() keeps proposing the last resort; following it with did() must work, and the
+    repeated failure counts once."""
+    session = Session(sync)
+    for action in sync.network.actions:
+        session.did(action.id, fixed=False)
+    step = session.plan()
+    assert step.last_resort
+    before = session.posterior
+    session.did(step.id, fixed=False)
+    assert session.failed.count(step.id) == 1
+    pd.testing.assert_series_equal(session.posterior, before)
+    session.did(step.id, fixed=True)
+    assert session.fixed_by == step.id
+
+
 @pytest.mark.parametrize("step", ["foo", "icloud_storage_full"])
 def test_skip_names_questions_and_actions(sync: Model, step: str) -> None:
     """Skipping what is neither a question nor an action (a typo, a cause) names both kinds,

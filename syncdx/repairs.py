@@ -91,7 +91,9 @@ def combine_soft(
     network: Network, first: ev.SoftEvidence | None, second: Mapping[str, Mapping[str, float]]
 ) -> dict[str, dict[str, float]]:
     """Soft evidence of both, the weights of a node in both multiplied state by state (`first`
-    may spell states as answers are spelled; `second` uses the model's names)."""
+    may spell states as answers are spelled, and is checked as soft evidence is; `second`
+    uses the model's names)."""
+    ev.encode_soft(network, first)  # an EvidenceError in the user's own terms if it is bad
     out = {node: dict(w) for node, w in (first or {}).items()}
     for node, weights in second.items():
         if node in out:

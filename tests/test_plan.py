@@ -432,3 +432,15 @@ def test_soft_evidence_on_a_failed_actions_cause_in_any_spelling(sync: Model) ->
     spelled = {"stalled_session": {"ABSENT": 0.4, "Present": 0.6}}
     expected = sync.plan(soft=plain, failed="restart_device")
     assert sync.plan(soft=spelled, failed="restart_device") == expected
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [{"present": "0.5", "absent": "1"}, {"present": None, "absent": 1.0}, [0.5, 0.5]],
+)
+def test_bad_soft_evidence_on_a_failed_actions_cause_is_an_evidence_error(
+    sync: Model, weights: object
+) -> None:
+    """Soft evidence is checked before it is combined with a failure on the same cause."""
+    with pytest.raises(EvidenceError, match="soft evidence on 'icloud_storage_full'"):
+        sync.plan(soft={"icloud_storage_full": weights}, failed=["free_or_upgrade_storage"])

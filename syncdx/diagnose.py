@@ -148,9 +148,10 @@ class Proposal:
         if table.empty or float(table["gain"].iloc[0]) < MIN_GAIN:
             return None
         row = table.iloc[0]
+        actions = session.model.network.actions
+        left = "no repair action is left to plan with" if actions else "the model has no repairs"
         reason = (
-            f"it tells the most about the causes ({float(row['gain']):.2f} bits expected); "
-            "no repair action is left to plan with."
+            f"it tells the most about the causes ({float(row['gain']):.2f} bits expected); {left}."
         )
         states = session.model.states(str(table.index[0]))
         return cls("question", str(table.index[0]), row["question"], row["cost"], states, reason)
@@ -178,7 +179,9 @@ class Dialogue:
             self._show_posterior()
             proposal = self._next()
             if proposal is None:
-                self.console.print("\nNothing left to ask; the most likely causes are above.")
+                self.console.print(
+                    "\nNo question left would change the picture; the most likely causes are above."
+                )
                 return DONE
             if proposal.last_resort:
                 self.console.print(f"\nLast resort: {proposal.text} (about {proposal.cost:g} min).")
@@ -219,6 +222,7 @@ class Dialogue:
                     return None
             elif word == "skip":
                 self.session.skip(proposal.id)
+                self.console.print(f"Skipped: {proposal.id}")
                 return None
             elif self._record(proposal, reply.strip()):
                 return None
@@ -240,10 +244,7 @@ class Dialogue:
                 self.console.print("Please answer yes or no.")
                 return False
         except ImpossibleEvidenceError as error:
-            self.console.print(
-                f"That contradicts earlier replies: {', '.join(error.findings)} "
-                "cannot all hold. Nothing recorded; reply again, or undo an earlier reply."
-            )
+            self.console.print(_refusal(error))
             return False
         except EvidenceError as error:
             self.console.print(f"Not an answer: {error}")
@@ -276,6 +277,19 @@ class Dialogue:
         self.console.print("\nMost likely causes:")
         for line in bars(posterior):
             self.console.print(line)
+
+
+def _refusal(error: ImpossibleEvidenceError) -> str:
+    """Why a reply the model finds impossible was not recorded."""
+    if len(error.findings) == 1:
+        return (
+            f"The model holds {error.findings[0]} impossible. Nothing recorded; reply again, "
+            "or undo an earlier reply."
+        )
+    return (
+        f"That contradicts earlier replies: {', '.join(error.findings)} cannot all hold. "
+        "Nothing recorded; reply again, or undo an earlier reply."
+    )
 
 
 def _describe(proposal: Proposal) -> str:

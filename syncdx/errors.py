@@ -65,10 +65,11 @@ class ImpossibleEvidenceError(EvidenceError):
         self.conflict, self.row = dict(conflict), row
         self.findings = tuple(shown) or tuple(f"{n}={s}" for n, s in self.conflict.items())
         where = f"row {row!r}: " if row is not None else ""
+        several = len(self.findings) > 1
+        tail = " together; re-check these answers" if several else "; re-check this answer"
         super().__init__(
             f"{where}impossible evidence: the model gives probability 0 to "
-            f"{', '.join(self.findings)} "
-            "together; re-check these answers",
+            f"{', '.join(self.findings)}{tail}",
             node=next(iter(self.conflict), None),
         )
 

@@ -129,6 +129,14 @@ def shown(value: object) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+def _shown_answer(value: object) -> str:
+    """An answer as a message shows it: as `shown`, but a number with no fractional part as
+    the integer it is read as (2.0, from an integer column with gaps, shows as 2)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return repr(int(value))
+    return shown(value)
+
+
 def _bad_value(variable: Variable, value: object) -> EvidenceError:
     return EvidenceError(
         value_problem(variable, value), node=variable.id, value=value, allowed=variable.states
@@ -141,12 +149,13 @@ def value_problem(variable: Variable, value: object, *, named: bool = True) -> s
     for_node, of_node = (f" for {variable.id!r}", f" of {variable.id!r}") if named else ("", "")
     text = normalise(value)
     clash = _spellings(variable.states).clashes.get(text.casefold()) if text else None
+    answer = _shown_answer(value)
     if clash:
         return (
-            f"{shown(value)} is ambiguous{for_node}: the states {', '.join(clash)} differ only "
-            "in case; spell the one meant exactly"
+            f"{answer} is ambiguous{for_node}: the states {', '.join(clash)} differ only in "
+            "case; spell the one meant exactly"
         )
-    return f"{shown(value)} is not a state{of_node}; allowed: {', '.join(variable.states)}"
+    return f"{answer} is not a state{of_node}; allowed: {', '.join(variable.states)}"
 
 
 def node(network: Network, name: str) -> Variable:

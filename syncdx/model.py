@@ -226,7 +226,12 @@ class Model:
         conflict = [
             self._network.variables[v].id for v in smallest_conflict(self._tree, likelihoods)
         ]
-        hard = {n: str(v) for n, v in ev.findings(evidence) if ev.normalise(v) is not None}
+        network = self._network
+        hard = {  # by the state's own name, however the answer was spelled
+            n: ev.node(network, n).states[code]
+            for n, v in ev.findings(evidence)
+            if (code := ev.state_index(ev.node(network, n), v)) != ev.UNOBSERVED
+        }
         weights = soft or {}
         found, shown = {}, []
         for name in conflict:

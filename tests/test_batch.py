@@ -706,8 +706,7 @@ def test_bad_cells_show_plain_values_and_ambiguity() -> None:
     two states that differ only in case."""
     yes_no = Variable("q", ("yes", "no"))
     assert (
-        _bad_cell(yes_no, "Q", np.float64(2.0))
-        == "column 'Q': 2.0 is not a state; allowed: yes, no"
+        _bad_cell(yes_no, "Q", np.float64(2.0)) == "column 'Q': 2 is not a state; allowed: yes, no"
     )
     cased = Variable("a", ("on", "ON", "off"))
     assert _bad_cell(cased, "a", "On") == (

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import syncdx
-from syncdx import Session
+from syncdx import ImpossibleEvidenceError, Session
 from syncdx.cli import main
-from syncdx.diagnose import OUT_OF_REPLIES, Dialogue, console_width
+from syncdx.diagnose import OUT_OF_REPLIES, Dialogue, _refusal, console_width
 from syncdx.display import percent
 from syncdx.interop import bundled_network
 from syncdx.sampling import sample
@@ -46,7 +46,17 @@ def test_why_undo_and_skip(tmp_path: Path) -> None:
     assert "Why: it targets icloud_storage_full (12%)" in text
     assert "Undone: answer storage_full_alert yes" in text
     after_skip = text.split("> skip")[1]
+    assert after_skip.startswith("\nSkipped: storage_full_alert\n")
     assert "iCloud storage is full" not in after_skip
+
+
+def test_an_impossible_single_reply_is_not_called_a_contradiction() -> None:
+    """With one finding at fault there are no earlier replies to contradict."""
+    one = ImpossibleEvidenceError({"mode": "never"})
+    assert _refusal(one).startswith("The model holds mode=never impossible. Nothing recorded")
+    two = ImpossibleEvidenceError({"light": "no", "status": "red"})
+    assert "contradicts earlier replies: light=no, status=red cannot all hold" in _refusal(two)
+    assert str(one).endswith("probability 0 to mode=never; re-check this answer")
 
 
 def _dialogue_at_an_action(replies: list[str]) -> tuple[int, str]:
@@ -227,7 +237,9 @@ def test_network_without_repairs_asks_the_best_questions(tmp_path: Path) -> None
     assert code == 0
     assert f"Question (1 min): {first}\n" in text
     assert text.count("Most likely causes:") == text.count("[yes / no] > yes") + 1
-    assert text.rstrip().endswith("Nothing left to ask; the most likely causes are above.")
+    assert text.rstrip().endswith(
+        "No question left would change the picture; the most likely causes are above."
+    )
 
 
 def test_why_without_repairs_names_the_information_gain(tmp_path: Path) -> None:
@@ -277,7 +289,9 @@ def test_state_named_like_a_command_is_an_answer(tmp_path: Path) -> None:
     code, text = _run(tmp_path, [":skip"], "--model", model)
     assert code == 0
     assert "72.0%" not in text
-    assert text.rstrip().endswith("Nothing left to ask; the most likely causes are above.")
+    assert text.rstrip().endswith(
+        "No question left would change the picture; the most likely causes are above."
+    )
     code, text = _run(tmp_path, ["QUIT", "yes"], "--model", model)
     assert "> yes" not in text  # QUIT answered the question, then nothing was left to ask
 

@@ -138,6 +138,9 @@ def test_impossible_evidence_names_smallest_conflict() -> None:
     with pytest.raises(ImpossibleEvidenceError) as info:
         model.posterior({"a": "absent", "b": "yes", "c": "no"})
     assert info.value.conflict == {"a": "absent", "b": "yes"}
+    with pytest.raises(ImpossibleEvidenceError) as info:
+        model.posterior({"a": " ABSENT ", "b": True})  # named by the model's own states
+    assert info.value.conflict == {"a": "absent", "b": "yes"}
     assert model.probability_of_evidence({"a": "absent", "b": "yes"}) == 0.0
     assert model.log_probability_of_evidence({"a": "absent", "b": "yes"}) == -math.inf
 

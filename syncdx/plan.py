@@ -225,12 +225,7 @@ def _posterior(
     failed: tuple[str, ...],
 ) -> FloatArray:
     """(causes,) P(present | e), failures as soft evidence; raises for impossible evidence."""
-    failures = described_failures(model.network, failed)
-    # combine_soft copies weights: keep the failures' reasons where there was nothing to combine
-    belief = {
-        **combine_soft(model.network, soft, failures),
-        **{c: w for c, w in failures.items() if c not in (soft or {})},
-    }
+    belief = combine_soft(model.network, soft, described_failures(model.network, failed))
     likelihoods = evidence_likelihoods(model.network, evidence, belief)
     result = model.infer(likelihoods, [model.network.index[c] for c in model.causes])
     if not result.possible[0]:

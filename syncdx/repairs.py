@@ -89,19 +89,19 @@ def failure_evidence(network: Network, failed: Iterable[str]) -> dict[str, dict[
 
 def combine_soft(
     network: Network, first: ev.SoftEvidence | None, second: Mapping[str, Mapping[str, float]]
-) -> dict[str, dict[str, float]]:
-    """Soft evidence of both, the weights of a node in both multiplied state by state (`first`
-    may spell states as answers are spelled, and is checked as soft evidence is; `second`
-    uses the model's names)."""
+) -> dict[str, Mapping[str, float]]:
+    """Soft evidence of both: the weights of a node in both multiplied state by state, any
+    other node's weights as given (a `Reported` reason stays). `first` may spell states as
+    answers are spelled, and is checked as soft evidence is; `second` uses the model's names."""
     ev.encode_soft(network, first)  # an EvidenceError in the user's own terms if it is bad
-    out = {node: dict(w) for node, w in (first or {}).items()}
+    out: dict[str, Mapping[str, float]] = dict(first or {})
     for node, weights in second.items():
         if node in out:
             variable = ev.node(network, node)
             given = {variable.states[ev.state_index(variable, s)]: w for s, w in out[node].items()}
             out[node] = {s: given.get(s, 0.0) * w for s, w in weights.items()}
         else:
-            out[node] = dict(weights)
+            out[node] = weights
     return out
 
 

@@ -222,15 +222,12 @@ class Model:
     def _impossible(
         self, evidence: ev.Evidence, soft: ev.SoftEvidence | None, row: object = None
     ) -> ImpossibleEvidenceError:
+        variables = self._network.variables
         likelihoods = {v: lik[0] for v, lik in self._likelihoods(evidence, soft).items()}
-        conflict = [
-            self._network.variables[v].id for v in smallest_conflict(self._tree, likelihoods)
-        ]
-        network = self._network
+        conflict = [variables[v].id for v in smallest_conflict(self._tree, likelihoods)]
         hard = {  # by the state's own name, however the answer was spelled
-            n: ev.node(network, n).states[code]
-            for n, v in ev.findings(evidence)
-            if (code := ev.state_index(ev.node(network, n), v)) != ev.UNOBSERVED
+            variables[v].id: variables[v].states[s]
+            for v, s in ev.encode(self._network, evidence).items()
         }
         weights = soft or {}
         found, shown = {}, []

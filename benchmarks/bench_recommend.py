@@ -75,7 +75,7 @@ def bench(name: str, sets: int) -> str:
     """One result line: median ms per full recommendation for each engine, and the ratios."""
     from pgmpy.inference import VariableElimination
 
-    from syncdx.interop import to_pgmpy
+    from syncdx.network._bif import to_pgmpy
 
     model = load(name)
     cases = as_dicts(evidence_frame(model, sets, observed=0.3, seed=1))

@@ -35,10 +35,10 @@ import numpy as np
 import syncdx
 from syncdx import Model
 from syncdx.faults import FaultSets, clamp_causes, fault_sets
-from syncdx.network import FloatArray, Network
+from syncdx.network._network import FloatArray, Network
+from syncdx.network._sampling import sample
 from syncdx.recommend import evidence_likelihoods
 from syncdx.repairs import fix_probabilities
-from syncdx.sampling import sample
 
 Gate = tuple[tuple[str, tuple[str, ...]], ...]
 Policy = Callable[[dict[str, str], list[str], np.random.Generator], Iterator[tuple[str, str]]]

@@ -11,8 +11,8 @@ import pandas as pd
 
 import syncdx
 from syncdx import Model
-from syncdx.interop import bundled_network
-from syncdx.sampling import sample
+from syncdx.network._bif import bundled_network
+from syncdx.network._sampling import sample
 
 
 def load(name: str) -> Model:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 import syncdx
-from syncdx.sampling import sample
+from syncdx.network._sampling import sample
 
 #: How often each kind of question is answered: a support form asks these first.
 COMMON = {

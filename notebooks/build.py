@@ -23,7 +23,7 @@ move the diagnosis.""",
     """import pandas as pd
 
 import syncdx
-from syncdx.interop import bundled_network
+from syncdx.network import bundled_network
 from syncdx.plot import plot_posterior, plot_trajectory
 
 model = syncdx.load_model()
@@ -128,7 +128,7 @@ only the answers to the questions it asks; a repair fixes each present cause it 
 the probability the model gives it, drawn from the same generator. The problem is fixed when
 no cause is left.""",
     """from syncdx.repairs import find_action, fix_probabilities
-from syncdx.sampling import sample
+from syncdx.network import sample
 
 network = model.network
 rng = np.random.default_rng(2)

@@ -16,7 +16,7 @@ from syncdx.errors import (
 )
 from syncdx.loading import load_model, shipped_model_path
 from syncdx.model import Model
-from syncdx.network import Action, Network, Variable
+from syncdx.network._network import Action, Network, Variable
 from syncdx.plan import Step
 from syncdx.session import Session
 from syncdx.streaming import score_file

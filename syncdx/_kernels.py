@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx._triangulate import separator
-from syncdx.network import FloatArray, Network
+from syncdx.network._network import FloatArray, Network
 
 #: A message kernel whose dense matrix would have more entries than this is an `einsum`.
 _DENSE_ENTRIES = 1 << 13

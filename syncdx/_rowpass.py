@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from syncdx._kernels import RowKernel, clique_table, message_row_kernel, row_kernel, spread
 from syncdx._triangulate import fields
-from syncdx.network import FloatArray
+from syncdx.network._network import FloatArray
 
 if TYPE_CHECKING:
     from syncdx.engine import JunctionTree

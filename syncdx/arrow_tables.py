@@ -18,7 +18,7 @@ from typing import IO, Any
 import numpy as np
 
 from syncdx import evidence as ev
-from syncdx.network import Variable
+from syncdx.network._network import Variable
 
 #: Bytes pyarrow parses at a time (it parses blocks in parallel). Small on purpose: its reader
 #: reads up to 32 blocks ahead in the background, so bigger blocks hold far more memory.

@@ -30,11 +30,11 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx import evidence as ev
+from syncdx._ranking import descending
 from syncdx.errors import ImpossibleEvidenceError, InputError
 from syncdx.model import Model, distinct_rows
-from syncdx.network import FloatArray, Variable
+from syncdx.network._network import FloatArray, Variable
 from syncdx.patterns import Memo, Numbers, infer_patterns
-from syncdx.ranking import descending
 from syncdx.tables import check_columns
 
 if TYPE_CHECKING:

@@ -52,7 +52,7 @@ from syncdx._kernels import (
 from syncdx._rowpass import Group, RowPass
 from syncdx._threads import one_blas_thread, pool
 from syncdx._triangulate import columns, cover, junction_tree, separator, towards
-from syncdx.network import FloatArray, Network
+from syncdx.network._network import FloatArray, Network
 
 #: Most table entries (rows x clique size) a batch chunk may hold in one clique.
 _CHUNK_ENTRIES = 1 << 20

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx.errors import EvidenceError, InputError
-from syncdx.network import FloatArray, Network, Variable
+from syncdx.network._network import FloatArray, Network, Variable
 
 if TYPE_CHECKING:  # pandas is imported where tables are read, to keep `import syncdx` fast
     import pandas as pd

@@ -30,7 +30,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.network import FloatArray, Network
+from syncdx.network._network import FloatArray, Network
 
 IntArray = npt.NDArray[np.intp]
 #: The largest number of causes assumed present at once.

@@ -24,10 +24,10 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Model:
     path = shipped_model_path() if path is None else Path(path)
     suffix = path.suffix.lower()
     if suffix in YAML_SUFFIXES:
-        from syncdx.authoring import read_yaml_model
+        from syncdx.network._authoring import read_yaml_model
 
         return Model(read_yaml_model(path))
-    from syncdx.interop import NETWORK_SUFFIXES, network_format, read_network_file
+    from syncdx.network._bif import NETWORK_SUFFIXES, network_format, read_network_file
 
     if network_format(path):
         return Model(read_network_file(path))

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from syncdx.faults import FaultSets, IntArray, clamp_causes
-from syncdx.network import FloatArray
+from syncdx.network._network import FloatArray
 from syncdx.recommend import Layout, question_cost
 from syncdx.repairs import Repairs, sequence_cost
 

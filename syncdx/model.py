@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from syncdx import evidence as ev
+from syncdx._ranking import descending_row
 from syncdx.conflict import smallest_conflict
 from syncdx.engine import Result, compile_network
 from syncdx.errors import ImpossibleEvidenceError
-from syncdx.network import FloatArray, Network
-from syncdx.ranking import descending_row
+from syncdx.network._network import FloatArray, Network
 
 if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import syncdx` fast
     import pandas as pd
@@ -79,7 +79,7 @@ class Model:
 
     def to_pgmpy(self) -> Any:
         """The equivalent pgmpy `DiscreteBayesianNetwork` (node names are ids)."""
-        from syncdx.interop import to_pgmpy
+        from syncdx.network._bif import to_pgmpy
 
         return to_pgmpy(self._network)
 

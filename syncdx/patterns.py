@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from syncdx import evidence as ev
 from syncdx.model import Model
-from syncdx.network import FloatArray
+from syncdx.network._network import FloatArray
 
 IntArray = npt.NDArray[np.intp]
 KeyArray = npt.NDArray[np.int64]

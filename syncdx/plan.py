@@ -70,7 +70,7 @@ from syncdx._threads import one_blas_thread
 from syncdx.errors import EvidenceError, ModelError
 from syncdx.faults import MAX_FAULTS, fault_sets
 from syncdx.lookahead import Look, Rows, Search
-from syncdx.network import FloatArray, Network
+from syncdx.network._network import FloatArray, Network
 from syncdx.recommend import Layout, evidence_likelihoods, question_cost
 from syncdx.repairs import Repairs as Repairs
 from syncdx.repairs import combine_soft, fix_probabilities

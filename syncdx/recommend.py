@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from syncdx import evidence as ev
+from syncdx._ranking import best, descending
 from syncdx.model import distinct_rows
-from syncdx.network import FloatArray, Network
-from syncdx.ranking import best, descending
+from syncdx.network._network import FloatArray, Network
 
 if TYPE_CHECKING:
     import pandas as pd

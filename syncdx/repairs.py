@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from syncdx import evidence as ev
+from syncdx._ranking import best
 from syncdx.errors import EvidenceError, ModelError
 from syncdx.faults import FaultSets, IntArray
-from syncdx.network import Action, FloatArray, Network
-from syncdx.ranking import best
+from syncdx.network._network import Action, FloatArray, Network
 
 
 @dataclass(frozen=True, slots=True)

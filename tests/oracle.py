@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from syncdx.network import FloatArray, Network
+from syncdx.network._network import FloatArray, Network
 
 
 def joint(network: Network) -> FloatArray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from syncdx.network import CAUSE_STATES, Network, Variable
+from syncdx.network._network import CAUSE_STATES, Network, Variable
 
 
 @st.composite

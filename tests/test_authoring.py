@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncdx.authoring import parse_model, read_yaml_model
 from syncdx.errors import ModelError
-from syncdx.network import Network
+from syncdx.network._authoring import parse_model, read_yaml_model
+from syncdx.network._network import Network
 
 TINY = """\
 syncdx_model: 1

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import syncdx
 from syncdx import InputError, Model
 from syncdx.batch import Scorer, _bad_cell
-from syncdx.network import CAUSE_STATES, Network, Variable
+from syncdx.network._network import CAUSE_STATES, Network, Variable
 from syncdx.patterns import Numbers
 from syncdx.streaming import score_file
 

@@ -15,8 +15,8 @@ from syncdx import ImpossibleEvidenceError, Session
 from syncdx.cli import main
 from syncdx.diagnose import OUT_OF_REPLIES, Dialogue, _refusal, console_width
 from syncdx.display import percent
-from syncdx.interop import bundled_network
-from syncdx.sampling import sample
+from syncdx.network._bif import bundled_network
+from syncdx.network._sampling import sample
 from syncdx.session import Entry
 
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from syncdx import _rowpass, engine
 from syncdx.engine import compile_network
-from syncdx.interop import bundled_network, read_network_file, to_pgmpy
-from syncdx.network import FloatArray, Network, Variable
+from syncdx.network._bif import bundled_network, read_network_file, to_pgmpy
+from syncdx.network._network import FloatArray, Network, Variable
 from tests.oracle import posterior_marginals
 from tests.strategies import hard_evidence, networks
 

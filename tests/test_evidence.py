@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from syncdx import EvidenceError, Model
 from syncdx import evidence as ev
-from syncdx.network import CAUSE_STATES, Network, Variable
+from syncdx.network._network import CAUSE_STATES, Network, Variable
 
 
 def _model(*states: tuple[str, ...]) -> Model:

@@ -19,7 +19,7 @@ from syncdx import engine
 from syncdx.engine import compile_network
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.model import Model
-from syncdx.network import FloatArray, Network, Variable
+from syncdx.network._network import FloatArray, Network, Variable
 from tests.oracle import log_posterior_marginals
 from tests.strategies import hard_evidence, networks
 

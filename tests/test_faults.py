@@ -122,7 +122,7 @@ def test_clamping_agrees_with_brute_force_on_a_small_network() -> None:
 
 
 def _two_cause_network() -> syncdx.Network:
-    from syncdx.network import CAUSE_STATES, Variable
+    from syncdx.network._network import CAUSE_STATES, Variable
 
     variables = (
         Variable("a", CAUSE_STATES, "cause"),

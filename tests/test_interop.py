@@ -11,7 +11,7 @@ import pytest
 
 import syncdx
 from syncdx import ModelError
-from syncdx.interop import bundled_network, from_pgmpy, normal_state
+from syncdx.network._bif import bundled_network, from_pgmpy, normal_state
 
 
 def _asia() -> object:

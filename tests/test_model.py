@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx import EvidenceError, ImpossibleEvidenceError, InputError, Model
-from syncdx.network import CAUSE_STATES, Network, Variable
-from syncdx.ranking import TIE
+from syncdx._ranking import TIE
+from syncdx.network._network import CAUSE_STATES, Network, Variable
 from tests.oracle import posterior_marginals
 from tests.strategies import hard_evidence, networks
 

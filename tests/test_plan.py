@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import syncdx
 from syncdx import Action, EvidenceError, Model, ModelError, Network, Variable
 from syncdx.faults import fault_sets
-from syncdx.network import CAUSE_STATES
+from syncdx.network._network import CAUSE_STATES
 from syncdx.plan import WIDTHS, Step, failure_evidence, plan
 from tests.oracle import joint
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from syncdx.ranking import TIE, best, descending
+from syncdx._ranking import TIE, best, descending
 
 #: Exact scores drawn from a few well-separated values, so that ties are common.
 LEVELS = st.sampled_from([0.0, 0.05, 0.25, 0.25 + 1e-6, 0.5, 1.0])

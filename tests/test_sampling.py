@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import syncdx
-from syncdx.sampling import sample
+from syncdx.network._sampling import sample
 
 
 def test_sample_frequencies_match_exact_marginals() -> None:

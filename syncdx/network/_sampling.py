@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.network import Network
+from syncdx.network._network import Network
 
 StateArray = npt.NDArray[np.int64]
 

@@ -1,6 +1,6 @@
 """The checks every part of a YAML model file goes through, each naming file, node and field.
 
-Shared by `syncdx.authoring` (the document) and `syncdx._authoring_tables` (the tables).
+Shared by `syncdx.network._authoring` (the document) and `syncdx.network._authoring_tables` (the tables).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncdx.errors import ModelError
-from syncdx.network import FloatArray, Role
+from syncdx.network._network import FloatArray, Role
 
 FORMAT_VERSIONS = (1,)
 SUM_TOLERANCE = 1e-9

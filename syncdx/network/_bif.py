@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from syncdx._ranking import TIE
 from syncdx.errors import ModelError
-from syncdx.network import FloatArray, Network, Variable, topological_order
-from syncdx.ranking import TIE
+from syncdx.network._network import FloatArray, Network, Variable, topological_order
 
 #: File endings read through pgmpy's readers (each also gzip-compressed, ending in .gz).
 NETWORK_SUFFIXES = (".bif", ".xmlbif", ".xml")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from syncdx._authoring_checks import (
+from syncdx.network._authoring_checks import (
     SUM_TOLERANCE,
     TABLE_KINDS,
     _check_keys,
@@ -21,7 +21,7 @@ from syncdx._authoring_checks import (
     _state_index,
     _Table,
 )
-from syncdx.network import FloatArray
+from syncdx.network._network import FloatArray
 
 
 def _table(ctx: _Context, entry: _Entry, node: str) -> _Table:

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from syncdx._authoring_checks import (
+from syncdx.errors import ModelError
+from syncdx.network._authoring_checks import (
     DEFAULT_STATES,
     FORMAT_VERSIONS,
     SECTIONS,
@@ -32,9 +33,8 @@ from syncdx._authoring_checks import (
     _provenance,
     _text,
 )
-from syncdx._authoring_tables import _table
-from syncdx.errors import ModelError
-from syncdx.network import (
+from syncdx.network._authoring_tables import _table
+from syncdx.network._network import (
     CAUSE_STATES,
     Action,
     FloatArray,

@@ -313,7 +313,9 @@ def _masked(values: np.ndarray, keep: npt.NDArray[np.bool_]) -> np.ndarray:
 
 def conflict(model: Model, evidence: ev.Evidence) -> ImpossibleEvidenceError:
     """The error for impossible `evidence`, naming a smallest set of answers that conflict."""
-    return model._impossible(evidence, None)  # the model's own search, over syncdx.conflict
+    return model._impossible(
+        evidence, None
+    )  # the model's own search, over syncdx.inference._conflict
 
 
 def _findings(model: Model, codes: ev.CodeArray, nodes: Sequence[str]) -> dict[str, str]:

@@ -15,9 +15,9 @@ import numpy as np
 
 from syncdx import evidence as ev
 from syncdx._ranking import descending_row
-from syncdx.conflict import smallest_conflict
-from syncdx.engine import Result, compile_network
 from syncdx.errors import ImpossibleEvidenceError
+from syncdx.inference._conflict import smallest_conflict
+from syncdx.inference._engine import Result, compile_network
 from syncdx.network._network import FloatArray, Network
 
 if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import syncdx` fast

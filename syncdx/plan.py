@@ -66,9 +66,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from syncdx import evidence as ev
-from syncdx._threads import one_blas_thread
 from syncdx.errors import EvidenceError, ModelError
 from syncdx.faults import MAX_FAULTS, fault_sets
+from syncdx.inference._threads import one_blas_thread
 from syncdx.lookahead import Look, Rows, Search
 from syncdx.network._network import FloatArray, Network
 from syncdx.recommend import Layout, evidence_likelihoods, question_cost

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from syncdx import _rowpass, engine
-from syncdx.engine import compile_network
+from syncdx.inference import _engine as engine
+from syncdx.inference import _rowpass as _rowpass
+from syncdx.inference._engine import compile_network
 from syncdx.network._bif import bundled_network, read_network_file, to_pgmpy
 from syncdx.network._network import FloatArray, Network, Variable
 from tests.oracle import posterior_marginals

@@ -1,7 +1,7 @@
 """Inference at the edge of double precision: tables and evidence whose products underflow.
 
 A clique's products are not rescaled inside it, so rows where they leave a double's range are
-redone in extended precision (see `syncdx.engine`); these tests hold the engine to a log-space
+redone in extended precision (see `syncdx.inference._engine`); these tests hold the engine to a log-space
 enumeration there, on both the single-row and the batched path.
 """
 
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from syncdx import engine
-from syncdx.engine import compile_network
 from syncdx.errors import ImpossibleEvidenceError
+from syncdx.inference import _engine as engine
+from syncdx.inference._engine import compile_network
 from syncdx.model import Model
 from syncdx.network._network import FloatArray, Network, Variable
 from tests.oracle import log_posterior_marginals

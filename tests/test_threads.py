@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from syncdx._threads import _controller, one_blas_thread
+from syncdx.inference._threads import _controller, one_blas_thread
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 

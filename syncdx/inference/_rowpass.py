@@ -24,12 +24,18 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from syncdx._kernels import RowKernel, clique_table, message_row_kernel, row_kernel, spread
-from syncdx._triangulate import fields
+from syncdx.inference._kernels import (
+    RowKernel,
+    clique_table,
+    message_row_kernel,
+    row_kernel,
+    spread,
+)
+from syncdx.inference._triangulate import fields
 from syncdx.network._network import FloatArray
 
 if TYPE_CHECKING:
-    from syncdx.engine import JunctionTree
+    from syncdx.inference._engine import JunctionTree
 
 #: Most memoised messages and belief kernels before a cache is emptied.
 _CACHE = 1 << 16

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from syncdx._triangulate import separator
+from syncdx.inference._triangulate import separator
 from syncdx.network._network import FloatArray, Network
 
 #: A message kernel whose dense matrix would have more entries than this is an `einsum`.

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from syncdx.engine import JunctionTree
+from syncdx.inference._engine import JunctionTree
 from syncdx.network._network import FloatArray
 
 #: Most subsets of one size checked in one batch before falling back to the greedy search.

@@ -102,7 +102,7 @@ def _pgmpy_rate(model: Model, src: Path, rows: int) -> float:
 
 
 def _state(model: Model, node: str, value: str) -> int:
-    from syncdx.evidence import state_index
+    from syncdx.diagnosis._evidence import state_index
 
     return state_index(model.network.variable(node), value)
 

@@ -34,11 +34,11 @@ import numpy as np
 
 import syncdx
 from syncdx import Model
-from syncdx.faults import FaultSets, clamp_causes, fault_sets
+from syncdx.diagnosis._faults import FaultSets, clamp_causes, fault_sets
+from syncdx.diagnosis._recommend import evidence_likelihoods
+from syncdx.diagnosis._repairs import fix_probabilities
 from syncdx.network._network import FloatArray, Network
 from syncdx.network._sampling import sample
-from syncdx.recommend import evidence_likelihoods
-from syncdx.repairs import fix_probabilities
 
 Gate = tuple[tuple[str, tuple[str, ...]], ...]
 Policy = Callable[[dict[str, str], list[str], np.random.Generator], Iterator[tuple[str, str]]]

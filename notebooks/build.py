@@ -127,7 +127,7 @@ another case): the causes present, and every answer the person would give. The p
 only the answers to the questions it asks; a repair fixes each present cause it targets with
 the probability the model gives it, drawn from the same generator. The problem is fixed when
 no cause is left.""",
-    """from syncdx.repairs import find_action, fix_probabilities
+    """from syncdx.diagnosis._repairs import find_action, fix_probabilities
 from syncdx.network import sample
 
 network = model.network

@@ -6,6 +6,8 @@
 'icloud_storage_full'
 """
 
+from syncdx.diagnosis._plan import Step
+from syncdx.diagnosis._session import Session
 from syncdx.errors import (
     EvidenceError,
     ImpossibleEvidenceError,
@@ -17,8 +19,6 @@ from syncdx.errors import (
 from syncdx.loading import load_model, shipped_model_path
 from syncdx.model import Model
 from syncdx.network._network import Action, Network, Variable
-from syncdx.plan import Step
-from syncdx.session import Session
 from syncdx.streaming import score_file
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from syncdx import evidence as ev
+from syncdx.diagnosis import _evidence as ev
 from syncdx.network._network import Variable
 
 #: Bytes pyarrow parses at a time (it parses blocks in parallel). Small on purpose: its reader

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from syncdx import evidence as ev
 from syncdx._ranking import descending
+from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import ImpossibleEvidenceError, InputError
 from syncdx.model import Model, distinct_rows
 from syncdx.network._network import FloatArray, Variable

@@ -1,6 +1,6 @@
 """`syncdx diagnose`: an interactive troubleshooting session in the terminal (needs `rich`).
 
-Shows the posterior as bars and proposes the next step of `syncdx.plan`: a question with its
+Shows the posterior as bars and proposes the next step of `syncdx.diagnosis._plan`: a question with its
 allowed answers, or a repair action ("did it fix it? yes/no"). When no repair action is left to
 plan with (a BIF network has none; or every action was tried or skipped) it asks the question
 `recommend()` ranks first instead. Besides an answer, a reply can be `skip`, `undo`, `why` (what
@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from syncdx import evidence as ev
+from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._plan import Step, StepKind
+from syncdx.diagnosis._repairs import Repairs
+from syncdx.diagnosis._session import Session
 from syncdx.display import bars, percent
 from syncdx.errors import EvidenceError, ImpossibleEvidenceError, InputError
 from syncdx.loading import load_model
-from syncdx.plan import Step, StepKind
-from syncdx.repairs import Repairs
-from syncdx.session import Session
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from syncdx import evidence as ev
 from syncdx._ranking import descending_row
+from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.inference._conflict import smallest_conflict
 from syncdx.inference._engine import Result, compile_network
@@ -23,8 +23,8 @@ from syncdx.network._network import FloatArray, Network
 if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import syncdx` fast
     import pandas as pd
 
-    from syncdx.plan import Step  # recommender and planner: see the end of `Model`
-    from syncdx.recommend import Criterion, Ranking
+    from syncdx.diagnosis._plan import Step  # recommender and planner: see the end of `Model`
+    from syncdx.diagnosis._recommend import Criterion, Ranking
 
 
 class Model:
@@ -32,7 +32,7 @@ class Model:
 
     Evidence is a mapping {node id: answer} or a pandas Series (a row of a frame); answers
     follow the model's states (case-insensitive where that names one state; yes/no also as
-    true/false, 1/0, y/n; see `syncdx.evidence`); a blank answer means "not observed". `soft`
+    true/false, 1/0, y/n; see `syncdx.diagnosis._evidence`); a blank answer means "not observed". `soft`
     evidence maps a node to a weight for every one of its states, 0 ruling a state out:
     {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
@@ -268,7 +268,7 @@ class Model:
         present = " or ".join(s for s in variable.states if s != variable.normal)
         return f"{cause} = {present}"
 
-    # -- recommender and planner (syncdx.recommend, syncdx.plan) ------------------------------
+    # -- recommender and planner (syncdx.diagnosis._recommend, syncdx.diagnosis._plan) ------------------------------
     def recommend(
         self,
         evidence: ev.Evidence | None = None,
@@ -279,8 +279,8 @@ class Model:
         by: Ranking = "gain",
         candidates: str | Iterable[str] | None = None,
     ) -> pd.DataFrame:
-        """Unanswered questions ranked by expected information gain (bits): `syncdx.recommend`."""
-        from syncdx.recommend import recommend
+        """Unanswered questions ranked by expected information gain (bits): `syncdx.diagnosis._recommend`."""
+        from syncdx.diagnosis._recommend import recommend
 
         return recommend(
             self, evidence, soft=soft, k=k, criterion=criterion, by=by, candidates=candidates
@@ -294,22 +294,22 @@ class Model:
         failed: str | Iterable[str] = (),
         skipped: str | Iterable[str] = (),
     ) -> Step:
-        """The next troubleshooting step, by expected cost of repair: `syncdx.plan`."""
-        from syncdx.plan import plan
+        """The next troubleshooting step, by expected cost of repair: `syncdx.diagnosis._plan`."""
+        from syncdx.diagnosis._plan import plan
 
         return plan(self, evidence, soft=soft, failed=failed, skipped=skipped)
 
     @property
     def actions(self) -> pd.DataFrame:
         """Repair actions: text, cost, the causes each fixes and how often, last resort."""
-        from syncdx.plan import actions_table
+        from syncdx.diagnosis._plan import actions_table
 
         return actions_table(self._network)
 
     @property
     def questions(self) -> pd.DataFrame:
         """Observations a person can check: text, cost (minutes), states."""
-        from syncdx.plan import questions_table
+        from syncdx.diagnosis._plan import questions_table
 
         return questions_table(self._network)
 

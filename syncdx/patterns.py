@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
-from syncdx import evidence as ev
+from syncdx.diagnosis import _evidence as ev
 from syncdx.model import Model
 from syncdx.network._network import FloatArray
 
@@ -80,7 +80,7 @@ def infer_patterns(
     gain = np.full(len(codes), np.nan)
     possible = result.possible
     if next_question and possible.any():
-        from syncdx.recommend import next_questions
+        from syncdx.diagnosis._recommend import next_questions
 
         ids, gains = next_questions(model, codes[possible], columns)
         lookup = {name: i for i, name in enumerate(model.observations)}

@@ -161,7 +161,7 @@ def test_frame_problems_raise_input_error(sync: Model, columns: list[str], messa
 
 def test_next_question_matches_recommender(sync: Model) -> None:
     """next_question is the recommender's top question for the row's answers."""
-    from syncdx.recommend import next_questions
+    from syncdx.diagnosis._recommend import next_questions
 
     frame = pd.DataFrame({"paused_banner": ["yes", "yes", "bad"], "internet_works": ["", "", ""]})
     out = Scorer(sync, next_question=True).score(frame)

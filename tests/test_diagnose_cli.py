@@ -14,10 +14,10 @@ import syncdx
 from syncdx import ImpossibleEvidenceError, Session
 from syncdx.cli import main
 from syncdx.diagnose import OUT_OF_REPLIES, Dialogue, _refusal, console_width
+from syncdx.diagnosis._session import Entry
 from syncdx.display import percent
 from syncdx.network._bif import bundled_network
 from syncdx.network._sampling import sample
-from syncdx.session import Entry
 
 
 def _run(tmp_path: Path, replies: list[str], *options: str) -> tuple[int, str]:

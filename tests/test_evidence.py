@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncdx import EvidenceError, Model
-from syncdx import evidence as ev
+from syncdx.diagnosis import _evidence as ev
 from syncdx.network._network import CAUSE_STATES, Network, Variable
 
 

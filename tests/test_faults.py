@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import syncdx
-from syncdx.faults import clamp_causes, fault_sets
-from syncdx.repairs import Repairs, sequence_cost
+from syncdx.diagnosis._faults import clamp_causes, fault_sets
+from syncdx.diagnosis._repairs import Repairs, sequence_cost
 from tests.oracle import joint
 
 Subset = frozenset[int]

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx import Action, EvidenceError, Model, ModelError, Network, Variable
-from syncdx.faults import fault_sets
+from syncdx.diagnosis._faults import fault_sets
+from syncdx.diagnosis._plan import WIDTHS, Step, failure_evidence, plan
 from syncdx.network._network import CAUSE_STATES
-from syncdx.plan import WIDTHS, Step, failure_evidence, plan
 from tests.oracle import joint
 
 Policy = Callable[[dict[str, str], tuple[str, ...]], tuple[str, str]]

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx import ImpossibleEvidenceError, Model
+from syncdx.diagnosis._recommend import Criterion, next_questions, recommend
 from syncdx.network._bif import bundled_network, to_pgmpy
 from syncdx.network._network import Network
 from syncdx.network._sampling import sample
-from syncdx.recommend import Criterion, next_questions, recommend
 from tests.oracle import posterior_marginals
 from tests.strategies import hard_evidence, networks
 

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from syncdx import evidence as ev
 from syncdx._ranking import best, descending
+from syncdx.diagnosis import _evidence as ev
 from syncdx.model import distinct_rows
 from syncdx.network._network import FloatArray, Network
 

@@ -3,7 +3,7 @@
 A `Session` keeps the history of one diagnosis: answers to questions, actions tried (fixed or
 not) and steps skipped. The posterior it shows is the model's posterior given the answers, with
 every action that did not fix the problem entered as soft evidence on the causes it targets
-(`syncdx.repairs.failure_evidence`); `plan()` reasons over fault sets instead (`syncdx.plan`).
+(`syncdx.diagnosis._repairs.failure_evidence`); `plan()` reasons over fault sets instead (`syncdx.diagnosis._plan`).
 After an action fixes the problem the session is resolved: further steps are refused until
 `undo()`. A session round-trips through JSON for apps that keep a diagnosis across requests;
 loading replays and re-validates every entry.
@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from syncdx import evidence as ev
-from syncdx.errors import EvidenceError, SessionError, SyncdxError
-from syncdx.plan import (
+from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._plan import (
     Step,
     check_steps,
     described_failures,
@@ -28,6 +27,7 @@ from syncdx.plan import (
     plan,
     probability_table,
 )
+from syncdx.errors import EvidenceError, SessionError, SyncdxError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,4 +1,4 @@
-"""Look-ahead over fault sets: the values of acting and of asking that `syncdx.plan` compares.
+"""Look-ahead over fault sets: the values of acting and of asking that `syncdx.diagnosis._plan` compares.
 
 `Search` holds one planning call's fault sets, repairs and open questions. `Search.look` is the
 one-step look-ahead from R evidence rows: the weights of the fault sets still present, the ECR
@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from syncdx.faults import FaultSets, IntArray, clamp_causes
+from syncdx.diagnosis._faults import FaultSets, IntArray, clamp_causes
+from syncdx.diagnosis._recommend import Layout, question_cost
+from syncdx.diagnosis._repairs import Repairs, sequence_cost
 from syncdx.network._network import FloatArray
-from syncdx.recommend import Layout, question_cost
-from syncdx.repairs import Repairs, sequence_cost
 
 if TYPE_CHECKING:
     from syncdx.model import Model

@@ -71,7 +71,7 @@ def _time_file(model: Model, name: str, src: Path, dst: Path) -> tuple[str, floa
 
 
 def _time_dask(src: Path, dst: Path) -> tuple[str, float]:
-    from syncdx.cluster import score_dask
+    from syncdx.batch._dask import score_dask
 
     start = time.perf_counter()
     score_dask(str(src), str(dst), blocksize="32MB")

@@ -6,6 +6,7 @@
 'icloud_storage_full'
 """
 
+from syncdx.batch._streaming import score_file
 from syncdx.diagnosis._plan import Step
 from syncdx.diagnosis._session import Session
 from syncdx.errors import (
@@ -19,7 +20,6 @@ from syncdx.errors import (
 from syncdx.loading import load_model, shipped_model_path
 from syncdx.model import Model
 from syncdx.network._network import Action, Network, Variable
-from syncdx.streaming import score_file
 
 __all__ = [
     "Action",

@@ -93,9 +93,9 @@ def _add_posterior(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from syncdx.batch import DEFAULT_TOP
+    from syncdx.batch._scorer import DEFAULT_TOP
+    from syncdx.batch._streaming import DEFAULT_CHUNK_ROWS
     from syncdx.console import at_least, run_score
-    from syncdx.streaming import DEFAULT_CHUNK_ROWS
 
     score = commands.add_parser(
         "score",

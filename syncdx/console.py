@@ -11,8 +11,8 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from syncdx.streaming import ProgressCallback, Summary, score_file
-from syncdx.tables import STDIO
+from syncdx.batch._streaming import ProgressCallback, Summary, score_file
+from syncdx.batch._tables import STDIO
 
 #: Most causes listed in the summary table.
 SUMMARY_ROWS = 10
@@ -27,7 +27,7 @@ def run_score(args: argparse.Namespace, out: TextIO) -> int:
         "next_question": args.next_question,
     }
     if args.engine == "dask":
-        from syncdx.cluster import score_dask
+        from syncdx.batch._dask import score_dask
 
         summary = score_dask(
             args.input, args.output, scheduler=args.scheduler, blocksize=args.blocksize, **common

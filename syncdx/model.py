@@ -152,7 +152,7 @@ class Model:
         """
         import pandas as pd
 
-        from syncdx.tables import check_columns
+        from syncdx.batch._tables import check_columns
 
         check_columns(tuple(str(c) for c in frame.columns), None)
         encoded = ev.encode_frame(self._network, frame)
@@ -313,16 +313,16 @@ class Model:
 
         return questions_table(self._network)
 
-    # -- batch scoring (syncdx.batch) ---------------------------------------------------------
+    # -- batch scoring (syncdx.batch._scorer) ---------------------------------------------------------
     def score(
         self, frame: pd.DataFrame, *, top: int = 3, next_question: bool = False
     ) -> pd.DataFrame:
         """`frame` with P(cause present), top causes, log P(e) and an error per row appended.
 
         Only observation columns are answers; cause columns are carried through as labels
-        (unlike `posteriors`, where they are evidence). See `syncdx.batch`.
+        (unlike `posteriors`, where they are evidence). See `syncdx.batch._scorer`.
         """
-        from syncdx.batch import score_frame
+        from syncdx.batch._scorer import score_frame
 
         return score_frame(self, frame, top=top, next_question=next_question)
 

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx import InputError, Model
-from syncdx.batch import Scorer, _bad_cell
+from syncdx.batch._patterns import Numbers
+from syncdx.batch._scorer import Scorer, _bad_cell
+from syncdx.batch._streaming import score_file
 from syncdx.network._network import CAUSE_STATES, Network, Variable
-from syncdx.patterns import Numbers
-from syncdx.streaming import score_file
 
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
 #: Numeric score columns besides p_<cause> (compared to rounding, not as text).
@@ -381,7 +381,7 @@ def test_rows_in_equal_rows_out(
         out = read_back(dst)
         assert not rows or dst.read_bytes() == arrow_writer_bytes(sync, src, chunk)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("syncdx.tables._pyarrow_or_none", lambda: None)
+            patch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
             score_file(src, Path(folder) / "pandas.csv", model=sync, chunk_size=chunk)
         assert_same_table(read_back(Path(folder) / "pandas.csv"), out)
     expected = [row if row is not None else [""] * len(header) for row in rows]
@@ -404,7 +404,7 @@ def arrow_writer_bytes(sync: Model, src: Path, chunk: int) -> bytes:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    from syncdx.tables import read_table
+    from syncdx.batch._tables import read_table
 
     scorer, sink = Scorer(sync), pa.BufferOutputStream()
     with read_table(str(src), chunk) as chunks:
@@ -442,7 +442,7 @@ def test_csv_without_pyarrow_gives_same_table(
     src = tmp_path / "in.csv"
     write_csv(src, ["id", "paused_banner"], [["01", "yes"], ["02", "maybe"], ["03", ""]])
     score_file(src, tmp_path / "arrow.csv", model=sync)
-    monkeypatch.setattr("syncdx.tables._pyarrow_or_none", lambda: None)
+    monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
     score_file(src, tmp_path / "pandas.csv", model=sync)
     assert_same_table(read_back(tmp_path / "pandas.csv"), read_back(tmp_path / "arrow.csv"))
 
@@ -455,7 +455,7 @@ def numbers(values: list[float]) -> Numbers:
 
 def test_memo_finds_what_it_remembers_within_capacity() -> None:
     """The pattern memo returns stored numbers by key; when full it keeps the most used."""
-    from syncdx.patterns import Memo
+    from syncdx.batch._patterns import Memo
 
     memo = Memo(capacity=4)
     memo.remember(np.array([30, 10]), numbers([0.3, 0.1]))
@@ -476,7 +476,7 @@ def test_memo_finds_what_it_remembers_within_capacity() -> None:
 
 def test_memo_keeps_the_first_numbers_of_a_key_remembered_twice() -> None:
     """Two threads may infer the same new pattern: the second `remember` of a key is a no-op."""
-    from syncdx.patterns import Memo
+    from syncdx.batch._patterns import Memo
 
     memo = Memo(capacity=8)
     memo.remember(np.array([10, 20]), numbers([0.1, 0.2]))
@@ -496,7 +496,7 @@ def test_threads_sharing_a_scorer_get_the_same_scores(
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    from syncdx.patterns import Memo
+    from syncdx.batch._patterns import Memo
 
     index = Memo._index
 
@@ -519,7 +519,7 @@ def test_threads_sharing_a_scorer_get_the_same_scores(
 def csv_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each CSV reading path: pyarrow's, and pandas' (the fallback without pyarrow)."""
     if request.param == "pandas":
-        monkeypatch.setattr("syncdx.tables._pyarrow_or_none", lambda: None)
+        monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
     return str(request.param)
 
 
@@ -588,7 +588,7 @@ def test_pandas_path_reports_invalid_utf8_in_the_first_block(
     sync: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without pyarrow, a non-UTF-8 byte near the start is an InputError, not a traceback."""
-    monkeypatch.setattr("syncdx.tables._pyarrow_or_none", lambda: None)
+    monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
     src = tmp_path / "in.csv"
     src.write_bytes(b"id,paused_banner\ncaf\xe9,yes\n")
     with pytest.raises(InputError, match=r"in\.csv, line 2: not UTF-8 text"):

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from syncdx import InputError, cli
-from syncdx.cluster import score_dask
-from syncdx.streaming import score_file
+from syncdx.batch._dask import score_dask
+from syncdx.batch._streaming import score_file
 
 distributed = pytest.importorskip("distributed")
 

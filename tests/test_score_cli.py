@@ -185,7 +185,7 @@ def test_sigterm_removes_the_partial_output(
     """SIGTERM mid-run exits 143 and leaves the old output, like Ctrl-C, without a .part file."""
     import signal
 
-    from syncdx.batch import Scorer
+    from syncdx.batch._scorer import Scorer
 
     src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
     src.write_text("paused_banner\n" + "yes\n" * 10)

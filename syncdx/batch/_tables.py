@@ -169,8 +169,8 @@ def check_columns(columns: tuple[str, ...], path: str | None) -> None:
 def _arrow_frames(
     handle: IO[bytes], header: tuple[str, ...], path: str, chunk_size: int
 ) -> Iterator[Any]:
-    """Arrow tables of text from `handle` (see `syncdx.arrow_tables.read_csv`)."""
-    from syncdx.arrow_tables import read_csv
+    """Arrow tables of text from `handle` (see `syncdx.batch._arrow.read_csv`)."""
+    from syncdx.batch._arrow import read_csv
 
     pa = require_pyarrow("fast CSV input")
     try:
@@ -297,7 +297,7 @@ class TableWriter:
         return self._rows
 
     def write(self, frame: Any) -> None:
-        """Append the rows of `frame`: a DataFrame, or a `syncdx.arrow_tables.ScoredTable`."""
+        """Append the rows of `frame`: a DataFrame, or a `syncdx.batch._arrow.ScoredTable`."""
         pa = self._arrow
         if not hasattr(frame, "iloc"):
             self._write_scored(frame)
@@ -314,7 +314,7 @@ class TableWriter:
 
     def _write_scored(self, scored: Any) -> None:
         """Append a ScoredTable: CSV lines built by Arrow kernels, or through pyarrow's writers."""
-        from syncdx.arrow_tables import csv_header
+        from syncdx.batch._arrow import csv_header
 
         if self._format == "csv" and scored.csv_ready():
             if self._rows == 0:

@@ -27,12 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from syncdx.batch import DEFAULT_TOP, Scorer
-from syncdx.errors import InputError, SyncdxError
-from syncdx.loading import load_model
-from syncdx.model import Model
-from syncdx.streaming import Summary
-from syncdx.tables import (
+from syncdx.batch._scorer import DEFAULT_TOP, Scorer
+from syncdx.batch._streaming import Summary
+from syncdx.batch._tables import (
     STDIO,
     current_umask,
     physical_line,
@@ -40,6 +37,9 @@ from syncdx.tables import (
     require_pyarrow,
     table_format,
 )
+from syncdx.errors import InputError, SyncdxError
+from syncdx.loading import load_model
+from syncdx.model import Model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -219,7 +219,7 @@ def _write_parts(scored: Any, folder: str, fmt: str) -> list[Stats]:
 
 def _write_part(frame: pd.DataFrame, path: str) -> Stats:
     """Write one scored partition; what it held, for the summary."""
-    from syncdx.tables import TableWriter
+    from syncdx.batch._tables import TableWriter
 
     with open(path, "wb") as handle:
         writer = TableWriter(handle, table_format(path), path)

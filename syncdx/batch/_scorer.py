@@ -30,12 +30,12 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx._ranking import descending
+from syncdx.batch._patterns import Memo, Numbers, infer_patterns
+from syncdx.batch._tables import check_columns
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import ImpossibleEvidenceError, InputError
 from syncdx.model import Model, distinct_rows
 from syncdx.network._network import FloatArray, Variable
-from syncdx.patterns import Memo, Numbers, infer_patterns
-from syncdx.tables import check_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,7 +54,7 @@ IntArray = npt.NDArray[np.intp]
 class Scored:
     """One scored table, with what the streaming layer needs beyond the table itself.
 
-    `frame` is a DataFrame for a DataFrame in, a `syncdx.arrow_tables.ScoredTable` for an Arrow
+    `frame` is a DataFrame for a DataFrame in, a `syncdx.batch._arrow.ScoredTable` for an Arrow
     table in. Per row: `top` is the likeliest cause (an index into the model's causes, -1 for a
     row with an error), `top_probability` its probability, `error` the row's error (None if
     none) and `culprit` the column at fault (None if none).
@@ -82,7 +82,7 @@ class Scorer:
     """Scores tables of answers with one model; see the module docstring for the columns.
 
     A scorer remembers the answer patterns it has inferred (a bounded memo, see
-    `syncdx.patterns`): reuse one for the chunks of a file. Threads may share one scorer.
+    `syncdx.batch._patterns`): reuse one for the chunks of a file. Threads may share one scorer.
     """
 
     def __init__(self, model: Model, *, top: int = DEFAULT_TOP, next_question: bool = False):
@@ -133,7 +133,7 @@ class Scorer:
         found = self.evidence_columns(list(frame.column_names if arrow else frame.columns), file)
         factored = self._factored(frame, found)
         if arrow:
-            from syncdx.arrow_tables import ScoredTable
+            from syncdx.batch._arrow import ScoredTable
 
             table: Any = ScoredTable.build(frame, factored.scores, factored.rows)
         else:
@@ -282,7 +282,7 @@ def _encode(variable: Variable, column: Any) -> ev.CodeArray:
     """State codes of a pandas or Arrow column."""
     if hasattr(column, "iloc"):
         return ev.encode_column(variable, column)
-    from syncdx.arrow_tables import encode_arrow
+    from syncdx.batch._arrow import encode_arrow
 
     return encode_arrow(variable, column)
 

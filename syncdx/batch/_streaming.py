@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from syncdx.batch import DEFAULT_TOP, Scored, Scorer
+from syncdx.batch._scorer import DEFAULT_TOP, Scored, Scorer
 from syncdx.errors import InputError
 from syncdx.model import Model
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from syncdx.tables import Chunks
+    from syncdx.batch._tables import Chunks
 
 #: Rows scored together when streaming a file: bounds memory, amortises the per-chunk cost.
 DEFAULT_CHUNK_ROWS = 50_000
@@ -101,8 +101,8 @@ def score_file(
     Streams `chunk_size` rows at a time. `dst` appears only once complete. With `strict`, the
     first row with an error stops the run with an InputError naming its line and column.
     """
+    from syncdx.batch._tables import read_table, write_table
     from syncdx.loading import load_model
-    from syncdx.tables import read_table, write_table
 
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -160,7 +160,7 @@ def _release(frame: Any) -> None:
     """After an Arrow chunk, hand back what Arrow's allocator keeps: it would otherwise keep
     the free pages of every thread that allocated, far more than Arrow holds at any time."""
     if not hasattr(frame, "iloc"):  # a ScoredTable
-        from syncdx.arrow_tables import release_unused
+        from syncdx.batch._arrow import release_unused
 
         release_unused()
 
@@ -188,7 +188,7 @@ def _at_least_one(chunks: Chunks) -> Iterator[Any]:
 
 def _stop_at_first_error(scored: Scored, source: str, before: int) -> None:
     """InputError for the first row with an error (`before`: rows in earlier chunks)."""
-    from syncdx.tables import label, physical_line, table_format
+    from syncdx.batch._tables import label, physical_line, table_format
 
     bad = np.flatnonzero(scored.culprit != None)  # noqa: E711
     if not bad.size:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
-from syncdx.display import bars
+from syncdx.cli._display import bars
 from syncdx.errors import EvidenceError, InputError, ModelError, SyncdxError
 from syncdx.loading import load_model
 
@@ -95,7 +95,7 @@ def _add_posterior(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from syncdx.batch._scorer import DEFAULT_TOP
     from syncdx.batch._streaming import DEFAULT_CHUNK_ROWS
-    from syncdx.console import at_least, run_score
+    from syncdx.cli._score import at_least, run_score
 
     score = commands.add_parser(
         "score",
@@ -142,9 +142,9 @@ def _posterior(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-# -- diagnose (syncdx.diagnose) -----------------------------------------------------------------
+# -- diagnose (syncdx.cli._diagnose) -----------------------------------------------------------------
 def _add_diagnose(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from syncdx.diagnose import add_arguments, command
+    from syncdx.cli._diagnose import add_arguments, command
 
     diagnose = commands.add_parser(
         "diagnose",

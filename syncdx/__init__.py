@@ -6,6 +6,8 @@
 'icloud_storage_full'
 """
 
+from syncdx._loading import load_model, shipped_model_path
+from syncdx._model import Model
 from syncdx.batch._streaming import score_file
 from syncdx.diagnosis._plan import Step
 from syncdx.diagnosis._session import Session
@@ -17,8 +19,6 @@ from syncdx.errors import (
     SessionError,
     SyncdxError,
 )
-from syncdx.loading import load_model, shipped_model_path
-from syncdx.model import Model
 from syncdx.network._network import Action, Network, Variable
 
 __all__ = [

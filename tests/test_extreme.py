@@ -15,10 +15,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from syncdx._model import Model
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.inference import _engine as engine
 from syncdx.inference._engine import compile_network
-from syncdx.model import Model
 from syncdx.network._network import FloatArray, Network, Variable
 from tests.oracle import log_posterior_marginals
 from tests.strategies import hard_evidence, networks

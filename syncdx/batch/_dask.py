@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from syncdx._loading import load_model
+from syncdx._model import Model
 from syncdx.batch._scorer import DEFAULT_TOP, Scorer
 from syncdx.batch._streaming import Summary
 from syncdx.batch._tables import (
@@ -38,8 +40,6 @@ from syncdx.batch._tables import (
     table_format,
 )
 from syncdx.errors import InputError, SyncdxError
-from syncdx.loading import load_model
-from syncdx.model import Model
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -13,8 +13,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
+from syncdx._model import Model
 from syncdx.diagnosis import _evidence as ev
-from syncdx.model import Model
 from syncdx.network._network import FloatArray
 
 IntArray = npt.NDArray[np.intp]

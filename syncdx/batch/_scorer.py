@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from syncdx._model import Model, distinct_rows
 from syncdx._ranking import descending
 from syncdx.batch._patterns import Memo, Numbers, infer_patterns
 from syncdx.batch._tables import check_columns
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import ImpossibleEvidenceError, InputError
-from syncdx.model import Model, distinct_rows
 from syncdx.network._network import FloatArray, Variable
 
 if TYPE_CHECKING:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from syncdx._model import Model
 from syncdx.batch._scorer import DEFAULT_TOP, Scored, Scorer
 from syncdx.errors import InputError
-from syncdx.model import Model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,8 +101,8 @@ def score_file(
     Streams `chunk_size` rows at a time. `dst` appears only once complete. With `strict`, the
     first row with an error stops the run with an InputError naming its line and column.
     """
+    from syncdx._loading import load_model
     from syncdx.batch._tables import read_table, write_table
-    from syncdx.loading import load_model
 
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")

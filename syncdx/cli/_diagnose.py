@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from syncdx._loading import load_model
 from syncdx.cli._display import bars, percent
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._plan import Step, StepKind
 from syncdx.diagnosis._repairs import Repairs
 from syncdx.diagnosis._session import Session
 from syncdx.errors import EvidenceError, ImpossibleEvidenceError, InputError
-from syncdx.loading import load_model
 
 if TYPE_CHECKING:
     from rich.console import Console

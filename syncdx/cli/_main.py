@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
+from syncdx._loading import load_model
 from syncdx.cli._display import bars
 from syncdx.errors import EvidenceError, InputError, ModelError, SyncdxError
-from syncdx.loading import load_model
 
 EXIT_CODES: dict[type[SyncdxError], int] = {EvidenceError: 2, ModelError: 3, InputError: 4}
 #: The exit code when stdout is a pipe whose reader closed it: 128 + SIGPIPE.

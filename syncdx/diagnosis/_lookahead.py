@@ -31,7 +31,7 @@ from syncdx.diagnosis._repairs import Repairs, sequence_cost
 from syncdx.network._network import FloatArray
 
 if TYPE_CHECKING:
-    from syncdx.model import Model
+    from syncdx._model import Model
 
 #: Answers less likely than this keep the one-step value instead of a deeper look.
 PRUNE = 0.02

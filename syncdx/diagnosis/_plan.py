@@ -80,7 +80,7 @@ from syncdx.network._network import FloatArray, Network
 if TYPE_CHECKING:
     import pandas as pd
 
-    from syncdx.model import Model
+    from syncdx._model import Model
 
 
 StepKind = Literal["question", "action"]

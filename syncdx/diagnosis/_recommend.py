@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from syncdx._model import distinct_rows
 from syncdx._ranking import best, descending
 from syncdx.diagnosis import _evidence as ev
-from syncdx.model import distinct_rows
 from syncdx.network._network import FloatArray, Network
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from syncdx.model import Model
+    from syncdx._model import Model
 
 Criterion = Literal["marginal", "single_fault"]
 Ranking = Literal["gain", "gain_per_cost"]

@@ -32,7 +32,7 @@ from syncdx.errors import EvidenceError, SessionError, SyncdxError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from syncdx.model import Model
+    from syncdx._model import Model
 
 EntryKind = Literal["answer", "action", "skip"]
 #: Version of the JSON written by `Session.to_json`.

@@ -6,8 +6,8 @@ import os
 from importlib import resources
 from pathlib import Path
 
+from syncdx._model import Model
 from syncdx.errors import ModelError
-from syncdx.model import Model
 
 #: The model that `load_model()` reads when no path is given.
 SHIPPED_MODEL = "icloud_sync.yaml"

@@ -32,7 +32,7 @@ class Model:
 
     Evidence is a mapping {node id: answer} or a pandas Series (a row of a frame); answers
     follow the model's states (case-insensitive where that names one state; yes/no also as
-    true/false, 1/0, y/n; see `syncdx.diagnosis._evidence`); a blank answer means "not observed". `soft`
+    true/false, 1/0, y/n; see `_evidence`); a blank answer means "not observed". `soft`
     evidence maps a node to a weight for every one of its states, 0 ruling a state out:
     {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
@@ -268,7 +268,7 @@ class Model:
         present = " or ".join(s for s in variable.states if s != variable.normal)
         return f"{cause} = {present}"
 
-    # -- recommender and planner (syncdx.diagnosis._recommend, syncdx.diagnosis._plan) ------------------------------
+    # -- recommender and planner (_recommend, _plan) ----------
     def recommend(
         self,
         evidence: ev.Evidence | None = None,
@@ -279,7 +279,7 @@ class Model:
         by: Ranking = "gain",
         candidates: str | Iterable[str] | None = None,
     ) -> pd.DataFrame:
-        """Unanswered questions ranked by expected information gain (bits): `syncdx.diagnosis._recommend`."""
+        """Unanswered questions ranked by expected information gain (bits): `_recommend`."""
         from syncdx.diagnosis._recommend import recommend
 
         return recommend(
@@ -294,7 +294,7 @@ class Model:
         failed: str | Iterable[str] = (),
         skipped: str | Iterable[str] = (),
     ) -> Step:
-        """The next troubleshooting step, by expected cost of repair: `syncdx.diagnosis._plan`."""
+        """The next troubleshooting step, by expected cost of repair: `_plan`."""
         from syncdx.diagnosis._plan import plan
 
         return plan(self, evidence, soft=soft, failed=failed, skipped=skipped)
@@ -313,14 +313,14 @@ class Model:
 
         return questions_table(self._network)
 
-    # -- batch scoring (syncdx.batch._scorer) ---------------------------------------------------------
+    # -- batch scoring (_scorer) ----------
     def score(
         self, frame: pd.DataFrame, *, top: int = 3, next_question: bool = False
     ) -> pd.DataFrame:
         """`frame` with P(cause present), top causes, log P(e) and an error per row appended.
 
         Only observation columns are answers; cause columns are carried through as labels
-        (unlike `posteriors`, where they are evidence). See `syncdx.batch._scorer`.
+        (unlike `posteriors`, where they are evidence). See `_scorer`.
         """
         from syncdx.batch._scorer import score_frame
 

@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from syncdx import InputError
+from syncdx import InputError, cli
 from syncdx.batch._dask import score_dask
 from syncdx.batch._streaming import score_file
-from syncdx.cli._main import _main as cli
 
 distributed = pytest.importorskip("distributed")
 

@@ -1,7 +1,7 @@
 """Inference at the edge of double precision: tables and evidence whose products underflow.
 
 A clique's products are not rescaled inside it, so rows where they leave a double's range are
-redone in extended precision (see `syncdx.inference._engine`); these tests hold the engine to a log-space
+redone in extended precision (see `_engine`); these tests hold the engine to a log-space
 enumeration there, on both the single-row and the batched path.
 """
 

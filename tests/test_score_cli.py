@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from syncdx.cli._main import _main as cli
+from syncdx import cli
 from syncdx.cli._score import progress_bar
 
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
@@ -165,7 +165,7 @@ def test_closed_stdout_pipe_exits_quietly(tmp_path: Path) -> None:
 
     src = tmp_path / "in.csv"
     src.write_text("id,paused_banner\n" + "1,yes\n" * 200_000)
-    command = [sys.executable, "-m", "syncdx.cli._main", "score", str(src), "--chunk-size", "1000"]
+    command = [sys.executable, "-m", "syncdx", "score", str(src), "--chunk-size", "1000"]
     run = subprocess.run(
         f"{subprocess.list2cmdline(command)} | head -c 10 >/dev/null; echo $PIPESTATUS",
         shell=True,

@@ -54,7 +54,7 @@ IntArray = npt.NDArray[np.intp]
 class Scored:
     """One scored table, with what the streaming layer needs beyond the table itself.
 
-    `frame` is a DataFrame for a DataFrame in, a `syncdx.batch._arrow.ScoredTable` for an Arrow
+    `frame` is a DataFrame for a DataFrame in, a `_arrow.ScoredTable` for an Arrow
     table in. Per row: `top` is the likeliest cause (an index into the model's causes, -1 for a
     row with an error), `top_probability` its probability, `error` the row's error (None if
     none) and `culprit` the column at fault (None if none).
@@ -82,7 +82,7 @@ class Scorer:
     """Scores tables of answers with one model; see the module docstring for the columns.
 
     A scorer remembers the answer patterns it has inferred (a bounded memo, see
-    `syncdx.batch._patterns`): reuse one for the chunks of a file. Threads may share one scorer.
+    `_patterns`): reuse one for the chunks of a file. Threads may share one scorer.
     """
 
     def __init__(self, model: Model, *, top: int = DEFAULT_TOP, next_question: bool = False):
@@ -313,9 +313,7 @@ def _masked(values: np.ndarray, keep: npt.NDArray[np.bool_]) -> np.ndarray:
 
 def conflict(model: Model, evidence: ev.Evidence) -> ImpossibleEvidenceError:
     """The error for impossible `evidence`, naming a smallest set of answers that conflict."""
-    return model._impossible(
-        evidence, None
-    )  # the model's own search, over syncdx.inference._conflict
+    return model._impossible(evidence, None)  # the model's own search, over _conflict
 
 
 def _findings(model: Model, codes: ev.CodeArray, nodes: Sequence[str]) -> dict[str, str]:

@@ -169,7 +169,7 @@ def check_columns(columns: tuple[str, ...], path: str | None) -> None:
 def _arrow_frames(
     handle: IO[bytes], header: tuple[str, ...], path: str, chunk_size: int
 ) -> Iterator[Any]:
-    """Arrow tables of text from `handle` (see `syncdx.batch._arrow.read_csv`)."""
+    """Arrow tables of text from `handle` (see `_arrow.read_csv`)."""
     from syncdx.batch._arrow import read_csv
 
     pa = require_pyarrow("fast CSV input")
@@ -297,7 +297,7 @@ class TableWriter:
         return self._rows
 
     def write(self, frame: Any) -> None:
-        """Append the rows of `frame`: a DataFrame, or a `syncdx.batch._arrow.ScoredTable`."""
+        """Append the rows of `frame`: a DataFrame, or a `_arrow.ScoredTable`."""
         pa = self._arrow
         if not hasattr(frame, "iloc"):
             self._write_scored(frame)

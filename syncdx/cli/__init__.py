@@ -1,1 +1,7 @@
-"""cli"""
+"""The command line: `main(argv) -> int` parses arguments and calls the library; each error class
+maps to an exit code. The terminal dialogue (`diagnose`) and the score front end live here too.
+"""
+
+from syncdx.cli._main import main
+
+__all__ = ["main"]

@@ -1,6 +1,6 @@
 """`syncdx diagnose`: an interactive troubleshooting session in the terminal (needs `rich`).
 
-Shows the posterior as bars and proposes the next step of `syncdx.diagnosis._plan`: a question with its
+Shows the posterior as bars and proposes the next step of `_plan`: a question with its
 allowed answers, or a repair action ("did it fix it? yes/no"). When no repair action is left to
 plan with (a BIF network has none; or every action was tried or skipped) it asks the question
 `recommend()` ranks first instead. Besides an answer, a reply can be `skip`, `undo`, `why` (what

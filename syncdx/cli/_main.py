@@ -142,7 +142,7 @@ def _posterior(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-# -- diagnose (syncdx.cli._diagnose) -----------------------------------------------------------------
+# -- diagnose (_diagnose) ----------
 def _add_diagnose(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from syncdx.cli._diagnose import add_arguments, command
 
@@ -155,7 +155,3 @@ def _add_diagnose(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     add_arguments(diagnose)
     diagnose.set_defaults(command=command)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Look-ahead over fault sets: the values of acting and of asking that `syncdx.diagnosis._plan` compares.
+"""Look-ahead over fault sets: the values of acting and of asking that `_plan` compares.
 
 `Search` holds one planning call's fault sets, repairs and open questions. `Search.look` is the
 one-step look-ahead from R evidence rows: the weights of the fault sets still present, the ECR

@@ -5,7 +5,7 @@ the SACSO printer troubleshooter. A step is either a question (it costs the minu
 check it and reveals an answer) or a repair action (it costs minutes and fixes each cause it
 targets with a success probability). The algorithm, at each step:
 
-1. Belief over fault sets (`syncdx.diagnosis._faults`). The hypotheses are the sets S of at most two
+1. Belief over fault sets (`_faults`). The hypotheses are the sets S of at most two
    causes present at the start, weighted by P(e, X = S): the model's probability of exactly
    those causes and of the answers e so far. One batched engine pass, a row per set, gives
    every weight and P(Q = s | e, X = S) for every open question Q. An action fixes each present
@@ -14,7 +14,7 @@ targets with a success probability). The algorithm, at each step:
    prod_{c in T} stay_c * prod_{c in S - T} (1 - stay_c), where stay_c = prod (1 - q_c) over the
    attempts. "Not fixed" says only that T is not empty: an attempt that fixed one of two causes
    is accounted for exactly, and the answers keep speaking of the causes present at the start.
-2. Expected cost of repair of acting without asking more (`syncdx.diagnosis._repairs`): actions in order
+2. Expected cost of repair of acting without asking more (`_repairs`): actions in order
    of P(fixes every cause still present) / cost, re-ranked after each hypothetical failure; the
    last resort (`last_resort`, which also fixes every unlisted cause with `fixes_rest`) ends the
    session whatever it fixes, so it takes its place by the swap rule P_k / C_k > P(reached) /
@@ -22,7 +22,7 @@ targets with a success probability). The algorithm, at each step:
    sequence under the belief.
 3. One-step value: V1(e) = min(ECR(e), min_Q ECO(Q)), ECO(Q) = C_Q + sum_s P(Q = s | e) *
    ECR(e, Q = s): act now, or ask one question and then act.
-4. Three-step look-ahead (`syncdx.diagnosis._lookahead`), which gives the step. One question rarely changes
+4. Three-step look-ahead (`_lookahead`), which gives the step. One question rarely changes
    what to do; two or three together often do, so each first step is valued with two more steps
    after it. V2 at a state is the lowest of V1, acting first (C_a + P(a fails) V1(after a
    fails), a the first action of the ECR sequence) and asking first (C_Q + sum_s P(Q = s | e)
@@ -32,7 +32,7 @@ targets with a success probability). The algorithm, at each step:
    The answer probabilities per fault set do not change with a failure, so a failure needs no
    more inference; each level of questions takes one batched engine pass (a row per evidence
    row, question, answer and fault set). Answers reached with probability below
-   `syncdx.diagnosis._lookahead.PRUNE` keep V1 instead of V2. A question must undercut acting by more
+   `_lookahead.PRUNE` keep V1 instead of V2. A question must undercut acting by more
    than `TOLERANCE` minutes. `Step.expected_cost` is the value of the step taken. Each value
    is the exact expected cost, under the belief, of a concrete policy (its first step, then the
    look-ahead's choices, then the ECR sequence), and the next call weighs that policy's
@@ -40,7 +40,7 @@ targets with a success probability). The algorithm, at each step:
    costs in expectation no more than the value reported, which is at most the ECR of acting
    at once.
 
-Assumptions and limits: at most two causes at once (`syncdx.diagnosis._faults.MAX_FAULTS`; a third is
+Assumptions and limits: at most two causes at once (`_faults.MAX_FAULTS`; a third is
 possible in the model but not in the plan); fixes of different causes and different attempts are
 independent; each action is tried at most once, except the last resort, which is always there;
 the answers depend on the causes present at the start, not on the repairs; the order by
@@ -89,7 +89,7 @@ TOLERANCE = 1e-9
 #: How many causes `Step.why` names for a question or the last resort.
 WHY_TOP = 3
 #: How many questions (those of lowest one-step ECO) the look-ahead asks first, then second:
-#: three steps deep in all, the last one V1 (see the module and `syncdx.diagnosis._lookahead`).
+#: three steps deep in all, the last one V1 (see the module and `_lookahead`).
 WIDTHS = (3, 2)
 
 

@@ -2,7 +2,7 @@
 
 `Repairs` holds the actions as arrays over causes. `sequence_cost` is the expected cost of
 repair (ECR) of acting without asking anything more, for many beliefs over fault sets at once
-(`syncdx.diagnosis._faults`): actions go in order of P(fixes every cause still present) / cost, re-ranked
+(`_faults`): actions go in order of P(fixes every cause still present) / cost, re-ranked
 after each hypothetical failure (under a single fault its first step is the static P / C order
 of Heckerman, Breese and Rommelse, optimal for independent single-cause actions), and
 
@@ -70,7 +70,7 @@ def failure_evidence(network: Network, failed: Iterable[str]) -> dict[str, dict[
     A cause that a failed action fixes with probability q gets likelihood 1 in its normal state
     and (1 - q) in the others; several failures multiply. This is the single-fault reading of a
     failure, behind the posterior a `Session` shows and `Step.why`; the planner itself treats
-    failures over fault sets (see `syncdx.diagnosis._plan`).
+    failures over fault sets (see `_plan`).
     """
     weights: dict[str, dict[str, float]] = {}
     causes = network.ids("cause")

@@ -3,7 +3,7 @@
 A `Session` keeps the history of one diagnosis: answers to questions, actions tried (fixed or
 not) and steps skipped. The posterior it shows is the model's posterior given the answers, with
 every action that did not fix the problem entered as soft evidence on the causes it targets
-(`syncdx.diagnosis._repairs.failure_evidence`); `plan()` reasons over fault sets instead (`syncdx.diagnosis._plan`).
+(`_repairs.failure_evidence`); `plan()` reasons over fault sets instead (`_plan`).
 After an action fixes the problem the session is resolved: further steps are refused until
 `undo()`. A session round-trips through JSON for apps that keep a diagnosis across requests;
 loading replays and re-validates every entry.

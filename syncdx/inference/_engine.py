@@ -1,13 +1,13 @@
 """Exact inference, compiled once per network and run on a batch of evidence rows at a time.
 
-`compile_network` builds a junction tree (see `syncdx.inference._triangulate`), multiplies each conditional
+`compile_network` builds a junction tree (see `_triangulate`), multiplies each conditional
 table into one clique and passes every message once with no evidence at all: these prior
 messages are kept. `JunctionTree.run` then takes evidence for B rows at once, as likelihood
 vectors with a leading batch axis, and recomputes only the messages whose sending side holds
 evidence and that lead to a clique holding a target. A message with a fixed set of live inputs
 (evidence vectors and recomputed messages) is one matrix product: the clique table, times the
 prior messages of the other neighbours, summed down to a matrix from the live inputs' joint
-states to the separator's states (see `syncdx.inference._kernels`). Inside a run the batch axis is last:
+states to the separator's states (see `_kernels`). Inside a run the batch axis is last:
 every elementwise product then runs along contiguous rows of the batch (about 2.5 times faster
 on the sync model than batch-first, where the innermost axes have two or three states).
 
@@ -27,7 +27,7 @@ Caching. A batch of two or more rows runs a plan (its steps in order) cached per
 variables, targets), whose kernels are cached per (clique, live input scopes, dead neighbours,
 output) with a clique's own evidence in a fixed order, so plans share them. A single row (the
 interactive case) runs without a plan, on messages memoised by their evidence: see
-`syncdx.inference._rowpass`. Every cache is emptied when full.
+`_rowpass`. Every cache is emptied when full.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from syncdx.network._network import FloatArray, Network
 
 #: Most table entries (rows x clique size) a batch chunk may hold in one clique.
 _CHUNK_ENTRIES = 1 << 20
-#: Batches of at least this many rows run with BLAS held to one thread (see syncdx.inference._threads).
+#: Batches of at least this many rows run with BLAS held to one thread (see _threads).
 _BATCH_ROWS = 256
 #: Adjacent cliques whose union has at most this many entries are merged into one.
 _MERGE_ENTRIES = 128

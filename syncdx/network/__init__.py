@@ -4,10 +4,14 @@ This layer imports nothing above it: inference, diagnosis, batch scoring and the
 take a `Network` as input.
 """
 
-from syncdx.network._authoring import read_yaml_model
+from typing import TYPE_CHECKING, Any
+
 from syncdx.network._bif import bundled_network, from_pgmpy, read_network_file, to_pgmpy
 from syncdx.network._network import Action, Network, Role, Variable
 from syncdx.network._sampling import sample
+
+if TYPE_CHECKING:
+    from syncdx.network._authoring import read_yaml_model
 
 __all__ = [
     "Action",
@@ -21,3 +25,13 @@ __all__ = [
     "sample",
     "to_pgmpy",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`read_yaml_model` on first use: PyYAML loads only when a YAML model is read, so that
+    `import syncdx` stays fast."""
+    if name == "read_yaml_model":
+        from syncdx.network._authoring import read_yaml_model
+
+        return read_yaml_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """The checks every part of a YAML model file goes through, each naming file, node and field.
 
-Shared by `syncdx.network._authoring` (the document) and `syncdx.network._authoring_tables` (the tables).
+Shared by `_authoring` (the document) and `_authoring_tables` (the tables).
 """
 
 from __future__ import annotations

@@ -303,7 +303,7 @@ class Tree:
             network = self.network
             likelihoods = evidence_likelihoods(network, dict(evidence), None)
             rows = clamp_causes(network, self.model.causes, self.sets, likelihoods)
-            result = self.model.infer(rows, [network.index[question]])
+            result = self.model.diagnoser.infer(rows, [network.index[question]])
             self.answers[key] = np.nan_to_num(result.marginals[network.index[question]])
         return self.answers[key]
 

@@ -6,11 +6,11 @@
 'icloud_storage_full'
 """
 
-from syncdx._loading import load_model, shipped_model_path
+from syncdx._loading import load_model
 from syncdx._model import Model
-from syncdx.batch._streaming import score_file
+from syncdx._scoring import score_file
+from syncdx._session import Session
 from syncdx.diagnosis._plan import Step
-from syncdx.diagnosis._session import Session
 from syncdx.errors import (
     EvidenceError,
     ImpossibleEvidenceError,
@@ -19,6 +19,7 @@ from syncdx.errors import (
     SessionError,
     SyncdxError,
 )
+from syncdx.network._files import shipped_model_path
 from syncdx.network._network import Action, Network, Variable
 
 __all__ = [

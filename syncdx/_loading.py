@@ -1,38 +1,13 @@
-"""Finding and reading model files: the shipped sync model, syncdx YAML, BIF and XMLBIF."""
+"""`load_model`: read a model file and compile it, the first call of most programs."""
 
 from __future__ import annotations
 
 import os
-from importlib import resources
-from pathlib import Path
 
 from syncdx._model import Model
-from syncdx.errors import ModelError
-
-#: The model that `load_model()` reads when no path is given.
-SHIPPED_MODEL = "icloud_sync.yaml"
-YAML_SUFFIXES = (".yaml", ".yml")
-
-
-def shipped_model_path() -> Path:
-    """Where the shipped iMessage / iCloud sync model lives."""
-    return Path(str(resources.files("syncdx") / "data" / SHIPPED_MODEL))
+from syncdx.network._files import read_model_file
 
 
 def load_model(path: str | os.PathLike[str] | None = None) -> Model:
     """Read and compile a model: the shipped sync model by default, or YAML, BIF, XMLBIF."""
-    path = shipped_model_path() if path is None else Path(path)
-    suffix = path.suffix.lower()
-    if suffix in YAML_SUFFIXES:
-        from syncdx.network._authoring import read_yaml_model
-
-        return Model(read_yaml_model(path))
-    from syncdx.network._bif import NETWORK_SUFFIXES, network_format, read_network_file
-
-    if network_format(path):
-        return Model(read_network_file(path))
-    raise ModelError(
-        f"unknown model format {suffix or '(no suffix)'!r}; expected one of "
-        f"{', '.join(YAML_SUFFIXES + NETWORK_SUFFIXES)}",
-        file=str(path),
-    )
+    return Model(read_model_file(path))

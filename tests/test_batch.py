@@ -14,10 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import syncdx
-from syncdx import InputError, Model
+from syncdx import InputError, Model, score_file
 from syncdx.batch._patterns import Numbers
 from syncdx.batch._scorer import Scorer, _bad_cell
-from syncdx.batch._streaming import score_file
 from syncdx.network._network import CAUSE_STATES, Network, Variable
 
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
@@ -164,11 +163,11 @@ def test_next_question_matches_recommender(sync: Model) -> None:
     from syncdx.diagnosis._recommend import next_questions
 
     frame = pd.DataFrame({"paused_banner": ["yes", "yes", "bad"], "internet_works": ["", "", ""]})
-    out = Scorer(sync, next_question=True).score(frame)
+    out = Scorer(sync.diagnoser, next_question=True).score(frame)
     network = sync.network
     codes = np.array([[0, -1]], dtype=np.int16)
     columns = (network.index["paused_banner"], network.index["internet_works"])
-    ids, gains = next_questions(sync, codes, columns)
+    ids, gains = next_questions(sync.diagnoser, codes, columns)
     assert list(out["next_question"][:2]) == [ids[0], ids[0]]
     assert out["next_question_gain"][0] == pytest.approx(gains[0])
     assert pd.isna(out.loc[2, "next_question"])
@@ -406,7 +405,7 @@ def arrow_writer_bytes(sync: Model, src: Path, chunk: int) -> bytes:
 
     from syncdx.batch._tables import read_table
 
-    scorer, sink = Scorer(sync), pa.BufferOutputStream()
+    scorer, sink = Scorer(sync.diagnoser), pa.BufferOutputStream()
     with read_table(str(src), chunk) as chunks:
         tables = [scorer.scored(table).frame.table() for table in chunks.frames]
     with pcsv.CSVWriter(sink, tables[0].schema) as writer:
@@ -507,8 +506,8 @@ def test_threads_sharing_a_scorer_get_the_same_scores(
     monkeypatch.setattr(Memo, "_index", slow_index)
     frame = pd.read_csv(SAMPLE, dtype=object, keep_default_na=False)
     chunks = [frame.iloc[start : start + 25] for start in range(0, len(frame), 25)] * 3
-    expected = [Scorer(sync).score(chunk) for chunk in chunks]
-    shared = Scorer(sync)
+    expected = [Scorer(sync.diagnoser).score(chunk) for chunk in chunks]
+    shared = Scorer(sync.diagnoser)
     with ThreadPoolExecutor(4) as threads:
         got = list(threads.map(shared.score, chunks))
     for a, b in zip(got, expected):
@@ -606,7 +605,7 @@ def test_columns_match_observations_whatever_case_and_spaces(sync: Model) -> Non
 
 def test_impossible_row_names_the_column_as_spelled(strict_model: Model) -> None:
     """The column at fault in an impossible row is the input's column, not the node id."""
-    scored = Scorer(strict_model).scored(pd.DataFrame({" A": ["yes"], "b": ["no"]}))
+    scored = Scorer(strict_model.diagnoser).scored(pd.DataFrame({" A": ["yes"], "b": ["no"]}))
     assert scored.culprit[0] in {" A", "b"}
     assert "a=yes, b=no" in scored.error[0]
 

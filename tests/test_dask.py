@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from syncdx import InputError, cli
+from syncdx import InputError, cli, score_file
 from syncdx.batch._dask import score_dask
-from syncdx.batch._streaming import score_file
 
 distributed = pytest.importorskip("distributed")
 

@@ -101,7 +101,7 @@ def test_clamped_rows_give_the_joint_probability_of_each_fault_set() -> None:
         for k, v in evidence.items()
     }
     sets = fault_sets(len(model.causes), 2)
-    result = model.infer(clamp_causes(network, model.causes, sets, likelihoods), ())
+    result = model.diagnoser.infer(clamp_causes(network, model.causes, sets, likelihoods), ())
     tiny = [0, 5, 17 + 3]  # {c0}, {c5} and the fourth pair
     for h in tiny:
         present = {model.causes[c] for c in sets.members[h] if c < len(model.causes)}
@@ -116,7 +116,7 @@ def test_clamping_agrees_with_brute_force_on_a_small_network() -> None:
     model = syncdx.Model(network)
     sets = fault_sets(2, 2)
     rows = clamp_causes(network, model.causes, sets, {2: np.array([[0.0, 1.0]])})
-    got = np.exp(model.infer(rows, ()).log_evidence)
+    got = np.exp(model.diagnoser.infer(rows, ()).log_evidence)
     table = joint(network)[..., 1]  # node 2 observed in state 1
     assert got == pytest.approx([table[1, 0], table[0, 1], table[1, 1]], rel=1e-12)
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import syncdx
 from syncdx import Action, EvidenceError, Model, ModelError, Network, Variable
 from syncdx.diagnosis._faults import fault_sets
-from syncdx.diagnosis._plan import WIDTHS, Step, failure_evidence, plan
+from syncdx.diagnosis._plan import WIDTHS, Step, failure_evidence
 from syncdx.network._network import CAUSE_STATES
 from tests.oracle import joint
 
@@ -110,16 +110,16 @@ def test_last_resort_after_everything_failed(sync: Model) -> None:
 def test_inference_is_five_batched_passes(sync: Model, monkeypatch: pytest.MonkeyPatch) -> None:
     """P(cause | e) in one row, every fault set in one pass, every fault set with each answer of
     the WIDTHS[1] best questions once the first action has failed, with each answer of the
-    WIDTHS[0] best questions, then with pairs of answers: five calls to Model.infer."""
+    WIDTHS[0] best questions, then with pairs of answers: five calls to Diagnoser.infer."""
     calls: list[int] = []
-    original = sync.infer
+    original = sync.diagnoser.infer
 
     def counted(likelihoods: Any, targets: Any) -> Any:
         calls.append(len(next(iter(likelihoods.values()))))
         return original(likelihoods, targets)
 
-    monkeypatch.setattr(sync, "infer", counted)
-    plan(sync, {"paused_banner": "yes"})
+    monkeypatch.setattr(sync.diagnoser, "infer", counted)
+    sync.plan({"paused_banner": "yes"})
     sets = fault_sets(len(sync.causes)).size
     assert calls[:2] == [1, sets]
     assert len(calls) == 5

@@ -212,7 +212,7 @@ def test_batch_agrees_with_single(data: st.DataObject) -> None:
     for r, row in enumerate(rows):
         for v, s in row.items():
             codes[r, v] = s
-    ids, gains = next_questions(model, codes, columns)
+    ids, gains = next_questions(model.diagnoser, codes, columns)
     for r, row in enumerate(rows):
         named = {network.variables[v].id: network.variables[v].states[s] for v, s in row.items()}
         if model.probability_of_evidence(named) == 0:
@@ -252,9 +252,9 @@ def test_storage_alert_is_the_top_question_given_the_banner(sync: Model) -> None
 def test_bad_options_and_impossible_evidence(sync: Model) -> None:
     """Unknown criterion or ranking is a ValueError; impossible evidence names the conflict."""
     with pytest.raises(ValueError, match="criterion"):
-        recommend(sync, criterion="entropy")  # type: ignore[arg-type]
+        recommend(sync.diagnoser, criterion="entropy")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="by must be"):
-        recommend(sync, by="cost")  # type: ignore[arg-type]
+        recommend(sync.diagnoser, by="cost")  # type: ignore[arg-type]
     with pytest.raises(ImpossibleEvidenceError):
         sync.recommend({"paused_banner": "yes"}, soft={"paused_banner": {"yes": 0.0, "no": 1.0}})
 
@@ -267,7 +267,7 @@ def test_next_questions_edge_rows(sync: Model) -> None:
     codes = np.full((4, len(columns)), -1, dtype=np.int16)
     codes[1] = full
     codes[3, columns.index(network.index["paused_banner"])] = 0
-    ids, gains = next_questions(sync, codes, columns)
+    ids, gains = next_questions(sync.diagnoser, codes, columns)
     assert ids[0] == ids[2] == sync.recommend().index[0]
     assert gains[0] == gains[2] > 0
     assert ids[1] is None
@@ -276,7 +276,7 @@ def test_next_questions_edge_rows(sync: Model) -> None:
     cause = (network.index["imessage_off"],)
     switch = (network.index["imessage_switch_on"],)
     ids, gains = next_questions(
-        Model(_deterministic(network)), np.array([[1, 0]], dtype=np.int16), cause + switch
+        Model(_deterministic(network)).diagnoser, np.array([[1, 0]], dtype=np.int16), cause + switch
     )
     assert ids == [None]
     assert math.isnan(gains[0])
@@ -299,15 +299,15 @@ def test_next_questions_is_one_infer_call_per_chunk(
 ) -> None:
     """A batch of rows, duplicates included, costs one batched inference call."""
     calls: list[int] = []
-    original = sync.infer
+    original = sync.diagnoser.infer
 
     def counted(likelihoods: Any, targets: Any) -> Any:
         calls.append(1)
         return original(likelihoods, targets)
 
-    monkeypatch.setattr(sync, "infer", counted)
+    monkeypatch.setattr(sync.diagnoser, "infer", counted)
     codes = np.array([[0], [1], [0], [-1]] * 10, dtype=np.int16)
-    ids, _ = next_questions(sync, codes, (sync.network.index["paused_banner"],))
+    ids, _ = next_questions(sync.diagnoser, codes, (sync.network.index["paused_banner"],))
     assert len(calls) == 1
     assert ids[0] == ids[2]
     assert ids[0] != ids[1]

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx import EvidenceError, ImpossibleEvidenceError, Model, Session
+from syncdx._session import Entry, SessionError
 from syncdx.diagnosis._plan import failure_evidence
-from syncdx.diagnosis._session import Entry, SessionError
 
 
 @pytest.fixture(scope="module")

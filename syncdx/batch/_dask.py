@@ -27,8 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from syncdx._loading import load_model
-from syncdx._model import Model
 from syncdx.batch._scorer import DEFAULT_TOP, Scorer
 from syncdx.batch._streaming import Summary
 from syncdx.batch._tables import (
@@ -39,7 +37,9 @@ from syncdx.batch._tables import (
     require_pyarrow,
     table_format,
 )
+from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import InputError, SyncdxError
+from syncdx.network._files import read_model_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,7 +71,7 @@ def score_dask(
     dd = _dask_dataframe()
     files, fmt, columns = _inputs(src)
     start = time.perf_counter()
-    scorer = Scorer(load_model(model), top=top, next_question=next_question)
+    scorer = Scorer(Diagnoser(read_model_file(model)), top=top, next_question=next_question)
     scorer.evidence_columns(columns, files[0])
     try:
         frame = _read(dd, files, fmt, columns, blocksize)
@@ -196,7 +196,7 @@ def _path(model: str | os.PathLike[str] | None) -> str | None:
 @cache
 def _worker_scorer(model: str | None, top: int, next_question: bool) -> Scorer:
     """One scorer per worker process (the model is compiled once, not shipped)."""
-    return Scorer(load_model(model), top=top, next_question=next_question)
+    return Scorer(Diagnoser(read_model_file(model)), top=top, next_question=next_question)
 
 
 def _score_partition(
@@ -249,7 +249,7 @@ def _raise_first_error(stats: list[Stats], files: list[str] | None) -> None:
         raise InputError(where + message, file=files[part], line=line)
 
 
-def _summary(model: Model, stats: list[Stats], seconds: float) -> Summary:
+def _summary(model: Diagnoser, stats: list[Stats], seconds: float) -> Summary:
     counts = [sum(s["counts"].get(c, 0) for s in stats) for c in model.causes]
     sums = [sum(s["sums"].get(c, 0.0) for s in stats) for c in model.causes]
     return Summary(

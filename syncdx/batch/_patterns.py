@@ -13,8 +13,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
-from syncdx._model import Model
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.network._network import FloatArray
 
 IntArray = npt.NDArray[np.intp]
@@ -70,7 +70,7 @@ class Numbers:
 
 
 def infer_patterns(
-    model: Model, codes: ev.CodeArray, columns: tuple[int, ...], next_question: bool
+    model: Diagnoser, codes: ev.CodeArray, columns: tuple[int, ...], next_question: bool
 ) -> Numbers:
     """The numbers of each row of `codes` (distinct rows, -1 for unobserved)."""
     targets = tuple(model.network.index[c] for c in model.causes)

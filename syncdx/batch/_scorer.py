@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from syncdx._model import Model, distinct_rows
 from syncdx._ranking import descending
 from syncdx.batch._patterns import Memo, Numbers, infer_patterns
 from syncdx.batch._tables import check_columns
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._diagnoser import Diagnoser, distinct_rows
 from syncdx.errors import ImpossibleEvidenceError, InputError
 from syncdx.network._network import FloatArray, Variable
 
@@ -85,7 +85,7 @@ class Scorer:
     `_patterns`): reuse one for the chunks of a file. Threads may share one scorer.
     """
 
-    def __init__(self, model: Model, *, top: int = DEFAULT_TOP, next_question: bool = False):
+    def __init__(self, model: Diagnoser, *, top: int = DEFAULT_TOP, next_question: bool = False):
         self.model, self.next_question = model, next_question
         self.top = min(_count("top", top), len(model.causes))
         self._names = np.asarray(model.causes, dtype=object)
@@ -311,12 +311,12 @@ def _masked(values: np.ndarray, keep: npt.NDArray[np.bool_]) -> np.ndarray:
     return out
 
 
-def conflict(model: Model, evidence: ev.Evidence) -> ImpossibleEvidenceError:
+def conflict(model: Diagnoser, evidence: ev.Evidence) -> ImpossibleEvidenceError:
     """The error for impossible `evidence`, naming a smallest set of answers that conflict."""
-    return model._impossible(evidence, None)  # the model's own search, over _conflict
+    return model.impossible(evidence, None)  # the model's own search, over _conflict
 
 
-def _findings(model: Model, codes: ev.CodeArray, nodes: Sequence[str]) -> dict[str, str]:
+def _findings(model: Diagnoser, codes: ev.CodeArray, nodes: Sequence[str]) -> dict[str, str]:
     """{observation: state} for the observed cells of one row of codes."""
     return {node: model.states(node)[int(code)] for node, code in zip(nodes, codes) if code >= 0}
 
@@ -352,7 +352,7 @@ def _bad_cell(variable: Variable, name: str, value: object) -> str:
 
 
 def score_frame(
-    model: Model, frame: pd.DataFrame, *, top: int = DEFAULT_TOP, next_question: bool = False
+    model: Diagnoser, frame: pd.DataFrame, *, top: int = DEFAULT_TOP, next_question: bool = False
 ) -> pd.DataFrame:
     """`frame` with the diagnosis columns appended (see the module docstring)."""
     return Scorer(model, top=top, next_question=next_question).score(frame)

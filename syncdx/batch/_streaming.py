@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from syncdx._model import Model
 from syncdx.batch._scorer import DEFAULT_TOP, Scored, Scorer
+from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import InputError
+from syncdx.network._files import read_model_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,7 +90,7 @@ def score_file(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
     *,
-    model: Model | str | os.PathLike[str] | None = None,
+    model: Diagnoser | str | os.PathLike[str] | None = None,
     top: int = DEFAULT_TOP,
     strict: bool = False,
     chunk_size: int = DEFAULT_CHUNK_ROWS,
@@ -101,13 +102,12 @@ def score_file(
     Streams `chunk_size` rows at a time. `dst` appears only once complete. With `strict`, the
     first row with an error stops the run with an InputError naming its line and column.
     """
-    from syncdx._loading import load_model
     from syncdx.batch._tables import read_table, write_table
 
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     scorer = Scorer(
-        model if isinstance(model, Model) else load_model(model),
+        model if isinstance(model, Diagnoser) else Diagnoser(read_model_file(model)),
         top=top,
         next_question=next_question,
     )

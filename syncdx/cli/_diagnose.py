@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from syncdx._loading import load_model
+from syncdx._session import Session
 from syncdx.cli._display import bars, percent
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._plan import Step, StepKind
 from syncdx.diagnosis._repairs import Repairs
-from syncdx.diagnosis._session import Session
 from syncdx.errors import EvidenceError, ImpossibleEvidenceError, InputError
 
 if TYPE_CHECKING:

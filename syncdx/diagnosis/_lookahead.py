@@ -31,7 +31,7 @@ from syncdx.diagnosis._repairs import Repairs, sequence_cost
 from syncdx.network._network import FloatArray
 
 if TYPE_CHECKING:
-    from syncdx._model import Model
+    from syncdx.diagnosis._diagnoser import Diagnoser
 
 #: Answers less likely than this keep the one-step value instead of a deeper look.
 PRUNE = 0.02
@@ -81,14 +81,14 @@ class Rows:
 class Search:
     """The fault sets, repairs and open questions of one planning call (see the module)."""
 
-    model: Model
+    model: Diagnoser
     sets: FaultSets
     repairs: Repairs
     layout: Layout
     costs: FloatArray  # (questions,) minutes to answer each
 
     @classmethod
-    def of(cls, model: Model, repairs: Repairs, layout: Layout, sets: FaultSets) -> Search:
+    def of(cls, model: Diagnoser, repairs: Repairs, layout: Layout, sets: FaultSets) -> Search:
         """The search over `sets` and `layout`'s questions with `repairs`."""
         costs = np.array([question_cost(model.network, q) for q in layout.questions])
         return cls(model, sets, repairs, layout, costs)

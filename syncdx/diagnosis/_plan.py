@@ -80,7 +80,7 @@ from syncdx.network._network import FloatArray, Network
 if TYPE_CHECKING:
     import pandas as pd
 
-    from syncdx._model import Model
+    from syncdx.diagnosis._diagnoser import Diagnoser
 
 
 StepKind = Literal["question", "action"]
@@ -141,7 +141,7 @@ def probability_table(rows: Iterable[tuple[str, float]], label: str) -> str:
 
 
 def plan(
-    model: Model,
+    model: Diagnoser,
     evidence: ev.Evidence | None = None,
     *,
     soft: ev.SoftEvidence | None = None,
@@ -208,7 +208,7 @@ def described_failures(network: Network, failed: Iterable[str]) -> dict[str, ev.
     }
 
 
-def _stay(model: Model, failed: tuple[str, ...]) -> FloatArray:
+def _stay(model: Diagnoser, failed: tuple[str, ...]) -> FloatArray:
     """(1, causes) P(each cause, if present, is still present after the failed attempts)."""
     stay = np.ones((1, len(model.causes)))
     for action_id in failed:
@@ -219,7 +219,7 @@ def _stay(model: Model, failed: tuple[str, ...]) -> FloatArray:
 
 
 def _posterior(
-    model: Model,
+    model: Diagnoser,
     evidence: ev.Evidence | None,
     soft: ev.SoftEvidence | None,
     failed: tuple[str, ...],
@@ -303,7 +303,7 @@ def _question_step(
     )
 
 
-def _action_step(model: Model, action_id: str, expected: float, present: FloatArray) -> Step:
+def _action_step(model: Diagnoser, action_id: str, expected: float, present: FloatArray) -> Step:
     action = find_action(model.network, action_id)
     probability = dict(zip(model.causes, present.tolist()))
     named = [c for c in action.fixes if c in probability]

@@ -16,7 +16,7 @@ Two measures of uncertainty U are offered:
   independent a priori, so a question's gain under it can come out slightly negative.
 
 Every hypothetical answer of every candidate question is one row of a single batched call to
-`Model.infer` (the base evidence repeated, plus the answer), so a full ranking costs one pass.
+`Diagnoser.infer` (the base evidence repeated, plus the answer), so a full ranking costs one pass.
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from syncdx._model import distinct_rows
 from syncdx._ranking import best, descending
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._diagnoser import distinct_rows
 from syncdx.network._network import FloatArray, Network
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from syncdx._model import Model
+    from syncdx.diagnosis._diagnoser import Diagnoser
 
 Criterion = Literal["marginal", "single_fault"]
 Ranking = Literal["gain", "gain_per_cost"]
@@ -44,7 +44,7 @@ CRITERIA: tuple[Criterion, ...] = ("marginal", "single_fault")
 RANKINGS: tuple[Ranking, ...] = ("gain", "gain_per_cost")
 #: Gains at or below this many bits count as "nothing to learn".
 GAIN_EPS = 1e-12
-#: Most hypothetical rows sent to `Model.infer` in one call by `next_questions`.
+#: Most hypothetical rows sent to `Diagnoser.infer` in one call by `next_questions`.
 CHUNK_ROWS = 8192
 
 
@@ -87,12 +87,12 @@ class Lookahead:
 
 
 def lookahead(
-    model: Model, likelihoods: Mapping[int, FloatArray], rows: int, layout: Layout
+    model: Diagnoser, likelihoods: Mapping[int, FloatArray], rows: int, layout: Layout
 ) -> Lookahead:
     """Cause probabilities given each of `rows` evidence rows and each hypothetical answer.
 
-    `likelihoods` holds (rows, states) arrays, as for `Model.infer`. All rows go to one
-    `Model.infer` call: each evidence row, then that row with each answer of the layout added.
+    `likelihoods` holds (rows, states) arrays, as for `Diagnoser.infer`. All rows go to one
+    `Diagnoser.infer` call: each evidence row, then that row with each answer of the layout added.
     """
     network, cards = model.network, model.network.cards
     width = 1 + layout.size
@@ -162,7 +162,7 @@ def question_cost(network: Network, question: int) -> float:
 
 
 def recommend(
-    model: Model,
+    model: Diagnoser,
     evidence: ev.Evidence | None = None,
     *,
     soft: ev.SoftEvidence | None = None,
@@ -208,7 +208,7 @@ def _check_count(k: object) -> None:
 
 
 def _candidates(
-    model: Model, evidence: ev.Evidence | None, candidates: str | Iterable[str] | None
+    model: Diagnoser, evidence: ev.Evidence | None, candidates: str | Iterable[str] | None
 ) -> list[int]:
     network = model.network
     if candidates is not None:
@@ -247,7 +247,7 @@ def _table(
 
 
 def next_questions(
-    model: Model,
+    model: Diagnoser,
     codes: ev.CodeArray,
     columns: tuple[int, ...],
     *,
@@ -276,7 +276,7 @@ def next_questions(
 
 
 def _row_gains(
-    model: Model,
+    model: Diagnoser,
     codes: ev.CodeArray,
     columns: tuple[int, ...],
     layout: Layout,

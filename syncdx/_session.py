@@ -18,21 +18,19 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from syncdx._model import Model
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._plan import (
     Step,
     check_steps,
     described_failures,
     find_action,
-    plan,
     probability_table,
 )
 from syncdx.errors import EvidenceError, SessionError, SyncdxError
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from syncdx._model import Model
 
 EntryKind = Literal["answer", "action", "skip"]
 #: Version of the JSON written by `Session.to_json`.
@@ -172,7 +170,7 @@ class Session:
     def plan(self) -> Step:
         """The next step by expected cost of repair (`Model.plan`)."""
         self._check_open()
-        return plan(self._model, self.evidence, failed=self.failed, skipped=self.skipped)
+        return self._model.plan(self.evidence, failed=self.failed, skipped=self.skipped)
 
     # -- persistence --------------------------------------------------------------------------
     def to_json(self) -> str:

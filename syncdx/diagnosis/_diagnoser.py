@@ -1,0 +1,264 @@
+"""`Diagnoser`: a network compiled for exact inference, and the questions every layer above asks.
+
+Every answer comes from one primitive, `Diagnoser.infer`: a batched exact inference over
+likelihood arrays. Posteriors, marginals, P(evidence) and batch posteriors are views of its
+result; the recommender, the planner and batch scoring take a `Diagnoser` as input. Evidence is
+turned into likelihoods in one place (`likelihoods`), and "is this impossible, and why?" is
+answered in one place (`impossible`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from syncdx._ranking import descending_row
+from syncdx.diagnosis import _evidence as ev
+from syncdx.errors import ImpossibleEvidenceError
+from syncdx.inference._conflict import smallest_conflict
+from syncdx.inference._engine import Result, compile_network
+from syncdx.network._network import FloatArray, Network
+
+if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import syncdx` fast
+    import pandas as pd
+
+
+class Diagnoser:
+    """A network compiled once for exact inference and reused for every query.
+
+    Evidence is a mapping {node id: answer} or a pandas Series (a row of a frame); answers
+    follow the model's states (case-insensitive where that names one state; yes/no also as
+    true/false, 1/0, y/n; see `_evidence`); a blank answer means "not observed". `soft`
+    evidence maps a node to a weight for every one of its states, 0 ruling a state out:
+    {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
+    """
+
+    def __init__(self, network: Network) -> None:
+        self._network = network
+        self._tree = compile_network(network)
+        self._causes = network.ids("cause")
+        self._cause_index = tuple(network.index[c] for c in self._causes)
+        self._labels: pd.Index | None = None
+        self._one_hot = tuple(
+            tuple(_read_only(row[np.newaxis]) for row in np.eye(card)) for card in network.cards
+        )
+        self._normal_state = tuple(
+            network.variables[i].states.index(network.variables[i].normal)
+            for i in self._cause_index
+        )
+        self._cause_normal = tuple(zip(self._cause_index, self._normal_state))
+
+    # -- what the model holds ---------------------------------------------------------------
+    @property
+    def network(self) -> Network:
+        """The underlying network specification."""
+        return self._network
+
+    @property
+    def name(self) -> str:
+        """The model's short name."""
+        return self._network.name
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        """Cause ids, in model order."""
+        return self._causes
+
+    @property
+    def observations(self) -> tuple[str, ...]:
+        """Observation ids, in model order."""
+        return self._network.ids("observation")
+
+    def states(self, node: str) -> tuple[str, ...]:
+        """The states of `node`, in model order."""
+        return ev.node(self._network, node).states
+
+    # -- queries ------------------------------------------------------------------------------
+    def posterior(
+        self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
+    ) -> pd.Series:
+        """P(cause present | evidence) for every cause, most probable first."""
+        import pandas as pd
+
+        marginals = self._query(evidence, soft, self._cause_index).marginals
+        present = [1.0 - marginals[i].item(n) for i, n in self._cause_normal]
+        order = np.array(descending_row(present), dtype=np.intp)
+        labels = self._cause_labels().take(order)
+        return pd.Series(np.array(present)[order], index=labels, name="probability", copy=False)
+
+    def marginals(
+        self,
+        evidence: ev.Evidence | None = None,
+        variables: str | Iterable[str] | None = None,
+        *,
+        soft: ev.SoftEvidence | None = None,
+    ) -> dict[str, pd.Series]:
+        """{node: P(node = state | evidence) over its states} for a node or several; None means
+        every node."""
+        import pandas as pd
+
+        names = self._network.ids() if variables is None else ev.names(variables)
+        indices = tuple(self._network.index[ev.node(self._network, n).id] for n in names)
+        result = self._query(evidence, soft, indices)
+        return {
+            name: pd.Series(
+                result.marginals[i][0],
+                index=pd.Index(self._network.variables[i].states, name="state"),
+                name=name,
+            )
+            for name, i in zip(names, indices)
+        }
+
+    def probability_of_evidence(
+        self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
+    ) -> float:
+        """P(evidence): zero for impossible evidence (no error here).
+
+        With soft evidence this is sum_x P(x, evidence) * L(x), L(x) the product of the soft
+        weights of x's states: a probability when each weight is P(report | state) <= 1, and
+        possibly above 1 with weights above 1.
+        """
+        return float(np.exp(self.log_probability_of_evidence(evidence, soft=soft)))
+
+    def log_probability_of_evidence(
+        self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
+    ) -> float:
+        """log P(evidence), exact even where P(evidence) underflows; -inf if impossible.
+
+        With soft evidence, the log of the weighted sum described in `probability_of_evidence`.
+        """
+        likelihoods = self.likelihoods(evidence, soft)
+        return float(self.infer(likelihoods, ()).log_evidence[0])
+
+    def posteriors(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Batch posterior: one row of P(cause present) per row of `frame`, same index and order.
+
+        Columns named after nodes (case and spaces around the name ignored), causes included,
+        are evidence (blank = not observed); other columns are ignored. (`score` differs: it
+        reads only observation columns and carries cause columns through untouched, as
+        labels.) A duplicate column raises an `InputError` as `score` does; a bad value an
+        `EvidenceError` naming the row and column; a row with impossible evidence an
+        `ImpossibleEvidenceError` naming the row.
+        """
+        import pandas as pd
+
+        from syncdx.batch._tables import check_columns
+
+        check_columns(tuple(str(c) for c in frame.columns), None)
+        encoded = ev.encode_frame(self._network, frame)
+        _raise_first_invalid(self._network, frame, encoded)
+        result = self.infer_codes(encoded.codes, encoded.columns, self._cause_index)
+        bad = np.flatnonzero(~result.possible)
+        if bad.size:
+            row = int(bad[0])
+            findings = {
+                encoded.names[j]: frame.iloc[row][encoded.names[j]]
+                for j in np.flatnonzero(encoded.codes[row] >= 0)
+            }
+            raise self.impossible(findings, None, row=frame.index[row])
+        return pd.DataFrame(
+            self.cause_probabilities(result), index=frame.index, columns=self._causes
+        )
+
+    # -- the primitive --------------------------------------------------------------------------
+    def infer(self, likelihoods: dict[int, FloatArray], targets: Sequence[int] | None) -> Result:
+        """Exact inference on a batch: log P(e) per row and the marginals of `targets`."""
+        return self._tree.run(likelihoods, targets)
+
+    def infer_codes(
+        self, codes: ev.CodeArray, columns: tuple[int, ...], targets: Sequence[int] | None
+    ) -> Result:
+        """`infer` on rows of state codes, computing each distinct row once."""
+        unique, inverse = distinct_rows(codes)
+        likelihoods = ev.likelihoods(self._network.cards, unique, columns)
+        result = self.infer(likelihoods, targets)
+        return Result(
+            result.log_evidence[inverse], {v: m[inverse] for v, m in result.marginals.items()}
+        )
+
+    def cause_probabilities(self, result: Result) -> FloatArray:
+        """(rows, causes) P(cause present) from a result that holds every cause's marginal."""
+        return np.column_stack(
+            [1.0 - result.marginals[i][:, n] for i, n in zip(self._cause_index, self._normal_state)]
+        )
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _cause_labels(self) -> pd.Index:
+        """The causes as a pandas Index, built on first use (pandas loads lazily)."""
+        if self._labels is None:
+            import pandas as pd
+
+            self._labels = pd.Index(self._causes, dtype=object, name="cause")
+        return self._labels
+
+    def likelihoods(
+        self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
+    ) -> dict[int, FloatArray]:
+        likelihoods = {
+            v: self._one_hot[v][s] for v, s in ev.encode(self._network, evidence).items()
+        }
+        for v, weights in ev.encode_soft(self._network, soft).items():
+            likelihoods[v] = likelihoods.get(v, 1.0) * weights[np.newaxis]
+        return likelihoods
+
+    def _query(
+        self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, targets: Sequence[int]
+    ) -> Result:
+        result = self.infer(self.likelihoods(evidence, soft), targets)
+        if not math.isfinite(result.log_evidence[0]):
+            raise self.impossible({} if evidence is None else evidence, soft)
+        return result
+
+    def impossible(
+        self, evidence: ev.Evidence, soft: ev.SoftEvidence | None, row: object = None
+    ) -> ImpossibleEvidenceError:
+        variables = self._network.variables
+        likelihoods = {v: lik[0] for v, lik in self.likelihoods(evidence, soft).items()}
+        conflict = [variables[v].id for v in smallest_conflict(self._tree, likelihoods)]
+        hard = {  # by the state's own name, however the answer was spelled
+            variables[v].id: variables[v].states[s]
+            for v, s in ev.encode(self._network, evidence).items()
+        }
+        weights = soft or {}
+        found, shown = {}, []
+        for name in conflict:
+            said = [f"{name}={hard[name]}"] if name in hard else []
+            said += [ev.describe_soft(name, weights[name])] if name in weights else []
+            found[name] = hard.get(name) or said[0]
+            shown.append(" and ".join(said))
+        return ImpossibleEvidenceError(found, row=row, shown=shown)
+
+
+def _read_only(array: FloatArray) -> FloatArray:
+    array.setflags(write=False)
+    return array
+
+
+def distinct_rows(codes: ev.CodeArray) -> tuple[ev.CodeArray, np.ndarray]:
+    """The distinct rows of `codes` and, for each row, the index of its distinct row."""
+    if codes.shape[1] == 0 or len(codes) == 0:
+        return codes[:1], np.zeros(len(codes), dtype=np.intp)
+    keys = ev.pattern_keys(codes, np.maximum(codes.max(axis=0), 0) + 1)
+    if keys is None:
+        unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+        return unique, inverse.ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return codes[first], inverse
+
+
+def _raise_first_invalid(network: Network, frame: pd.DataFrame, encoded: ev.EncodedFrame) -> None:
+    invalid = encoded.invalid
+    if not invalid.any():
+        return
+    row, col = (int(x[0]) for x in np.nonzero(invalid))
+    name = encoded.names[col]
+    error = ev.describe_invalid(network, encoded.columns[col], frame.iloc[row][name])
+    raise type(error)(
+        f"row {frame.index[row]!r}, column {name!r}: {error}",
+        node=name,
+        value=error.value,
+        allowed=error.allowed,
+    )

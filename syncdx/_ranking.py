@@ -39,11 +39,28 @@ def descending(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray
     return order
 
 
-def best(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray[np.intp]:
-    """The column of each row's largest value, the first column among ties; NaN never wins."""
+def best(
+    values: npt.NDArray[np.float64], tie: float | npt.NDArray[np.float64] = TIE
+) -> npt.NDArray[np.intp]:
+    """The column of each row's largest value, the first column among ties; NaN never wins.
+
+    `tie` is a width, or one per row ((rows, 1), as `relative_tie` gives for scores whose scale
+    varies from row to row).
+    """
     table = np.nan_to_num(values, nan=-np.inf)
     top: npt.NDArray[np.intp] = np.argmax(table >= table.max(axis=1, keepdims=True) - tie, axis=1)
     return top
+
+
+def relative_tie(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArray[np.float64]:
+    """(rows, 1) tie widths: `tie` times each row's largest finite magnitude (0 if none).
+
+    Probabilities are ranked with an absolute width: their rounding noise is absolute. Scores
+    whose scale varies (an efficiency P / cost once P(not fixed yet) is 1e-9) need a relative
+    one, or every score of a row would tie.
+    """
+    finite = np.where(np.isfinite(values), np.abs(values), 0.0)
+    return tie * finite.max(axis=1, keepdims=True, initial=0.0)
 
 
 def _along(array: npt.NDArray[Any], index: npt.NDArray[np.intp]) -> npt.NDArray[Any]:

@@ -25,14 +25,15 @@ NUMBERS = ("top_probability", "log_evidence", "next_question_gain")
 
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
-    """An in-process cluster on loopback TCP: two workers, no dashboard."""
+    """An in-process cluster on loopback TCP: two workers; its HTTP server on a free port, so
+    that a busy 8787 (another cluster, a parallel test worker) is no warning."""
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=False,
         protocol="tcp",
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     ) as cluster:
         yield cluster.scheduler_address
 

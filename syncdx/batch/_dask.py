@@ -274,7 +274,7 @@ def _client(scheduler: str | None) -> Iterator[Any]:
     workers = os.cpu_count() or 1
     with (
         distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

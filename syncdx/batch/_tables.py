@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import InputError
 
 if TYPE_CHECKING:
@@ -148,22 +149,10 @@ def _unlimited_fields() -> Iterator[None]:
 
 
 def check_columns(columns: tuple[str, ...], path: str | None) -> None:
-    """InputError if a column name appears twice (`path` None: a frame, not a file)."""
+    """InputError if a column name appears twice or two are unnamed (`path` None: a frame)."""
     file = None if path is None else label(path)
     line = 1 if path is not None and table_format(path) == "csv" else None
-    unnamed = [str(i + 1) for i, name in enumerate(columns) if name == ""]
-    if len(unnamed) > 1:
-        raise InputError(
-            f"columns {', '.join(unnamed)} have no name (trailing commas in the header?); "
-            "name them or remove them",
-            file=file,
-            line=line,
-        )
-    seen: set[str] = set()
-    for name in columns:
-        if name in seen:
-            raise InputError("duplicate column", file=file, line=line, column=name)
-        seen.add(name)
+    ev.check_column_names(columns, file=file, line=line)
 
 
 def _arrow_frames(

@@ -145,9 +145,7 @@ class Diagnoser:
         """
         import pandas as pd
 
-        from syncdx.batch._tables import check_columns
-
-        check_columns(tuple(str(c) for c in frame.columns), None)
+        ev.check_column_names(tuple(str(c) for c in frame.columns))
         encoded = ev.encode_frame(self._network, frame)
         _raise_first_invalid(self._network, frame, encoded)
         result = self.infer_codes(encoded.codes, encoded.columns, self._cause_index)

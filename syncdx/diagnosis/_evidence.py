@@ -307,6 +307,26 @@ def encode_frame(network: Network, frame: pd.DataFrame) -> EncodedFrame:
     return EncodedFrame(codes, tuple(network.index[n] for n in found.values()), tuple(found))
 
 
+def check_column_names(
+    columns: tuple[str, ...], *, file: str | None = None, line: int | None = None
+) -> None:
+    """InputError if a column name appears twice or two columns have no name; `file` and
+    `line` say where the header is, for a table read from a file."""
+    unnamed = [str(i + 1) for i, name in enumerate(columns) if name == ""]
+    if len(unnamed) > 1:
+        raise InputError(
+            f"columns {', '.join(unnamed)} have no name (trailing commas in the header?); "
+            "name them or remove them",
+            file=file,
+            line=line,
+        )
+    seen: set[str] = set()
+    for name in columns:
+        if name in seen:
+            raise InputError("duplicate column", file=file, line=line, column=name)
+        seen.add(name)
+
+
 def column_nodes(
     names: Sequence[str], nodes: Sequence[str], file: str | None = None
 ) -> dict[str, str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from syncdx._ranking import best
+from syncdx._ranking import best, relative_tie
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._faults import FaultSets, IntArray
 from syncdx.errors import EvidenceError, ModelError
@@ -140,7 +140,7 @@ def sequence_cost(
         here = p[live]
         alive = here.sum(axis=1)  # P(not fixed before step k)
         efficiency = _efficiency(here, alive, fixes_all, repairs)
-        pick = best(np.where(used[live], -np.inf, efficiency))
+        pick = _pick(np.where(used[live], -np.inf, efficiency), repairs.last)
         first[live] = pick if k == 0 else first[live]
         cost[live] += repairs.costs[pick] * alive
         for action in np.unique(pick).tolist():
@@ -154,11 +154,22 @@ def sequence_cost(
 def _efficiency(
     p: FloatArray, alive: FloatArray, fixes_all: FloatArray, repairs: Repairs
 ) -> FloatArray:
-    """(rows, actions) P(the action fixes the problem now) / cost; the last resort by the swap
-    rule, just below P(reached) / C_last so that a tie goes to the other action."""
+    """(rows, actions) P(the action fixes the problem now) / cost; the last resort's by the swap
+    rule, P(reached) / C_last."""
     with np.errstate(divide="ignore", invalid="ignore"):  # a free action: P / 0 = inf, first
         efficiency = np.nan_to_num((p @ fixes_all.T) / repairs.costs, nan=0.0)
         if repairs.last >= 0:
             reach = np.nan_to_num(alive / repairs.costs[repairs.last], nan=0.0)
-            efficiency[:, repairs.last] = np.nextafter(reach, -np.inf)
+            efficiency[:, repairs.last] = reach
     return np.asarray(efficiency)
+
+
+def _pick(efficiency: FloatArray, last: int) -> IntArray:
+    """Each row's most efficient action; among ties (relative: efficiencies shrink with P(not
+    fixed yet)) the first in model order, and the last resort only if no other action ties."""
+    tie = relative_tie(efficiency)
+    if last < 0:
+        return best(efficiency, tie)
+    order = np.r_[np.delete(np.arange(efficiency.shape[1]), last), last]
+    picked: IntArray = order[best(efficiency[:, order], tie)]
+    return picked

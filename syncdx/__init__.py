@@ -8,6 +8,7 @@
 
 from syncdx._loading import load_model
 from syncdx._model import Model
+from syncdx._public import export as _export
 from syncdx._scoring import score_file
 from syncdx._session import Session
 from syncdx.diagnosis._plan import Step
@@ -40,3 +41,5 @@ __all__ = [
     "shipped_model_path",
 ]
 __version__ = "0.1.0"
+
+_export(globals(), __all__, __name__)

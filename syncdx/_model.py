@@ -32,8 +32,6 @@ class Model:
     {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
 
-    __module__ = "syncdx"
-
     def __init__(self, network: Network) -> None:
         self._diagnoser = Diagnoser(network)
 

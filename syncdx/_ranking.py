@@ -60,7 +60,8 @@ def relative_tie(values: npt.NDArray[np.float64], tie: float = TIE) -> npt.NDArr
     one, or every score of a row would tie.
     """
     finite = np.where(np.isfinite(values), np.abs(values), 0.0)
-    return tie * finite.max(axis=1, keepdims=True, initial=0.0)
+    widths: npt.NDArray[np.float64] = tie * finite.max(axis=1, keepdims=True, initial=0.0)
+    return widths
 
 
 def _along(array: npt.NDArray[Any], index: npt.NDArray[np.intp]) -> npt.NDArray[Any]:

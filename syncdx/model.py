@@ -107,7 +107,7 @@ class Model:
         every node."""
         import pandas as pd
 
-        names = self._network.ids() if variables is None else ev.names(variables)
+        names = self._network.ids() if variables is None else ev.names(variables, "variables")
         indices = tuple(self._network.index[ev.node(self._network, n).id] for n in names)
         result = self._query(evidence, soft, indices)
         return {
@@ -146,16 +146,20 @@ class Model:
         Columns named after nodes (case and spaces around the name ignored), causes included,
         are evidence (blank = not observed); other columns are ignored. (`score` differs: it
         reads only observation columns and carries cause columns through untouched, as
-        labels.) A duplicate column raises an `InputError` as `score` does; a bad value an
-        `EvidenceError` naming the row and column; a row with impossible evidence an
-        `ImpossibleEvidenceError` naming the row.
+        labels.) A duplicate column, or no column named after a node, raises an `InputError`
+        as `score` does; a bad value an `EvidenceError` naming the row and column; a row with
+        impossible evidence an `ImpossibleEvidenceError` naming the row.
         """
         import pandas as pd
 
         from syncdx.tables import check_columns
 
+        _check_frame(frame)
         check_columns(tuple(str(c) for c in frame.columns), None)
         encoded = ev.encode_frame(self._network, frame)
+        if not encoded.columns:
+            nodes = self._network.ids()
+            raise ev.no_columns(list(frame.columns), nodes, "an observation or a cause")
         _raise_first_invalid(self._network, frame, encoded)
         result = self.infer_codes(encoded.codes, encoded.columns, self._cause_index)
         bad = np.flatnonzero(~result.possible)
@@ -324,7 +328,21 @@ class Model:
         """
         from syncdx.batch import score_frame
 
+        _check_frame(frame)
+        if not isinstance(next_question, bool | np.bool_):
+            raise TypeError(f"next_question must be True or False, got {next_question!r}")
         return score_frame(self, frame, top=top, next_question=next_question)
+
+
+def _check_frame(frame: object) -> None:
+    """A TypeError unless `frame` is a pandas DataFrame."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            "frame must be a pandas DataFrame (a row per case, columns named after nodes), "
+            f"got {type(frame).__name__}"
+        )
 
 
 def _read_only(array: FloatArray) -> FloatArray:

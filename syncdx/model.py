@@ -32,12 +32,19 @@ class Model:
 
     Evidence is a mapping {node id: answer} or a pandas Series (a row of a frame); answers
     follow the model's states (case-insensitive where that names one state; yes/no also as
-    true/false, 1/0, y/n; see `syncdx.evidence`); a blank answer means "not observed". `soft`
+    true/false, 1/0, y/n; see `syncdx.evidence`); a blank answer means "not observed"; two
+    answers for one node (a Series with a repeated index) are an `EvidenceError` unless they
+    name the same state. `soft`
     evidence maps a node to a weight for every one of its states, 0 ruling a state out:
     {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
 
     def __init__(self, network: Network) -> None:
+        if not isinstance(network, Network):
+            raise TypeError(
+                "Model needs a syncdx Network (syncdx.load_model reads one from a file), "
+                f"got {type(network).__name__}"
+            )
         self._network = network
         self._tree = compile_network(network)
         self._causes = network.ids("cause")

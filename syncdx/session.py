@@ -287,7 +287,7 @@ def _answer_entry(
     if variable.role == "cause" and not allow_cause:
         raise SessionError(
             f"{variable.id!r} is a cause, not a question; to pin it (confirmed or ruled out "
-            "by other means) pass allow_cause=True"
+            'by other means) pass allow_cause=True (in a saved session: "cause": true)'
         )
     index = ev.state_index(variable, state)
     if index == ev.UNOBSERVED:

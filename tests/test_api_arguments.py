@@ -131,6 +131,8 @@ CALLS: list[tuple[str, Callable[[Model], object], type[Exception], str]] = [
         EvidenceError,
         "unknown node 5 .*node names are strings",
     ),
+    ("model network", lambda m: Model(None), TypeError, "Model needs a syncdx Network"),
+    ("model path", lambda m: Model("model.yaml"), TypeError, "syncdx.load_model reads one"),
     ("session model", lambda m: Session(None), TypeError, "a Session needs a syncdx Model"),
     (
         "from_json model",

@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis._diagnoser import Diagnoser
+from syncdx.diagnosis._diagnoser import Diagnoser, check_frame
 from syncdx.network._network import Network
 
 if TYPE_CHECKING:  # pandas and the planner load on first use, to keep `import syncdx` fast
@@ -169,6 +171,9 @@ class Model:
         """
         from syncdx.batch._scorer import score_frame
 
+        check_frame(frame)
+        if not isinstance(next_question, bool | np.bool_):
+            raise TypeError(f"next_question must be True or False, got {next_question!r}")
         return score_frame(self._diagnoser, frame, top=top, next_question=next_question)
 
     @property

@@ -363,12 +363,17 @@ def test_replies_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
         (b'["yes", "\xff"]', "cannot read the replies: 'utf-8' codec can't decode byte 0xff"),
         (b'["yes", 1, true]', "a JSON list of strings; reply 2 is 1"),
         (b'["yes", null]', "a JSON list of strings; reply 2 is null"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'["yes", ' + b"[" * 100_000 + b"]" * 100_000 + b"]", "nested too deeply"),
+        (b'["yes", ' + b"[" * 500 + b"]" * 500 + b"]", "reply 2 is [[[[[[[[[["),
+        (b'{"a": ' * 50_000 + b"1" + b"}" * 50_000, "nested too deeply"),
     ],
 )
 def test_bad_replies_file_is_a_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
 ) -> None:
-    """Undecodable bytes or replies that are not strings: one line naming the file, exit 4."""
+    """Undecodable bytes, replies that are not strings, JSON nested too deeply: one line
+    naming the file (a bad reply shortened), exit 4."""
     path = tmp_path / "answers.json"
     path.write_bytes(content)
     assert main(["diagnose", "--answers", str(path)], stdout=io.StringIO()) == 4

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+import syncdx
 from syncdx import EvidenceError, Model
+from syncdx.cli import main
 from syncdx.diagnosis import _evidence as ev
 from syncdx.network._network import CAUSE_STATES, Network, Variable
 
@@ -83,3 +85,78 @@ def test_messages_show_plain_values(value: object, shown: str) -> None:
 def test_every_kind_of_missing_value_is_blank(blank: object) -> None:
     """NaN of any float type, pandas' NA and NaT, None and empty text mean "not observed"."""
     assert ev.state_index(Variable("b", ("yes", "no")), blank) == ev.UNOBSERVED
+
+
+SYNC = syncdx.load_model()
+NODES = SYNC.network.ids()
+
+
+def _respelled(name: str, data: st.DataObject) -> str:
+    """`name` in another case and with blanks around it, as a person might type it."""
+    flips = data.draw(st.lists(st.booleans(), min_size=len(name), max_size=len(name)))
+    letters = "".join(c.upper() if f else c for c, f in zip(name, flips))
+    return (
+        data.draw(st.sampled_from(["", " ", "\t"]))
+        + letters
+        + data.draw(st.sampled_from(["", " "]))
+    )
+
+
+@given(data=st.data())
+def test_two_different_answers_for_one_node_are_refused(data: st.DataObject) -> None:
+    """Two answers naming different states of one node, from a Series with a repeated index or
+    from keys differing only in case and spaces, are an EvidenceError naming the node and
+    both answers, never the last one silently kept."""
+    name = data.draw(st.sampled_from(NODES))
+    first, second = data.draw(st.permutations(SYNC.states(name)))[:2]
+    as_series = data.draw(st.booleans())
+    twin = name if as_series else _respelled(name, data)
+    assume(as_series or twin != name)
+    pairs = [(name, first), (twin, second)]
+    if data.draw(st.booleans()):
+        pairs.reverse()
+    other = data.draw(st.sampled_from(NODES))
+    if other != name:
+        pairs.insert(data.draw(st.integers(0, 2)), (other, SYNC.states(other)[0]))
+    keys, values = zip(*pairs)
+    evidence = pd.Series(values, index=keys, dtype=object) if as_series else dict(pairs)
+    with pytest.raises(EvidenceError, match=f"two answers for {name!r}") as info:
+        SYNC.posterior(evidence)
+    assert repr(first) in str(info.value)
+    assert repr(second) in str(info.value)
+    assert info.value.node == name
+
+
+@given(data=st.data())
+def test_one_answer_given_twice_is_one_answer(data: st.DataObject) -> None:
+    """The same state given twice for one node (any spelling of it) counts as one answer."""
+    name = data.draw(st.sampled_from(NODES))
+    state = data.draw(st.sampled_from(SYNC.states(name)))
+    again = data.draw(st.sampled_from([state, state.upper(), f" {state} "]))
+    evidence = pd.Series([state, again], index=[name, name], dtype=object)
+    pd.testing.assert_series_equal(SYNC.posterior(evidence), SYNC.posterior({name: state}))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["paused_banner=yes", "paused_banner=no"],
+        ["paused_banner=no", " paused_banner = yes"],
+        ["paused_banner=yes", "Paused_Banner=no"],
+    ],
+)
+def test_the_command_line_refuses_two_answers_for_one_node(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`syncdx posterior` with two different answers for one node exits 2 naming both."""
+    assert main(["posterior", *argv]) == 2
+    error = capsys.readouterr().err
+    assert "two answers for 'paused_banner'" in error
+    assert "'yes'" in error
+    assert "'no'" in error
+
+
+def test_the_command_line_takes_one_answer_given_twice(capsys: pytest.CaptureFixture[str]) -> None:
+    """The same answer twice (yes and YES) is one answer on the command line too."""
+    assert main(["posterior", "paused_banner=yes", "paused_banner=YES"]) == 0
+    assert "paused_banner=yes" in capsys.readouterr().out

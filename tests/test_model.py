@@ -309,3 +309,57 @@ def test_posteriors_match_column_names_as_score_does(sync: Model) -> None:
     np.testing.assert_allclose(sync.posteriors(typed)["icloud_storage_full"], scored)
     with pytest.raises(InputError, match="columns 'paused_banner' and 'PAUSED_BANNER' both"):
         sync.posteriors(pd.DataFrame({"paused_banner": ["yes"], "PAUSED_BANNER": ["no"]}))
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ["paused_baner"],  # a typo
+        ["ticket", "notes"],
+        [0, 1],  # integer column names
+        pd.MultiIndex.from_tuples(
+            [("answers", "paused_banner"), ("answers", "storage_full_alert")]
+        ),
+        [],
+    ],
+    ids=["typo", "unrelated", "integers", "multiindex", "none"],
+)
+def test_posteriors_refuse_a_frame_with_no_node_column_as_score_does(
+    sync: Model, columns: object
+) -> None:
+    """posteriors() refuses a frame where no column names a node, as score() does, instead of
+    returning the priors for every row; the message names close spellings and odd names."""
+    frame = pd.DataFrame([["yes"] * len(columns)] if len(columns) else [[]], columns=columns)
+    with pytest.raises(InputError, match="no column is named after an observation") as info:
+        sync.posteriors(frame)
+    if isinstance(columns, list) and columns and not isinstance(columns[0], str):
+        assert "column names must be strings" in str(info.value)
+    if isinstance(columns, list) and columns == ["paused_baner"]:
+        assert "'paused_baner' for 'paused_banner'" in str(info.value)
+    with pytest.raises(InputError, match="no column is named after an observation"):
+        sync.score(frame)
+
+
+@given(
+    cell=st.one_of(
+        st.lists(st.sampled_from(["yes", "no"]), max_size=2),
+        st.dictionaries(st.sampled_from(["yes", "no"]), st.booleans(), max_size=1),
+        st.sets(st.sampled_from(["yes", "no"]), max_size=1),
+    ),
+    row=st.integers(0, 2),
+)
+def test_a_cell_holding_a_list_is_a_bad_value_naming_row_and_column(
+    sync: Model, cell: object, row: int
+) -> None:
+    """A list, dict or set in a cell is not a state: posteriors() names its row and column,
+    score() puts it in the row's error; never "unhashable type"."""
+    values: list[object] = ["yes", "no", None]
+    values[row] = cell
+    frame = pd.DataFrame({"paused_banner": pd.Series(values, dtype=object)})
+    with pytest.raises(
+        EvidenceError, match=f"row {row}, column 'paused_banner': .* is not a state"
+    ):
+        sync.posteriors(frame)
+    errors = sync.score(frame)["error"].tolist()
+    assert "is not a state" in errors[row]
+    assert [e for i, e in enumerate(errors) if i != row] == [None, None]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,8 +14,17 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx import EvidenceError, ImpossibleEvidenceError, Model, Session
+from syncdx import _session as session_module
 from syncdx._session import Entry, SessionError
+from syncdx.diagnosis import Diagnoser
 from syncdx.diagnosis._plan import failure_evidence
+
+#: Answers to two questions, again and again (a long history of replaced answers).
+_ANSWERS = [
+    {"kind": "answer", "id": "paused_banner", "state": "yes"},
+    {"kind": "answer", "id": "storage_full_alert", "state": "no"},
+    {"kind": "answer", "id": "paused_banner", "state": "no"},
+]
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +99,13 @@ def test_bad_steps_are_refused_and_not_recorded(sync: Model) -> None:
         session.did("reboot", fixed=False)
     with pytest.raises(EvidenceError, match="blank"):
         session.answer("paused_banner", "")
-    session.answer("imessage_off", "present")
+    session.answer("imessage_off", "present", allow_cause=True)
     session.did("toggle_imessage", fixed=False)
     assert len(session.history) == 2
     session_with_cause = Session(Model(_no_leak_switch(sync)))
     session_with_cause.answer("imessage_switch_on", "no")
     with pytest.raises(ImpossibleEvidenceError):
-        session_with_cause.answer("imessage_off", "absent")
+        session_with_cause.answer("imessage_off", "absent", allow_cause=True)
     assert len(session_with_cause.history) == 1
 
 
@@ -198,6 +209,18 @@ def test_json_round_trip(sync: Model) -> None:
         ("{not json", SessionError, "must be JSON"),
         ('{"format": "other"}', SessionError, "not a saved syncdx session"),
         ('{"format": "syncdx-session", "version": 9}', SessionError, "version 9"),
+        ('{"format": "syncdx-session", "version": true}', SessionError, "version True"),
+        ('{"format": "syncdx-session", "version": 1.0}', SessionError, "version 1.0"),
+        ('{"format": "syncdx-session", "version": "1"}', SessionError, "version '1'"),
+        ("[" * 100_000 + "]" * 100_000, SessionError, "nested too deeply"),
+        (
+            '{"format": "syncdx-session", "version": 1, "model": "icloud_sync", "history": '
+            + "[" * 100_000
+            + "]" * 100_000
+            + "}",
+            SessionError,
+            "nested too deeply",
+        ),
         (
             '{"format": "syncdx-session", "version": 1, "model": "printer", "history": []}',
             SessionError,
@@ -231,6 +254,13 @@ def test_bad_documents_are_rejected(
         ({"kind": "action", "id": "reboot", "fixed": False}, EvidenceError, "unknown action"),
         ({"kind": "action", "id": "restart_device", "fixed": "no"}, SessionError, "boolean"),
         ({"kind": "teleport", "id": "x"}, SessionError, "kind 'answer'"),
+        ({"kind": "answer", "id": "imessage_off", "state": "present"}, SessionError, "a cause"),
+        (
+            {"kind": "answer", "id": "imessage_off", "state": "present", "cause": 1},
+            SessionError,
+            "a cause",
+        ),
+        ({"kind": "skip", "id": [[[[[[[[[["deep"]]]]]]]]]]}, SessionError, r"\[\.\.\.\]"),
         ("paused_banner=yes", SessionError, "must be an object"),
     ],
 )
@@ -253,9 +283,11 @@ def test_any_session_survives_a_round_trip(sync: Model, data: st.DataObject) -> 
     session = Session(model)
     for _ in range(data.draw(st.integers(0, 6))):
         kind = data.draw(st.sampled_from(["answer", "action", "skip"]))
-        if kind == "answer":
-            node = data.draw(st.sampled_from(model.observations))
-            session.answer(node, data.draw(st.sampled_from(model.states(node))))
+        if kind == "answer":  # a question or a cause, maybe answered before
+            node = data.draw(st.sampled_from(model.observations + model.causes))
+            state = data.draw(st.sampled_from(model.states(node)))
+            with contextlib.suppress(ImpossibleEvidenceError):
+                session.answer(node, state, replace=True, allow_cause=True)
         elif kind == "action":
             untried = [a.id for a in model.network.actions if a.id not in session.failed]
             session.did(data.draw(st.sampled_from(untried)), False)
@@ -283,7 +315,7 @@ def test_a_failed_action_in_a_conflict_is_named_as_such(sync: Model) -> None:
     in a session and in plan(failed=...)."""
     model = _sure_toggle(sync)
     session = Session(model)
-    session.answer("imessage_off", "present")
+    session.answer("imessage_off", "present", allow_cause=True)
     expected = "imessage_off=present and toggle_imessage did not fix it"
     with pytest.raises(ImpossibleEvidenceError, match=expected):
         session.did("toggle_imessage", fixed=False)
@@ -314,3 +346,106 @@ def test_session_html_shows_history_and_top_causes(sync: Model) -> None:
     assert "<td><code>restart_device</code></td><td>not fixed</td>" in html
     for cause in session.posterior.index[:5]:
         assert f"<code>{cause}</code>" in html
+
+
+def test_an_answered_question_is_not_answered_again_silently(sync: Model) -> None:
+    """A second answer to a question is a SessionError naming the first, unless replace=True;
+    undo() then brings the first answer back."""
+    session = Session(sync)
+    session.answer("paused_banner", "yes")
+    for again in ("no", "yes", "YES"):
+        with pytest.raises(SessionError, match="'paused_banner' is already answered 'yes'"):
+            session.answer("paused_banner", again)
+    assert session.evidence == {"paused_banner": "yes"}
+    session.answer("paused_banner", "no", replace=True)
+    assert session.evidence == {"paused_banner": "no"}
+    pd.testing.assert_series_equal(session.posterior, sync.posterior({"paused_banner": "no"}))
+    loaded = Session.from_json(sync, session.to_json())
+    assert loaded.evidence == {"paused_banner": "no"}
+    assert loaded.history == session.history
+    session.undo()
+    assert session.evidence == {"paused_banner": "yes"}
+
+
+@pytest.mark.parametrize("cause", ["imessage_off", "icloud_outage", "network_unreliable"])
+def test_a_cause_is_pinned_only_on_purpose(sync: Model, cause: str) -> None:
+    """answer() on a cause is a SessionError unless allow_cause=True; a pinned cause survives
+    a JSON round trip, marked as a cause in its entry."""
+    session = Session(sync)
+    with pytest.raises(SessionError, match=f"{cause!r} is a cause.*allow_cause=True"):
+        session.answer(cause, "present")
+    assert session.history == ()
+    session.answer(cause, "present", allow_cause=True)
+    assert session.posterior[cause] == 1.0
+    text = session.to_json()
+    assert json.loads(text)["history"][0]["cause"] is True
+    assert Session.from_json(sync, text).history == session.history
+
+
+@pytest.mark.parametrize("size", [0, 1, 2])
+def test_a_session_holds_at_most_max_history_entries(
+    sync: Model, size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_HISTORY entries a session refuses another step, and a saved session with more
+    entries is refused on load, both as a SessionError naming the limit."""
+    limit = 3 + size
+    monkeypatch.setattr(session_module, "MAX_HISTORY", limit)
+    session = Session(sync)
+    for _ in range(limit):
+        session.skip("paused_banner")
+    with pytest.raises(SessionError, match=f"at most {limit} entries"):
+        session.skip("paused_banner")
+    document = json.loads(session.to_json())
+    assert len(Session.from_json(sync, json.dumps(document)).history) == limit
+    document["history"].append({"kind": "skip", "id": "paused_banner"})
+    with pytest.raises(SessionError, match=f"holds {limit + 1} history entries.*at most {limit}"):
+        Session.from_json(sync, json.dumps(document))
+
+
+def test_the_default_history_bound_is_ten_thousand() -> None:
+    """The bound is a module constant, large enough for any real troubleshooting session."""
+    assert session_module.MAX_HISTORY == 10_000
+
+
+@pytest.mark.parametrize("entries", [[{"kind": "skip", "id": "paused_banner"}], _ANSWERS])
+def test_loading_does_constant_work_per_entry(
+    sync: Model, entries: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """from_json runs the same number of inferences and history scans for 10 entries as for
+    1,000 (the history is not re-validated as a whole at every step)."""
+    counts = {"infer": 0, "scans": 0}
+    infer, evidence = Diagnoser.infer, Session.evidence
+
+    def counted_infer(self: Diagnoser, *args: Any) -> Any:
+        counts["infer"] += 1
+        return infer(self, *args)
+
+    def counted_evidence(self: Session) -> dict[str, str]:
+        counts["scans"] += 1
+        return evidence.fget(self)  # type: ignore[attr-defined, no-any-return]
+
+    monkeypatch.setattr(Diagnoser, "infer", counted_infer)
+    monkeypatch.setattr(Session, "evidence", property(counted_evidence))
+    seen = []
+    for n in (10, 1_000):
+        counts.update(infer=0, scans=0)
+        history = [entries[k % len(entries)] for k in range(n)]
+        document = {"format": "syncdx-session", "version": 1, "model": sync.name}
+        assert (
+            len(Session.from_json(sync, json.dumps({**document, "history": history})).history) == n
+        )
+        seen.append(dict(counts))
+    assert seen[0] == seen[1]
+
+
+def test_impossible_answers_in_a_saved_session_are_refused(sync: Model) -> None:
+    """A saved history whose answers and failures cannot hold together is refused on load."""
+    model = Model(_no_leak_switch(sync))
+    history = [
+        {"kind": "answer", "id": "imessage_switch_on", "state": "no"},
+        {"kind": "answer", "id": "imessage_off", "state": "absent", "cause": True},
+    ]
+    document = {"format": "syncdx-session", "version": 1, "model": model.name, "history": history}
+    with pytest.raises(ImpossibleEvidenceError) as info:
+        Session.from_json(model, json.dumps(document))
+    assert "while loading a saved session" in "".join(info.value.__notes__)

@@ -19,7 +19,6 @@ with a value that is not a state, or with answers that cannot all be true, is re
 
 from __future__ import annotations
 
-import difflib
 import operator
 import threading
 from collections.abc import Sequence
@@ -247,23 +246,8 @@ def _observation_columns(
     """{column: observation} for the columns of `names` that name an observation."""
     found = ev.column_nodes(names, observations, file)
     if not found:
-        nodes = {ev.folded_name(node): node for node in observations}
-        raise InputError(
-            f"no column is named after an observation of the model{_near_misses(names, nodes)}; "
-            "expected some of: " + ", ".join(observations),
-            file=file,
-        )
+        raise ev.no_columns(names, observations, "an observation", file)
     return found
-
-
-def _near_misses(names: Sequence[str], nodes: dict[str, str]) -> str:
-    """ " (close: 'column' for 'node', ...)" for columns spelled almost like a node, or ""."""
-    pairs = [
-        f"{name!r} for {nodes[close[0]]!r}"
-        for name in names
-        if (close := difflib.get_close_matches(ev.folded_name(name), nodes, n=1, cutoff=0.8))
-    ]
-    return f" (close: {', '.join(pairs)})" if pairs else ""
 
 
 def _count(name: str, value: object) -> int:
@@ -325,19 +309,27 @@ def _invalid_messages(
     frame: Any, names: Sequence[str], variables: Sequence[Variable], codes: ev.CodeArray
 ) -> tuple[ObjectArray, ObjectArray]:
     """Per row: what is wrong with its values (joined), and the first column at fault."""
-    import pandas as pd
-
     messages = np.full(len(frame), "", dtype=object)
     culprit = np.full(len(frame), None, dtype=object)
     for j in np.flatnonzero((codes == ev.INVALID).any(axis=0)).tolist():
         rows = np.flatnonzero(codes[:, j] == ev.INVALID)
-        keys, values = pd.factorize(_cells(frame[names[j]], rows))
+        keys, values = _factorize(_cells(frame[names[j]], rows))
         texts = np.array([_bad_cell(variables[j], names[j], v) for v in values], dtype=object)
         old: ObjectArray = messages[rows]
         messages[rows] = np.where(old == "", texts[keys], old + ERROR_SEPARATOR + texts[keys])
         first = culprit[rows] == None  # noqa: E711
         culprit[rows[first]] = names[j]
     return messages, culprit
+
+
+def _factorize(cells: ObjectArray) -> tuple[IntArray, ObjectArray]:
+    """`pd.factorize` of the cells; every cell its own value when some cannot be hashed."""
+    import pandas as pd
+
+    try:
+        return pd.factorize(cells)
+    except TypeError:  # a list in a cell
+        return np.arange(len(cells)), cells
 
 
 def _cells(column: Any, rows: IntArray) -> ObjectArray:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import reprlib
 import shutil
 import sys
 from collections.abc import Collection, Iterator
@@ -47,6 +48,8 @@ HELP = (
 )
 YES, NO = ("yes", "y", "true", "1"), ("no", "n", "false", "0")
 TOP_CAUSES = 6
+#: How many characters of a bad reply an error message shows.
+SHOWN_JSON = 60
 #: A question expected to tell less than this many bits about the causes is not worth asking.
 MIN_GAIN = 1e-9
 #: Console width for scripted runs (stable transcripts), and the most used at a terminal.
@@ -97,16 +100,30 @@ def read_replies(path: Path) -> list[str]:
         replies = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read the replies: {exc}", file=str(path)) from None
+    except RecursionError:
+        raise InputError(
+            "the replies must be a JSON list of strings; this JSON is nested too deeply",
+            file=str(path),
+        ) from None
     if not isinstance(replies, list):
         raise InputError("the replies must be a JSON list of strings", file=str(path))
     for number, reply in enumerate(replies, start=1):
         if not isinstance(reply, str):
             raise InputError(
                 f"the replies must be a JSON list of strings; reply {number} is "
-                f"{json.dumps(reply)}",
+                f"{_shown_json(reply)}",
                 file=str(path),
             )
     return replies
+
+
+def _shown_json(value: object) -> str:
+    """`value` as JSON writes it, shortened to SHOWN_JSON characters."""
+    try:
+        text = json.dumps(value)
+    except (RecursionError, ValueError):
+        text = reprlib.repr(value)
+    return text if len(text) <= SHOWN_JSON else f"{text[: SHOWN_JSON - 3]}..."
 
 
 def parse_command(reply: str, answers: Collection[str]) -> str | None:

@@ -31,12 +31,19 @@ class Diagnoser:
 
     Evidence is a mapping {node id: answer} or a pandas Series (a row of a frame); answers
     follow the model's states (case-insensitive where that names one state; yes/no also as
-    true/false, 1/0, y/n; see `_evidence`); a blank answer means "not observed". `soft`
+    true/false, 1/0, y/n; see `_evidence`); a blank answer means "not observed"; two
+    answers for one node (a Series with a repeated index) are an `EvidenceError` unless they
+    name the same state. `soft`
     evidence maps a node to a weight for every one of its states, 0 ruling a state out:
     {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
 
     def __init__(self, network: Network) -> None:
+        if not isinstance(network, Network):
+            raise TypeError(
+                "Model needs a syncdx Network (syncdx.load_model reads one from a file), "
+                f"got {type(network).__name__}"
+            )
         self._network = network
         self._tree = compile_network(network)
         self._causes = network.ids("cause")
@@ -100,7 +107,7 @@ class Diagnoser:
         every node."""
         import pandas as pd
 
-        names = self._network.ids() if variables is None else ev.names(variables)
+        names = self._network.ids() if variables is None else ev.names(variables, "variables")
         indices = tuple(self._network.index[ev.node(self._network, n).id] for n in names)
         result = self._query(evidence, soft, indices)
         return {
@@ -139,14 +146,18 @@ class Diagnoser:
         Columns named after nodes (case and spaces around the name ignored), causes included,
         are evidence (blank = not observed); other columns are ignored. (`score` differs: it
         reads only observation columns and carries cause columns through untouched, as
-        labels.) A duplicate column raises an `InputError` as `score` does; a bad value an
-        `EvidenceError` naming the row and column; a row with impossible evidence an
-        `ImpossibleEvidenceError` naming the row.
+        labels.) A duplicate column, or no column named after a node, raises an `InputError`
+        as `score` does; a bad value an `EvidenceError` naming the row and column; a row with
+        impossible evidence an `ImpossibleEvidenceError` naming the row.
         """
         import pandas as pd
 
+        check_frame(frame)
         ev.check_column_names(tuple(str(c) for c in frame.columns))
         encoded = ev.encode_frame(self._network, frame)
+        if not encoded.columns:
+            nodes = self._network.ids()
+            raise ev.no_columns(list(frame.columns), nodes, "an observation or a cause")
         _raise_first_invalid(self._network, frame, encoded)
         result = self.infer_codes(encoded.codes, encoded.columns, self._cause_index)
         bad = np.flatnonzero(~result.possible)
@@ -228,6 +239,17 @@ class Diagnoser:
             found[name] = hard.get(name) or said[0]
             shown.append(" and ".join(said))
         return ImpossibleEvidenceError(found, row=row, shown=shown)
+
+
+def check_frame(frame: object) -> None:
+    """A TypeError unless `frame` is a pandas DataFrame."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            "frame must be a pandas DataFrame (a row per case, columns named after nodes), "
+            f"got {type(frame).__name__}"
+        )
 
 
 def _read_only(array: FloatArray) -> FloatArray:

@@ -10,7 +10,9 @@ Anything else is an `EvidenceError` naming the node, the value and the allowed s
 
 from __future__ import annotations
 
+import difflib
 import math
+import reprlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -32,6 +34,9 @@ ALIASES = {"yes": ("true", "1", "y", "1.0"), "no": ("false", "0", "n", "0.0")}
 UNOBSERVED = -1
 #: Code for a value that is not a state of its node.
 INVALID = -2
+
+#: Integers longer than this many bits show in messages by their number of digits.
+LONGEST_INTEGER_BITS = 128
 
 #: Answers {node id: value}: any mapping, or a pandas Series such as a row of a frame.
 Evidence: TypeAlias = "Mapping[str, object] | pd.Series"
@@ -125,8 +130,12 @@ def state_index(variable: Variable, value: object) -> int:
 
 
 def shown(value: object) -> str:
-    """`value` as a message shows it: its repr, numpy scalars as the Python value (1.0)."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
+    """`value` as a message shows it: its repr, numpy scalars as the Python value (1.0), an
+    integer too long to print in full by its number of digits, anything long shortened."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, int) and value.bit_length() > LONGEST_INTEGER_BITS:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    return reprlib.repr(value) if isinstance(value, list | tuple | dict | set) else repr(value)
 
 
 def _shown_answer(value: object) -> str:
@@ -159,19 +168,43 @@ def value_problem(variable: Variable, value: object, *, named: bool = True) -> s
 
 
 def node(network: Network, name: str) -> Variable:
-    """The variable called `name`; an EvidenceError listing the nodes if there is none."""
-    if name not in network.index:
-        raise EvidenceError(
-            f"unknown node {name!r}; the model's nodes are: {', '.join(network.ids())}",
-            node=name,
-            allowed=network.ids(),
-        )
+    """The variable called `name`; an EvidenceError listing the nodes if there is none (a name
+    that is not a string included)."""
+    if not isinstance(name, str) or name not in network.index:
+        raise _unknown(network, name)
     return network.variables[network.index[name]]
 
 
-def names(value: str | Iterable[str]) -> tuple[str, ...]:
-    """Node or action names: a single string is one name, not a sequence of letters."""
-    return (value,) if isinstance(value, str) else tuple(value)
+def _unknown(network: Network, name: object) -> EvidenceError:
+    return EvidenceError(
+        f"unknown node {_shown_name(name)}; the model's nodes are: {', '.join(network.ids())}",
+        node=name if isinstance(name, str) else None,
+        allowed=network.ids(),
+    )
+
+
+def _shown_name(name: object) -> str:
+    """A node name as a message shows it: its repr, and its type unless it is a string."""
+    if isinstance(name, str):
+        return repr(name)
+    return f"{reprlib.repr(name)} (of type {type(name).__name__}; node names are strings)"
+
+
+def names(value: str | Iterable[str], argument: str = "names") -> tuple[str, ...]:
+    """Node or action names: a single string is one name, not a sequence of letters.
+
+    A TypeError naming `argument` unless `value` is a string or an iterable of strings.
+    """
+    if isinstance(value, str):
+        return (value,)
+    wanted = f"{argument} must be a name (a string) or an iterable of names"
+    if value is None or not isinstance(value, Iterable) or isinstance(value, Mapping):
+        raise TypeError(f"{wanted}, got {reprlib.repr(value)}")
+    out = tuple(value)
+    bad = next((name for name in out if not isinstance(name, str)), None)
+    if bad is not None:
+        raise TypeError(f"{wanted}; {reprlib.repr(bad)} is not a string")
+    return out
 
 
 def findings(evidence: Evidence | None) -> Iterable[tuple[str, object]]:
@@ -187,14 +220,69 @@ def findings(evidence: Evidence | None) -> Iterable[tuple[str, object]]:
 
 
 def encode(network: Network, evidence: Evidence | None) -> dict[int, int]:
-    """Hard evidence as {variable index: state index}; blanks are dropped."""
-    codes = {}
+    """Hard evidence as {variable index: state index}; blanks are dropped.
+
+    Two answers for one node (a Series with a repeated index, or keys that differ only in case
+    or surrounding spaces) are an EvidenceError naming the node and both answers, unless they
+    name the same state (or are both blank): then they are one answer.
+    """
+    codes: dict[int, int] = {}
+    given: dict[int, tuple[object, int]] = {}
     for name, value in findings(evidence):
-        variable = node(network, name)
-        code = state_index(variable, value)
+        if not isinstance(name, str) or name not in network.index:
+            raise _unknown_or_twin(network, name, evidence)
+        variable = network.variables[network.index[name]]
+        index, code = network.index[name], state_index(variable, value)
+        first = given.setdefault(index, (value, code))
+        if first[1] != code:
+            raise _two_answers(variable, first[0], value)
         if code != UNOBSERVED:
-            codes[network.index[name]] = code
+            codes[index] = code
     return codes
+
+
+def _unknown_or_twin(network: Network, name: object, evidence: Evidence | None) -> EvidenceError:
+    """The error for an evidence key that names no node: two answers for one node when the key
+    differs only in case or spaces from a node answered otherwise, else an unknown node."""
+    if isinstance(name, str):
+        twin = next((n for n in network.ids() if folded_name(n) == folded_name(name)), None)
+        pairs = list(findings(evidence))
+        theirs = [value for key, value in pairs if key == twin]
+        if twin is not None and theirs:
+            variable = network.variable(twin)
+            mine = next(value for key, value in pairs if key == name)
+            if not _same_answer(variable, theirs[0], mine):
+                return _two_answers(variable, theirs[0], mine, name)
+    return _unknown(network, name)
+
+
+def same_answer(network: Network | None, name: str, first: object, second: object) -> bool:
+    """Whether two answers for node `name` name the same state of it (without `network`, or
+    if the node is unknown or a value is not a state, whether they are equal)."""
+    if network is None or name not in network.index:
+        return first == second
+    return _same_answer(network.variable(name), first, second)
+
+
+def _same_answer(variable: Variable, first: object, second: object) -> bool:
+    try:
+        return state_index(variable, first) == state_index(variable, second)
+    except EvidenceError:
+        return first == second
+
+
+def _two_answers(
+    variable: Variable, first: object, second: object, spelled: object = None
+) -> EvidenceError:
+    """Two different answers for one node (the second under the key `spelled`, if not its id)."""
+    key = f" (given as {spelled!r})" if spelled is not None else ""
+    return EvidenceError(
+        f"two answers for {variable.id!r}: {_shown_answer(first)} and "
+        f"{_shown_answer(second)}{key}; give one answer per node",
+        node=variable.id,
+        value=(first, second),
+        allowed=variable.states,
+    )
 
 
 def encode_soft(network: Network, soft: SoftEvidence | None) -> dict[int, FloatArray]:
@@ -203,8 +291,15 @@ def encode_soft(network: Network, soft: SoftEvidence | None) -> dict[int, FloatA
     Every state of a node needs a weight, a finite real number >= 0 (0 rules the state out),
     and not all of them 0; anything else is an `EvidenceError` naming the node.
     """
+    if soft is None:
+        return {}
+    if not isinstance(soft, Mapping):
+        raise TypeError(
+            "soft must be a mapping {node: {state: weight}} such as "
+            f'{{"internet_works": {{"yes": 0.8, "no": 0.2}}}}, got {type(soft).__name__}'
+        )
     out = {}
-    for name, weights in (soft or {}).items():
+    for name, weights in soft.items():
         variable = node(network, name)
         out[network.index[variable.id]] = _soft_weights(variable, weights)
     return out
@@ -219,7 +314,7 @@ def _soft_weights(variable: Variable, weights: object) -> FloatArray:
         index = state_index(variable, value)
         if index == UNOBSERVED:
             raise _bad_soft(variable, weights, f"has a blank state name ({shown(value)})")
-        if not (isinstance(weight, Real) and 0.0 <= float(weight) < math.inf):
+        if not (isinstance(weight, Real) and 0.0 <= _as_float(weight) < math.inf):
             raise _bad_soft(
                 variable,
                 weights,
@@ -239,6 +334,15 @@ def _soft_weights(variable: Variable, weights: object) -> FloatArray:
     if not vector.any():
         raise _bad_soft(variable, weights, "gives every state weight 0")
     return vector
+
+
+def _as_float(number: Real) -> float:
+    """`number` as a float; infinity (not a weight either way) for a number too large in
+    magnitude for one (10**400)."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf
 
 
 class Reported(dict[str, float]):
@@ -349,6 +453,30 @@ def column_nodes(
     return found
 
 
+def no_columns(
+    names: Sequence[object], nodes: Sequence[str], what: str, file: str | None = None
+) -> InputError:
+    """The error for a table none of whose columns `names` names one of `nodes` (`what` they
+    are, e.g. "an observation"): close spellings and column names that are not text named."""
+    text = [name for name in names if isinstance(name, str)]
+    folded = {folded_name(node): node for node in nodes}
+    close = [
+        f"{name!r} for {folded[match[0]]!r}"
+        for name in text
+        if (match := difflib.get_close_matches(folded_name(name), folded, n=1, cutoff=0.8))
+    ]
+    hints = [f"close: {', '.join(close)}"] if close else []
+    if len(text) < len(names):
+        odd = next(name for name in names if not isinstance(name, str))
+        hints.append(f"column names must be strings, got {reprlib.repr(odd)}")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    return InputError(
+        f"no column is named after {what} of the model{hint}; expected some of: "
+        + ", ".join(nodes),
+        file=file,
+    )
+
+
 def folded_name(name: str) -> str:
     """A column or node name as compared: spaces around dropped, case ignored."""
     return name.strip().casefold()
@@ -358,7 +486,10 @@ def encode_column(variable: Variable, column: pd.Series) -> CodeArray:
     """State codes of one column, decoding each distinct value once."""
     import pandas as pd
 
-    keys, uniques = pd.factorize(column, use_na_sentinel=True)
+    try:
+        keys, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists, dicts): none of them is a state
+        return np.array([_cell_code(variable, value) for value in column], dtype=np.int16)
     table = np.empty(len(uniques) + 1, dtype=np.int16)
     table[-1] = UNOBSERVED  # factorize marks missing values with -1
     lookup = spellings(variable)
@@ -366,6 +497,16 @@ def encode_column(variable: Variable, column: pd.Series) -> CodeArray:
         text = normalise(value)
         table[i] = UNOBSERVED if text is None else lookup.get(text, INVALID)
     return table[keys]
+
+
+def _cell_code(variable: Variable, value: object) -> int:
+    """The state code of one cell: INVALID for a value that cannot be a state (a list)."""
+    try:
+        hash(value)
+    except TypeError:
+        return INVALID
+    text = normalise(value)
+    return UNOBSERVED if text is None else spellings(variable).get(text, INVALID)
 
 
 def pattern_keys(codes: CodeArray, cards: Sequence[int]) -> npt.NDArray[np.int64] | None:

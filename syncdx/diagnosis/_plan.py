@@ -157,7 +157,8 @@ def plan(
     for an unknown action or question, and `ModelError` if the model has no repair actions.
     """
     network = model.network
-    failed, skipped = tuple(dict.fromkeys(ev.names(failed))), set(ev.names(skipped))
+    failed = tuple(dict.fromkeys(ev.names(failed, "failed")))
+    skipped = set(ev.names(skipped, "skipped"))
     check_steps(network, skipped)
     repairs = Repairs.of(network, model.causes, exclude=(*failed, *skipped))
     if not repairs.ids:

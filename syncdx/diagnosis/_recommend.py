@@ -212,7 +212,9 @@ def _candidates(
 ) -> list[int]:
     network = model.network
     if candidates is not None:
-        chosen = (network.index[ev.node(network, name).id] for name in ev.names(candidates))
+        chosen = (
+            network.index[ev.node(network, name).id] for name in ev.names(candidates, "candidates")
+        )
         return list(dict.fromkeys(chosen))
     observed = ev.encode(network, evidence)
     return [network.index[o] for o in model.observations if network.index[o] not in observed]

@@ -6,7 +6,8 @@ loads the model from its file once, and written as one part of the output direct
 (`part-00000.csv`, ... or `.parquet`, in input order). Columns, their types, rows and errors are
 those of the local engine: CSV files and Parquet row groups are read by its readers (Parquet as
 Arrow types, so an integer column with a null stays integers in every part). Only blocks of CSV
-are read by Dask's reader (pandas'). The directory appears only when every part is written.
+are read by Dask's reader (pandas'). The parts appear only when every part is written, and
+only where syncdx may write (see `syncdx._part_folder`: a new, empty or previous output folder).
 
 Needs the `dask` extra: pip install 'syncdx[dask]'.
 """
@@ -17,8 +18,6 @@ import contextlib
 import glob
 import importlib
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from functools import cache
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from syncdx._part_folder import check_part_folder, staged_parts
 from syncdx.batch import DEFAULT_TOP, Scorer
 from syncdx.errors import InputError, SyncdxError
 from syncdx.loading import load_model
@@ -34,7 +34,6 @@ from syncdx.model import Model
 from syncdx.streaming import Summary
 from syncdx.tables import (
     STDIO,
-    current_umask,
     physical_line,
     read_table,
     require_pyarrow,
@@ -70,6 +69,7 @@ def score_dask(
         raise InputError("the Dask engine writes a directory of parts, not stdout: give -o DIR")
     dd = _dask_dataframe()
     files, fmt, columns = _inputs(src)
+    folder = check_part_folder(dst, files)
     start = time.perf_counter()
     scorer = Scorer(load_model(model), top=top, next_question=next_question)
     scorer.evidence_columns(columns, files[0])
@@ -82,9 +82,9 @@ def score_dask(
         _score_partition, _path(model), top, next_question, meta=meta, align_dataframes=False
     )
     out_fmt = table_format(dst) if Path(dst).suffix else fmt
-    with _client(scheduler), _staging(dst) as folder:
+    with _client(scheduler), staged_parts(folder) as staging:
         try:
-            stats = _write_parts(scored, folder, "parquet" if out_fmt == "parquet" else "csv")
+            stats = _write_parts(scored, staging, "parquet" if out_fmt == "parquet" else "csv")
         except ValueError as error:  # Dask's CSV reader failed (UnicodeDecodeError, ParserError)
             raise _unreadable(files, error, blocksize) from None
         if strict:
@@ -279,21 +279,3 @@ def _client(scheduler: str | None) -> Iterator[Any]:
         distributed.Client(cluster) as client,
     ):
         yield client
-
-
-@contextlib.contextmanager
-def _staging(dst: str) -> Iterator[str]:
-    """A fresh directory beside `dst`, put in its place (replacing it) on success."""
-    target = Path(dst)
-    if target.exists() and not target.is_dir():
-        raise InputError("the Dask engine writes a directory; this is a file", file=dst)
-    folder = tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.")
-    os.chmod(folder, 0o777 & ~current_umask())  # mkdtemp's 0700, for a private staging area
-    try:
-        yield folder
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(folder, target)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import importlib
 import os
 import time
 from collections.abc import Iterator
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,9 @@ def score_dask(
     files, fmt, columns = _inputs(src)
     folder = check_part_folder(dst, files)
     start = time.perf_counter()
-    scorer = Scorer(load_model(model), top=top, next_question=next_question)
+    path = _path(model)
+    pinned = (path, _model_digest(path))  # the workers compile this content of the file
+    scorer = _worker_scorer(pinned, top, next_question)
     scorer.evidence_columns(columns, files[0])
     try:
         frame = _read(dd, files, fmt, columns, blocksize)
@@ -79,12 +82,14 @@ def score_dask(
         raise _unreadable(files, error, blocksize) from None
     meta = scorer.score(frame._meta)
     scored = frame.map_partitions(
-        _score_partition, _path(model), top, next_question, meta=meta, align_dataframes=False
+        _score_partition, pinned, top, next_question, meta=meta, align_dataframes=False
     )
     out_fmt = table_format(dst) if Path(dst).suffix else fmt
     with _client(scheduler), staged_parts(folder) as staging:
         try:
             stats = _write_parts(scored, staging, "parquet" if out_fmt == "parquet" else "csv")
+        except SyncdxError:  # raised by a worker (the model file changed, ...): as it is
+            raise
         except ValueError as error:  # Dask's CSV reader failed (UnicodeDecodeError, ParserError)
             raise _unreadable(files, error, blocksize) from None
         if strict:
@@ -193,14 +198,29 @@ def _path(model: str | os.PathLike[str] | None) -> str | None:
     return None if model is None else os.path.abspath(model)
 
 
-@cache
-def _worker_scorer(model: str | None, top: int, next_question: bool) -> Scorer:
-    """One scorer per worker process (the model is compiled once, not shipped)."""
-    return Scorer(load_model(model), top=top, next_question=next_question)
+def _model_digest(path: str | None) -> str | None:
+    """A hash of the model file's bytes (None: the shipped model, or a file load_model refuses)."""
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=8)
+def _worker_scorer(model: tuple[str | None, str | None], top: int, next_question: bool) -> Scorer:
+    """One scorer per worker process and model file content (path, hash): the model is compiled
+    once, not shipped, and compiled again when its file changes (a long-running cluster)."""
+    path, digest = model
+    scorer = Scorer(load_model(path), top=top, next_question=next_question)
+    if _model_digest(path) != digest:
+        raise InputError("the model file changed during the run: score again", file=path)
+    return scorer
 
 
 def _score_partition(
-    frame: pd.DataFrame, model: str | None, top: int, next_question: bool
+    frame: pd.DataFrame, model: tuple[str | None, str | None], top: int, next_question: bool
 ) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     return _worker_scorer(model, top, next_question).score(frame)

@@ -368,3 +368,22 @@ def test_output_through_a_link_to_a_folder(
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     assert cli.main([*argv, str(tmp_path / "loop")]) == 4
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_changed_model_file_is_read_again_by_the_cluster(scheduler: str, tmp_path: Path) -> None:
+    """Workers that scored with a model file score with its new numbers once it changes (the
+    cache of compiled models is keyed by the file's content, not its path)."""
+    from syncdx.loading import shipped_model_path
+
+    src = small_inputs(tmp_path, 1)[0]
+    model = tmp_path / "model.yaml"
+    text = shipped_model_path().read_text(encoding="utf-8")
+    model.write_text(text, encoding="utf-8")
+    score_dask(str(src), str(tmp_path / "out"), model=model, scheduler=scheduler)
+    changed = text.replace("prior: 0.25", "prior: 0.01", 1)
+    assert changed != text
+    model.write_text(changed, encoding="utf-8")
+    score_dask(str(src), str(tmp_path / "out"), model=model, scheduler=scheduler)
+    score_file(src, tmp_path / "local.csv", model=model)
+    expected = pd.read_csv(tmp_path / "local.csv", dtype=object, keep_default_na=False)
+    assert_same_scores(read_parts(tmp_path / "out"), expected)

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncdx import InputError, cli
+from syncdx import InputError, SyncdxError, cli
 from syncdx._part_folder import MARKER
 from syncdx.cluster import score_dask
 from syncdx.streaming import score_file
@@ -387,3 +387,40 @@ def test_a_changed_model_file_is_read_again_by_the_cluster(scheduler: str, tmp_p
     score_file(src, tmp_path / "local.csv", model=model)
     expected = pd.read_csv(tmp_path / "local.csv", dtype=object, keep_default_na=False)
     assert_same_scores(read_parts(tmp_path / "out"), expected)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.integers(2, 600),
+    data=st.data(),
+    blocksize=st.sampled_from([None, 2000, 10**6]),
+    ending=st.sampled_from(["\n", "\r\n"]),
+)
+def test_an_unclosed_quote_in_the_last_column_is_an_error(
+    scheduler: str, rows: int, data: st.DataObject, blocksize: int | None, ending: str
+) -> None:
+    """A quote opened in the last column and never closed (which would swallow every later
+    row) fails the run naming the file and the line it opened on, with or without blocks."""
+    bad = data.draw(st.integers(1, rows), label="bad")
+    lines = ["id,paused_banner,note"] + [f"{i},yes,ok" for i in range(1, rows + 1)]
+    lines[bad] = f'{bad},yes,"he said hi'
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.csv"
+        src.write_bytes(ending.join(lines).encode() + ending.encode())
+        with pytest.raises(InputError, match=rf"in\.csv, line {bad + 1}: .*quote"):
+            score_dask(str(src), str(Path(tmp) / "out"), scheduler=scheduler, blocksize=blocksize)
+        assert sorted(p.name for p in Path(tmp).iterdir()) == ["in.csv"]
+
+
+def test_a_partition_that_loses_rows_fails_the_run(
+    scheduler: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partition scored into fewer rows than it read is an error, never a short output."""
+    from syncdx.batch import Scorer
+
+    score = Scorer.score
+    monkeypatch.setattr(Scorer, "score", lambda self, frame: score(self, frame).iloc[1:])
+    src = small_inputs(tmp_path, 1)[0]
+    with pytest.raises(SyncdxError, match="20 records read, 19 rows scored"):
+        score_dask(str(src), str(tmp_path / "out"), scheduler=scheduler)
+    assert not (tmp_path / "out").exists()

@@ -59,6 +59,8 @@ def check_part_folder(dst: str, inputs: Sequence[str]) -> PartFolder:
         if target in Path(os.path.realpath(name)).parents:
             raise InputError(f"holds the input {name}: write the parts to another folder", file=dst)
     if not target.exists():
+        if not target.parent.is_dir():
+            raise InputError(f"cannot create: no folder {str(target.parent)!r}", file=dst)
         return PartFolder(target, dst, False, frozenset())
     return PartFolder(target, dst, True, _previous_parts(target, dst))
 

@@ -311,13 +311,15 @@ def test_output_folder_keeps_every_file_syncdx_did_not_write(
         ("sub/in.csv", "sub"),
         ("in.csv", "in.csv"),
         ("in.csv", "data/keep.txt"),
+        ("in.csv", "missing/out"),
     ],
 )
 def test_refused_output_folder_is_refused_before_scoring(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, dst: str
 ) -> None:
     """The current folder (or one above it), a folder with other files, one holding the input,
-    a file: an InputError saying why, before any model is loaded; nothing is touched."""
+    a file, a folder in a missing one: an InputError saying why, before any model is loaded;
+    nothing is touched."""
     here = tmp_path / "here"
     (here / "data").mkdir(parents=True)
     (here / "data" / "keep.txt").write_text("mine")

@@ -6,7 +6,8 @@ loads the model from its file once, and written as one part of the output direct
 (`part-00000.csv`, ... or `.parquet`, in input order). Columns, their types, rows and errors are
 those of the local engine: CSV files and Parquet row groups are read by its readers (Parquet as
 Arrow types, so an integer column with a null stays integers in every part). Only blocks of CSV
-are read by Dask's reader (pandas'). The directory appears only when every part is written.
+are read by Dask's reader (pandas'). The parts appear only when every part is written, and
+only where syncdx may write (see `syncdx._part_folder`: a new, empty or previous output folder).
 
 Needs the `dask` extra: pip install 'syncdx[dask]'.
 """
@@ -14,24 +15,25 @@ Needs the `dask` extra: pip install 'syncdx[dask]'.
 from __future__ import annotations
 
 import contextlib
+import csv
 import glob
+import hashlib
 import importlib
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from syncdx.batch._part_folder import check_part_folder, staged_parts
 from syncdx.batch._scorer import DEFAULT_TOP, Scorer
 from syncdx.batch._streaming import Summary
 from syncdx.batch._tables import (
+    FIELD_SIZE_LIMIT,
     STDIO,
-    current_umask,
     physical_line,
     read_table,
     require_pyarrow,
@@ -70,8 +72,11 @@ def score_dask(
         raise InputError("the Dask engine writes a directory of parts, not stdout: give -o DIR")
     dd = _dask_dataframe()
     files, fmt, columns = _inputs(src)
+    folder = check_part_folder(dst, files)
     start = time.perf_counter()
-    scorer = Scorer(Diagnoser(read_model_file(model)), top=top, next_question=next_question)
+    path = _path(model)
+    pinned = (path, _model_digest(path))  # the workers compile this content of the file
+    scorer = _worker_scorer(pinned, top, next_question)
     scorer.evidence_columns(columns, files[0])
     try:
         frame = _read(dd, files, fmt, columns, blocksize)
@@ -79,12 +84,14 @@ def score_dask(
         raise _unreadable(files, error, blocksize) from None
     meta = scorer.score(frame._meta)
     scored = frame.map_partitions(
-        _score_partition, _path(model), top, next_question, meta=meta, align_dataframes=False
+        _score_partition, pinned, top, next_question, meta=meta, align_dataframes=False
     )
     out_fmt = table_format(dst) if Path(dst).suffix else fmt
-    with _client(scheduler), _staging(dst) as folder:
+    with _client(scheduler), staged_parts(folder) as staging:
         try:
-            stats = _write_parts(scored, folder, "parquet" if out_fmt == "parquet" else "csv")
+            stats = _write_parts(scored, staging, "parquet" if out_fmt == "parquet" else "csv")
+        except SyncdxError:  # raised by a worker (the model file changed, ...): as it is
+            raise
         except ValueError as error:  # Dask's CSV reader failed (UnicodeDecodeError, ParserError)
             raise _unreadable(files, error, blocksize) from None
         if strict:
@@ -130,6 +137,10 @@ def _unreadable(files: list[str], error: ValueError, blocksize: str | int | None
                     pass
         except InputError as found:
             return found
+    for file in files:
+        line = _unclosed_quote(file) if table_format(file) == "csv" else None
+        if line is not None:
+            return _unclosed_quote_error(file, line)
     hint = "; a quoted line break may straddle a block: score without --blocksize"
     return InputError(f"{str(error).splitlines()[0]}{hint if blocksize else ''}", file=files[0])
 
@@ -177,7 +188,41 @@ def _csv_file(path: str) -> pd.DataFrame:
     """A CSV file read by the local engine's reader: the same text, the same errors."""
     with read_table(path, LOCATE_ROWS) as chunks:
         frames = [f if hasattr(f, "iloc") else f.to_pandas() for f in chunks.frames]
-        return _text_frame(chunks.columns, frames)
+        frame = _text_frame(chunks.columns, frames)
+    # A quote never closed runs to the end of the file: the last field then holds a line break.
+    last = str(frame.iloc[-1, -1]) if len(frame) and len(frame.columns) else ""
+    line = _unclosed_quote(path) if "\n" in last or "\r" in last else None
+    if line is not None:
+        raise _unclosed_quote_error(path, line)
+    return frame
+
+
+def _unclosed_quote(path: str) -> int | None:
+    """The line on which a record of `path` opens a quote that the file never closes, if any."""
+    previous = csv.field_size_limit(FIELD_SIZE_LIMIT)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader, line = csv.reader(handle, strict=True), 1
+            while True:
+                try:
+                    next(reader)
+                except StopIteration:
+                    return None
+                except csv.Error as error:  # another strict complaint: not this one, read on
+                    if "unexpected end of data" in str(error):
+                        return line
+                line = reader.line_num + 1
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _unclosed_quote_error(path: str, line: int) -> InputError:
+    return InputError(
+        "a quote opened on this line is never closed, so every later row would be read "
+        'into this field: close it (a quote inside a quoted field is written "")',
+        file=path,
+        line=line,
+    )
 
 
 def _text_frame(columns: tuple[str, ...], frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -193,17 +238,36 @@ def _path(model: str | os.PathLike[str] | None) -> str | None:
     return None if model is None else os.path.abspath(model)
 
 
-@cache
-def _worker_scorer(model: str | None, top: int, next_question: bool) -> Scorer:
-    """One scorer per worker process (the model is compiled once, not shipped)."""
-    return Scorer(Diagnoser(read_model_file(model)), top=top, next_question=next_question)
+def _model_digest(path: str | None) -> str | None:
+    """A hash of the model file's bytes (None: the shipped model, or a file load_model refuses)."""
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=8)
+def _worker_scorer(model: tuple[str | None, str | None], top: int, next_question: bool) -> Scorer:
+    """One scorer per worker process and model file content (path, hash): the model is compiled
+    once, not shipped, and compiled again when its file changes (a long-running cluster)."""
+    path, digest = model
+    scorer = Scorer(Diagnoser(read_model_file(path)), top=top, next_question=next_question)
+    if _model_digest(path) != digest:
+        raise InputError("the model file changed during the run: score again", file=path)
+    return scorer
 
 
 def _score_partition(
-    frame: pd.DataFrame, model: str | None, top: int, next_question: bool
+    frame: pd.DataFrame, model: tuple[str | None, str | None], top: int, next_question: bool
 ) -> pd.DataFrame:
+    """The scores of one partition: as many rows as it read, or an error (never a short part)."""
     frame = frame.reset_index(drop=True)
-    return _worker_scorer(model, top, next_question).score(frame)
+    scored = _worker_scorer(model, top, next_question).score(frame)
+    if len(scored) != len(frame):
+        raise SyncdxError(f"{len(frame)} records read, {len(scored)} rows scored: nothing written")
+    return scored
 
 
 def _write_parts(scored: Any, folder: str, fmt: str) -> list[Stats]:
@@ -279,21 +343,3 @@ def _client(scheduler: str | None) -> Iterator[Any]:
         distributed.Client(cluster) as client,
     ):
         yield client
-
-
-@contextlib.contextmanager
-def _staging(dst: str) -> Iterator[str]:
-    """A fresh directory beside `dst`, put in its place (replacing it) on success."""
-    target = Path(dst)
-    if target.exists() and not target.is_dir():
-        raise InputError("the Dask engine writes a directory; this is a file", file=dst)
-    folder = tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.")
-    os.chmod(folder, 0o777 & ~current_umask())  # mkdtemp's 0700, for a private staging area
-    try:
-        yield folder
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(folder, target)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise

@@ -21,6 +21,7 @@ from syncdx._authoring_checks import (
     _state_index,
     _Table,
 )
+from syncdx.errors import shown
 from syncdx.network import FloatArray
 
 
@@ -43,7 +44,7 @@ def _noisy_or(ctx: _Context, spec: _Entry, node: str) -> _Table:
     """Leaky noisy-OR: P(state) = 1 - (1 - leak) * prod over active links (1 - p)."""
     states = ctx.states[node]
     if len(states) != 2:
-        message = f"is for two states; {node!r} has {len(states)}: use noisy_max or cpt"
+        message = f"is for two states; {shown(node)} has {len(states)}: use noisy_max or cpt"
         raise ctx.error(message, node, "noisy_or")
     target = _state_index(ctx, spec.get("state", states[0]), states, node, "noisy_or.state")
     leak = _entry(ctx, spec.get("leak"), "entry", node, "noisy_or.leak")
@@ -101,7 +102,10 @@ def _active(ctx: _Context, link: _Entry, parent: str, node: str, where: str) -> 
         return _state_index(ctx, link["when"], states, node, f"{where}.when")
     if ctx.roles[parent] == "cause":
         return states.index("present")
-    message = f"missing: the state of {parent!r} (one of {list(states)}) that activates the link"
+    message = (
+        f"missing: the state of {shown(parent)} (one of {shown(list(states))}) "
+        "that activates the link"
+    )
     raise ctx.error(message, node, f"{where}.when")
 
 
@@ -145,11 +149,13 @@ def _configuration(
     when = _mapping(ctx, raw, node, f"{where}.when")
     for key in when:
         if key not in parents:
-            message = f"{key!r} is not among the parents {list(parents)}"
+            message = f"{shown(key)} is not among the parents {shown(list(parents))}"
             raise ctx.error(message, node, f"{where}.when")
     for parent in parents:
         if parent not in when:
-            raise ctx.error(f"does not give the state of parent {parent!r}", node, f"{where}.when")
+            raise ctx.error(
+                f"does not give the state of parent {shown(parent)}", node, f"{where}.when"
+            )
     return tuple(
         _state_index(ctx, when[p], ctx.states[p], node, f"{where}.when.{p}") for p in parents
     )

@@ -11,6 +11,7 @@ from syncdx.errors import (
     ImpossibleEvidenceError,
     InputError,
     ModelError,
+    ModelWarning,
     SessionError,
     SyncdxError,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "InputError",
     "Model",
     "ModelError",
+    "ModelWarning",
     "Network",
     "Session",
     "SessionError",

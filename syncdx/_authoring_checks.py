@@ -6,11 +6,12 @@ Shared by `syncdx.authoring` (the document) and `syncdx._authoring_tables` (the 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncdx.errors import ModelError, shown
+from syncdx.errors import ModelError, ModelWarning, shown
 from syncdx.network import FloatArray, Role
 
 FORMAT_VERSIONS = (1,)
@@ -51,6 +52,10 @@ class _Context:
     def error(self, message: str, node: str | None, where: str = "") -> ModelError:
         """A `ModelError` about `where` (a field path) in `node`."""
         return ModelError(message, file=self.file, node=node, field=where or None)
+
+    def warn(self, message: str, node: str | None, where: str = "") -> None:
+        """Warn (a `ModelWarning`) about `where` in `node`: something that has no effect."""
+        warnings.warn(ModelWarning(self.error(message, node, where).args[0]), stacklevel=4)
 
 
 def _mapping(ctx: _Context, raw: object, node: str | None, where: str) -> _Entry:

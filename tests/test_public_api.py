@@ -18,6 +18,7 @@ def test_exported_members() -> None:
             "InputError",
             "Model",
             "ModelError",
+            "ModelWarning",
             "Network",
             "Session",
             "SessionError",

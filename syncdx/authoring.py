@@ -33,6 +33,7 @@ from syncdx._authoring_checks import (
     _text,
 )
 from syncdx._authoring_tables import _table
+from syncdx._model_file import MAX_MODEL_BYTES, read_model_text
 from syncdx.errors import ModelError, shown
 from syncdx.network import (
     CAUSE_STATES,
@@ -99,15 +100,10 @@ _Loader.add_implicit_resolver(  # YAML 1.1 needs a dot in a float: also read 1e-
 # -- reading ------------------------------------------------------------------------------
 
 
-def read_yaml_model(path: str | os.PathLike[str]) -> Network:
-    """The network described by the YAML model file at `path`."""
+def read_yaml_model(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> Network:
+    """The network described by the YAML model file at `path` (at most `max_bytes` bytes)."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModelError("no such model file", file=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read the model file: {exc}", file=file) from None
+    text = read_model_text(Path(path), "model file", max_bytes)
     try:
         document = yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data only, never objects
     except yaml.YAMLError as exc:

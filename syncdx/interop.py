@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from syncdx._model_file import MAX_MODEL_BYTES, read_model_text
+from syncdx._network_checks import check_bif, check_xmlbif
 from syncdx.errors import ModelError
 from syncdx.network import FloatArray, Network, Variable, topological_order
 from syncdx.ranking import TIE
@@ -52,6 +53,7 @@ def read_network_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODE
         raise ModelError("no such file", file=str(path))
     text = read_model_text(path, "network", max_bytes)
     bif = network_format(path) == ".bif"
+    (check_bif if bif else check_xmlbif)(text, str(path))
     try:
         if bif:
             from pgmpy.readwrite import BIFReader

@@ -64,7 +64,16 @@ def _noisy_or(ctx: _Context, spec: _Entry, node: str) -> _Table:
             log_off += factor.reshape([-1 if i == axis else 1 for i in range(log_off.ndim)])
     table = np.empty((*log_off.shape, 2))
     table[..., target], table[..., 1 - target] = -np.expm1(log_off), np.exp(log_off)
-    return parents, table
+    return parents, _complete(table)
+
+
+def _complete(table: FloatArray) -> FloatArray:
+    """`table` with each row's largest entry replaced by 1 - the others: the small entries are
+    the exact ones, and rows then sum to 1 as a float sum (so log P(nothing observed) = 0)."""
+    largest = np.argmax(table, axis=-1)[..., np.newaxis]
+    np.put_along_axis(table, largest, 0.0, axis=-1)
+    np.put_along_axis(table, largest, 1.0 - table.sum(axis=-1, keepdims=True), axis=-1)
+    return table
 
 
 def _noisy_max(ctx: _Context, spec: _Entry, node: str) -> _Table:
@@ -120,7 +129,7 @@ def _max_table(
         log_rise = np.where(step > 30, step + np.log1p(-np.exp(-step)), np.log(np.expm1(step)))
         rise = np.exp(log_cdf[..., :-1] + log_rise)
     table[..., 1:] = np.where(zero[..., :-1], np.exp(log_cdf[..., 1:]), rise)
-    return np.clip(table, 0.0, 1.0)
+    return _complete(np.clip(table, 0.0, 1.0))
 
 
 def _links(ctx: _Context, spec: _Entry, node: str, kind: str) -> list[tuple[str, int, _Entry]]:

@@ -17,6 +17,7 @@ from syncdx.errors import (
     ImpossibleEvidenceError,
     InputError,
     ModelError,
+    ModelWarning,
     SessionError,
     SyncdxError,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "InputError",
     "Model",
     "ModelError",
+    "ModelWarning",
     "Network",
     "Session",
     "SessionError",

@@ -7,17 +7,46 @@
     ├── InputError               a batch input file cannot be read (file, line, column)
     └── SessionError             a step a session refuses, or a saved session that cannot be read
 
+    ModelWarning (a UserWarning)  a model that loads but holds something that has no effect
+
+Each message shows values through `shown`, so a huge or deeply nested value in a file cannot
+make a message huge.
+
 Each error below the base is also a `ValueError`, so callers that only know the standard
 library still catch them.
 """
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping, Sequence
+
+#: The longest message an error carries; the rest is cut, saying how much was cut.
+MAX_MESSAGE = 2_000
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, 80, 80, 40
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdeque = 20
+_REPR.maxdict = _REPR.maxarray = 10
+
+
+def shown(value: object) -> str:
+    """`repr(value)`, bounded: long strings, big or deeply nested containers are cut short."""
+    return _REPR.repr(value)
+
+
+def _bounded(message: str) -> str:
+    """`message`, cut to `MAX_MESSAGE` characters."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:MAX_MESSAGE]}... ({len(message) - MAX_MESSAGE} more characters)"
 
 
 class SyncdxError(Exception):
     """Base class of every error syncdx raises on purpose."""
+
+
+class ModelWarning(UserWarning):
+    """A model loads, but holds something that has no effect (named by file, node, field)."""
 
 
 class ModelError(SyncdxError, ValueError):
@@ -98,8 +127,8 @@ def _located(message: str, file: str | None, *parts: tuple[str, object]) -> str:
     """`message` behind a prefix saying where: "model.yaml, node 'x', field 'cpt': ..."."""
     where = [file] if file else []
     where += [
-        f"{label} {value}" if isinstance(value, int) else f"{label} {value!r}"
+        f"{label} {value}" if isinstance(value, int) else f"{label} {shown(value)}"
         for label, value in parts
         if value is not None
     ]
-    return f"{', '.join(where)}: {message}" if where else message
+    return _bounded(f"{', '.join(where)}: {message}" if where else message)

@@ -436,7 +436,15 @@ INVALID = [
         r"node 'full', field 'source'.*unknown document '999'",
     ),
     ("no cost", _set(((*ALERT, "cost"), _DELETE)), r"node 'alert', field 'cost'.*missing"),
-    ("negative cost", _set(((*ALERT, "cost"), -1)), r"node 'alert', field 'cost'.*negative"),
+    ("negative cost", _set(((*ALERT, "cost"), -1)), r"node 'alert', field 'cost'.*above 0"),
+    ("zero cost", _set(((*ALERT, "cost"), 0)), r"node 'alert', field 'cost'.*above 0"),
+    (
+        "zero action cost",
+        _set((("actions", 0, "cost"), 0.0)),
+        r"node 'restart', field 'cost'.*above 0",
+    ),
+    ("no causes", _set((("causes",), [])), r"field 'causes'.*no causes"),
+    ("no observations", _set((("observations",), []), (("hidden",), [])), r"no observations"),
     ("no question", _set(((*ALERT, "question"), _DELETE)), r"node 'alert', field 'question'"),
     ("no prior", _set((("causes", 0, "prior"), _DELETE)), r"node 'full', field 'prior'.*missing"),
     (

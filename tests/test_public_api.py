@@ -21,6 +21,7 @@ PUBLIC = {
         "InputError",
         "Model",
         "ModelError",
+        "ModelWarning",
         "Network",
         "Session",
         "SessionError",

@@ -34,7 +34,7 @@ from syncdx.batch._tables import check_columns
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser, distinct_rows
 from syncdx.errors import ImpossibleEvidenceError, InputError
-from syncdx.network._network import FloatArray, Variable
+from syncdx.network._network import FloatArray, Variable, cause_column, top_column
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,10 +97,10 @@ class Scorer:
         """The columns the scorer appends, in order."""
         asked = ("next_question", "next_question_gain") if self.next_question else ()
         return (
-            *(f"p_{c}" for c in self.model.causes),
+            *(cause_column(c) for c in self.model.causes),
             "top_cause",
             "top_probability",
-            *(f"top_{k}" for k in range(1, self.top + 1)),
+            *(top_column(k) for k in range(1, self.top + 1)),
             "log_evidence",
             *asked,
             "error",
@@ -205,11 +205,13 @@ class Scorer:
         present, possible = numbers.present, numbers.possible
         order = descending(present)
         rows = np.arange(len(numbers))
-        table: dict[str, np.ndarray] = {f"p_{c}": present[:, i] for i, c in enumerate(self._names)}
+        table: dict[str, np.ndarray] = {
+            cause_column(c): present[:, i] for i, c in enumerate(self._names)
+        }
         table["top_cause"] = _masked(self._names[order[:, 0]], possible)
         table["top_probability"] = _masked(present[rows, order[:, 0]], possible)
         for k in range(self.top):
-            table[f"top_{k + 1}"] = _masked(self._names[order[:, k]], possible)
+            table[top_column(k + 1)] = _masked(self._names[order[:, k]], possible)
         # summed in floating point, P(answers) can come out a few ulps above 1: never log P > 0
         table["log_evidence"] = np.minimum(numbers.log_evidence, 0.0)
         if self.next_question:

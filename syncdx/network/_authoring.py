@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from syncdx.errors import ModelError
+from syncdx.errors import ModelError, shown
 from syncdx.network._authoring_checks import (
     DEFAULT_STATES,
     FORMAT_VERSIONS,
@@ -34,6 +34,7 @@ from syncdx.network._authoring_checks import (
     _text,
 )
 from syncdx.network._authoring_tables import _table
+from syncdx.network._model_file import MAX_MODEL_BYTES, read_model_text
 from syncdx.network._network import (
     CAUSE_STATES,
     Action,
@@ -47,11 +48,29 @@ from syncdx.network._network import (
 __all__ = ["parse_model", "read_yaml_model"]
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+#: The deepest nesting of lists and mappings a model file may have (models need about 6).
+MAX_DEPTH = 50
 
 
 class _Loader(yaml.SafeLoader):
-    """A safe loader where only true/false are booleans (yes/no/on/off stay strings) and a
-    repeated key in a mapping is an error."""
+    """A safe loader where only true/false are booleans (yes/no/on/off stay strings), a
+    repeated key in a mapping is an error, and so are anchors and aliases (`&a`, `*a`: one
+    alias can expand to gigabytes) and nesting deeper than `MAX_DEPTH`."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        """The next node, refusing anchors, aliases and deep nesting."""
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            problem = "anchors and aliases (&name, *name) are not allowed in a model file"
+            raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                problem = f"nested more than {MAX_DEPTH} levels deep"
+                raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         """The mapping, after checking that no key occurs twice."""
@@ -59,7 +78,7 @@ class _Loader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, Hashable) and key in seen:
-                problem = f"repeated key {key!r}"
+                problem = f"repeated key {shown(key)}"
                 raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
             if isinstance(key, Hashable):
                 seen.add(key)
@@ -81,15 +100,10 @@ _Loader.add_implicit_resolver(  # YAML 1.1 needs a dot in a float: also read 1e-
 # -- reading ------------------------------------------------------------------------------
 
 
-def read_yaml_model(path: str | os.PathLike[str]) -> Network:
-    """The network described by the YAML model file at `path`."""
+def read_yaml_model(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> Network:
+    """The network described by the YAML model file at `path` (at most `max_bytes` bytes)."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModelError("no such model file", file=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read the model file: {exc}", file=file) from None
+    text = read_model_text(Path(path), "model file", max_bytes)
     try:
         document = yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data only, never objects
     except yaml.YAMLError as exc:
@@ -115,6 +129,7 @@ def parse_model(document: _Entry, *, file: str | None = None) -> Network:
     documents = _documents(ctx, top.get("documents", {}))
     ctx = replace(ctx, documents=frozenset(documents))
     nodes = list(_entries(ctx, top))
+    _check_roles(ctx, [role for role, _, _ in nodes])
     actions = list(_section(ctx, top, "actions", "action"))
     _check_unique(ctx, [node for _, node, _ in nodes] + [node for _, node, _ in actions])
     ctx = replace(
@@ -139,7 +154,7 @@ def _check_version(ctx: _Context, version: object) -> None:
         raise ctx.error("missing: a model starts with 'syncdx_model: 1'", None, "syncdx_model")
     if isinstance(version, bool) or version not in FORMAT_VERSIONS:
         supported = ", ".join(map(str, FORMAT_VERSIONS))
-        message = f"unsupported format version {version!r} (supported: {supported})"
+        message = f"unsupported format version {shown(version)} (supported: {supported})"
         raise ctx.error(message, None, "syncdx_model")
 
 
@@ -180,6 +195,13 @@ def _entries(ctx: _Context, top: _Entry) -> Iterator[tuple[Role, str, _Entry]]:
             yield SECTIONS[section], node, entry
 
 
+def _check_roles(ctx: _Context, roles: list[Role]) -> None:
+    """Reject a model without a cause to diagnose or an observation to ask about."""
+    for section, role in SECTIONS.items():
+        if role != "hidden" and role not in roles:
+            raise ctx.error(f"the model has no {section}: it needs at least one", None, section)
+
+
 def _check_unique(ctx: _Context, ids: list[str]) -> None:
     """Reject an id used twice across causes, observations, hidden nodes and actions."""
     seen: set[str] = set()
@@ -198,7 +220,7 @@ def _states(ctx: _Context, role: Role, node: str, entry: _Entry) -> tuple[str, .
         raise ctx.error("must be a list of at least two states", node, "states")
     states = tuple(_name(ctx, state, node, "states") for state in raw)
     if len(set(states)) != len(states):
-        raise ctx.error(f"repeated state in {list(states)}", node, "states")
+        raise ctx.error(f"repeated state in {shown(list(states))}", node, "states")
     return states
 
 
@@ -236,35 +258,13 @@ def _assemble(
 ) -> tuple[tuple[Variable, ...], tuple[tuple[int, ...], ...], tuple[FloatArray, ...]]:
     """Variables, parent indices and tables in a topological order close to the file's."""
     graph = {node: parents for node, (_, parents, _) in compiled.items()}
-    cycle = _find_cycle(graph)
-    if cycle:
-        message = f"the graph has a cycle (parent -> child): {' -> '.join(cycle)}"
-        raise ctx.error(message, cycle[0], "parents")
-    order = topological_order(graph)
+    order = topological_order(graph, file=ctx.file)
     index = {node: i for i, node in enumerate(order)}
     return (
         tuple(compiled[node][0] for node in order),
         tuple(tuple(index[p] for p in graph[node]) for node in order),
         tuple(compiled[node][2] for node in order),
     )
-
-
-def _find_cycle(graph: Mapping[str, tuple[str, ...]]) -> list[str]:
-    """Nodes on a cycle, each a parent of the next, the first repeated at the end; [] if none."""
-    done: set[str] = set()
-
-    def visit(node: str, path: list[str]) -> list[str]:
-        if node in path:
-            return [*path[path.index(node) :], node][::-1]
-        if node in done:
-            return []
-        for parent in graph[node]:
-            if found := visit(parent, [*path, node]):
-                return found
-        done.add(node)
-        return []
-
-    return next((found for node in graph if (found := visit(node, []))), [])
 
 
 # -- actions ------------------------------------------------------------------------------
@@ -275,7 +275,7 @@ def _actions(ctx: _Context, entries: list[tuple[str, str, _Entry]]) -> tuple[Act
     actions = tuple(_action(ctx, node, entry) for _, node, entry in entries)
     last = [action.id for action in actions if action.last_resort]
     if len(last) > 1:
-        message = f"only one action can be the last resort (also {last[0]!r})"
+        message = f"only one action can be the last resort (also {shown(last[0])})"
         raise ctx.error(message, last[1], "last_resort")
     return actions
 
@@ -285,7 +285,7 @@ def _action(ctx: _Context, node: str, entry: _Entry) -> Action:
     source, assumption = _provenance(ctx, entry, node, "")
     last_resort = entry.get("last_resort", False)
     if not isinstance(last_resort, bool):
-        raise ctx.error(f"must be true or false, not {last_resort!r}", node, "last_resort")
+        raise ctx.error(f"must be true or false, not {shown(last_resort)}", node, "last_resort")
     raw_fixes = _mapping(ctx, entry.get("fixes", {}), node, "fixes")
     fixes = {str(cause): _fix(ctx, str(cause), raw, node) for cause, raw in raw_fixes.items()}
     if not fixes and not last_resort:
@@ -315,7 +315,7 @@ def _fix(ctx: _Context, cause: str, raw: object, node: str) -> float:
     where = f"fixes.{cause}"
     role = ctx.roles.get(cause)
     if role != "cause":
-        raise ctx.error(f"{cause!r} is not a cause ({role or 'unknown'})", node, where)
+        raise ctx.error(f"{shown(cause)} is not a cause ({role or 'unknown'})", node, where)
     fix = _entry(ctx, raw, "entry", node, where)
     return _probability(ctx, fix.get("p"), node, f"{where}.p")
 

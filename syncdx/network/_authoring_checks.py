@@ -6,11 +6,12 @@ Shared by `_authoring` (the document) and `_authoring_tables` (the tables).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncdx.errors import ModelError
+from syncdx.errors import ModelError, ModelWarning, shown
 from syncdx.network._network import FloatArray, Role
 
 FORMAT_VERSIONS = (1,)
@@ -52,11 +53,15 @@ class _Context:
         """A `ModelError` about `where` (a field path) in `node`."""
         return ModelError(message, file=self.file, node=node, field=where or None)
 
+    def warn(self, message: str, node: str | None, where: str = "") -> None:
+        """Warn (a `ModelWarning`) about `where` in `node`: something that has no effect."""
+        warnings.warn(ModelWarning(self.error(message, node, where).args[0]), stacklevel=4)
+
 
 def _mapping(ctx: _Context, raw: object, node: str | None, where: str) -> _Entry:
     """`raw`, checked to be a mapping."""
     if not isinstance(raw, Mapping):
-        got = "missing" if raw is None else f"got {raw!r}"
+        got = "missing" if raw is None else f"got {shown(raw)}"
         raise ctx.error(f"must be a mapping ({got})", node, where)
     return raw
 
@@ -95,7 +100,8 @@ def _provenance(ctx: _Context, entry: _Entry, node: str, where: str) -> tuple[tu
     for ref in sources:
         key = ref.strip().split(" ", 1)[0]
         if key not in ctx.documents:
-            message = f"{ref!r}: unknown document {key!r} (documents: {sorted(ctx.documents)})"
+            known = shown(sorted(ctx.documents))
+            message = f"{shown(ref)}: unknown document {shown(key)} (documents: {known})"
             raise ctx.error(message, node, f"{prefix}source")
     return tuple(s.strip() for s in sources), assumption
 
@@ -105,21 +111,23 @@ def _probability(ctx: _Context, value: object, node: str, where: str) -> float:
     if value is None:
         raise ctx.error("missing probability", node, where)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ctx.error(f"probability must be a number, not {value!r}", node, where)
+        raise ctx.error(f"probability must be a number, not {shown(value)}", node, where)
     if not 0.0 <= value <= 1.0:
-        raise ctx.error(f"probability {value!r} is outside [0, 1]", node, where)
+        raise ctx.error(f"probability {shown(value)} is outside [0, 1]", node, where)
     return float(value)
 
 
 def _cost(ctx: _Context, entry: _Entry, node: str) -> float:
-    """A cost in minutes: a finite number >= 0."""
+    """A cost in minutes: a finite number above 0 (a free step would be worth infinitely much
+    per minute)."""
     value = entry.get("cost")
     if value is None:
         raise ctx.error("missing cost (minutes)", node, "cost")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ctx.error(f"cost must be a number of minutes, not {value!r}", node, "cost")
-    if value < 0:
-        raise ctx.error(f"cost {value!r} is negative", node, "cost")
+        raise ctx.error(f"cost must be a number of minutes, not {shown(value)}", node, "cost")
+    if value <= 0:
+        message = f"cost {shown(value)} must be above 0 minutes (a free step has no cost ratio)"
+        raise ctx.error(message, node, "cost")
     return float(value)
 
 
@@ -135,7 +143,7 @@ def _text(
     value = entry.get(key, "")
     field_name = f"{where}.{key}" if where else key
     if not isinstance(value, str):
-        raise ctx.error(f"must be text, not {value!r}", node, field_name)
+        raise ctx.error(f"must be text, not {shown(value)}", node, field_name)
     if required and not value.strip():
         raise ctx.error("missing (non-empty text required)", node, field_name)
     return value.strip()
@@ -146,7 +154,7 @@ def _name(ctx: _Context, value: object, node: str | None, where: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value.strip():
-        raise ctx.error(f"must be a non-empty name, not {value!r}", node, where)
+        raise ctx.error(f"must be a non-empty name, not {shown(value)}", node, where)
     return value
 
 
@@ -156,11 +164,13 @@ def _state_index(
     """The index of a state named in the model."""
     name = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(name, str) or name not in states:
-        raise ctx.error(f"unknown state {value!r} (the states are {list(states)})", node, where)
+        raise ctx.error(
+            f"unknown state {shown(value)} (the states are {shown(list(states))})", node, where
+        )
     return states.index(name)
 
 
 def _check_parent(ctx: _Context, parent: object, node: str, where: str) -> None:
     """Reject a parent that is not a node of the model."""
     if not isinstance(parent, str) or parent not in ctx.states:
-        raise ctx.error(f"unknown parent {parent!r} (not a node of the model)", node, where)
+        raise ctx.error(f"unknown parent {shown(parent)} (not a node of the model)", node, where)

@@ -5,8 +5,12 @@ Each compiles to a numpy array with one axis per parent and the node's own state
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
+import numpy as np
+import numpy.typing as npt
+
+from syncdx.errors import shown
 from syncdx.network._authoring_checks import (
     SUM_TOLERANCE,
     TABLE_KINDS,
@@ -40,44 +44,92 @@ def _table(ctx: _Context, entry: _Entry, node: str) -> _Table:
 
 
 def _noisy_or(ctx: _Context, spec: _Entry, node: str) -> _Table:
-    """Leaky noisy-OR: P(state) = 1 - (1 - leak) * prod over active links (1 - p)."""
+    """Leaky noisy-OR: P(state) = 1 - (1 - leak) * prod over active links (1 - p), built from
+    log(1 - p) = log1p(-p) so that probabilities far below 1e-16 stay exact."""
     states = ctx.states[node]
     if len(states) != 2:
-        message = f"is for two states; {node!r} has {len(states)}: use noisy_max or cpt"
+        message = f"is for two states; {shown(node)} has {len(states)}: use noisy_max or cpt"
         raise ctx.error(message, node, "noisy_or")
     target = _state_index(ctx, spec.get("state", states[0]), states, node, "noisy_or.state")
     leak = _entry(ctx, spec.get("leak"), "entry", node, "noisy_or.leak")
     links = _links(ctx, spec, node, "noisy_or")
     parents = tuple(parent for parent, _, _ in links)
-    off = np.full(tuple(len(ctx.states[p]) for p in parents), 1.0)
-    off *= 1.0 - _probability(ctx, leak.get("p"), node, "noisy_or.leak.p")
-    for axis, (parent, active, link) in enumerate(links):
-        factor = np.ones(len(ctx.states[parent]))
-        factor[active] = 1.0 - _probability(ctx, link.get("p"), node, f"noisy_or.links.{parent}.p")
-        off *= factor.reshape([-1 if i == axis else 1 for i in range(off.ndim)])
-    table = np.empty((*off.shape, 2))
-    table[..., target], table[..., 1 - target] = 1.0 - off, off
-    return parents, table
+    log_off = np.full(tuple(len(ctx.states[p]) for p in parents), 0.0)
+    with np.errstate(divide="ignore"):  # log1p(-1) = -inf: a certain link
+        log_off += np.log1p(-_probability(ctx, leak.get("p"), node, "noisy_or.leak.p"))
+        for axis, (parent, active, link) in enumerate(links):
+            factor = np.zeros(len(ctx.states[parent]))
+            p = _probability(ctx, link.get("p"), node, f"noisy_or.links.{parent}.p")
+            factor[active] = np.log1p(-p)
+            log_off += factor.reshape([-1 if i == axis else 1 for i in range(log_off.ndim)])
+    table = np.empty((*log_off.shape, 2))
+    table[..., target], table[..., 1 - target] = -np.expm1(log_off), np.exp(log_off)
+    return parents, _complete(table)
+
+
+def _complete(table: FloatArray) -> FloatArray:
+    """`table` with each row's largest entry replaced by 1 - the others: the small entries are
+    the exact ones, and rows then sum to 1 as a float sum (so log P(nothing observed) = 0)."""
+    largest = np.argmax(table, axis=-1)[..., np.newaxis]
+    np.put_along_axis(table, largest, 0.0, axis=-1)
+    np.put_along_axis(table, largest, 1.0 - table.sum(axis=-1, keepdims=True), axis=-1)
+    return table
 
 
 def _noisy_max(ctx: _Context, spec: _Entry, node: str) -> _Table:
-    """Noisy-MAX: the state is the highest of independent contributions, P(Y <= s) = prod F_i(s)."""
+    """Noisy-MAX: the state is the highest of independent contributions, P(Y <= s) = prod F_i(s),
+    built in logs (see `_max_terms`) so that tiny probabilities stay exact."""
     states = ctx.states[node]
     leak = _entry(ctx, spec.get("leak"), "entry", node, "noisy_max.leak")
     links = _links(ctx, spec, node, "noisy_max")
     parents = tuple(parent for parent, _, _ in links)
     shape = (*(len(ctx.states[p]) for p in parents), len(states))
     leak_p = _distribution(ctx, leak.get("p"), states, node, "noisy_max.leak.p", rest=True)
-    below = np.ones(shape) * np.cumsum(leak_p)
+    terms = np.zeros((3, *shape)) + _max_terms(leak_p).reshape(3, *[1] * len(parents), -1)
     for axis, (parent, active, link) in enumerate(links):
         where = f"noisy_max.links.{parent}.p"
-        cdf = np.ones((shape[axis], len(states)))
-        cdf[active] = np.cumsum(_distribution(ctx, link.get("p"), states, node, where, rest=True))
-        below = below * cdf.reshape(
-            [n if i in (axis, len(parents)) else 1 for i, n in enumerate(shape)]
+        dist = _distribution(ctx, link.get("p"), states, node, where, rest=True)
+        if not dist[1:].any():
+            message = f"link from {shown(parent)} puts all its weight on the normal state "
+            message += f"{shown(states[0])}, so it has no effect"
+            ctx.warn(message, node, where)
+        factor = np.zeros((3, shape[axis], len(states)))  # an inactive state: F = 1 everywhere
+        factor[:, active] = _max_terms(dist)
+        terms += factor.reshape(
+            3, *(n if i in (axis, len(parents)) else 1 for i, n in enumerate(shape))
         )
-    below[..., -1] = 1.0
-    return parents, np.clip(np.diff(below, axis=-1, prepend=0.0), 0.0, 1.0)
+    return parents, _max_table(terms[0], terms[1], terms[2] > 0)
+
+
+def _max_terms(dist: FloatArray) -> FloatArray:
+    """For one contribution with distribution `dist`: log F(s), log(F(s) / F(s - 1)) (0 for
+    s = 0 and where F(s - 1) = 0) and whether F(s) = 0, each over s; F(s) = P(X <= s).
+
+    F(s) is 1 - P(X > s) from the tail where that tail is small, so a tail of 1e-300 stays
+    exact; F(s) / F(s - 1) = 1 + p(s) / F(s - 1) is taken through log1p.
+    """
+    tail = np.append(np.cumsum(dist[::-1])[::-1][1:], 0.0)  # P(X > s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_cdf = np.where(tail <= 0.5, np.log1p(-tail), np.log(np.cumsum(dist)))
+        cdf = np.exp(log_cdf)
+        step = np.zeros_like(dist)
+        step[1:] = np.where(cdf[:-1] > 0, np.log1p(dist[1:] / cdf[:-1]), 0.0)
+    return np.stack([log_cdf, step, (cdf == 0).astype(np.float64)])
+
+
+def _max_table(
+    log_cdf: FloatArray, log_step: FloatArray, zero: npt.NDArray[np.bool_]
+) -> FloatArray:
+    """P(Y = s) from log P(Y <= s), log(P(Y <= s) / P(Y <= s - 1)) and where P(Y <= s) = 0:
+    P(Y = s) = P(Y <= s - 1) * expm1(log ratio), or P(Y <= s) where P(Y <= s - 1) = 0."""
+    table = np.empty_like(log_cdf)
+    with np.errstate(divide="ignore", over="ignore"):
+        table[..., 0] = np.exp(log_cdf[..., 0])
+        step = log_step[..., 1:]
+        log_rise = np.where(step > 30, step + np.log1p(-np.exp(-step)), np.log(np.expm1(step)))
+        rise = np.exp(log_cdf[..., :-1] + log_rise)
+    table[..., 1:] = np.where(zero[..., :-1], np.exp(log_cdf[..., 1:]), rise)
+    return _complete(np.clip(table, 0.0, 1.0))
 
 
 def _links(ctx: _Context, spec: _Entry, node: str, kind: str) -> list[tuple[str, int, _Entry]]:
@@ -101,7 +153,10 @@ def _active(ctx: _Context, link: _Entry, parent: str, node: str, where: str) -> 
         return _state_index(ctx, link["when"], states, node, f"{where}.when")
     if ctx.roles[parent] == "cause":
         return states.index("present")
-    message = f"missing: the state of {parent!r} (one of {list(states)}) that activates the link"
+    message = (
+        f"missing: the state of {shown(parent)} (one of {shown(list(states))}) "
+        "that activates the link"
+    )
     raise ctx.error(message, node, f"{where}.when")
 
 
@@ -145,11 +200,13 @@ def _configuration(
     when = _mapping(ctx, raw, node, f"{where}.when")
     for key in when:
         if key not in parents:
-            message = f"{key!r} is not among the parents {list(parents)}"
+            message = f"{shown(key)} is not among the parents {shown(list(parents))}"
             raise ctx.error(message, node, f"{where}.when")
     for parent in parents:
         if parent not in when:
-            raise ctx.error(f"does not give the state of parent {parent!r}", node, f"{where}.when")
+            raise ctx.error(
+                f"does not give the state of parent {shown(parent)}", node, f"{where}.when"
+            )
     return tuple(
         _state_index(ctx, when[p], ctx.states[p], node, f"{where}.when.{p}") for p in parents
     )
@@ -172,7 +229,7 @@ def _distribution(
             ctx, value, node, f"{where}.{state}"
         )
     if rest and states[0] not in p:
-        dist[0] = max(0.0, 1.0 - float(dist.sum()))
+        dist[0] = max(0.0, math.fsum([1.0, *(-dist[1:])]))  # exactly rounded: 1 - 1e-300 too
     total = float(dist.sum())
     if abs(total - 1.0) > SUM_TOLERANCE:
         raise ctx.error(f"probabilities sum to {total:.12g}, not 1", node, where)

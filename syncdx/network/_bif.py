@@ -6,10 +6,8 @@ stays fast.
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,9 @@ import numpy as np
 
 from syncdx._ranking import TIE
 from syncdx.errors import ModelError
+from syncdx.network._model_file import MAX_MODEL_BYTES, read_model_text
 from syncdx.network._network import FloatArray, Network, Variable, topological_order
+from syncdx.network._network_checks import check_bif, check_xmlbif
 
 #: File endings read through pgmpy's readers (each also gzip-compressed, ending in .gz).
 NETWORK_SUFFIXES = (".bif", ".xmlbif", ".xml")
@@ -45,18 +45,15 @@ def _bif_hint(text: str) -> str:
     return ""
 
 
-def read_network_file(path: str | os.PathLike[str]) -> Network:
-    """Read a BIF or XMLBIF network. Causes are its root nodes, everything else is observable."""
+def read_network_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> Network:
+    """Read a BIF or XMLBIF network of at most `max_bytes` bytes (decompressed). Causes are its
+    root nodes, everything else is observable."""
     path = Path(path)
     if not path.is_file():
         raise ModelError("no such file", file=str(path))
-    try:
-        opener = gzip.open if path.suffix.lower() == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:  # gzip's errors too
-        raise ModelError(f"cannot read the network: {exc}", file=str(path)) from exc
+    text = read_model_text(path, "network", max_bytes)
     bif = network_format(path) == ".bif"
+    (check_bif if bif else check_xmlbif)(text, str(path))
     try:
         if bif:
             from pgmpy.readwrite import BIFReader
@@ -118,6 +115,10 @@ def _convert_cpd(cpd: Any, file: str | None) -> tuple[Variable, np.ndarray]:
     states = tuple(str(s) for s in names[cpd.variable])
     evidence = list(cpd.variables[1:])
     values = np.asarray(cpd.get_values(), dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        bad = float(values[~np.isfinite(values)][0])
+        message = f"the table holds {bad!r}: every entry must be a finite probability"
+        raise ModelError(message, file=file, node=node, field="cpt")
     shape = [len(names[e]) for e in evidence]
     table = np.moveaxis(values.reshape([len(states), *shape]), 0, -1)
     sums = table.sum(axis=-1, keepdims=True)

@@ -10,7 +10,11 @@ the variable given its parents in states `a` and `b`.
 
 from __future__ import annotations
 
+import heapq
+import math
+import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -24,6 +28,18 @@ Role = Literal["cause", "observation", "hidden"]
 ROLES: tuple[Role, ...] = ("cause", "observation", "hidden")
 CAUSE_STATES = ("absent", "present")
 TOLERANCE = 1e-6
+#: The columns batch scoring appends to a table (see `batch/_scorer.py`), besides `p_<cause>` for
+#: each cause and `top_1` .. `top_K`: an observation named like one could never be scored.
+OUTPUT_COLUMNS = (
+    "top_cause",
+    "top_probability",
+    "log_evidence",
+    "next_question",
+    "next_question_gain",
+    "error",
+)
+#: Nodes of a cycle named in the error about it.
+CYCLE_SHOWN = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +144,8 @@ class Network:
 
     # -- validation -----------------------------------------------------------------------
     def _validate(self) -> None:
+        if not self.variables:
+            raise ModelError("the model has no nodes", file=self.file)
         if len(self.index) != len(self.variables):
             ids = [v.id for v in self.variables]
             dup = next(i for n, i in enumerate(ids) if i in ids[:n])
@@ -136,6 +154,7 @@ class Network:
             raise ModelError("variables, parents and cpts differ in length", file=self.file)
         for i, (var, parents, cpt) in enumerate(zip(self.variables, self.parents, self.cpts)):
             self._validate_variable(i, var, parents, cpt)
+        self._check_reserved()
         action_ids = [a.id for a in self.actions]
         for action in self.actions:
             if action_ids.count(action.id) > 1 or action.id in self.index:
@@ -143,8 +162,8 @@ class Network:
             _check_probabilities(
                 [action.fixes_rest, *action.fixes.values()], self.file, action.id, "fixes"
             )
-            if not action.cost >= 0:
-                raise ModelError("cost must be >= 0", file=self.file, node=action.id, field="cost")
+            if not _positive_minutes(action.cost):
+                raise ModelError(_COST, file=self.file, node=action.id, field="cost")
             for cause in action.fixes:
                 if (
                     self.index.get(cause) is None
@@ -156,6 +175,19 @@ class Network:
                         node=action.id,
                         field="fixes",
                     )
+
+    def _check_reserved(self) -> None:
+        """Reject an observation named like a column that batch scoring appends."""
+        causes = {cause.strip().casefold() for cause in self.ids("cause")}
+        for node in self.ids("observation"):
+            if reserved_column(node, causes):
+                raise ModelError(
+                    f"{node!r} is the name of a column that scoring appends: an observation "
+                    f"cannot be called {', '.join(RESERVED_NAMES)} (in any case); rename it",
+                    file=self.file,
+                    node=node,
+                    field="id",
+                )
 
     def _validate_variable(
         self, i: int, var: Variable, parents: tuple[int, ...], cpt: FloatArray
@@ -171,8 +203,8 @@ class Network:
                 **where,
                 field="states",
             )
-        if var.cost is not None and not var.cost >= 0:
-            raise ModelError("cost must be >= 0", **where, field="cost")
+        if var.cost is not None and not _positive_minutes(var.cost):
+            raise ModelError(_COST, **where, field="cost")
         if len(set(parents)) != len(parents) or any(not 0 <= p < i for p in parents):
             raise ModelError(
                 "parents must be distinct variables that come earlier (the graph must be acyclic)",
@@ -198,6 +230,40 @@ class Network:
             )
 
 
+_COST = "cost must be a positive finite number of minutes"
+
+
+def _positive_minutes(cost: float) -> bool:
+    """Whether `cost` is a usable number of minutes: finite and above 0 (a free step would be
+    worth infinitely much per minute)."""
+    return math.isfinite(cost) and cost > 0
+
+
+def cause_column(cause: str) -> str:
+    """The column batch scoring fills with P(cause present)."""
+    return f"p_{cause}"
+
+
+def top_column(rank: int) -> str:
+    """The column batch scoring fills with the `rank`-th likeliest cause (from 1)."""
+    return f"top_{rank}"
+
+
+#: The output column names an observation cannot take, as a person reads them.
+RESERVED_NAMES = (*OUTPUT_COLUMNS, "top_<N>", "p_<cause>")
+_TOP_COLUMN = re.compile(r"top_[0-9]+")
+
+
+def reserved_column(name: str, causes: AbstractSet[str]) -> bool:
+    """Whether a column called `name` would be taken for one that batch scoring appends
+    (compared as input columns are matched to observations: spaces around and case ignored;
+    `causes` folded alike)."""
+    folded = name.strip().casefold()
+    if folded in OUTPUT_COLUMNS or _TOP_COLUMN.fullmatch(folded):
+        return True
+    return folded.startswith("p_") and folded[2:] in causes
+
+
 def _check_probabilities(values: Iterable[float], file: str | None, node: str, name: str) -> None:
     for value in values:
         if not 0.0 <= value <= 1.0:  # also rejects NaN
@@ -206,23 +272,52 @@ def _check_probabilities(values: Iterable[float], file: str | None, node: str, n
             )
 
 
-def topological_order(parents: Mapping[str, Iterable[str]]) -> list[str]:
-    """Node ids ordered parents-first, moving a node only when one of its parents comes later.
+def topological_order(
+    parents: Mapping[str, Iterable[str]], *, file: str | None = None
+) -> list[str]:
+    """Node ids ordered parents-first, moving a node only when one of its parents comes later
+    (each step places the earliest node whose parents are all placed: linear up to a log).
 
-    Raises a `ModelError` naming the nodes left on or behind a cycle.
+    Raises a `ModelError` naming a parent that is not a node, or nodes on a cycle.
     """
-    remaining = {node: set(ps) for node, ps in parents.items()}
+    position = {node: i for i, node in enumerate(parents)}
+    waiting = dict.fromkeys(parents, 0)
+    children: dict[str, list[str]] = {node: [] for node in parents}
+    for node, ps in parents.items():
+        for parent in set(ps):
+            if parent not in position:
+                message = f"unknown parent {parent!r} (not a node of the model)"
+                raise ModelError(message, file=file, node=node, field="parents")
+            children[parent].append(node)
+            waiting[node] += 1
+    ready = [position[node] for node, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
     order: list[str] = []
-    placed: set[str] = set()
-    while remaining:
-        node = next((n for n, ps in remaining.items() if ps <= placed), None)
-        if node is None:
-            raise ModelError(
-                f"the graph has a cycle through {sorted(remaining)}",
-                node=next(iter(remaining)),
-                field="parents",
-            )
+    nodes = list(parents)
+    while ready:
+        node = nodes[heapq.heappop(ready)]
         order.append(node)
-        placed.add(node)
-        del remaining[node]
+        for child in children[node]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, position[child])
+    if len(order) < len(nodes):
+        _raise_cycle(parents, {node for node, count in waiting.items() if count}, file)
     return order
+
+
+def _raise_cycle(parents: Mapping[str, Iterable[str]], stuck: set[str], file: str | None) -> None:
+    """Raise the `ModelError` naming a cycle among `stuck`: nodes each with a parent in `stuck`."""
+    path: list[str] = []
+    seen: dict[str, int] = {}
+    node = next(iter(stuck))
+    while node not in seen:  # walk up through parents that are stuck too: it must loop
+        seen[node] = len(path)
+        path.append(node)
+        node = next(p for p in parents[node] if p in stuck)
+    cycle = path[seen[node] :][::-1]  # parent -> child
+    shown = [*cycle, cycle[0]]
+    if len(cycle) > CYCLE_SHOWN:
+        shown = [*cycle[: CYCLE_SHOWN // 2], "...", *cycle[-CYCLE_SHOWN // 2 :], cycle[0]]
+    message = f"the graph has a cycle of {len(cycle)} nodes (parent -> child): {' -> '.join(shown)}"
+    raise ModelError(message, file=file, node=cycle[0], field="parents")

@@ -1,0 +1,280 @@
+"""Hostile model files: aliases, deep nesting, long chains, big cycles, reserved and empty models.
+
+Each must end in a `ModelError` that says what is wrong and where, never a raw traceback, a
+`RecursionError` or a message that grows with the input.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncdx._loading import load_model
+from syncdx._model import Model
+from syncdx.batch._scorer import Scorer
+from syncdx.errors import MAX_MESSAGE, ModelError, shown
+from syncdx.network._authoring import MAX_DEPTH, _Loader, parse_model, read_yaml_model
+from syncdx.network._network import OUTPUT_COLUMNS, reserved_column, topological_order
+
+HEAD = "syncdx_model: 1\n"
+BODY = """\
+causes:
+  - {id: c, prior: 0.1, assumption: a}
+observations:
+  - id: o
+    question: Seen?
+    cost: 1
+    assumption: a
+    noisy_or:
+      leak: {p: 0.1, assumption: a}
+      links:
+        c: {p: 0.5, assumption: a}
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "model.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _noisy(parent: str, when: str = "yes") -> dict[str, Any]:
+    """A noisy-OR table with one link from `parent` (active in state `when`)."""
+    link = {"p": 0.5, "when": when, "assumption": "a"}
+    return {"leak": {"p": 0.1, "assumption": "a"}, "links": {parent: link}}
+
+
+def _document(hidden: list[dict[str, Any]], last: str) -> dict[str, Any]:
+    """One cause `c`, the `hidden` nodes, and an observation linked to `last`."""
+    observation = {"id": "o", "question": "?", "cost": 1, "assumption": "a"}
+    return {
+        "syncdx_model": 1,
+        "causes": [{"id": "c", "prior": 0.1, "assumption": "a"}],
+        "hidden": hidden,
+        "observations": [{**observation, "noisy_or": _noisy(last)}],
+    }
+
+
+# -- YAML aliases and anchors ----------------------------------------------------------------
+
+ALIASED = [
+    ("title alias", "t: &t hello\n", "title: *t\n"),
+    ("anchor only", "", "title: &t hello\n"),
+    ("list anchor", "", "name: x\ntitle: &t [a, b]\n"),
+    ("merge key", "", "documents:\n  d: &d {title: D}\n  e: {<<: *d}\n"),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), [c[1:] for c in ALIASED], ids=[c[0] for c in ALIASED])
+def test_anchors_and_aliases_are_refused(tmp_path: Path, before: str, after: str) -> None:
+    """Any anchor or alias in a model file is a ModelError naming the file and the line."""
+    path = _write(tmp_path, HEAD + before + after + BODY)
+    with pytest.raises(ModelError, match=r"model\.yaml: line \d+, column \d+: .*aliases"):
+        read_yaml_model(path)
+
+
+def test_billion_laughs_is_refused_quickly(tmp_path: Path) -> None:
+    """An alias bomb expanding `links` to 9**8 entries is refused before anything expands."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    text = HEAD + "\n".join(lines) + "\n" + BODY.replace("c: {p: 0.5", "c: *a8\n        d: {p: 0.5")
+    with pytest.raises(ModelError, match="aliases") as caught:
+        read_yaml_model(_write(tmp_path, text))
+    assert len(str(caught.value)) < MAX_MESSAGE
+
+
+@given(depth=st.integers(MAX_DEPTH, 30_000), kind=st.sampled_from(["[", "{a: "]))
+@settings(max_examples=10, deadline=None)
+def test_deep_nesting_is_a_model_error(tmp_path_factory: Any, depth: int, kind: str) -> None:
+    """YAML nested any depth past the limit is a ModelError, never a RecursionError."""
+    close = "]" if kind == "[" else "}"
+    text = HEAD + "title: " + kind * depth + "x" + close * depth + "\n" + BODY
+    path = _write(tmp_path_factory.mktemp("deep"), text)
+    with pytest.raises(ModelError, match=rf"line 2, .*nested more than {MAX_DEPTH} levels"):
+        read_yaml_model(path)
+
+
+def test_nesting_within_the_limit_reads() -> None:
+    """Nesting below the limit is read (and judged on its content)."""
+    text = HEAD + "title: " + "[" * (MAX_DEPTH - 2) + "]" * (MAX_DEPTH - 2) + "\n" + BODY
+    document = yaml.load(text, Loader=_Loader)
+    with pytest.raises(ModelError, match="field 'title': must be text"):
+        parse_model(document, file="m.yaml")
+
+
+# -- what an error message shows ---------------------------------------------------------------
+
+_huge = st.recursive(
+    st.text(max_size=5) | st.integers(),
+    lambda inner: st.lists(inner, min_size=1, max_size=4) | st.dictionaries(st.text(), inner),
+    max_leaves=30,
+)
+
+
+@given(value=_huge, copies=st.integers(1, 10**6))
+def test_error_messages_are_bounded(value: Any, copies: int) -> None:
+    """Whatever value a field holds, however big or shared, the message stays short."""
+    huge = [value] * copies  # a million references: the shape an alias bomb builds
+    document = {"syncdx_model": 1, "title": huge, "causes": []}
+    with pytest.raises(ModelError) as caught:
+        parse_model(document, file="m.yaml")
+    assert len(str(caught.value)) <= MAX_MESSAGE + 60
+
+
+@given(text=st.text(min_size=100, max_size=10_000))
+def test_shown_cuts_long_values(text: str) -> None:
+    """`shown` keeps a long value's start and end only."""
+    assert len(shown(text)) <= 90
+    assert len(shown([[[[[text]]]]])) <= 90
+
+
+# -- long chains and big cycles ---------------------------------------------------------------
+
+
+@given(n=st.integers(2, 1_500), seed=st.randoms(use_true_random=False))
+@settings(max_examples=5, deadline=None)
+def test_long_chain_in_any_order_loads(n: int, seed: Any) -> None:
+    """A chain of hidden nodes listed in any order (child-first included) loads, parents first."""
+    hidden = [{"id": f"h{i}", "assumption": "a", "noisy_or": _noisy(f"h{i + 1}")} for i in range(n)]
+    hidden[-1]["noisy_or"] = _noisy("c", "present")
+    seed.shuffle(hidden)
+    network = parse_model(_document(hidden, "h0"), file="m.yaml")
+    assert network.ids()[: n + 1] == ("c", *(f"h{i}" for i in reversed(range(n))))
+
+
+def test_chain_listed_child_first_compiles() -> None:
+    """1,200 hidden nodes listed child-first load and compile into a model."""
+    n = 1_200
+    hidden = [{"id": f"h{i}", "assumption": "a", "noisy_or": _noisy(f"h{i + 1}")} for i in range(n)]
+    hidden[-1]["noisy_or"] = _noisy("c", "present")
+    model = Model(parse_model(_document(hidden, "h0"), file="m.yaml"))
+    assert model.posterior({"o": "yes"}).index[0] == "c"
+
+
+@given(n=st.integers(1, 3_000), tail=st.integers(0, 50), start=st.integers(0, 10**6))
+@settings(max_examples=10, deadline=None)
+def test_a_cycle_of_any_length_is_named(n: int, tail: int, start: int) -> None:
+    """A cycle of n nodes (with nodes hanging below it) says "the graph has a cycle", how long
+    it is, and names nodes on it, each followed by one of its children."""
+    ring = [f"r{(i + start) % n}" for i in range(n)]
+    hidden = [
+        {"id": node, "assumption": "a", "noisy_or": _noisy(ring[(i - 1) % n])}
+        for i, node in enumerate(ring)
+    ]
+    below = ["r0", *(f"t{j}" for j in range(tail))]
+    hidden += [
+        {"id": f"t{j}", "assumption": "a", "noisy_or": _noisy(below[j])} for j in range(tail)
+    ]
+    with pytest.raises(ModelError, match=rf"the graph has a cycle of {n} nodes") as caught:
+        parse_model(_document(hidden, below[-1]), file="m.yaml")
+    message = str(caught.value)
+    assert caught.value.node in ring
+    assert len(message) < 400
+    shown_nodes = message.split("(parent -> child): ")[1].split(" -> ")
+    for parent, child in itertools.pairwise(shown_nodes):
+        if "..." not in (parent, child):
+            assert ring.index(child) == (ring.index(parent) + 1) % n
+
+
+def _reference_order(parents: dict[str, list[str]]) -> list[str]:
+    """The order as first defined: repeatedly the earliest node whose parents are placed."""
+    remaining = dict(parents)
+    order: list[str] = []
+    while remaining:
+        node = next(n for n, ps in remaining.items() if set(ps) <= set(order))
+        order.append(node)
+        del remaining[node]
+    return order
+
+
+@given(
+    edges=st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), max_size=40),
+    names=st.permutations(range(15)),
+)
+def test_topological_order_matches_its_definition(
+    edges: list[tuple[int, int]], names: list[int]
+) -> None:
+    """On any DAG in any file order, the order is the earliest-ready-first one."""
+    parents: dict[str, list[str]] = {f"n{k}": [] for k in names}
+    for a, b in edges:
+        if a < b and f"n{a}" not in parents[f"n{b}"]:  # a < b: acyclic
+            parents[f"n{b}"].append(f"n{a}")
+    assert topological_order(parents) == _reference_order(parents)
+
+
+# -- empty models and reserved names ------------------------------------------------------------
+
+
+def _base() -> dict[str, Any]:
+    """A valid one-cause, one-observation document."""
+    return copy.deepcopy(_document([], "c") | {"observations": [_observation("o")]})
+
+
+def _observation(node: str) -> dict[str, Any]:
+    """An observation `node` of cause `c`."""
+    base = {"id": node, "question": "?", "cost": 1, "assumption": "a"}
+    return {**base, "noisy_or": _noisy("c", "present")}
+
+
+@pytest.mark.parametrize("section", ["causes", "observations"])
+def test_empty_models_are_refused(section: str) -> None:
+    """A model without causes or without observations is a ModelError naming the section."""
+    document = _base()
+    document[section] = []
+    with pytest.raises(ModelError, match=rf"m\.yaml, field '{section}': the model has no"):
+        parse_model(document, file="m.yaml")
+
+
+def test_empty_model_via_diagnose_is_a_model_error(tmp_path: Path) -> None:
+    """`diagnose --model` on a model with no nodes exits with the model error, no traceback."""
+    from syncdx.cli._main import main
+
+    path = _write(tmp_path, HEAD + "causes: []\n")
+    assert main(["diagnose", "--model", str(path)]) != 0
+
+
+_reserved = st.sampled_from([*OUTPUT_COLUMNS, "top_1", "top_12", "p_c"]).flatmap(
+    lambda name: st.tuples(
+        st.sampled_from(["", " "]), st.booleans(), st.sampled_from(["", " "])
+    ).map(lambda t: t[0] + (name.upper() if t[1] else name) + t[2])
+)
+
+
+@given(name=_reserved)
+def test_reserved_observation_names_are_refused(name: str) -> None:
+    """An observation named like a scoring output column (any case, spaces) is refused."""
+    document = _base()
+    document["observations"].append(_observation(name))
+    with pytest.raises(ModelError, match=r"field 'id': .* column that scoring appends.*p_<cause>"):
+        parse_model(document, file="m.yaml")
+
+
+@given(name=st.sampled_from(["p_value", "top_x", "errors", "top", "p_"]))
+def test_names_near_reserved_ones_are_allowed(name: str) -> None:
+    """Names that only look like output columns (p_ of no cause, top_ of no number) load."""
+    document = _base()
+    document["observations"].append(_observation(name))
+    assert name in parse_model(document, file="m.yaml").ids("observation")
+
+
+@functools.cache
+def _shipped() -> Model:
+    """The shipped model, read once."""
+    return load_model()
+
+
+@given(top=st.integers(0, 30), next_question=st.booleans())
+def test_every_scoring_column_is_reserved(top: int, next_question: bool) -> None:
+    """Every column the scorer appends is a reserved name, so no observation can clash."""
+    model = _shipped()
+    causes = {cause.casefold() for cause in model.causes}
+    columns = Scorer(model, top=top, next_question=next_question).columns
+    assert all(reserved_column(column, causes) for column in columns)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._cases import FaultMix, simulate
 from syncdx.diagnosis._diagnoser import Diagnoser, check_frame
 from syncdx.network._network import Network
 
@@ -122,6 +123,28 @@ class Model:
         (`ImpossibleEvidenceError`); a duplicate column is an `InputError`.
         """
         return self._diagnoser.posteriors(frame)
+
+    def sample(
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        evidence: ev.Evidence | None = None,
+        missing: float = 0.0,
+        fault_mix: FaultMix = "prior",
+    ) -> pd.DataFrame:
+        """`n` simulated cases drawn from the model, reproducible by `seed`.
+
+        Columns: one per observation (its state, blank where unreported: each answer is left
+        out with probability `missing`), `cause_<id>` (1 if the cause is present) per cause, and
+        `confirmed_cause` (the present cause; with several, the one the answers make most
+        probable; None with none). `evidence` holds in every case (drawn conditionally on it).
+        `fault_mix="single"` draws exactly one present cause per case, in proportion to the
+        causes' prior odds; `"prior"` lets the priors mix them.
+        """
+        return simulate(
+            self._diagnoser, n, seed=seed, evidence=evidence, missing=missing, fault_mix=fault_mix
+        )
 
     # -- what to ask and do next ---------------------------------------------------------
     def recommend(

@@ -79,6 +79,11 @@ class Diagnoser:
         """Observation ids, in model order."""
         return self._network.ids("observation")
 
+    @property
+    def cause_index(self) -> tuple[int, ...]:
+        """The causes' positions among the network's variables."""
+        return self._cause_index
+
     def states(self, node: str) -> tuple[str, ...]:
         """The states of `node`, in model order."""
         return ev.node(self._network, node).states

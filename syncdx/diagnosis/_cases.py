@@ -1,0 +1,193 @@
+"""Simulated cases: reports drawn from a model, with the causes that were really present.
+
+A case is what a person would report (one answer per observation, some left blank at random)
+and the truth behind it: each cause present or not, and the cause a troubleshooter would have
+confirmed (the present one; with several, the one the answers make most probable). Cases are
+drawn by forward sampling, vectorised over rows; evidence on root nodes is set directly (for a
+root, conditioning and setting are the same), evidence elsewhere by rejection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._diagnoser import Diagnoser
+from syncdx.errors import EvidenceError
+from syncdx.network._network import FloatArray, Network
+from syncdx.network._sampling import StateArray, sample
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FaultMix = Literal["prior", "single"]
+#: Most draws rejection may take for one run (evidence too unlikely beyond that is an error).
+MAX_DRAWS = 50_000_000
+#: Rows drawn at a time while rejecting.
+_BATCH = 200_000
+
+
+def simulate(
+    diagnoser: Diagnoser,
+    n: int,
+    *,
+    seed: int | None = None,
+    evidence: ev.Evidence | None = None,
+    missing: float = 0.0,
+    fault_mix: FaultMix = "prior",
+) -> pd.DataFrame:
+    """`n` cases: a column per observation (state names, blank = not reported), `cause_<id>`
+    (0/1) per cause and `confirmed_cause` (None when no cause is present)."""
+    _check_arguments(n, missing, fault_mix)
+    network = diagnoser.network
+    rng = np.random.default_rng(seed)
+    fixed = ev.encode(network, evidence)
+    if any(network.parents[v] for v in fixed):  # drawn by rejection: is it feasible?
+        _check_likely_enough(diagnoser, evidence, n)
+    states = _draw(network, n, rng, fixed, fault_mix)
+    return _frame(diagnoser, states, _blanks(network, states.shape, missing, fixed, rng))
+
+
+def _check_arguments(n: int, missing: float, fault_mix: str) -> None:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+        raise ValueError(f"n must be a count of cases (an integer >= 0), got {n!r}")
+    if not 0.0 <= missing <= 1.0:
+        raise ValueError(f"missing must be a fraction between 0 and 1, got {missing!r}")
+    if fault_mix not in ("prior", "single"):
+        raise ValueError(f"fault_mix must be 'prior' or 'single', got {fault_mix!r}")
+
+
+def _check_likely_enough(diagnoser: Diagnoser, evidence: ev.Evidence | None, n: int) -> None:
+    """An error if the evidence is impossible, or too unlikely for `n` cases by rejection."""
+    diagnoser.posterior(evidence)  # ImpossibleEvidenceError, naming the conflict
+    p = diagnoser.probability_of_evidence(evidence)
+    if n / p > MAX_DRAWS:
+        raise EvidenceError(
+            f"the evidence is too unlikely to simulate {n} cases by rejection: P(evidence) = "
+            f"{p:.3g}, about {n / p:,.0f} draws (at most {MAX_DRAWS:,})"
+        )
+
+
+def _draw(
+    network: Network, n: int, rng: np.random.Generator, fixed: dict[int, int], mix: FaultMix
+) -> StateArray:
+    """(n, variables) states, with `fixed` evidence holding in every row."""
+    roots = {v: s for v, s in fixed.items() if not network.parents[v]}
+    rest = {v: s for v, s in fixed.items() if network.parents[v]}
+    parts: list[StateArray] = []
+    kept = draws = 0
+    while kept < n or not parts:
+        size = n if not rest else min(_BATCH, max(n - kept, 1) * 4)
+        states = _forward(network, size, rng, roots, mix)
+        if rest:
+            states = states[np.all([states[:, v] == s for v, s in rest.items()], axis=0)]
+        parts.append(states)
+        kept, draws = kept + len(states), draws + size
+        if kept < n and draws >= MAX_DRAWS:
+            raise EvidenceError(
+                f"the evidence is too unlikely to simulate: {kept} of {n} cases matched it "
+                f"in {draws:,} draws"
+            )
+    return np.concatenate(parts)[:n]
+
+
+def _forward(
+    network: Network, size: int, rng: np.random.Generator, roots: dict[int, int], mix: FaultMix
+) -> StateArray:
+    fixed: dict[str, StateArray | int] = {network.variables[v].id: s for v, s in roots.items()}
+    if mix == "single":
+        fixed = {**_single_faults(network, size, rng, set(roots)), **fixed}
+    return sample(network, size, rng, fixed)
+
+
+def _single_faults(
+    network: Network, size: int, rng: np.random.Generator, set_by_evidence: set[int]
+) -> dict[str, StateArray | int]:
+    """States of every cause with exactly one present per row: cause k with probability
+    proportional to its prior odds (P(only k present) under independent causes), in a
+    non-normal state drawn from its prior."""
+    causes = [network.index[c] for c in network.ids("cause")]
+    if any(network.parents[c] for c in causes):
+        raise ValueError("fault_mix='single' needs causes without parents (root nodes)")
+    if set_by_evidence & set(causes):
+        raise ValueError("fault_mix='single' cannot be combined with evidence on a cause")
+    normal = [network.variables[c].states.index(network.variables[c].normal) for c in causes]
+    prior = [network.cpts[c] for c in causes]
+    odds = np.array([(1.0 - p[k]) / p[k] if p[k] > 0 else np.inf for p, k in zip(prior, normal)])
+    if not np.isfinite(odds).all():
+        raise ValueError("fault_mix='single' needs every cause's normal state to be possible")
+    chosen = rng.choice(len(causes), size=size, p=odds / odds.sum())
+    states: dict[str, StateArray | int] = {}
+    for j, (c, k, p) in enumerate(zip(causes, normal, prior)):
+        faulty = np.where(np.arange(len(p)) == k, 0.0, p)
+        draw = rng.choice(len(p), size=size, p=faulty / faulty.sum())
+        states[network.variables[c].id] = np.where(chosen == j, draw, k)
+    return states
+
+
+def _blanks(
+    network: Network,
+    shape: tuple[int, ...],
+    missing: float,
+    fixed: Mapping[int, int],
+    rng: np.random.Generator,
+) -> npt.NDArray[np.bool_]:
+    """(rows, variables) True where an observation goes unreported (never an evidence node)."""
+    blank = rng.random(shape) < missing if missing > 0 else np.zeros(shape, dtype=bool)
+    blank[:, list(fixed)] = False
+    return blank
+
+
+def _frame(diagnoser: Diagnoser, states: StateArray, blank: npt.NDArray[np.bool_]) -> pd.DataFrame:
+    import pandas as pd
+
+    network = diagnoser.network
+    columns: dict[str, object] = {}
+    for name in diagnoser.observations:
+        v = network.index[name]
+        codes = np.where(blank[:, v], -1, states[:, v]).astype(np.int16)
+        columns[name] = pd.Categorical.from_codes(codes, pd.Index(network.variables[v].states))
+    present = _present(network, states)
+    for j, name in enumerate(diagnoser.causes):
+        columns[f"cause_{name}"] = present[:, j].astype(np.int8)
+    confirmed = _confirmed(diagnoser, states, blank, present)
+    labels = np.array([*diagnoser.causes, None], dtype=object)
+    columns["confirmed_cause"] = labels[confirmed]
+    return pd.DataFrame(columns)
+
+
+def _present(network: Network, states: StateArray) -> npt.NDArray[np.bool_]:
+    """(rows, causes) True where the cause is in a state other than its normal one."""
+    causes = [network.variables[network.index[c]] for c in network.ids("cause")]
+    return np.column_stack(
+        [states[:, network.index[c.id]] != c.states.index(c.normal) for c in causes]
+    ).reshape(len(states), len(causes))
+
+
+def _confirmed(
+    diagnoser: Diagnoser,
+    states: StateArray,
+    blank: npt.NDArray[np.bool_],
+    present: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.intp]:
+    """Each row's confirmed cause (an index into the causes; len(causes) for none): the present
+    one, or among several the most probable given the row's reported answers."""
+    none = present.shape[1]
+    confirmed: npt.NDArray[np.intp] = np.where(
+        present.any(axis=1), np.argmax(present, axis=1), none
+    )
+    several = np.flatnonzero(present.sum(axis=1) > 1)
+    if several.size:
+        network = diagnoser.network
+        columns = tuple(network.index[o] for o in diagnoser.observations)
+        codes = np.where(blank[several][:, columns], -1, states[several][:, columns])
+        result = diagnoser.infer_codes(codes.astype(np.int16), columns, diagnoser.cause_index)
+        weights: FloatArray = np.where(
+            present[several], diagnoser.cause_probabilities(result), -np.inf
+        )
+        confirmed[several] = np.argmax(weights, axis=1)
+    return confirmed

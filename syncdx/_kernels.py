@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from syncdx._triangulate import separator
+from syncdx._triangulate import separator, smallest
 from syncdx.network import FloatArray, Network
 
 #: A message kernel whose dense matrix would have more entries than this is an `einsum`.
@@ -213,16 +213,16 @@ def axes(own: tuple[int, ...], variables: Iterable[int]) -> list[int]:
 
 
 # -- the tables a compiled tree starts from ------------------------------------------------
-def base_potentials(network: Network, cliques: Sequence[tuple[int, ...]]) -> tuple[FloatArray, ...]:
-    """Each clique's table: the product of the conditional tables assigned to it."""
+def base_potentials(
+    network: Network, cliques: Sequence[tuple[int, ...]], holding: Sequence[Sequence[int]]
+) -> tuple[FloatArray, ...]:
+    """Each clique's table: the product of the conditional tables assigned to it (each to the
+    smallest clique holding its family; `holding[v]` lists the cliques that hold v)."""
     cards = network.cards
     tables = [np.ones([cards[v] for v in clique]) for clique in cliques]
     for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
         family = (*parents, var)
-        c = min(
-            (c for c in range(len(cliques)) if set(family) <= set(cliques[c])),
-            key=lambda c: len(cliques[c]),
-        )
+        c = smallest(cliques, (c for c in holding[var] if set(family) <= set(cliques[c])))
         every = list(range(len(cliques[c])))
         tables[c] = contract([tables[c], every, cpt, axes(cliques[c], family)], every)
     return tuple(tables)

@@ -51,7 +51,17 @@ from syncdx._kernels import (
 )
 from syncdx._rowpass import Group, RowPass
 from syncdx._threads import one_blas_thread, pool
-from syncdx._triangulate import columns, cover, junction_tree, separator, towards
+from syncdx._triangulate import (
+    columns,
+    cover,
+    holders,
+    inward_sums,
+    junction_tree,
+    live_inward,
+    separator,
+    smallest,
+    towards,
+)
 from syncdx.network import FloatArray, Network
 
 #: Most table entries (rows x clique size) a batch chunk may hold in one clique.
@@ -123,7 +133,6 @@ class JunctionTree:
     width: int
     separators: Mapping[Edge, tuple[int, ...]]
     homed: tuple[tuple[int, ...], ...]  # the variables whose home each clique is
-    inward: tuple[tuple[Edge, ...], ...]  # per clique: every edge towards it, leaves first
     inward_log: tuple[float, ...]  # per clique: log scale factors of the prior messages to it
     network: Network = field(repr=False)
     tiny: float = 0.0  # totals below it mark a row for the extended tree (0: this is the last word)
@@ -349,8 +358,8 @@ class _Planner:
     def _belief(self, group: Group) -> None:
         """Plan the live messages towards the group's clique, leaves first, then its marginals."""
         tree, mask, slot = self.tree, self.mask, self.slot
-        for source, target in tree.inward[group.clique]:
-            if (source, target) not in slot and tree.side[(source, target)] & mask:
+        for source, target in live_inward(tree.neighbours, tree.side, group.clique, mask):
+            if (source, target) not in slot:
                 slots, scopes, dead = self._inputs(source, target)
                 kernel = tree.kernel(source, tuple(scopes), tuple(dead), target)
                 slot[(source, target)] = out = len(self.position) + len(slot)
@@ -393,15 +402,12 @@ def compile_network(network: Network, tiny: float = _TINY if _EXTENDED else 0.0)
     totals fall below `tiny` are run again in extended precision (0: never)."""
     cards = network.cards
     cliques, neighbours = junction_tree(cards, network.parents, _MERGE_ENTRIES)
-    home = tuple(
-        min((c for c in range(len(cliques)) if v in cliques[c]), key=lambda c: len(cliques[c]))
-        for v in range(len(cards))
-    )
-    base = base_potentials(network, cliques)
+    holding = holders(cliques, len(cards))
+    home = tuple(smallest(cliques, among) for among in holding)
+    base = base_potentials(network, cliques, holding)
     edges = towards(neighbours, 0)
     order = [*reversed(edges), *((t, s) for s, t in edges)]  # every edge after its inputs
     prior, prior_log, side = prior_messages(cliques, neighbours, base, order)
-    inward = tuple(tuple(reversed(towards(neighbours, c))) for c in range(len(cliques)))
     return JunctionTree(
         cards=cards,
         cliques=cliques,
@@ -415,8 +421,7 @@ def compile_network(network: Network, tiny: float = _TINY if _EXTENDED else 0.0)
         width=max(math.prod(cards[v] for v in c) for c in cliques),
         separators={e: separator(cliques, *e) for e in side},
         homed=tuple(tuple(v for v in c if home[v] == i) for i, c in enumerate(cliques)),
-        inward=inward,
-        inward_log=tuple(math.fsum(prior_log[e] for e in edges) for edges in inward),
+        inward_log=tuple(inward_sums(neighbours, prior_log)),
         network=network,
         tiny=tiny,
     )

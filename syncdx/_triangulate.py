@@ -100,9 +100,9 @@ def _clique_tree(
     for i, clique in enumerate(cliques):
         rest = [position[u] for u in clique if u != order[i]]
         parent.append(min(rest) if rest else None)
-    roots = [i for i, p in enumerate(parent) if p is None]
-    for r in roots[:-1]:
-        parent[r] = roots[-1]  # join a forest's trees through empty separators
+    roots = [i for i, p in enumerate(parent) if p is None][::-1]
+    for i, r in enumerate(roots[1:], 1):  # join a forest's trees through empty separators,
+        parent[r] = roots[(i - 1) // 2]  # as a binary heap: no clique gains over 3 neighbours
     edges = [set[int]() for _ in cliques]
     for i, p in enumerate(parent):
         if p is not None:

@@ -49,6 +49,8 @@ from syncdx._kernels import (
     prior_marginals,
     prior_messages,
 )
+from syncdx._limits import Limits as Limits  # re-exported: what `compile_network(limits=)` takes
+from syncdx._limits import check_cliques
 from syncdx._rowpass import Group, RowPass
 from syncdx._threads import one_blas_thread, pool
 from syncdx._triangulate import (
@@ -136,6 +138,7 @@ class JunctionTree:
     inward_log: tuple[float, ...]  # per clique: log scale factors of the prior messages to it
     network: Network = field(repr=False)
     tiny: float = 0.0  # totals below it mark a row for the extended tree (0: this is the last word)
+    limits: Limits = field(default=Limits(), repr=False)
     _plans: dict[tuple[tuple[int, ...], tuple[int, ...]], _Plan] = field(
         default_factory=dict, repr=False
     )
@@ -216,7 +219,8 @@ class JunctionTree:
             if tree is None:
                 widen = _spread if kind == "support" else _widen
                 cpts = tuple(widen(cpt) for cpt in self.network.cpts)
-                tree = compile_network(replace(self.network, cpts=cpts), tiny=0.0)
+                network = replace(self.network, cpts=cpts)
+                tree = compile_network(network, tiny=0.0, limits=self.limits)
                 self._fallbacks[kind] = tree
             return tree
 
@@ -397,13 +401,21 @@ def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:
 
 
 # -- compilation --------------------------------------------------------------------------
-def compile_network(network: Network, tiny: float = _TINY if _EXTENDED else 0.0) -> JunctionTree:
+def compile_network(
+    network: Network, tiny: float = _TINY if _EXTENDED else 0.0, *, limits: Limits | None = None
+) -> JunctionTree:
     """Compile `network` into a junction tree ready for batched queries; rows whose clique
-    totals fall below `tiny` are run again in extended precision (0: never)."""
+    totals fall below `tiny` are run again in extended precision (0: never). A tree bigger
+    than `limits` (default `Limits()`) is refused with a `ModelError` before it is built."""
+    limits = Limits() if limits is None else limits
     cards = network.cards
     cliques, neighbours = junction_tree(cards, network.parents, _MERGE_ENTRIES)
     holding = holders(cliques, len(cards))
     home = tuple(smallest(cliques, among) for among in holding)
+    homed = tuple(tuple(v for v in c if home[v] == i) for i, c in enumerate(cliques))
+    # per clique: its table, a scratch product, and the row walk's gather indices
+    cost = [2 + len(h) + len(n) for h, n in zip(homed, neighbours)]
+    check_cliques(network, cliques, cost, limits)
     base = base_potentials(network, cliques, holding)
     edges = towards(neighbours, 0)
     order = [*reversed(edges), *((t, s) for s, t in edges)]  # every edge after its inputs
@@ -420,8 +432,9 @@ def compile_network(network: Network, tiny: float = _TINY if _EXTENDED else 0.0)
         prior_marginals=prior_marginals(cliques, neighbours, base, home, prior),
         width=max(math.prod(cards[v] for v in c) for c in cliques),
         separators={e: separator(cliques, *e) for e in side},
-        homed=tuple(tuple(v for v in c if home[v] == i) for i, c in enumerate(cliques)),
+        homed=homed,
         inward_log=tuple(inward_sums(neighbours, prior_log)),
         network=network,
         tiny=tiny,
+        limits=limits,
     )

@@ -15,7 +15,7 @@ import numpy as np
 
 from syncdx import evidence as ev
 from syncdx.conflict import smallest_conflict
-from syncdx.engine import Result, compile_network
+from syncdx.engine import Limits, Result, compile_network
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.network import FloatArray, Network
 from syncdx.ranking import descending_row
@@ -37,9 +37,9 @@ class Model:
     {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, *, limits: Limits | None = None) -> None:
         self._network = network
-        self._tree = compile_network(network)
+        self._tree = compile_network(network, limits=limits)  # limits: see syncdx._limits
         self._causes = network.ids("cause")
         self._cause_index = tuple(network.index[c] for c in self._causes)
         self._labels: pd.Index | None = None

@@ -9,6 +9,7 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
 
 
 def junction_tree(
@@ -224,13 +225,14 @@ def live_inward(
 def inward_sums(
     neighbours: Sequence[tuple[int, ...]], weight: Mapping[tuple[int, int], float]
 ) -> list[float]:
-    """Per clique, the sum of `weight` over every edge directed towards it, in O(edges): the
-    sum at clique 0, then moved along each edge (one edge turns round per step)."""
-    sums = [0.0] * len(neighbours)
-    sums[0] = math.fsum(weight[e] for e in towards(neighbours, 0))
+    """Per clique, the sum of `weight` over every edge directed towards it, correctly rounded
+    (as `math.fsum`), in O(edges): the exact sum at clique 0, then moved along each edge (one
+    edge turns round per step), in exact rationals."""
+    exact = [Fraction(0)] * len(neighbours)
+    exact[0] = sum((Fraction(weight[e]) for e in towards(neighbours, 0)), Fraction(0))
     for n, c in towards(neighbours, 0):  # c is nearer clique 0: its sum is known
-        sums[n] = math.fsum((sums[c], -weight[(n, c)], weight[(c, n)]))
-    return sums
+        exact[n] = exact[c] - Fraction(weight[(n, c)]) + Fraction(weight[(c, n)])
+    return [float(x) for x in exact]
 
 
 def cover(cliques: Sequence[tuple[int, ...]], targets: Iterable[int]) -> dict[int, list[int]]:

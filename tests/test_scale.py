@@ -143,3 +143,20 @@ def test_many_states_match_brute_force(states: int, seed: int, rows: int) -> Non
     np.testing.assert_allclose(np.exp(result.log_evidence), p_e, rtol=1e-9)
     for v in range(3):
         np.testing.assert_allclose(result.marginals[v], np.tile(expected[v], (rows, 1)), atol=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(networks(max_nodes=30, max_parents=2), st.integers(0, 2**32 - 1))
+def test_inward_sums_are_the_correctly_rounded_sums(network: Network, seed: int) -> None:
+    """Each clique's sum over the edges towards it (moved edge by edge) equals math.fsum of
+    those edges, to the last bit: a blank row's log P(e) stays exactly 0."""
+    _, nbrs = _triangulate.junction_tree(network.cards, network.parents, 0)
+    rng = np.random.default_rng(seed)
+    weight = {
+        (a, b): float(rng.normal() * 10.0 ** rng.integers(-8, 8))
+        for a in range(len(nbrs))
+        for b in nbrs[a]
+    }
+    sums = _triangulate.inward_sums(nbrs, weight)
+    for c in range(len(nbrs)):
+        assert sums[c] == math.fsum(weight[e] for e in _triangulate.towards(nbrs, c))

@@ -22,6 +22,7 @@ from syncdx.errors import (
     SyncdxError,
 )
 from syncdx.network._files import shipped_model_path
+from syncdx.network._limits import Limits
 from syncdx.network._network import Action, Network, Variable
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "EvidenceError",
     "ImpossibleEvidenceError",
     "InputError",
+    "Limits",
     "Model",
     "ModelError",
     "ModelWarning",

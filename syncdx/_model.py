@@ -16,6 +16,7 @@ import numpy as np
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._cases import FaultMix, simulate
 from syncdx.diagnosis._diagnoser import Diagnoser, check_frame
+from syncdx.network._limits import Limits
 from syncdx.network._network import Network
 
 if TYPE_CHECKING:  # pandas and the planner load on first use, to keep `import syncdx` fast
@@ -35,8 +36,9 @@ class Model:
     {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
 
-    def __init__(self, network: Network) -> None:
-        self._diagnoser = Diagnoser(network)
+    def __init__(self, network: Network, *, limits: Limits | None = None) -> None:
+        """Compile `network`; `limits` bounds the memory compiling may take (`syncdx.Limits`)."""
+        self._diagnoser = Diagnoser(network, limits=limits)
 
     # -- what the model holds ------------------------------------------------------------
     @property

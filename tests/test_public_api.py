@@ -19,6 +19,7 @@ PUBLIC = {
         "EvidenceError",
         "ImpossibleEvidenceError",
         "InputError",
+        "Limits",
         "Model",
         "ModelError",
         "ModelWarning",

@@ -20,6 +20,7 @@ from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.inference._conflict import smallest_conflict
 from syncdx.inference._engine import Result, compile_network
+from syncdx.network._limits import Limits
 from syncdx.network._network import FloatArray, Network
 
 if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import syncdx` fast
@@ -38,14 +39,14 @@ class Diagnoser:
     {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network, *, limits: Limits | None = None) -> None:
         if not isinstance(network, Network):
             raise TypeError(
                 "Model needs a syncdx Network (syncdx.load_model reads one from a file), "
                 f"got {type(network).__name__}"
             )
         self._network = network
-        self._tree = compile_network(network)
+        self._tree = compile_network(network, limits=limits)
         self._causes = network.ids("cause")
         self._cause_index = tuple(network.index[c] for c in self._causes)
         self._labels: pd.Index | None = None

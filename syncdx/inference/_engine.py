@@ -51,7 +51,18 @@ from syncdx.inference._kernels import (
 )
 from syncdx.inference._rowpass import Group, RowPass
 from syncdx.inference._threads import one_blas_thread, pool
-from syncdx.inference._triangulate import columns, cover, junction_tree, separator, towards
+from syncdx.inference._triangulate import (
+    columns,
+    cover,
+    holders,
+    inward_sums,
+    junction_tree,
+    live_inward,
+    separator,
+    smallest,
+    towards,
+)
+from syncdx.network._limits import Limits, check_cliques
 from syncdx.network._network import FloatArray, Network
 
 #: Most table entries (rows x clique size) a batch chunk may hold in one clique.
@@ -123,10 +134,10 @@ class JunctionTree:
     width: int
     separators: Mapping[Edge, tuple[int, ...]]
     homed: tuple[tuple[int, ...], ...]  # the variables whose home each clique is
-    inward: tuple[tuple[Edge, ...], ...]  # per clique: every edge towards it, leaves first
     inward_log: tuple[float, ...]  # per clique: log scale factors of the prior messages to it
     network: Network = field(repr=False)
     tiny: float = 0.0  # totals below it mark a row for the extended tree (0: this is the last word)
+    limits: Limits = field(default=Limits(), repr=False)
     _plans: dict[tuple[tuple[int, ...], tuple[int, ...]], _Plan] = field(
         default_factory=dict, repr=False
     )
@@ -207,7 +218,8 @@ class JunctionTree:
             if tree is None:
                 widen = _spread if kind == "support" else _widen
                 cpts = tuple(widen(cpt) for cpt in self.network.cpts)
-                tree = compile_network(replace(self.network, cpts=cpts), tiny=0.0)
+                network = replace(self.network, cpts=cpts)
+                tree = compile_network(network, tiny=0.0, limits=self.limits)
                 self._fallbacks[kind] = tree
             return tree
 
@@ -349,8 +361,8 @@ class _Planner:
     def _belief(self, group: Group) -> None:
         """Plan the live messages towards the group's clique, leaves first, then its marginals."""
         tree, mask, slot = self.tree, self.mask, self.slot
-        for source, target in tree.inward[group.clique]:
-            if (source, target) not in slot and tree.side[(source, target)] & mask:
+        for source, target in live_inward(tree.neighbours, tree.side, group.clique, mask):
+            if (source, target) not in slot:
                 slots, scopes, dead = self._inputs(source, target)
                 kernel = tree.kernel(source, tuple(scopes), tuple(dead), target)
                 slot[(source, target)] = out = len(self.position) + len(slot)
@@ -388,20 +400,25 @@ def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:
 
 
 # -- compilation --------------------------------------------------------------------------
-def compile_network(network: Network, tiny: float = _TINY if _EXTENDED else 0.0) -> JunctionTree:
+def compile_network(
+    network: Network, tiny: float = _TINY if _EXTENDED else 0.0, *, limits: Limits | None = None
+) -> JunctionTree:
     """Compile `network` into a junction tree ready for batched queries; rows whose clique
-    totals fall below `tiny` are run again in extended precision (0: never)."""
+    totals fall below `tiny` are run again in extended precision (0: never). A tree bigger
+    than `limits` (default `Limits()`) is refused with a `ModelError` before it is built."""
+    limits = Limits() if limits is None else limits
     cards = network.cards
     cliques, neighbours = junction_tree(cards, network.parents, _MERGE_ENTRIES)
-    home = tuple(
-        min((c for c in range(len(cliques)) if v in cliques[c]), key=lambda c: len(cliques[c]))
-        for v in range(len(cards))
-    )
-    base = base_potentials(network, cliques)
+    holding = holders(cliques, len(cards))
+    home = tuple(smallest(cliques, among) for among in holding)
+    homed = tuple(tuple(v for v in c if home[v] == i) for i, c in enumerate(cliques))
+    # per clique: its table, a scratch product, and the row walk's gather indices
+    cost = [2 + len(h) + len(n) for h, n in zip(homed, neighbours)]
+    check_cliques(network, cliques, cost, limits)
+    base = base_potentials(network, cliques, holding)
     edges = towards(neighbours, 0)
     order = [*reversed(edges), *((t, s) for s, t in edges)]  # every edge after its inputs
     prior, prior_log, side = prior_messages(cliques, neighbours, base, order)
-    inward = tuple(tuple(reversed(towards(neighbours, c))) for c in range(len(cliques)))
     return JunctionTree(
         cards=cards,
         cliques=cliques,
@@ -414,9 +431,9 @@ def compile_network(network: Network, tiny: float = _TINY if _EXTENDED else 0.0)
         prior_marginals=prior_marginals(cliques, neighbours, base, home, prior),
         width=max(math.prod(cards[v] for v in c) for c in cliques),
         separators={e: separator(cliques, *e) for e in side},
-        homed=tuple(tuple(v for v in c if home[v] == i) for i, c in enumerate(cliques)),
-        inward=inward,
-        inward_log=tuple(math.fsum(prior_log[e] for e in edges) for edges in inward),
+        homed=homed,
+        inward_log=tuple(inward_sums(neighbours, prior_log)),
         network=network,
         tiny=tiny,
+        limits=limits,
     )

@@ -17,11 +17,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.inference._triangulate import separator
+from syncdx.inference._triangulate import separator, smallest
 from syncdx.network._network import FloatArray, Network
 
 #: A message kernel whose dense matrix would have more entries than this is an `einsum`.
 _DENSE_ENTRIES = 1 << 13
+#: A marginals kernel whose dense matrix would have more entries than this is an `einsum` per
+#: target (a dense one grows as the square of the states of a variable that is both evidence
+#: and target: 12 GiB for 40,000 states).
+_DENSE_TARGET_ENTRIES = 1 << 19
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class Kernel:
     order: tuple[tuple[int, int], ...] = ()  # operand pairs to multiply; each result appended
     subscripts: str = ""  # for a large overlap: einsum of the inputs with `matrix` (no total)
     grid: tuple[int, ...] = ()  # for the einsum: (states of each input variable, -1)
+    more: tuple[tuple[str, FloatArray], ...] = ()  # further einsums, their outputs appended
 
     def __call__(self, inputs: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray]:
         """Row totals (B,) and the outputs divided by them (outputs, B)."""
@@ -46,9 +51,13 @@ class Kernel:
             operands.append(operands[a] * operands[b])
         x = operands[-1]
         if self.subscripts:
-            out = np.einsum(self.subscripts, x.reshape(self.grid), self.matrix)
+            x = x.reshape(self.grid)
+            out = np.einsum(self.subscripts, x, self.matrix)
             out = out.reshape(-1, out.shape[-1])
             total = np.add.reduce(out, axis=0)
+            if self.more:
+                outs = [np.einsum(s, x, m).reshape(-1, out.shape[-1]) for s, m in self.more]
+                out = np.concatenate([out, *outs])
             return total, out / total
         out = self.matrix @ x.reshape(-1, x.shape[-1])
         total = out[0]
@@ -62,15 +71,16 @@ class RowKernel:
     """
 
     matrix: FloatArray  # (clique states, 1 + outputs), column 0 the total; else the table
-    axes: tuple[int, ...] = ()  # for a large separator: the axes summed away from the table
+    axes: tuple[tuple[int, ...], ...] = ()  # for a large table: per output, the axes summed away
     scale: FloatArray = field(default_factory=lambda: np.ones(1))  # multiplies those outputs
 
     def __call__(self, x: FloatArray) -> tuple[float, FloatArray]:
         """The row's total and its flat outputs divided by it (NaN if the total is not positive)."""
         if self.axes:
-            out = np.add.reduce(x.reshape(self.matrix.shape) * self.matrix, axis=self.axes)
-            total = float(out.sum())
-            out = out.ravel() * self.scale
+            y = x.reshape(self.matrix.shape) * self.matrix
+            outs = [np.add.reduce(y, axis=axes).ravel() for axes in self.axes]
+            total = float(outs[0].sum())
+            out = (outs[0] if len(outs) == 1 else np.concatenate(outs)) * self.scale
         else:
             out = x.dot(self.matrix)
             total = float(out[0])
@@ -83,11 +93,12 @@ def row_kernel(
 ) -> RowKernel:
     """A `RowKernel` from the clique's full `table` to the joint states of each segment (a
     tuple of axes, in table order), concatenated; a lone segment's outputs are multiplied by
-    `scale`."""
+    `scale`. A large table is summed down per segment (linear in its size), not made into a
+    (clique states x outputs) matrix, which would grow as the square of a variable's states."""
     dense = table.size * (1 + sum(math.prod(table.shape[a] for a in s) for s in segments))
-    if len(segments) == 1 and dense > _DENSE_ENTRIES << 2:
-        others = tuple(a for a in range(table.ndim) if a not in segments[0])
-        return RowKernel(table, others, np.ones(1) if scale is None else scale.ravel())
+    if segments and dense > _DENSE_ENTRIES << 2:
+        axes = tuple(tuple(a for a in range(table.ndim) if a not in seg) for seg in segments)
+        return RowKernel(table, axes, np.ones(1) if scale is None else scale.ravel())
     flat = table.ravel()
     columns = [flat[:, None]]
     for segment in segments:
@@ -112,11 +123,13 @@ def spread(
 ) -> npt.NDArray[np.intp]:
     """For each joint state of `clique`, the index of its restriction to `scope` (a subset)
     among the joint states of `scope`: a vector over `scope` indexed by it covers the clique."""
-    grid = np.indices(tuple(cards[v] for v in clique)).reshape(len(clique), -1)
-    index = np.zeros(grid.shape[1], dtype=np.intp)
+    shape = tuple(cards[v] for v in clique)
+    index = np.zeros([1] * len(clique), dtype=np.intp)  # broadcast: one clique-sized array
     for v in scope:
-        index = index * cards[v] + grid[clique.index(v)]
-    return index
+        axis = [1] * len(clique)
+        axis[clique.index(v)] = cards[v]
+        index = index * cards[v] + np.arange(cards[v]).reshape(axis)
+    return np.broadcast_to(index, shape).ravel()
 
 
 def _dims(segment: tuple[int, ...], table: FloatArray) -> tuple[int, ...]:
@@ -156,8 +169,8 @@ def build_kernel(
     rows = math.prod(cards[v] for v in union)
     segments = [separator] if separator is not None else [(v,) for v in targets]
     dense = rows * sum(math.prod(cards[v] for v in segment) for segment in segments)
-    if separator is not None and dense > _DENSE_ENTRIES:
-        return _einsum_kernel(operands, own, union, separator, shapes, order)
+    if dense > (_DENSE_ENTRIES if separator is not None else _DENSE_TARGET_ENTRIES):
+        return _einsum_kernel(operands, own, union, segments, shapes, order)
     columns = [contract(operands, axes(own, union)).reshape(rows, 1)]
     for segment in segments:
         columns.append(_diagonal(operands, own, union, segment, cards).reshape(rows, -1))
@@ -168,19 +181,23 @@ def _einsum_kernel(
     operands: list[Any],
     own: tuple[int, ...],
     union: tuple[int, ...],
-    segment: tuple[int, ...],
+    segments: Sequence[tuple[int, ...]],
     shapes: tuple[tuple[int, ...], ...],
     order: tuple[tuple[int, int], ...],
 ) -> Kernel:
-    """A kernel that contracts the inputs' joint table with the clique's, by `einsum`."""
-    kept = tuple(v for v in own if v in union or v in segment)
+    """A kernel that contracts the inputs' joint table with the clique's, by `einsum`, once
+    per output segment (the first segment's outputs also give the total)."""
     letters = {v: string.ascii_letters[i] for i, v in enumerate(own)}
-    subscripts = "{}...,{}->{}...".format(
-        *("".join(letters[v] for v in vs) for vs in (union, kept, segment))
-    )
-    matrix = contract(operands, axes(own, kept))
-    grid = (*(matrix.shape[kept.index(v)] for v in union), -1)
-    return Kernel(shapes, matrix, order, subscripts, grid)
+    parts = []
+    for segment in segments:
+        kept = tuple(v for v in own if v in union or v in segment)
+        subscripts = "{}...,{}->{}...".format(
+            *("".join(letters[v] for v in vs) for vs in (union, kept, segment))
+        )
+        parts.append((subscripts, contract(operands, axes(own, kept))))
+    grid = (*(operands[0].shape[own.index(v)] for v in union), -1)
+    (subscripts, matrix), *more = parts
+    return Kernel(shapes, matrix, order, subscripts, grid, tuple(more))
 
 
 def _diagonal(
@@ -213,16 +230,16 @@ def axes(own: tuple[int, ...], variables: Iterable[int]) -> list[int]:
 
 
 # -- the tables a compiled tree starts from ------------------------------------------------
-def base_potentials(network: Network, cliques: Sequence[tuple[int, ...]]) -> tuple[FloatArray, ...]:
-    """Each clique's table: the product of the conditional tables assigned to it."""
+def base_potentials(
+    network: Network, cliques: Sequence[tuple[int, ...]], holding: Sequence[Sequence[int]]
+) -> tuple[FloatArray, ...]:
+    """Each clique's table: the product of the conditional tables assigned to it (each to the
+    smallest clique holding its family; `holding[v]` lists the cliques that hold v)."""
     cards = network.cards
     tables = [np.ones([cards[v] for v in clique]) for clique in cliques]
     for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
         family = (*parents, var)
-        c = min(
-            (c for c in range(len(cliques)) if set(family) <= set(cliques[c])),
-            key=lambda c: len(cliques[c]),
-        )
+        c = smallest(cliques, (c for c in holding[var] if set(family) <= set(cliques[c])))
         every = list(range(len(cliques[c])))
         tables[c] = contract([tables[c], every, cpt, axes(cliques[c], family)], every)
     return tuple(tables)

@@ -57,9 +57,9 @@ class _Link:
 
     __slots__ = ("edge", "field", "homed", "kernel", "memo", "prior_log", "senders")
 
-    def __init__(self, edge: tuple[int, int], field: int, prior_log: float) -> None:
+    def __init__(self, edge: tuple[int, int], prior_log: float) -> None:
         self.edge = edge
-        self.field = field  # bits of a row's evidence key on the sending side
+        self.field: int | None = None  # bits of a row's evidence key on the sending side
         self.prior_log = prior_log
         self.homed: Homed = ()  # the variables homed in the sending clique
         self.senders: Senders = ()  # messages into the sending clique, from its other neighbours
@@ -88,8 +88,8 @@ class RowPass:
     def __init__(self, tree: JunctionTree) -> None:
         self._tree = tree
         links = {
-            edge: _Link(edge, fields(tree.home, side, _TOKEN_BITS), tree.prior_log[edge])
-            for edge, side in tree.side.items()
+            edge: _Link(edge, tree.prior_log[edge])
+            for edge in tree.side  # fields on first use: O(variables) each, not all at once
         }
         self._links = tuple(links.values())
         cards, cliques = tree.cards, tree.cliques
@@ -203,7 +203,10 @@ class _Walk:
         acc = 0.0
         for side, link, index in senders:
             if side & mask:
-                masked = key & link.field
+                field = link.field
+                if field is None:
+                    field = link.field = fields(self.tree.home, side, _TOKEN_BITS)
+                masked = key & field
                 entry = link.memo.get(masked)
                 if entry is None:
                     entry = self.message(link, masked)

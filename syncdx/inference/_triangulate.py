@@ -5,8 +5,11 @@ Everything here works on variable indices and cardinalities only; the engine put
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
 
 
 def junction_tree(
@@ -41,27 +44,52 @@ def _moral_graph(n: int, families: Sequence[tuple[int, ...]]) -> list[set[int]]:
 def _eliminate(
     adjacency: list[set[int]], cards: Sequence[int]
 ) -> tuple[list[int], list[frozenset[int]]]:
-    """Greedy min-fill elimination order (ties: smallest clique table) and its cliques."""
+    """Greedy min-fill elimination order (ties: smallest clique table, then lowest index) and
+    its cliques. The costs sit in a heap, stale entries skipped when popped; eliminating a node
+    recomputes only the costs it can change: its neighbours', and those of the nodes adjacent to
+    both ends of a fill-in edge (near-linear on sparse graphs)."""
     graph = [set(nbrs) for nbrs in adjacency]
-    alive = set(range(len(graph)))
+    costs = [_cost(graph, cards, v) for v in range(len(graph))]
+    heap = [(*cost, v) for v, cost in enumerate(costs)]
+    heapq.heapify(heap)
+    eliminated = [False] * len(graph)
     order: list[int] = []
     cliques: list[frozenset[int]] = []
-
-    def cost(v: int) -> tuple[int, float]:
-        nbrs = list(graph[v])
-        fill = sum(1 for i, a in enumerate(nbrs) for b in nbrs[i + 1 :] if b not in graph[a])
-        return fill, sum(math.log(cards[u]) for u in (v, *nbrs))
-
-    while alive:
-        v = min(sorted(alive), key=cost)
-        nbrs = graph[v]
-        for a in nbrs:
-            graph[a].update(nbrs - {a})
-            graph[a].discard(v)
+    while heap:
+        fill, size, v = heapq.heappop(heap)
+        if eliminated[v] or costs[v] != (fill, size):
+            continue
+        eliminated[v] = True
         order.append(v)
-        cliques.append(frozenset({v, *nbrs}))
-        alive.remove(v)
+        cliques.append(frozenset({v, *graph[v]}))
+        for u in _remove(graph, v):
+            costs[u] = _cost(graph, cards, u)
+            heapq.heappush(heap, (*costs[u], u))
     return order, cliques
+
+
+def _cost(graph: Sequence[set[int]], cards: Sequence[int], v: int) -> tuple[int, int]:
+    """Fill-in edges that eliminating `v` adds, and the entries of the clique it makes."""
+    nbrs = list(graph[v])
+    fill = sum(1 for i, a in enumerate(nbrs) for b in nbrs[i + 1 :] if b not in graph[a])
+    return fill, math.prod(cards[u] for u in nbrs) * cards[v]
+
+
+def _remove(graph: list[set[int]], v: int) -> set[int]:
+    """Eliminate `v`: join its neighbours pairwise and drop it; return the nodes whose cost
+    may have changed."""
+    nbrs = graph[v]
+    touched = set(nbrs)
+    for a in nbrs:
+        graph[a].discard(v)
+    for a in nbrs:
+        for b in nbrs:
+            if a < b and b not in graph[a]:
+                touched.update(graph[a] & graph[b])
+                graph[a].add(b)
+                graph[b].add(a)
+    graph[v] = set()
+    return touched
 
 
 def _clique_tree(
@@ -73,27 +101,38 @@ def _clique_tree(
     for i, clique in enumerate(cliques):
         rest = [position[u] for u in clique if u != order[i]]
         parent.append(min(rest) if rest else None)
-    roots = [i for i, p in enumerate(parent) if p is None]
-    for r in roots[:-1]:
-        parent[r] = roots[-1]  # join a forest's trees through empty separators
+    roots = [i for i, p in enumerate(parent) if p is None][::-1]
+    for i, r in enumerate(roots[1:], 1):  # join a forest's trees through empty separators,
+        parent[r] = roots[(i - 1) // 2]  # as a binary heap: no clique gains over 3 neighbours
     edges = [set[int]() for _ in cliques]
     for i, p in enumerate(parent):
         if p is not None:
             edges[i].add(p)
             edges[p].add(i)
     alive: list[frozenset[int] | None] = list(cliques)
-    changed = True
-    while changed:  # absorb every clique that is a subset of a neighbour
-        changed = False
-        for a, ca in enumerate(alive):
-            b = next(
-                (b for b in sorted(edges[a]) if ca is not None and ca <= (alive[b] or frozenset())),
-                None,
-            )
-            if b is not None:
-                _contract(alive, edges, a, b)
-                changed = True
+    _absorb(alive, edges)
     return alive, edges
+
+
+def _absorb(cliques: list[frozenset[int] | None], edges: list[set[int]]) -> None:
+    """Contract every clique that is a subset of a neighbour into it. A work list: a clique
+    is checked again only when its neighbours change."""
+    work = deque(range(len(cliques)))
+    queued = [True] * len(cliques)
+    while work:
+        a = work.popleft()
+        queued[a] = False
+        ca = cliques[a]
+        if ca is None:
+            continue
+        b = next((b for b in sorted(edges[a]) if ca <= (cliques[b] or frozenset())), None)
+        if b is None:
+            continue
+        for n in (b, *edges[a]):
+            if not queued[n]:
+                queued[n] = True
+                work.append(n)
+        _contract(cliques, edges, a, b)
 
 
 def _contract(cliques: list[frozenset[int] | None], edges: list[set[int]], a: int, b: int) -> None:
@@ -111,23 +150,35 @@ def _contract(cliques: list[frozenset[int] | None], edges: list[set[int]], a: in
 def _merge_small(
     cliques: list[frozenset[int] | None], edges: list[set[int]], cards: Sequence[int], limit: int
 ) -> None:
-    """Greedily merge the adjacent pair with the smallest union while it has <= `limit` entries."""
+    """Greedily merge the adjacent pair with the smallest union while it has <= `limit` entries
+    (ties: the lowest indices). Pairs sit in a heap; an entry is stale once either clique
+    has changed since it was pushed."""
+    version = [0] * len(cliques)
+    heap = [
+        (_size(ca | cb, cards), a, b, 0, 0)
+        for a, ca in enumerate(cliques)
+        if ca is not None
+        for b in edges[a]
+        if a < b and (cb := cliques[b]) is not None
+    ]
+    heapq.heapify(heap)
+    while heap and heap[0][0] <= limit:
+        _, a, b, va, vb = heapq.heappop(heap)
+        if (va, vb) != (version[a], version[b]) or cliques[a] is None or cliques[b] is None:
+            continue
+        _contract(cliques, edges, a, b)
+        version[a] += 1
+        version[b] += 1
+        cb = cliques[b] or frozenset()
+        for n in edges[b]:
+            cn = cliques[n] or frozenset()
+            lo, hi = min(n, b), max(n, b)
+            heapq.heappush(heap, (_size(cb | cn, cards), lo, hi, version[lo], version[hi]))
 
-    def size(vs: frozenset[int]) -> int:
-        return math.prod(cards[v] for v in vs)
 
-    while True:
-        pairs = [
-            (size(ca | cb), a, b)
-            for a, ca in enumerate(cliques)
-            if ca is not None
-            for b in edges[a]
-            if a < b and (cb := cliques[b]) is not None
-        ]
-        best = min(pairs, default=None)
-        if best is None or best[0] > limit:
-            return
-        _contract(cliques, edges, best[1], best[2])
+def _size(variables: frozenset[int], cards: Sequence[int]) -> int:
+    """Entries of the table over `variables`."""
+    return math.prod(cards[v] for v in variables)
 
 
 def towards(neighbours: Sequence[tuple[int, ...]], root: int) -> list[tuple[int, int]]:
@@ -140,6 +191,48 @@ def towards(neighbours: Sequence[tuple[int, ...]], root: int) -> list[tuple[int,
                 edges.append((n, c))
                 stack.append((n, c))
     return edges
+
+
+def holders(cliques: Sequence[tuple[int, ...]], variables: int) -> list[list[int]]:
+    """For each variable, the cliques that hold it, in increasing order."""
+    out: list[list[int]] = [[] for _ in range(variables)]
+    for c, clique in enumerate(cliques):
+        for v in clique:
+            out[v].append(c)
+    return out
+
+
+def smallest(cliques: Sequence[tuple[int, ...]], among: Iterable[int]) -> int:
+    """The clique with the fewest variables `among` the given ones (ties: the first)."""
+    return min(among, key=lambda c: len(cliques[c]))
+
+
+def live_inward(
+    neighbours: Sequence[tuple[int, ...]], side: Mapping[tuple[int, int], int], root: int, mask: int
+) -> list[tuple[int, int]]:
+    """The edges towards `root` whose sending side meets the clique bit `mask`, each after
+    every edge beyond it (the order of `towards`, reversed); dead subtrees are not visited."""
+    edges, stack = [], [(root, -1)]
+    while stack:
+        c, parent = stack.pop()
+        for n in neighbours[c]:
+            if n != parent and side[(n, c)] & mask:
+                edges.append((n, c))
+                stack.append((n, c))
+    return edges[::-1]
+
+
+def inward_sums(
+    neighbours: Sequence[tuple[int, ...]], weight: Mapping[tuple[int, int], float]
+) -> list[float]:
+    """Per clique, the sum of `weight` over every edge directed towards it, correctly rounded
+    (as `math.fsum`), in O(edges): the exact sum at clique 0, then moved along each edge (one
+    edge turns round per step), in exact rationals."""
+    exact = [Fraction(0)] * len(neighbours)
+    exact[0] = sum((Fraction(weight[e]) for e in towards(neighbours, 0)), Fraction(0))
+    for n, c in towards(neighbours, 0):  # c is nearer clique 0: its sum is known
+        exact[n] = exact[c] - Fraction(weight[(n, c)]) + Fraction(weight[(c, n)])
+    return [float(x) for x in exact]
 
 
 def cover(cliques: Sequence[tuple[int, ...]], targets: Iterable[int]) -> dict[int, list[int]]:

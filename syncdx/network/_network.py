@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx.errors import ModelError
+from syncdx.network._limits import check_table
 
 Role = Literal["cause", "observation", "hidden"]
 ROLES: tuple[Role, ...] = ("cause", "observation", "hidden")
@@ -216,7 +217,9 @@ class Network:
             raise ModelError(
                 f"table has shape {cpt.shape}, expected {expected}", **where, field="cpt"
             )
-        _check_probabilities(cpt.ravel().tolist(), self.file, var.id, "cpt")
+        check_table(var.id, expected, parents=len(parents), file=self.file)  # before reading it
+        outside = cpt[~((cpt >= 0.0) & (cpt <= 1.0))]  # NaN too; no Python float per entry
+        _check_probabilities(outside.ravel().tolist(), self.file, var.id, "cpt")
         sums = cpt.sum(axis=-1)
         if not np.allclose(sums, 1.0, atol=TOLERANCE):
             bad = np.unravel_index(int(np.argmax(np.abs(sums - 1.0))), sums.shape)

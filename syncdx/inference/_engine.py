@@ -175,6 +175,7 @@ class JunctionTree:
                 result = self._run(plan, list(likelihoods.values()), rows)
             else:
                 result = self._run_chunks(plan, likelihoods, wanted, rows)
+            result = self._blank_rows_exact(result, likelihoods, wanted)
         redo = np.flatnonzero(np.isnan(result.log_evidence))
         return self._redo(result, likelihoods, wanted, redo) if redo.size else result
 
@@ -190,17 +191,15 @@ class JunctionTree:
         log_z = result.log_evidence.copy()
         marginals = {v: values.copy() for v, values in result.marginals.items()}
         possible = self.possible({v: lik[rows] for v, lik in likelihoods.items()})
-        log_z[rows[~possible]] = -np.inf
-        for values in marginals.values():
-            values[rows[~possible]] = np.nan
-        rows = rows[possible]
-        if rows.size:
+        if rows.size:  # every row on the extended tree: the support tree itself underflows
+            # when one clique gathers a thousand messages, so it only confirms impossibility
             tree = self._fallback("extended")
             subset = {v: _widen(lik[rows]) for v, lik in likelihoods.items()}
             exact = tree._run(tree._plan(tuple(subset), wanted), list(subset.values()), rows.size)
-            log_z[rows] = exact.log_evidence  # back to doubles: a log, or normalised marginals
+            found = possible | np.isfinite(exact.log_evidence)
+            log_z[rows] = np.where(found, exact.log_evidence, -np.inf)  # back to doubles
             for v, values in marginals.items():
-                values[rows] = exact.marginals[v]
+                values[rows] = np.where(found[:, None], exact.marginals[v], np.nan)
         return Result(log_z, marginals)
 
     def possible(self, likelihoods: Mapping[int, FloatArray]) -> npt.NDArray[np.bool_]:
@@ -222,6 +221,19 @@ class JunctionTree:
                 tree = compile_network(network, tiny=0.0, limits=self.limits)
                 self._fallbacks[kind] = tree
             return tree
+
+    def _blank_rows_exact(
+        self, result: Result, likelihoods: Mapping[int, FloatArray], wanted: tuple[int, ...]
+    ) -> Result:
+        """`result` with rows of no evidence (every weight 1) set to exactly log P(e) = 0 and
+        the prior marginals, not the rounding of the products that computed them."""
+        blank = np.logical_and.reduce([(lik == 1.0).all(axis=1) for lik in likelihoods.values()])
+        if not blank.any():
+            return result
+        log_z = np.where(blank, 0.0, result.log_evidence)
+        for v in wanted:
+            result.marginals[v][blank] = self.prior_marginals[v]
+        return Result(log_z, result.marginals)
 
     def _prior(self, targets: tuple[int, ...], rows: int) -> Result:
         """The result with no evidence at all: prior marginals, log P(e) = 0."""

@@ -10,6 +10,7 @@ so an interrupted run never leaves a truncated file where the output should be.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -17,11 +18,12 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
+from syncdx._csvscan import RecordScanner, ScannedStream
 from syncdx.errors import InputError
 
 if TYPE_CHECKING:
@@ -32,6 +34,8 @@ CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 #: The longest CSV field the line-locating paths accept (pyarrow and pandas have no limit).
 FIELD_SIZE_LIMIT = 2**31 - 1
+#: The longest CSV record read (a longer one is an error naming its line): Arrow's limit.
+RECORD_LIMIT = FIELD_SIZE_LIMIT
 
 
 def label(path: str) -> str:
@@ -63,31 +67,42 @@ def require_pyarrow(purpose: str) -> Any:
     return pyarrow
 
 
+def _no_line(record: int) -> int | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Chunks:
-    """An open input table: its columns, its row count where known, and its chunks."""
+    """An open input table: its columns, its row count where known, its chunks, and `locate`,
+    the line on which a data record (1-based) starts (None where lines mean nothing)."""
 
     columns: tuple[str, ...]
     total: int | None
     frames: Iterator[Any]  # Arrow tables, or DataFrames without pyarrow
+    locate: Callable[[int], int | None] = _no_line
 
 
 @contextlib.contextmanager
 def read_table(path: str, chunk_size: int) -> Iterator[Chunks]:
     """Open `path` (CSV or Parquet) for reading in chunks of at most `chunk_size` rows.
 
-    Chunks are Arrow tables with pyarrow installed, DataFrames of text without it.
+    Chunks are Arrow tables with pyarrow installed, DataFrames of text without it. CSV is read
+    once, front to back (a pipe works as a file does); every record comes out as a row, or the
+    reading stops with an InputError naming the line.
     """
     if table_format(path) == "parquet":
         yield _read_parquet(path, chunk_size)
         return
     with _open_binary(path) as handle:
-        header = _read_header(handle, path)
+        header, lines = _read_header(handle, path)
+        scanner = RecordScanner(len(header), lines, label(path))
+        stream = ScannedStream(handle, scanner, RECORD_LIMIT)
         if _pyarrow_or_none() is None:
-            text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
-            yield Chunks(header, None, _csv_frames(text, header, path, chunk_size))
+            frames = _csv_frames(stream, header, chunk_size)
         else:
-            yield Chunks(header, None, _arrow_frames(handle, header, path, chunk_size))
+            frames = _arrow_frames(stream, header, chunk_size)
+        padded = _pyarrow_or_none() is None  # pandas pads a short record with empty cells
+        yield Chunks(header, None, _all_records(frames, scanner, padded), scanner.line_of)
 
 
 def _open_binary(path: str) -> io.BufferedReader:
@@ -99,25 +114,37 @@ def _open_binary(path: str) -> io.BufferedReader:
     return handle if isinstance(handle, io.BufferedReader) else io.BufferedReader(handle)
 
 
-def _read_header(handle: io.BufferedReader, path: str) -> tuple[str, ...]:
-    """The first record of `handle` (which is left just past it), its names checked."""
+def _read_header(handle: io.BufferedReader, path: str) -> tuple[tuple[str, ...], int]:
+    """The first record of `handle` (which is left just past it), its names checked, and the
+    number of lines it takes."""
+    lines = _text_lines(handle, path)
+    reader = csv.reader(lines, strict=True)
     try:
         with _unlimited_fields():
-            header = tuple(next(csv.reader(_text_lines(handle), strict=True), []))
-    except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+            header = tuple(next(reader, []))
+    except UnicodeDecodeError as error:
+        message = f"not UTF-8 text ({error.reason}); save the file as UTF-8"
+        raise InputError(message, file=label(path), line=reader.line_num + 1) from None
     except csv.Error as error:
         raise InputError(f"unreadable header: {error}", file=label(path), line=1) from None
     if not header:
         raise InputError("the file is empty: no header line", file=label(path), line=1)
     check_columns(header, path)
-    return header
+    return header, reader.line_num
 
 
-def _text_lines(handle: io.BufferedReader) -> Iterator[str]:
-    """The lines of `handle` as text (a byte-order mark dropped), read only as far as asked."""
+def _text_lines(handle: io.BufferedReader, path: str) -> Iterator[str]:
+    """The lines of `handle` as text (a byte-order mark dropped), read only as far as asked.
+
+    A NUL byte is refused: UTF-8 text has none, UTF-16 (read as UTF-8) one in every two."""
     encoding = "utf-8-sig"
     while line := read_line(handle):
+        if b"\x00" in line:
+            raise InputError(
+                "the header holds NUL bytes: the file is not UTF-8 (UTF-16?); save it as UTF-8",
+                file=label(path),
+                line=1,
+            )
         yield line.decode(encoding)
         encoding = "utf-8"
 
@@ -166,76 +193,88 @@ def check_columns(columns: tuple[str, ...], path: str | None) -> None:
         seen.add(name)
 
 
-def _arrow_frames(
-    handle: IO[bytes], header: tuple[str, ...], path: str, chunk_size: int
-) -> Iterator[Any]:
-    """Arrow tables of text from `handle` (see `syncdx.arrow_tables.read_csv`)."""
+def _arrow_frames(stream: ScannedStream, header: tuple[str, ...], chunk_size: int) -> Iterator[Any]:
+    """Arrow tables of text from `stream` (see `syncdx.arrow_tables.read_csv`)."""
     from syncdx.arrow_tables import read_csv
 
     pa = require_pyarrow("fast CSV input")
     try:
-        yield from read_csv(handle, header, chunk_size)
+        yield from read_csv(cast(IO[bytes], stream), header, chunk_size)
     except pa.ArrowInvalid as error:
-        if "UTF8" in str(error):
-            raise _not_utf8(path) from None
-        raise _ragged(path, len(header), str(error)) from None
+        raise _refused(stream.scanner, str(error)) from None
 
 
 def _csv_frames(
-    handle: IO[str], header: tuple[str, ...], path: str, chunk_size: int
+    stream: ScannedStream, header: tuple[str, ...], chunk_size: int
 ) -> Iterator[pd.DataFrame]:
     """DataFrames of text (pandas, without pyarrow): blank lines, and the missing fields of a
     short record, are empty cells."""
     import pandas as pd
 
-    start = 0
+    start, text = 0, cast(Any, _Text(stream))  # what pandas needs of it: `read`
     try:
         reader = pd.read_csv(
-            handle,
+            text,
             header=None,
             names=list(header),
+            index_col=False,  # a long first record must not turn a column into the index
             dtype=object,
             na_filter=False,
             skip_blank_lines=False,
             chunksize=chunk_size,
             engine="c",
         )
-        for frame in reader:
+        for frame in reader:  # a long first record loses fields here: `_all_records` stops it
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
             yield frame
-    except UnicodeDecodeError:
-        raise _not_utf8(path) from None
-    except pd.errors.ParserError as error:
-        raise _ragged(path, len(header), str(error).split("C error: ")[-1]) from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise _refused(stream.scanner, str(error).split("C error: ")[-1], padded=True) from None
 
 
-def _not_utf8(path: str) -> InputError:
-    """An InputError at the first line that is not valid UTF-8 (found again, from the start)."""
-    message = "not UTF-8 text ({}); save the file as UTF-8"
-    if path == STDIO:
-        return InputError(message.format("invalid byte"), file=label(path))
-    with open(path, "rb") as handle:
-        for number, line in enumerate(iter(lambda: read_line(handle), b""), start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as error:
-                return InputError(message.format(error.reason), file=label(path), line=number)
-    return InputError(message.format("invalid byte"), file=label(path))
+class _Text:
+    """`stream` decoded from UTF-8, for pandas (which reads a file-like object of text)."""
+
+    def __init__(self, stream: ScannedStream) -> None:
+        self._stream, self._decoder = stream, codecs.getincrementaldecoder("utf-8")()
+
+    def read(self, size: int = -1) -> str:
+        data = self._stream.read(size)
+        return str(self._decoder.decode(data, final=not data))
+
+    def __iter__(self) -> Iterator[str]:  # pragma: no cover - pandas reads, never iterates
+        return iter(self.read().splitlines(keepends=True))
 
 
-def _ragged(path: str, width: int, message: str) -> InputError:
-    """An InputError at the first record whose number of fields is not `width` (blank: fine)."""
-    if path == STDIO:
-        return InputError(message, file=label(path))
-    with contextlib.closing(_records(path)) as records:
-        for line, record in records:
-            if record and len(record) != width and line > 1:
-                found = f"Expected {width} fields, saw {len(record)}"
-                if next(records, None) is None and any(c in record[-1] for c in "\r\n"):
-                    found += " (a quoted field runs to the end of the file: unterminated quote?)"
-                return InputError(found, file=label(path), line=line)
-    return InputError(message, file=label(path))  # pragma: no cover - the error was found once
+def _refused(scanner: RecordScanner, message: str, padded: bool = False) -> InputError:
+    """The InputError for data a CSV reader refused with `message`, located by `scanner`
+    (`padded`: the reader pads short records)."""
+    problem = scanner.problem(padded)
+    if problem is not None:
+        return problem
+    if "UTF8" in message or "utf-8" in message:  # pragma: no cover - the scanner sees it first
+        return InputError("not UTF-8 text; save the file as UTF-8", file=scanner.file)
+    return InputError(message, file=scanner.file)
+
+
+def _all_records(frames: Iterator[Any], scanner: RecordScanner, padded: bool) -> Iterator[Any]:
+    """`frames`, checked to hold one row per record read: a record lost is an error, and so
+    is any problem `scanner` saw (`padded`: the reader pads short records)."""
+    rows = 0
+    for frame in frames:
+        if (problem := scanner.problem(padded)) is not None:
+            raise problem
+        rows += len(frame)
+        yield frame
+    scanner.finish()
+    if (problem := scanner.problem(padded)) is not None:
+        raise problem
+    if rows != scanner.records:
+        raise InputError(
+            f"the CSV reader gave {rows:,} rows for {scanner.records:,} records; "
+            "the reading stopped (please report this file)",
+            file=scanner.file,
+        )
 
 
 def physical_line(path: str, record: int) -> int | None:

@@ -36,9 +36,10 @@ _Positions = Any  # an int64 NumPy array of byte offsets within a block
 class RecordScanner:
     """Follows CSV data (after its header) fed in pieces: records, lines, fields, problems."""
 
-    def __init__(self, width: int, header_lines: int, file: str) -> None:
-        """`width` fields per record; the header took `header_lines` lines of `file`."""
-        self.width, self.header_lines, self.file = width, header_lines, file
+    def __init__(self, width: int, header_lines: int, file: str, limit: int = 2**31 - 1) -> None:
+        """`width` fields per record; the header took `header_lines` lines of `file`; a record
+        longer than `limit` bytes is an error."""
+        self.width, self.header_lines, self.file, self.limit = width, header_lines, file, limit
         self.offset = 0  # bytes scanned (the held-back byte excluded)
         self.lines = 0  # line endings scanned, inside quoted fields or not
         self.records = 0  # records complete (ended by a line ending, or by the end)
@@ -71,6 +72,8 @@ class RecordScanner:
             self._held = block[-1:]
         else:
             self._held = block
+        if self.offset - self.end > self.limit:
+            self._too_long(self.records + 1)
 
     def finish(self) -> None:
         """The end of the data: the held byte, the last record, a quote left open."""
@@ -80,7 +83,7 @@ class RecordScanner:
         self._check_utf8(b"", final=True)
         if self._held:
             self._scan(np.frombuffer(self._held, dtype=np.uint8), len(self._held))
-        if self.offset > self.end:
+        if self.offset > self.end and not self._quoted:  # (quoted: no record, an error)
             end = np.array([self.offset], dtype=np.int64)
             self._complete(end, end)
             self.records, self.end = self.records + 1, self.offset
@@ -197,6 +200,9 @@ class RecordScanner:
             fields = np.array([self._fields])
         starts = np.concatenate([[self.end], ends[:-1] + 1])
         blank = content_ends - starts <= 0
+        long_records = np.flatnonzero(content_ends - starts > self.limit)
+        if len(long_records):
+            self._too_long(self.records + int(long_records[0]) + 1)
         wrong = np.flatnonzero((fields != self.width) & ~blank)
         if len(wrong) and self.ragged is None:
             self.ragged = (self.records + int(wrong[0]) + 1, int(fields[wrong[0]]))
@@ -212,6 +218,16 @@ class RecordScanner:
         changed = np.flatnonzero(np.diff(shift, prepend=self._shift[-1]) != 0)
         self._shift_at.extend(following[changed].tolist())
         self._shift.extend(shift[changed].tolist())
+
+    def _too_long(self, record: int) -> None:
+        """Note that data record `record` is longer than the limit."""
+        if self.error is None:
+            self.error = InputError(
+                f"a record longer than {self.limit:,} bytes (the most a field may hold); "
+                "is a quote left open?",
+                file=self.file,
+                line=self.line_of(record),
+            )
 
     def problem(self, padded: bool = False) -> InputError | None:
         """The first problem in the data read so far: unreadable, or a record of the wrong
@@ -266,10 +282,10 @@ def _quoted_spans(
 class ScannedStream(io.RawIOBase):
     """A binary stream that scans what it reads and returns whole records only."""
 
-    def __init__(self, source: IO[bytes], scanner: RecordScanner, limit: int) -> None:
-        """Read from `source`; a record longer than `limit` bytes is an error."""
+    def __init__(self, source: IO[bytes], scanner: RecordScanner) -> None:
+        """Read from `source`, until the end or the first problem `scanner` finds."""
         super().__init__()
-        self._source, self.scanner, self._limit = source, scanner, limit
+        self._source, self.scanner = source, scanner
         self._pending = bytearray()
         self._given = 0  # offset of the first byte not yet returned
         self._eof = False
@@ -281,16 +297,14 @@ class ScannedStream(io.RawIOBase):
         """At least one whole record (or the rest of the data), about `size` bytes."""
         want = size if size is not None and size > 0 else 1 << 20
         while not self._eof and self.scanner.end <= self._given:
-            if len(self._pending) > self._limit:
-                self._refuse()
-                break
             data = self._source.read(want)
             if data:
                 self.scanner.feed(data)
                 self._pending += data
             else:
-                self._eof = True
                 self.scanner.finish()
+            if not data or self.scanner.error is not None:  # what follows is not needed
+                self._eof = True
         cut = len(self._pending) if self._eof else self.scanner.end - self._given
         piece = bytes(self._pending[:cut])
         del self._pending[:cut]
@@ -299,16 +313,3 @@ class ScannedStream(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:  # pragma: no cover - `read` is what readers call
         raise io.UnsupportedOperation("readinto")
-
-    def _refuse(self) -> None:
-        """Stop at a record longer than the limit: the rest of the data is not read."""
-        scanner = self.scanner
-        if scanner.error is None:
-            scanner.error = InputError(
-                f"a record longer than {self._limit:,} bytes (the most a field may hold); "
-                "is a quote left open?",
-                file=scanner.file,
-                line=scanner.line_of(scanner.records + 1),
-            )
-        self._pending.clear()
-        self._eof = True

@@ -18,6 +18,7 @@ import os
 import stat
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,8 +96,8 @@ def read_table(path: str, chunk_size: int) -> Iterator[Chunks]:
         return
     with _open_binary(path) as handle:
         header, lines = _read_header(handle, path)
-        scanner = RecordScanner(len(header), lines, label(path))
-        stream = ScannedStream(handle, scanner, RECORD_LIMIT)
+        scanner = RecordScanner(len(header), lines, label(path), RECORD_LIMIT)
+        stream = ScannedStream(handle, scanner)
         if _pyarrow_or_none() is None:
             frames = _csv_frames(stream, header, chunk_size)
         else:
@@ -224,12 +225,22 @@ def _csv_frames(
             chunksize=chunk_size,
             engine="c",
         )
-        for frame in reader:  # a long first record loses fields here: `_all_records` stops it
+        while (frame := _next_quietly(reader)) is not None:
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
             yield frame
     except (UnicodeDecodeError, pd.errors.ParserError) as error:
         raise _refused(stream.scanner, str(error).split("C error: ")[-1], padded=True) from None
+
+
+def _next_quietly(reader: Any) -> pd.DataFrame | None:
+    """The next chunk pandas reads, None at the end; without the warning that a long first
+    record lost fields: `_all_records` stops there with an error naming its line."""
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        return next(reader, None)
 
 
 class _Text:

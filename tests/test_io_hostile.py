@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 import tempfile
+import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -187,3 +190,94 @@ def test_unterminated_quote_in_the_last_column_fails_at_its_line(
     assert cli.main(argv + ["--strict"] * strict, stdout=io.StringIO()) == 4
     assert "line 99001: unterminated quote" in capsys.readouterr().err
     assert not dst.exists()
+
+
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_records_longer_than_the_reader_block_are_read(
+    sync: Model,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    csv_reader: str,
+    source: str,
+) -> None:
+    """Records of 600 KB and 3 MB (past pyarrow's 256 KB block, which refused any record over
+    about 512 KB as a "straddling object") are read whole, in order."""
+    notes = ["x" * 600_000, "a\n" * 1_500_000, "short"]
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(
+        [["id", "note", "paused_banner"], *([str(i), n, "yes"] for i, n in enumerate(notes))]
+    )
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(text.getvalue())
+    if source == "stdin":
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(src.read_bytes())))
+    summary = score_file(src if source == "file" else "-", dst, model=sync)
+    out = pd.read_csv(dst, dtype=object, keep_default_na=False)
+    assert summary.rows == 3
+    assert list(out["note"]) == notes
+
+
+def test_a_record_over_the_limit_names_its_line_and_the_limit(
+    sync: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, csv_reader: str
+) -> None:
+    """A record longer than the most a field may hold is refused at its line, with the limit."""
+    monkeypatch.setattr("syncdx.tables.RECORD_LIMIT", 10_000)
+    src = tmp_path / "in.csv"
+    src.write_text('id,paused_banner\n1,yes\n2,"' + "y\n" * 20_000 + '"\n3,no\n')
+    with pytest.raises(InputError, match=r"line 3: a record longer than 10,000 bytes"):
+        score_file(src, tmp_path / "out.csv", model=sync)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_named(
+    sync: Model, tmp_path: Path, encoding: str
+) -> None:
+    """UTF-16 without a BOM (NULs in the header) says the encoding is wrong, not that no column
+    is named after an observation."""
+    src = tmp_path / "in.csv"
+    src.write_bytes("id,paused_banner\n1,yes\n".encode(encoding))
+    with pytest.raises(InputError, match=r"in\.csv, line 1: .*not UTF-8 \(UTF-16\?\); save it"):
+        score_file(src, tmp_path / "out.csv", model=sync)
+
+
+def feed_fifo(path: Path, data: bytes, done: threading.Event) -> threading.Thread:
+    """A thread that writes `data` into the named pipe `path` and closes it; should the reader
+    still wait long after (reopening the pipe: the defect), it opens the pipe once more so that
+    the test fails instead of hanging."""
+
+    def write() -> None:
+        with open(path, "wb") as pipe:
+            pipe.write(data)
+        if not done.wait(120):
+            os.close(os.open(path, os.O_WRONLY))
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize(
+    ("data", "strict", "message"),
+    [
+        (b'id,paused_banner\n1,"a\nb"\n2,yes,extra\n', False, "line 4: Expected 2 fields, saw 3"),
+        (b'id,paused_banner\n"1\n",yes\n2,maybe\n', True, "line 4, column 'paused_banner'"),
+        (b"id,paused_banner\n1,yes\n2,caf\xe9\n", False, r"line 3: not UTF-8"),
+    ],
+    ids=["ragged", "strict", "not-utf8"],
+)
+def test_a_named_pipe_with_a_bad_row_fails_at_its_line_without_reopening(
+    sync: Model, tmp_path: Path, csv_reader: str, data: bytes, strict: bool, message: str
+) -> None:
+    """A named pipe is read once: a bad row is located while reading (reopening the pipe to
+    find the line waited for ever for a second writer)."""
+    fifo = tmp_path / "in.csv"
+    os.mkfifo(fifo)
+    done = threading.Event()
+    writer = feed_fifo(fifo, data, done)
+    try:
+        with pytest.raises(InputError, match=message):
+            score_file(fifo, tmp_path / "out.csv", model=sync, strict=strict)
+    finally:
+        done.set()
+        writer.join()

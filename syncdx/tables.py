@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from syncdx._csvscan import RecordScanner, ScannedStream
+from syncdx._outfile import STDOUT, open_in_place, partial, stdout_buffer, writing
+from syncdx._outfile import target as output_target
 from syncdx.errors import InputError
 
 if TYPE_CHECKING:
@@ -200,9 +202,17 @@ def _arrow_frames(stream: ScannedStream, header: tuple[str, ...], chunk_size: in
 
     pa = require_pyarrow("fast CSV input")
     try:
-        yield from read_csv(cast(IO[bytes], stream), header, chunk_size)
+        yield from read_csv(_blocks(stream), header, chunk_size)
     except pa.ArrowInvalid as error:
         raise _refused(stream.scanner, str(error)) from None
+
+
+def _blocks(stream: ScannedStream) -> Iterator[bytes]:
+    """Whole records from `stream`, about `READ_BYTES` at a time, to the end."""
+    from syncdx.arrow_tables import READ_BYTES
+
+    while block := stream.read(READ_BYTES):
+        yield block
 
 
 def _csv_frames(
@@ -348,6 +358,11 @@ class TableWriter:
 
     def write(self, frame: Any) -> None:
         """Append the rows of `frame`: a DataFrame, or a `syncdx.arrow_tables.ScoredTable`."""
+        with writing(self._name):
+            self._write(frame)
+        self._rows += len(frame)
+
+    def _write(self, frame: Any) -> None:
         pa = self._arrow
         if not hasattr(frame, "iloc"):
             self._write_scored(frame)
@@ -360,7 +375,6 @@ class TableWriter:
                 self._open(arrow_schema(frame))
             table = pa.Table.from_pandas(frame, self._schema, preserve_index=False)
             self._writer.write_table(table)
-        self._rows += len(frame)
 
     def _write_scored(self, scored: Any) -> None:
         """Append a ScoredTable: CSV lines built by Arrow kernels, or through pyarrow's writers."""
@@ -423,26 +437,46 @@ def _pyarrow_or_none() -> Any:
 
 @contextlib.contextmanager
 def write_table(path: str) -> Iterator[TableWriter]:
-    """A writer for `path` that only replaces `path` once the block ends without error."""
+    """A writer for `path`: a regular file (or a new one) is replaced only once the block ends
+    without error; a device, named pipe or stdout is written in place, as rows come. A path
+    that cannot be written (a directory, a link loop) is refused before the block runs."""
     fmt = table_format(path)
     if path == STDIO:
-        if fmt != "csv":  # pragma: no cover - `-` is always CSV
-            raise InputError("only CSV can be written to stdout", file=label(path))
-        writer = TableWriter(sys.stdout.buffer, fmt, "<stdout>")
-        try:
+        with _in_place(stdout_buffer(), fmt, STDOUT) as writer:
             yield writer
-        except InputError as error:  # stdout cannot be taken back: say what it already has
-            if writer.rows:
-                sys.stdout.buffer.flush()
-                error.add_note(f"{writer.rows:,} rows were already written to stdout: partial")
-            raise
-        writer.close()
-        sys.stdout.buffer.flush()
+        return
+    _, special = output_target(path)
+    if special:
+        handle = open_in_place(path)
+        try:
+            with _in_place(handle, fmt, path) as writer:
+                yield writer
+        finally:
+            with contextlib.suppress(OSError):  # what could not be written is said already
+                handle.close()
         return
     with atomic_file(path) as handle:
         writer = TableWriter(handle, fmt, path)
         yield writer
-        writer.close()
+        with writing(path):
+            writer.close()
+
+
+@contextlib.contextmanager
+def _in_place(handle: IO[bytes], fmt: str, name: str) -> Iterator[TableWriter]:
+    """A writer straight into `handle`, which cannot be taken back: an error says how many
+    rows it already has."""
+    writer = TableWriter(handle, fmt, name)
+    try:
+        yield writer
+        with writing(name):
+            writer.close()
+            handle.flush()
+    except InputError as error:
+        with contextlib.suppress(OSError):
+            handle.flush()
+        partial(error, writer.rows, name)
+        raise
 
 
 @contextlib.contextmanager
@@ -458,19 +492,27 @@ def atomic_file(path: str) -> Iterator[IO[bytes]]:
     except OSError:
         mode = 0o666 & ~current_umask()
     try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
-            dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
-        )
+        handle = _temporary(target)
     except OSError as error:
         raise InputError(f"cannot write: {error.strerror}", file=label(path)) from None
     try:
-        with handle:
-            yield handle
-        os.chmod(handle.name, mode)
-        os.replace(handle.name, target)
+        yield handle
+        with writing(path):
+            handle.close()
+            os.chmod(handle.name, mode)
+            os.replace(handle.name, target)
     except BaseException:
+        with contextlib.suppress(OSError):  # the disk is full: the error is said already
+            handle.close()
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _temporary(target: Path) -> Any:
+    """A new file beside `target`, to be renamed to it."""
+    return tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
+    )
 
 
 def current_umask() -> int:

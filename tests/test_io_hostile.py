@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import itertools
 import os
+import stat
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -281,3 +285,178 @@ def test_a_named_pipe_with_a_bad_row_fails_at_its_line_without_reopening(
     finally:
         done.set()
         writer.join()
+
+
+REPORTS = b"id,paused_banner\n" + b"".join(b"%d,yes\n" % i for i in range(500))
+
+
+def test_output_through_a_link_to_a_named_pipe_streams_into_the_pipe(
+    sync: Model, tmp_path: Path
+) -> None:
+    """`-o` a link to a named pipe: its reader gets every row, and the pipe stays a pipe."""
+    src, fifo, link = tmp_path / "in.csv", tmp_path / "pipe", tmp_path / "out.csv"
+    src.write_bytes(REPORTS)
+    os.mkfifo(fifo)
+    link.symlink_to(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    score_file(src, link, model=sync, chunk_size=64)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    reader.join(120)  # (only should the pipe never be written: fail instead of hanging)
+    out = pd.read_csv(io.BytesIO(received[0]), dtype=object)
+    assert list(out["id"]) == [str(i) for i in range(500)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv", "pipe"]
+
+
+def test_output_through_a_link_to_a_device_keeps_the_device(sync: Model, tmp_path: Path) -> None:
+    """`-o` a link to a character device (a copy of /dev/null) writes into it, replacing nothing."""
+    src, null, link = tmp_path / "in.csv", tmp_path / "null", tmp_path / "out.csv"
+    src.write_bytes(REPORTS)
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    link.symlink_to(null)
+    assert score_file(src, link, model=sync).rows == 500
+    assert stat.S_ISCHR(null.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "null", "out.csv"]
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Exit code and stderr of `syncdx ARGV`, run in-process."""
+    code = cli.main(argv, stdout=io.StringIO())
+    return code, capsys.readouterr().err
+
+
+def fail_when_scoring(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make scoring fail the test if it happens; returns the count of calls."""
+    calls: list[int] = []
+    monkeypatch.setattr("syncdx.batch.Scorer.scored", lambda *a: calls.append(1))
+    return calls
+
+
+@pytest.mark.parametrize("kind", ["directory", "loop", "link-to-directory"])
+def test_an_output_that_cannot_be_a_file_is_refused_before_scoring(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+) -> None:
+    """`-o` a directory, a link to one or a link loop: one line, exit 4, nothing scored."""
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_bytes(REPORTS)
+    if kind == "directory":
+        dst.mkdir()
+    elif kind == "loop":
+        dst.symlink_to(tmp_path / "other.csv")
+        (tmp_path / "other.csv").symlink_to(dst)
+    else:
+        (tmp_path / "folder").mkdir()
+        dst.symlink_to(tmp_path / "folder")
+    calls = fail_when_scoring(monkeypatch)
+    code, err = run_cli(["score", str(src), "-o", str(dst)], capsys)
+    assert code == 4
+    reason = "a loop of symbolic links" if kind == "loop" else "a directory"
+    assert (
+        err == f"syncdx: error: {dst}: cannot write: {reason}; name a .csv or .parquet file\n"
+        or (kind == "loop" and err == f"syncdx: error: {dst}: cannot write: {reason}\n")
+    )
+    assert calls == []
+
+
+class Full(io.RawIOBase):
+    """A new file on a full disk: writing more than a few bytes fails with `error`."""
+
+    def __init__(self, name: str, error: int) -> None:
+        super().__init__()
+        self.name, self.error = name, error
+        Path(name).write_bytes(b"")
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if len(data) > 8:
+            raise OSError(self.error, os.strerror(self.error))
+        return len(data)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EFBIG, errno.EIO])
+def test_a_full_disk_is_one_line_and_keeps_the_old_output(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    suffix: str,
+    error: int,
+) -> None:
+    """Disk full, file too big, I/O error while writing CSV or Parquet: exit 4 and one line;
+    the previous output is intact and no temporary file is left."""
+    src, dst = tmp_path / "in.csv", tmp_path / f"out{suffix}"
+    src.write_bytes(REPORTS)
+    dst.write_bytes(b"previous")
+
+    def temporary(target: Path) -> Full:
+        return Full(str(target.parent / f".{target.name}.part"), error)
+
+    monkeypatch.setattr("syncdx.tables._temporary", temporary)
+    code, err = run_cli(["score", str(src), "-o", str(dst)], capsys)
+    assert code == 4
+    assert err == f"syncdx: error: {dst}: cannot write: {os.strerror(error)}\n"
+    assert dst.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", f"out{suffix}"]
+
+
+def test_a_full_device_and_a_full_stdout_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Writing to /dev/full, through `-o` or as stdout, is exit 4 and one line."""
+    src, link = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_bytes(REPORTS)
+    link.symlink_to("/dev/full")
+    code, err = run_cli(["score", str(src), "-o", str(link)], capsys)
+    assert (code, err) == (4, f"syncdx: error: {link}: cannot write: No space left on device\n")
+    full = open("/dev/full", "w")  # noqa: SIM115 - its close fails: the rows it still holds
+    monkeypatch.setattr("sys.stdout", full)
+    code, err = run_cli(["score", str(src)], capsys)
+    monkeypatch.undo()
+    with contextlib.suppress(OSError):
+        full.close()
+    assert code == 4
+    assert err == "syncdx: error: <stdout>: cannot write: No space left on device\n"
+
+
+@pytest.mark.parametrize("stdout", [None, "closed"])
+def test_a_closed_stdout_is_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stdout: str | None,
+) -> None:
+    """No stdout at all (`>&-`) or a closed one: exit 4 and one line, before any scoring."""
+    src = tmp_path / "in.csv"
+    src.write_bytes(REPORTS)
+    closed = io.TextIOWrapper(io.BytesIO())
+    closed.close()
+    monkeypatch.setattr("sys.stdout", None if stdout is None else closed)
+    calls = fail_when_scoring(monkeypatch)
+    code, err = run_cli(["score", str(src)], capsys)
+    assert code == 4
+    assert err == "syncdx: error: <stdout>: stdout is closed; write to a file with -o FILE\n"
+    assert calls == []
+
+
+def test_ctrl_c_is_one_line_and_keeps_the_old_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C while scoring: exit 130, one line, the old output intact, no temporary file."""
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_bytes(REPORTS)
+    dst.write_bytes(b"previous")
+
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("syncdx.batch.Scorer.scored", interrupt)
+    code, err = run_cli(["score", str(src), "-o", str(dst)], capsys)
+    assert (code, err) == (130, "syncdx: interrupted\n")
+    assert dst.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]

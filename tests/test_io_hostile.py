@@ -408,13 +408,16 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_output(
 def test_a_full_device_and_a_full_stdout_are_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Writing to /dev/full, through `-o` or as stdout, is exit 4 and one line."""
-    src, link = tmp_path / "in.csv", tmp_path / "out.csv"
+    """Writing to a full device (a copy of /dev/full), through `-o` or as stdout, is exit 4
+    and one line; the device stays a device."""
+    src, device, link = tmp_path / "in.csv", tmp_path / "full", tmp_path / "out.csv"
     src.write_bytes(REPORTS)
-    link.symlink_to("/dev/full")
+    os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    link.symlink_to(device)
     code, err = run_cli(["score", str(src), "-o", str(link)], capsys)
     assert (code, err) == (4, f"syncdx: error: {link}: cannot write: No space left on device\n")
-    full = open("/dev/full", "w")  # noqa: SIM115 - its close fails: the rows it still holds
+    assert stat.S_ISCHR(device.stat().st_mode)
+    full = open(device, "w")  # noqa: SIM115 - its close fails: the rows it still holds
     monkeypatch.setattr("sys.stdout", full)
     code, err = run_cli(["score", str(src)], capsys)
     monkeypatch.undo()

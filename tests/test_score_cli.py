@@ -131,15 +131,15 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
         progress(20, 20)
 
 
-def test_strict_on_stdin_names_the_record(
+def test_strict_on_stdin_names_the_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Lines cannot be re-read on stdin, so --strict names the record number instead."""
+    """On stdin too, --strict names the line (found while reading, counting quoted breaks)."""
     data = b'note,paused_banner\n"two\nlines",yes\nx,maybe\n'
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
     code, _ = run(["score", "-", "-o", "-", "--strict"])
     assert code == 4
-    assert "<stdin>, column 'paused_banner': record 2: 'maybe' is not" in capsys.readouterr().err
+    assert "<stdin>, line 4, column 'paused_banner': 'maybe' is not" in capsys.readouterr().err
 
 
 def test_stdout_output_stopped_midway_says_it_is_partial(

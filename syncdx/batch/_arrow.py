@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from syncdx.diagnosis import _evidence as ev
 from syncdx.network._network import Variable
 
-#: Bytes pyarrow parses at a time (it parses blocks in parallel). Small on purpose: its reader
-#: reads up to 32 blocks ahead in the background, so bigger blocks hold far more memory.
+#: Bytes pyarrow parses at a time (it parses the pieces of a block in parallel).
 BLOCK_BYTES = 1 << 18
+#: Bytes of whole records read and parsed together.
+READ_BYTES = 1 << 21
 #: Most rows turned into CSV text at once (Arrow string offsets are 32-bit; the kernels'
 #: intermediates, and so the memory they take, grow with it).
 TEXT_ROWS = 1 << 13
@@ -172,15 +173,27 @@ def _values(array: Any) -> memoryview:
     return memoryview(data)[int(ends[0]) : int(ends[-1])] if len(array) else memoryview(b"")
 
 
-def read_csv(handle: IO[bytes], header: tuple[str, ...], chunk_size: int) -> Iterator[Any]:
-    """Arrow tables of `chunk_size` rows (the last shorter) from `handle`, past its header."""
+def read_csv(blocks: Iterator[bytes], header: tuple[str, ...], chunk_size: int) -> Iterator[Any]:
+    """Arrow tables of `chunk_size` rows (the last shorter) from `blocks` of whole records.
+
+    Each block is parsed on its own (in parallel by pyarrow, in pieces of `BLOCK_BYTES`), in
+    the calling thread: pyarrow never calls back into Python from a thread of its own."""
+    import pyarrow as pa
+
+    schema = pa.schema([(name, pa.string()) for name in header])
+    batches = (batch for block in blocks for batch in _parse(block, header).to_batches())
+    yield from rechunk(batches, schema, chunk_size)
+
+
+def _parse(block: bytes, header: tuple[str, ...]) -> Any:
+    """The Arrow table of a block of whole CSV records, every column text."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    try:
-        reader = pcsv.open_csv(
-            handle,
-            read_options=pcsv.ReadOptions(column_names=list(header), block_size=BLOCK_BYTES),
+    def parse(block_size: int) -> Any:
+        return pcsv.read_csv(
+            pa.py_buffer(block),
+            read_options=pcsv.ReadOptions(column_names=list(header), block_size=block_size),
             parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
@@ -188,11 +201,13 @@ def read_csv(handle: IO[bytes], header: tuple[str, ...], chunk_size: int) -> Ite
                 quoted_strings_can_be_null=False,
             ),
         )
-    except pa.ArrowInvalid as error:
-        if "Empty CSV file" in str(error):
-            return
-        raise
-    yield from rechunk(reader, reader.schema, chunk_size)
+
+    try:
+        return parse(BLOCK_BYTES)
+    except pa.ArrowInvalid as error:  # a record longer than a piece: the block in one piece
+        if "straddling" not in str(error):
+            raise
+        return parse(len(block) + 1)
 
 
 def release_unused() -> None:

@@ -133,7 +133,7 @@ def _stream(
         for frame in _read_ahead(_at_least_one(chunks)):
             scored = scorer.scored(frame, source)
             if strict:
-                _stop_at_first_error(scored, source, summary.rows)
+                _stop_at_first_error(scored, source, summary.rows, chunks.locate)
             if pending is not None:
                 pending.result()
             pending = writing.submit(_releasing(write), scored.frame)
@@ -186,16 +186,19 @@ def _at_least_one(chunks: Chunks) -> Iterator[Any]:
         yield pd.DataFrame({name: pd.Series([], dtype=object) for name in chunks.columns})
 
 
-def _stop_at_first_error(scored: Scored, source: str, before: int) -> None:
-    """InputError for the first row with an error (`before`: rows in earlier chunks)."""
-    from syncdx.batch._tables import label, physical_line, table_format
+def _stop_at_first_error(
+    scored: Scored, source: str, before: int, locate: Callable[[int], int | None]
+) -> None:
+    """InputError for the first row with an error (`before`: rows in earlier chunks), at the
+    line `locate` finds (found while reading: the input is never read again)."""
+    from syncdx.batch._tables import label
 
     bad = np.flatnonzero(scored.culprit != None)  # noqa: E711
     if not bad.size:
         return
     row = int(bad[0])
     record = before + row + 1
-    line = physical_line(source, record) if table_format(source) == "csv" else None
+    line = locate(record)
     where = "" if line is not None else f"record {record}: "
     column = str(scored.culprit[row])
     message = str(scored.error[row]).removeprefix(f"column {column!r}: ")

@@ -10,6 +10,7 @@ so an interrupted run never leaves a truncated file where the output should be.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -17,11 +18,15 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Generator, Iterator
+import warnings
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
+from syncdx.batch._csvscan import RecordScanner, ScannedStream
+from syncdx.batch._outfile import STDOUT, open_in_place, partial, stdout_buffer, writing
+from syncdx.batch._outfile import target as output_target
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import InputError
 
@@ -33,6 +38,8 @@ CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 #: The longest CSV field the line-locating paths accept (pyarrow and pandas have no limit).
 FIELD_SIZE_LIMIT = 2**31 - 1
+#: The longest CSV record read (a longer one is an error naming its line): Arrow's limit.
+RECORD_LIMIT = FIELD_SIZE_LIMIT
 
 
 def label(path: str) -> str:
@@ -64,31 +71,42 @@ def require_pyarrow(purpose: str) -> Any:
     return pyarrow
 
 
+def _no_line(record: int) -> int | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Chunks:
-    """An open input table: its columns, its row count where known, and its chunks."""
+    """An open input table: its columns, its row count where known, its chunks, and `locate`,
+    the line on which a data record (1-based) starts (None where lines mean nothing)."""
 
     columns: tuple[str, ...]
     total: int | None
     frames: Iterator[Any]  # Arrow tables, or DataFrames without pyarrow
+    locate: Callable[[int], int | None] = _no_line
 
 
 @contextlib.contextmanager
 def read_table(path: str, chunk_size: int) -> Iterator[Chunks]:
     """Open `path` (CSV or Parquet) for reading in chunks of at most `chunk_size` rows.
 
-    Chunks are Arrow tables with pyarrow installed, DataFrames of text without it.
+    Chunks are Arrow tables with pyarrow installed, DataFrames of text without it. CSV is read
+    once, front to back (a pipe works as a file does); every record comes out as a row, or the
+    reading stops with an InputError naming the line.
     """
     if table_format(path) == "parquet":
         yield _read_parquet(path, chunk_size)
         return
     with _open_binary(path) as handle:
-        header = _read_header(handle, path)
+        header, lines = _read_header(handle, path)
+        scanner = RecordScanner(len(header), lines, label(path), RECORD_LIMIT)
+        stream = ScannedStream(handle, scanner)
         if _pyarrow_or_none() is None:
-            text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
-            yield Chunks(header, None, _csv_frames(text, header, path, chunk_size))
+            frames = _csv_frames(stream, header, chunk_size)
         else:
-            yield Chunks(header, None, _arrow_frames(handle, header, path, chunk_size))
+            frames = _arrow_frames(stream, header, chunk_size)
+        padded = _pyarrow_or_none() is None  # pandas pads a short record with empty cells
+        yield Chunks(header, None, _all_records(frames, scanner, padded), scanner.line_of)
 
 
 def _open_binary(path: str) -> io.BufferedReader:
@@ -100,25 +118,37 @@ def _open_binary(path: str) -> io.BufferedReader:
     return handle if isinstance(handle, io.BufferedReader) else io.BufferedReader(handle)
 
 
-def _read_header(handle: io.BufferedReader, path: str) -> tuple[str, ...]:
-    """The first record of `handle` (which is left just past it), its names checked."""
+def _read_header(handle: io.BufferedReader, path: str) -> tuple[tuple[str, ...], int]:
+    """The first record of `handle` (which is left just past it), its names checked, and the
+    number of lines it takes."""
+    lines = _text_lines(handle, path)
+    reader = csv.reader(lines, strict=True)
     try:
         with _unlimited_fields():
-            header = tuple(next(csv.reader(_text_lines(handle), strict=True), []))
-    except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+            header = tuple(next(reader, []))
+    except UnicodeDecodeError as error:
+        message = f"not UTF-8 text ({error.reason}); save the file as UTF-8"
+        raise InputError(message, file=label(path), line=reader.line_num + 1) from None
     except csv.Error as error:
         raise InputError(f"unreadable header: {error}", file=label(path), line=1) from None
     if not header:
         raise InputError("the file is empty: no header line", file=label(path), line=1)
     check_columns(header, path)
-    return header
+    return header, reader.line_num
 
 
-def _text_lines(handle: io.BufferedReader) -> Iterator[str]:
-    """The lines of `handle` as text (a byte-order mark dropped), read only as far as asked."""
+def _text_lines(handle: io.BufferedReader, path: str) -> Iterator[str]:
+    """The lines of `handle` as text (a byte-order mark dropped), read only as far as asked.
+
+    A NUL byte is refused: UTF-8 text has none, UTF-16 (read as UTF-8) one in every two."""
     encoding = "utf-8-sig"
     while line := read_line(handle):
+        if b"\x00" in line:
+            raise InputError(
+                "the header holds NUL bytes: the file is not UTF-8 (UTF-16?); save it as UTF-8",
+                file=label(path),
+                line=1,
+            )
         yield line.decode(encoding)
         encoding = "utf-8"
 
@@ -155,76 +185,106 @@ def check_columns(columns: tuple[str, ...], path: str | None) -> None:
     ev.check_column_names(columns, file=file, line=line)
 
 
-def _arrow_frames(
-    handle: IO[bytes], header: tuple[str, ...], path: str, chunk_size: int
-) -> Iterator[Any]:
-    """Arrow tables of text from `handle` (see `_arrow.read_csv`)."""
+def _arrow_frames(stream: ScannedStream, header: tuple[str, ...], chunk_size: int) -> Iterator[Any]:
+    """Arrow tables of text from `stream` (see `_arrow.read_csv`)."""
     from syncdx.batch._arrow import read_csv
 
     pa = require_pyarrow("fast CSV input")
     try:
-        yield from read_csv(handle, header, chunk_size)
+        yield from read_csv(_blocks(stream), header, chunk_size)
     except pa.ArrowInvalid as error:
-        if "UTF8" in str(error):
-            raise _not_utf8(path) from None
-        raise _ragged(path, len(header), str(error)) from None
+        raise _refused(stream.scanner, str(error)) from None
+
+
+def _blocks(stream: ScannedStream) -> Iterator[bytes]:
+    """Whole records from `stream`, about `READ_BYTES` at a time, to the end."""
+    from syncdx.batch._arrow import READ_BYTES
+
+    while block := stream.read(READ_BYTES):
+        yield block
 
 
 def _csv_frames(
-    handle: IO[str], header: tuple[str, ...], path: str, chunk_size: int
+    stream: ScannedStream, header: tuple[str, ...], chunk_size: int
 ) -> Iterator[pd.DataFrame]:
     """DataFrames of text (pandas, without pyarrow): blank lines, and the missing fields of a
     short record, are empty cells."""
     import pandas as pd
 
-    start = 0
+    start, text = 0, cast(Any, _Text(stream))  # what pandas needs of it: `read`
     try:
         reader = pd.read_csv(
-            handle,
+            text,
             header=None,
             names=list(header),
+            index_col=False,  # a long first record must not turn a column into the index
             dtype=object,
             na_filter=False,
             skip_blank_lines=False,
             chunksize=chunk_size,
             engine="c",
         )
-        for frame in reader:
+        while (frame := _next_quietly(reader)) is not None:
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
             yield frame
-    except UnicodeDecodeError:
-        raise _not_utf8(path) from None
-    except pd.errors.ParserError as error:
-        raise _ragged(path, len(header), str(error).split("C error: ")[-1]) from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise _refused(stream.scanner, str(error).split("C error: ")[-1], padded=True) from None
 
 
-def _not_utf8(path: str) -> InputError:
-    """An InputError at the first line that is not valid UTF-8 (found again, from the start)."""
-    message = "not UTF-8 text ({}); save the file as UTF-8"
-    if path == STDIO:
-        return InputError(message.format("invalid byte"), file=label(path))
-    with open(path, "rb") as handle:
-        for number, line in enumerate(iter(lambda: read_line(handle), b""), start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as error:
-                return InputError(message.format(error.reason), file=label(path), line=number)
-    return InputError(message.format("invalid byte"), file=label(path))
+def _next_quietly(reader: Any) -> pd.DataFrame | None:
+    """The next chunk pandas reads, None at the end; without the warning that a long first
+    record lost fields: `_all_records` stops there with an error naming its line."""
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        return next(reader, None)
 
 
-def _ragged(path: str, width: int, message: str) -> InputError:
-    """An InputError at the first record whose number of fields is not `width` (blank: fine)."""
-    if path == STDIO:
-        return InputError(message, file=label(path))
-    with contextlib.closing(_records(path)) as records:
-        for line, record in records:
-            if record and len(record) != width and line > 1:
-                found = f"Expected {width} fields, saw {len(record)}"
-                if next(records, None) is None and any(c in record[-1] for c in "\r\n"):
-                    found += " (a quoted field runs to the end of the file: unterminated quote?)"
-                return InputError(found, file=label(path), line=line)
-    return InputError(message, file=label(path))  # pragma: no cover - the error was found once
+class _Text:
+    """`stream` decoded from UTF-8, for pandas (which reads a file-like object of text)."""
+
+    def __init__(self, stream: ScannedStream) -> None:
+        self._stream, self._decoder = stream, codecs.getincrementaldecoder("utf-8")()
+
+    def read(self, size: int = -1) -> str:
+        data = self._stream.read(size)
+        return str(self._decoder.decode(data, final=not data))
+
+    def __iter__(self) -> Iterator[str]:  # pragma: no cover - pandas reads, never iterates
+        return iter(self.read().splitlines(keepends=True))
+
+
+def _refused(scanner: RecordScanner, message: str, padded: bool = False) -> InputError:
+    """The InputError for data a CSV reader refused with `message`, located by `scanner`
+    (`padded`: the reader pads short records)."""
+    problem = scanner.problem(padded)
+    if problem is not None:
+        return problem
+    if "UTF8" in message or "utf-8" in message:  # pragma: no cover - the scanner sees it first
+        return InputError("not UTF-8 text; save the file as UTF-8", file=scanner.file)
+    return InputError(message, file=scanner.file)
+
+
+def _all_records(frames: Iterator[Any], scanner: RecordScanner, padded: bool) -> Iterator[Any]:
+    """`frames`, checked to hold one row per record read: a record lost is an error, and so
+    is any problem `scanner` saw (`padded`: the reader pads short records)."""
+    rows = 0
+    for frame in frames:
+        if (problem := scanner.problem(padded)) is not None:
+            raise problem
+        rows += len(frame)
+        yield frame
+    scanner.finish()
+    if (problem := scanner.problem(padded)) is not None:
+        raise problem
+    if rows != scanner.records:
+        raise InputError(
+            f"the CSV reader gave {rows:,} rows for {scanner.records:,} records; "
+            "the reading stopped (please report this file)",
+            file=scanner.file,
+        )
 
 
 def physical_line(path: str, record: int) -> int | None:
@@ -287,6 +347,11 @@ class TableWriter:
 
     def write(self, frame: Any) -> None:
         """Append the rows of `frame`: a DataFrame, or a `_arrow.ScoredTable`."""
+        with writing(self._name):
+            self._write(frame)
+        self._rows += len(frame)
+
+    def _write(self, frame: Any) -> None:
         pa = self._arrow
         if not hasattr(frame, "iloc"):
             self._write_scored(frame)
@@ -299,7 +364,6 @@ class TableWriter:
                 self._open(arrow_schema(frame))
             table = pa.Table.from_pandas(frame, self._schema, preserve_index=False)
             self._writer.write_table(table)
-        self._rows += len(frame)
 
     def _write_scored(self, scored: Any) -> None:
         """Append a ScoredTable: CSV lines built by Arrow kernels, or through pyarrow's writers."""
@@ -362,26 +426,46 @@ def _pyarrow_or_none() -> Any:
 
 @contextlib.contextmanager
 def write_table(path: str) -> Iterator[TableWriter]:
-    """A writer for `path` that only replaces `path` once the block ends without error."""
+    """A writer for `path`: a regular file (or a new one) is replaced only once the block ends
+    without error; a device, named pipe or stdout is written in place, as rows come. A path
+    that cannot be written (a directory, a link loop) is refused before the block runs."""
     fmt = table_format(path)
     if path == STDIO:
-        if fmt != "csv":  # pragma: no cover - `-` is always CSV
-            raise InputError("only CSV can be written to stdout", file=label(path))
-        writer = TableWriter(sys.stdout.buffer, fmt, "<stdout>")
-        try:
+        with _in_place(stdout_buffer(), fmt, STDOUT) as writer:
             yield writer
-        except InputError as error:  # stdout cannot be taken back: say what it already has
-            if writer.rows:
-                sys.stdout.buffer.flush()
-                error.add_note(f"{writer.rows:,} rows were already written to stdout: partial")
-            raise
-        writer.close()
-        sys.stdout.buffer.flush()
+        return
+    _, special = output_target(path)
+    if special:
+        handle = open_in_place(path)
+        try:
+            with _in_place(handle, fmt, path) as writer:
+                yield writer
+        finally:
+            with contextlib.suppress(OSError):  # what could not be written is said already
+                handle.close()
         return
     with atomic_file(path) as handle:
         writer = TableWriter(handle, fmt, path)
         yield writer
-        writer.close()
+        with writing(path):
+            writer.close()
+
+
+@contextlib.contextmanager
+def _in_place(handle: IO[bytes], fmt: str, name: str) -> Iterator[TableWriter]:
+    """A writer straight into `handle`, which cannot be taken back: an error says how many
+    rows it already has."""
+    writer = TableWriter(handle, fmt, name)
+    try:
+        yield writer
+        with writing(name):
+            writer.close()
+            handle.flush()
+    except InputError as error:
+        with contextlib.suppress(OSError):
+            handle.flush()
+        partial(error, writer.rows, name)
+        raise
 
 
 @contextlib.contextmanager
@@ -397,19 +481,27 @@ def atomic_file(path: str) -> Iterator[IO[bytes]]:
     except OSError:
         mode = 0o666 & ~current_umask()
     try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
-            dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
-        )
+        handle = _temporary(target)
     except OSError as error:
         raise InputError(f"cannot write: {error.strerror}", file=label(path)) from None
     try:
-        with handle:
-            yield handle
-        os.chmod(handle.name, mode)
-        os.replace(handle.name, target)
+        yield handle
+        with writing(path):
+            handle.close()
+            os.chmod(handle.name, mode)
+            os.replace(handle.name, target)
     except BaseException:
+        with contextlib.suppress(OSError):  # the disk is full: the error is said already
+            handle.close()
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _temporary(target: Path) -> Any:
+    """A new file beside `target`, to be renamed to it."""
+    return tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
+    )
 
 
 def current_umask() -> int:

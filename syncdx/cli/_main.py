@@ -1,7 +1,8 @@
 """The `syncdx` command: parses arguments, calls the library, maps errors to exit codes.
 
-Exit codes: 0 success, 2 bad arguments or evidence, 3 invalid model, 4 unreadable input,
-141 (128 + SIGPIPE, as a shell reports it) when the reader of stdout went away (`| head`).
+Exit codes: 0 success, 2 bad arguments or evidence, 3 invalid model, 4 unreadable input or
+unwritable output (a directory, a full disk, a closed stdout), 130 (128 + SIGINT) after Ctrl-C
+in `score`, 141 (128 + SIGPIPE, as a shell reports it) when the reader of stdout went away.
 """
 
 from __future__ import annotations

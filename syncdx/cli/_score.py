@@ -18,8 +18,22 @@ from syncdx.batch._tables import STDIO
 SUMMARY_ROWS = 10
 
 
+#: The exit code after Ctrl-C: 128 + SIGINT, as a shell reports it.
+INTERRUPTED = 130
+
+
 def run_score(args: argparse.Namespace, out: TextIO) -> int:
-    """The `score` command: score INPUT into OUTPUT, optionally printing a summary."""
+    """The `score` command: score INPUT into OUTPUT, optionally printing a summary.
+
+    Ctrl-C stops it with one line and exit code 130 (an output file is left as it was)."""
+    try:
+        return _score(args, out)
+    except KeyboardInterrupt:
+        print("syncdx: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _score(args: argparse.Namespace, out: TextIO) -> int:
     common = {
         "model": args.model,
         "top": args.top,

@@ -50,6 +50,15 @@ def test_why_undo_and_skip(tmp_path: Path) -> None:
     assert "iCloud storage is full" not in after_skip
 
 
+def test_why_after_replies_weighs_each_reply(tmp_path: Path) -> None:
+    """`why` after a reply says how far each reply moved the likeliest cause, in bits."""
+    code, text = _run(tmp_path, ["yes", "why", "quit"])
+    assert code == 0
+    after = text.split("> why")[1]
+    assert "So far, icloud_storage_full went from 12% to 80%" in after
+    assert "storage_full_alert = yes: +4.91 bits" in after
+
+
 def test_an_impossible_single_reply_is_not_called_a_contradiction() -> None:
     """With one finding at fault there are no earlier replies to contradict."""
     one = ImpossibleEvidenceError({"mode": "never"})

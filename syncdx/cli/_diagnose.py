@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from syncdx._loading import load_model
 from syncdx._session import Session
-from syncdx.cli._display import bars, percent
+from syncdx.cli._display import CAUSES_HELP, bars, causes_list, percent
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._explain_display import bits
 from syncdx.diagnosis._plan import Step, StepKind
@@ -70,7 +70,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     except ImportError:
         print(INSTALL_HINT, file=out)
         return 1
-    model = load_model(args.model)
+    model = load_model(args.model, causes=args.causes)
     replies = _replies(args.answers)
     width = console_width(interactive=replies is None)
     console = Console(file=out, width=width, highlight=False, markup=False)
@@ -342,6 +342,7 @@ def _prompt(proposal: Proposal) -> str:
 def add_arguments(parser: Any) -> None:
     """The options of `syncdx diagnose`, and its exit codes in the help's epilog."""
     parser.add_argument("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
+    parser.add_argument("--causes", type=causes_list, help=CAUSES_HELP)
     parser.add_argument(
         "--answers", metavar="FILE", help="JSON list of replies, in order (non-interactive)"
     )

@@ -103,13 +103,21 @@ pd.set_option("display.max_colwidth", None)  # question texts and answers in ful
 model = syncdx.load_model()
 evidence = {"paused_banner": "yes"}
 
-
-def rounded(answers):
-    return {state: round(p, 3) for state, p in answers.items()}
-
-
 table = model.recommend(evidence, k=8)
-table.assign(answers=table["answers"].map(rounded))""",
+table.round(3)  # one column per answer: P(answer = state | evidence)""",
+    """## Which findings drove the diagnosis?
+
+`model.explain` gives each finding's weight of evidence in bits on the likeliest cause: in the
+order given (sequential), or averaged over every order (Shapley). Both add up exactly to the
+change in log-odds. A positive conflict flags answers that are unusual together.""",
+    """from syncdx.plot import plot_explanation, plot_network
+
+report = {"paused_banner": "yes", "storage_full_alert": "yes", "other_icloud_sync_failing": "no"}
+explanation = model.explain(report)
+plot_explanation(explanation)
+explanation""",
+    """model.explain(report, method="shapley")""",
+    """plot_network(model, report);""",
     """## Information per minute
 
 Ranking by bits per minute favours quick checks: a glance at a setting before a long test.""",

@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from syncdx._model import Model
+from syncdx.diagnosis import _evidence as ev
+from syncdx.network._bif import normal_state, with_roles
 from syncdx.network._files import read_model_file
 from syncdx.network._model_file import MAX_MODEL_BYTES
 
 
 def load_model(
-    path: str | os.PathLike[str] | None = None, *, max_bytes: int = MAX_MODEL_BYTES
+    path: str | os.PathLike[str] | None = None,
+    *,
+    max_bytes: int = MAX_MODEL_BYTES,
+    causes: Sequence[str] | None = None,
+    observations: Sequence[str] | None = None,
 ) -> Model:
     """Read and compile a model: the shipped sync model by default, or YAML, BIF, XMLBIF.
 
-    A file larger than `max_bytes` bytes (once decompressed, for .gz) is refused.
+    A file larger than `max_bytes` bytes (once decompressed, for .gz) is refused. `causes`
+    chooses the nodes to diagnose (default: the model's own; for BIF, its roots): each one's
+    normal state is its most probable one a priori. `observations` chooses the nodes a person
+    can answer (default: every node not a cause); the rest become hidden.
     """
-    return Model(read_model_file(path, max_bytes=max_bytes))
+    model = Model(read_model_file(path, max_bytes=max_bytes))
+    if causes is None and observations is None:
+        return model
+    chosen = tuple(model.causes if causes is None else ev.names(causes, "causes"))
+    picked = None if observations is None else ev.names(observations, "observations")
+    for name in (*chosen, *(picked or ())):
+        model.network.variable(name)  # a ModelError naming an unknown node
+    priors = model.marginals(None, chosen)
+    normal = {c: normal_state(tuple(map(str, p.index)), p.to_numpy()) for c, p in priors.items()}
+    return Model(with_roles(model.network, chosen, picked, normal))

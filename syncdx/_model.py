@@ -22,6 +22,7 @@ from syncdx.network._network import Network
 if TYPE_CHECKING:  # pandas and the planner load on first use, to keep `import syncdx` fast
     import pandas as pd
 
+    from syncdx.diagnosis._explain import Explanation, Method
     from syncdx.diagnosis._plan import Step
     from syncdx.diagnosis._recommend import Criterion, Ranking
 
@@ -185,6 +186,34 @@ class Model:
 
         return plan(self._diagnoser, evidence, soft=soft, failed=failed, skipped=skipped)
 
+    def explain(
+        self,
+        evidence: ev.Evidence | None = None,
+        cause: str | None = None,
+        *,
+        soft: ev.SoftEvidence | None = None,
+        failed: str | Iterable[str] = (),
+        method: Method = "sequential",
+        samples: int = 1000,
+        seed: int | None = 0,
+    ) -> Explanation:
+        """How much each finding moved `cause` (default: the likeliest), in bits, and whether
+        the findings conflict.
+
+        Findings are the answers in the order given, then the soft evidence, then the
+        `failed` repairs. `method="sequential"` weighs each finding given those before it;
+        `"shapley"` averages over every order (exact up to 12 findings, else from `samples`
+        random orders, reproducible by `seed`, with a standard error). Either way the weights
+        add up to posterior minus prior log-odds. See `syncdx.diagnosis.Explanation`.
+        """
+        from syncdx.diagnosis._explain import explain
+        from syncdx.diagnosis._findings import findings_of
+
+        failed = ev.names(failed, "failed")
+        found = findings_of(self.network, evidence, soft, failed)
+        self.posterior(evidence, soft=_with_failures(self.network, soft, failed))  # impossible?
+        return explain(self._diagnoser, found, cause, method=method, samples=samples, seed=seed)
+
     # -- batch scoring -------------------------------------------------------------------
     def score(
         self, frame: pd.DataFrame, *, top: int = 3, next_question: bool = False
@@ -235,3 +264,15 @@ class Model:
             return variable.text
         present = " or ".join(s for s in variable.states if s != variable.normal)
         return f"{cause} = {present}"
+
+
+def _with_failures(
+    network: Network, soft: ev.SoftEvidence | None, failed: tuple[str, ...]
+) -> ev.SoftEvidence | None:
+    """`soft` with the failed repairs' evidence on the causes they target."""
+    if not failed:
+        return soft
+    from syncdx.diagnosis._plan import described_failures
+    from syncdx.diagnosis._repairs import combine_soft
+
+    return combine_soft(network, soft, described_failures(network, failed))

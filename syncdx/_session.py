@@ -22,6 +22,8 @@ import numpy as np
 
 from syncdx._model import Model
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._explain import Explanation, Method, explain
+from syncdx.diagnosis._findings import Finding, answer_finding, failed_finding
 from syncdx.diagnosis._plan import (
     Step,
     check_steps,
@@ -176,6 +178,29 @@ class Session:
         """The next step by expected cost of repair (`Model.plan`)."""
         self._check_open()
         return self._model.plan(self.evidence, failed=self.failed, skipped=self.skipped)
+
+    def explain(
+        self, cause: str | None = None, *, method: Method = "sequential", samples: int = 1000
+    ) -> Explanation:
+        """The weights of evidence of the answers and failed repairs, in the order they were
+        given, on `cause` (default: the likeliest); see `Model.explain`."""
+        return explain(
+            self._model.diagnoser, self._findings(), cause, method=method, samples=samples
+        )
+
+    def _findings(self) -> tuple[Finding, ...]:
+        """The answers (each at its latest answer's place) and failed repairs, in order."""
+        network = self._model.network
+        found: dict[tuple[str, str], Finding] = {}
+        for entry in self._history:
+            if entry.kind == "answer":
+                found.pop(("answer", entry.id), None)
+                finding = answer_finding(network, entry.id, entry.value)
+                if finding is not None:
+                    found["answer", entry.id] = finding
+            elif entry.kind == "action" and entry.value == "not fixed":
+                found.setdefault(("failed", entry.id), failed_finding(network, entry.id))
+        return tuple(found.values())
 
     # -- persistence --------------------------------------------------------------------------
     def to_json(self) -> str:

@@ -1,16 +1,36 @@
-"""Figures for notebooks: posteriors as bars, and how they move as answers come in.
+"""Figures for notebooks: the network, posteriors, explanations and recommendations.
 
-matplotlib is an optional extra (`pip install 'syncdx[plot]'`), imported only here. Cause ids
-and step labels are drawn literally: a `$` in them does not start mathtext.
+matplotlib is an optional extra (`pip install 'syncdx[plot]'`), imported only here. Every
+function returns its Axes; every figure has a title. Labels are drawn literally: a `$` in them
+does not start mathtext. Figures of a model use its texts (shortened), or its ids with
+`ids=True`.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+import textwrap
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from syncdx.network._layout import Drawing, layered_drawing
+
 if TYPE_CHECKING:
     import pandas as pd
+
+    from syncdx._model import Model
+    from syncdx.diagnosis._evidence import Evidence, SoftEvidence
+    from syncdx.diagnosis._explain import Explanation
+
+__all__ = [
+    "network_layout",
+    "plot_explanation",
+    "plot_network",
+    "plot_posterior",
+    "plot_recommendation",
+    "plot_trajectory",
+]
 
 #: Inches of figure height per bar, and around the bars (axis label, margins).
 BAR_HEIGHT, BAR_MARGIN = 0.35, 1.5
@@ -30,7 +50,12 @@ def _literal(label: object) -> str:
 
 
 def plot_posterior(
-    posterior: pd.Series, *, prior: pd.Series | None = None, top: int | None = 10, ax: Any = None
+    posterior: pd.Series,
+    *,
+    prior: pd.Series | None = None,
+    top: int | None = 10,
+    ax: Any = None,
+    title: str = "Most probable causes",
 ) -> Any:
     """Horizontal bars of P(cause present), likeliest on top; `prior` adds hollow markers."""
     ranked = posterior.sort_values(ascending=False)
@@ -52,13 +77,18 @@ def plot_posterior(
         ax.legend(loc="lower right")
     ax.set_xlim(0, 1)
     ax.set_xlabel("P(cause present)")
+    ax.set_title(_literal(title))
     ax.grid(axis="x", alpha=0.3)
     ax.figure.tight_layout()
     return ax
 
 
 def plot_trajectory(
-    steps: Mapping[str, pd.Series], *, causes: Iterable[str] | None = None, ax: Any = None
+    steps: Mapping[str, pd.Series],
+    *,
+    causes: Iterable[str] | None = None,
+    ax: Any = None,
+    title: str = "How the causes move with each answer",
 ) -> Any:
     """Lines of each cause's probability across a sequence of answers (label -> posterior);
     `causes` picks the lines (default: the five that get likeliest)."""
@@ -82,8 +112,211 @@ def plot_trajectory(
     ax.set_xticks(positions, labels, rotation=20, ha="right")
     ax.set_ylim(0, 1)
     ax.set_ylabel("P(cause present)")
+    ax.set_title(_literal(title))
     if causes:
         ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.3)
+    ax.figure.tight_layout()
+    return ax
+
+
+# -- the network ----------------------------------------------------------------------------------
+#: Face colours by role, and the shade of a cause's posterior.
+ROLE_COLOURS = {
+    "cause": "#f6d5d5",
+    "hidden": "#e4e4e4",
+    "observation": "#d7e6f4",
+    "action": "#dcefd5",
+}
+PRESENT_COLOUR = (0.77, 0.31, 0.32)
+#: Characters per label line, and lines per label.
+LABEL_WIDTH, LABEL_LINES = 15, 2
+#: Up and down shift (layer units) of alternate nodes in a crowded layer, so labels can be
+#: about twice as wide as the space between nodes; the widest figure, in inches.
+STAGGER, MAX_WIDTH = 0.22, 16.0
+
+
+def network_layout(model: Model, *, actions: bool = False) -> dict[str, tuple[float, float]]:
+    """{node id: (x, y)} of `plot_network`'s drawing: layers top to bottom (y falls by one per
+    layer), nodes a unit apart or more; with `actions`, action ids too, above their causes."""
+    return dict(_drawing(model, actions).positions)
+
+
+def _drawing(model: Model, actions: bool) -> Drawing:
+    """The layered drawing, alternate nodes of crowded layers shifted up and down."""
+    network = model.network
+    edges = [(a.id, c) for a in network.actions for c in a.fixes] if actions else []
+    drawing = layered_drawing(network, edges)
+    moved = dict(drawing.positions)
+    left = min(x for x, _ in moved.values())
+    right = max(x for x, _ in moved.values())
+    for k in (0, len(drawing.layers) - 1):  # no dummy points there: even them out, in order
+        row = drawing.layers[k]
+        for j, v in enumerate(row):
+            even = left + (right - left) * (j + 0.5) / len(row)
+            moved[v] = ((moved[v][0] + even) / 2, moved[v][1])
+    for row in drawing.layers:
+        xs = [moved[v][0] for v in row]
+        if len(row) > 1 and min(b - a for a, b in itertools.pairwise(xs)) < 2.6:
+            for j, v in enumerate(row):
+                x, y = moved[v]
+                moved[v] = (x, y + (STAGGER if j % 2 == 0 else -STAGGER))
+    routes = {
+        (u, v): (moved[u], *route[1:-1], moved[v]) for (u, v), route in drawing.routes.items()
+    }
+    return Drawing(moved, routes, drawing.layers, drawing.crossings)
+
+
+def short_text(text: str, width: int = LABEL_WIDTH, lines: int = LABEL_LINES) -> str:
+    """`text` cut to its first clause and wrapped to at most `lines` lines of `width`."""
+    head = text.split(" (")[0].split("; ")[0].rstrip("?.")
+    wrapped = textwrap.wrap(head, width) or [text]
+    if len(wrapped) > lines:
+        wrapped = [*wrapped[: lines - 1], wrapped[lines - 1][: width - 1] + "\u2026"]
+    return "\n".join(wrapped)
+
+
+def _label(model: Model, node: str, ids: bool) -> str:
+    network = model.network
+    text = network.variable(node).text if node in network.index else network.action(node).text
+    return _literal(node if ids or text in ("", node) else short_text(text))
+
+
+def plot_network(
+    model: Model,
+    evidence: Evidence | None = None,
+    *,
+    soft: SoftEvidence | None = None,
+    actions: bool = False,
+    ids: bool = False,
+    ax: Any = None,
+) -> Any:
+    """The whole network, layered top to bottom (causes, hidden nodes, observations; actions
+    above the causes with `actions`), the order in each layer chosen for few edge crossings.
+
+    With evidence (or soft evidence), each node shows its posterior: a cause its
+    P(present), shaded; any other node its likeliest state; observed nodes get a thick border
+    and their answer. Labels are the model's texts, shortened (ids with `ids=True`).
+    """
+    drawing = _drawing(model, actions)
+    xs = [x for route in drawing.routes.values() for x, _ in route]
+    xs += [x for x, _ in drawing.positions.values()]
+    span, depth = max(xs) - min(xs) + 1.4, len(drawing.layers)
+    width = min(MAX_WIDTH, max(6.0, 0.9 * span))
+    if ax is None:
+        ax = _pyplot().subplots(figsize=(width, max(3.5, 1.6 * depth)))[1]
+    for route in drawing.routes.values():
+        ax.plot(*zip(*route), color="#9a9a9a", linewidth=0.7, zorder=1)
+    shown = _posterior_labels(model, evidence, soft) if evidence or soft else {}
+    observed = _observed(model, evidence)
+    labels = {v: _label(model, v, ids) for v in drawing.positions}
+    longest = max(len(line) for text in labels.values() for line in text.split("\n"))
+    font = max(5.0, min(8.0, 1.7 * (width / span) * 72 / (0.68 * longest)))
+    for node, (x, y) in drawing.positions.items():
+        role = model.network.variable(node).role if node in model.network.index else "action"
+        label = labels[node] + shown.get(node, ("", 0.0))[0]
+        face = _shade(shown[node][1]) if node in shown and role == "cause" else ROLE_COLOURS[role]
+        thick = node in observed
+        ax.text(
+            x, y, label, ha="center", va="center", fontsize=font, zorder=3,
+            fontweight="normal",
+            bbox={"boxstyle": "round,pad=0.3", "facecolor": face,
+                  "edgecolor": "black" if thick else "#666666", "linewidth": 1.8 if thick else 0.6},
+        )  # fmt: skip
+    ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
+    ax.set_ylim(-0.75, depth - 0.25)
+    ax.set_axis_off()
+    title = model.network.title or model.name
+    ax.set_title(_literal(title + (" (given the evidence)" if shown else "")))
+    ax.figure.tight_layout()
+    return ax
+
+
+def _shade(p: float) -> tuple[float, float, float]:
+    """White at 0 to the 'present' colour at 1."""
+    return tuple(1.0 - p * (1.0 - c) for c in PRESENT_COLOUR)  # type: ignore[return-value]
+
+
+def _observed(model: Model, evidence: Evidence | None) -> set[str]:
+    from syncdx.diagnosis import _evidence as ev
+
+    return {model.network.variables[v].id for v in ev.encode(model.network, evidence)}
+
+
+def _posterior_labels(
+    model: Model, evidence: Evidence | None, soft: SoftEvidence | None
+) -> dict[str, tuple[str, float]]:
+    """{node: (an extra label line, P(present) for causes)} given the evidence."""
+    marginals = model.marginals(evidence, soft=soft)
+    observed = _observed(model, evidence)
+    out = {}
+    for node, dist in marginals.items():
+        variable = model.network.variable(node)
+        if node in observed:
+            out[node] = (f"\n= {_literal(dist.idxmax())}", 0.0)
+        elif variable.role == "cause":
+            present = 1.0 - float(dist[variable.normal])
+            out[node] = (f"\npresent {present:.0%}", present)
+        else:
+            out[node] = (f"\n{_literal(dist.idxmax())} {float(dist.max()):.0%}", 0.0)
+    return out
+
+
+# -- explanations and recommendations ------------------------------------------------------------
+def plot_explanation(explanation: Explanation, *, ids: bool = False, ax: Any = None) -> Any:
+    """A waterfall from the prior to the posterior log-odds of the cause (bits): a bar for the
+    prior, one per finding (green up, red down), one for the posterior."""
+    table = explanation.table
+    labels = ["prior"]
+    for row in table.to_dict("records"):
+        name = row["finding"] if ids or not row["text"] else short_text(row["text"], 40, 1)
+        labels.append(_literal(f"{name} = {row['answer']}"))
+    labels.append("posterior")
+    weights = [0.0 if not math.isfinite(w) else float(w) for w in table["weight"]]
+    starts, ends, level = [0.0], [explanation.prior_log_odds], explanation.prior_log_odds
+    for w in weights:
+        starts.append(level)
+        level += w
+        ends.append(level)
+    starts.append(0.0)
+    ends.append(explanation.posterior_log_odds)
+    colours = ["#888888"] + ["#4c9a2a" if w > 0 else "#c44e52" for w in weights] + ["#3b75af"]
+    if ax is None:
+        ax = _pyplot().subplots(figsize=(8, BAR_HEIGHT * len(labels) + BAR_MARGIN + 0.4))[1]
+    positions = list(range(len(labels)))[::-1]
+    lefts = [min(a, b) for a, b in zip(starts, ends)]
+    ax.barh(positions, [abs(b - a) for a, b in zip(starts, ends)], left=lefts, color=colours)
+    ax.set_yticks(positions, labels)
+    ax.axvline(0.0, color="black", linewidth=0.6)
+    ax.set_xlabel("log-odds of the cause (bits)")
+    cause = explanation.cause if ids else short_text(explanation.cause_text, 60, 1)
+    ax.set_title(
+        _literal(f"Why: {cause}\n{explanation.prior:.1%} \u2192 {explanation.posterior:.1%}")
+    )
+    ax.grid(axis="x", alpha=0.3)
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_recommendation(
+    table: pd.DataFrame, *, by: str = "gain", top: int = 10, ids: bool = False, ax: Any = None
+) -> Any:
+    """Bars of each question's expected information gain (`by="gain"`, bits) or gain per
+    minute (`by="gain_per_minute"`), best on top, for a `Model.recommend` table."""
+    if by not in ("gain", "gain_per_minute"):
+        raise ValueError(f"by must be 'gain' or 'gain_per_minute', got {by!r}")
+    shown = table.sort_values(by, ascending=False).head(top)[::-1]
+    labels = [
+        _literal(str(i) if ids else short_text(str(q), 60, 1))
+        for i, q in zip(shown.index, shown["question"])
+    ]
+    if ax is None:
+        ax = _pyplot().subplots(figsize=(8, BAR_HEIGHT * len(shown) + BAR_MARGIN + 0.4))[1]
+    positions = range(len(shown))
+    ax.barh(positions, shown[by].to_numpy(), color="#3b75af")
+    ax.set_yticks(positions, labels)
+    ax.set_xlabel("expected information gain (bits)" if by == "gain" else "bits per minute")
+    ax.set_title("Which question to ask next")
+    ax.grid(axis="x", alpha=0.3)
     ax.figure.tight_layout()
     return ax

@@ -46,7 +46,15 @@ PUBLIC = {
         "to_pgmpy",
     ],
     "syncdx.inference": ["JunctionTree", "Result", "compile_network"],
-    "syncdx.diagnosis": ["Diagnoser", "Evidence", "SoftEvidence", "Step", "StepKind"],
+    "syncdx.diagnosis": [
+        "Conflict",
+        "Diagnoser",
+        "Evidence",
+        "Explanation",
+        "SoftEvidence",
+        "Step",
+        "StepKind",
+    ],
     "syncdx.batch": ["Summary"],
     "syncdx.cli": ["main"],
 }

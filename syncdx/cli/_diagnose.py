@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from syncdx._loading import load_model
 from syncdx._session import Session
-from syncdx.cli._display import bars, percent
+from syncdx.cli._display import CAUSES_HELP, bars, causes_list, percent
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._explain_display import bits
 from syncdx.diagnosis._plan import Step, StepKind
 from syncdx.diagnosis._repairs import Repairs
 from syncdx.errors import EvidenceError, ImpossibleEvidenceError, InputError
@@ -69,7 +70,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     except ImportError:
         print(INSTALL_HINT, file=out)
         return 1
-    model = load_model(args.model)
+    model = load_model(args.model, causes=args.causes)
     replies = _replies(args.answers)
     width = console_width(interactive=replies is None)
     console = Console(file=out, width=width, highlight=False, markup=False)
@@ -234,6 +235,7 @@ class Dialogue:
                 return DONE
             if word == "why":
                 self.console.print(f"Why: {proposal.reason}")
+                self._explain()
             elif word == "undo":
                 if self._undo():
                     return None
@@ -243,6 +245,23 @@ class Dialogue:
                 return None
             elif self._record(proposal, reply.strip()):
                 return None
+
+    def _explain(self) -> None:
+        """What the replies so far say about the likeliest cause, finding by finding."""
+        explanation = self.session.explain()
+        if explanation.table.empty:
+            return
+        self.console.print(
+            f"So far, {explanation.cause} went from {percent(explanation.prior)} to "
+            f"{percent(explanation.posterior)}:"
+        )
+        for row in explanation.table.to_dict("records"):  # a few rows, one per reply
+            self.console.print(
+                f"  {row['finding']} = {row['answer']}: {bits(float(row['weight']))} bits",
+                markup=False,
+            )
+        if explanation.conflict.flagged:
+            self.console.print(f"Note: {explanation.conflict.message}", markup=False)
 
     def _answers(self, proposal: Proposal) -> Collection[str]:
         """Every spelling that answers the proposal (lower case)."""
@@ -323,6 +342,7 @@ def _prompt(proposal: Proposal) -> str:
 def add_arguments(parser: Any) -> None:
     """The options of `syncdx diagnose`, and its exit codes in the help's epilog."""
     parser.add_argument("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
+    parser.add_argument("--causes", type=causes_list, help=CAUSES_HELP)
     parser.add_argument(
         "--answers", metavar="FILE", help="JSON list of replies, in order (non-interactive)"
     )

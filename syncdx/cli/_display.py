@@ -28,3 +28,11 @@ def bars(probabilities: pd.Series) -> list[str]:
         f"  {label!s:<{width}}  {p:6.1%}  {'█' * round(float(p) * BAR_WIDTH)}"
         for label, p in zip(probabilities.index, probabilities.to_numpy())
     ]
+
+
+CAUSES_HELP = "comma-separated nodes to diagnose (default: the model's causes; for BIF, its roots)"
+
+
+def causes_list(text: str) -> list[str]:
+    """The node ids of a --causes value ("tub,lung,bronc")."""
+    return [name.strip() for name in text.split(",") if name.strip()]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
 from syncdx._loading import load_model
-from syncdx.cli._display import bars
+from syncdx.cli._display import CAUSES_HELP, bars, causes_list
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import EvidenceError, InputError, ModelError, SyncdxError
 from syncdx.network._network import Network
@@ -92,6 +92,7 @@ def _add_posterior(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     posterior.add_argument("answers", nargs="*", metavar="NODE=STATE", help="observed answers")
     posterior.add_argument("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
     posterior.add_argument("--top", type=int, default=None, help="show only the K likeliest")
+    posterior.add_argument("--causes", type=causes_list, help=CAUSES_HELP)
     posterior.set_defaults(command=_posterior)
 
 
@@ -141,7 +142,7 @@ def parse_answers(pairs: Sequence[str], network: Network | None = None) -> dict[
 
 
 def _posterior(args: argparse.Namespace, out: TextIO) -> int:
-    model = load_model(args.model)
+    model = load_model(args.model, causes=args.causes)
     answers = parse_answers(args.answers, model.network)
     posterior = model.posterior(answers)
     if args.top is not None:

@@ -175,7 +175,8 @@ def recommend(
 
     One row per candidate observation (index `observation`), best first: `question` (its text),
     `gain` (bits), `cost` (minutes; 1 when the model gives none), `gain_per_minute`, and
-    `answers` ({state: P(state | evidence)}). `by="gain_per_cost"` ranks by gain per minute.
+    `p_<state>` = P(answer is that state | evidence) for each state of the questions shown (NaN
+    for a question without that state). `by="gain_per_cost"` ranks by gain per minute.
     `candidates` limits the questions considered (a name or several; default: every
     observation not answered). `k` (None: all) is how many rows to return. Raises
     `ImpossibleEvidenceError` if the evidence has probability zero.
@@ -232,20 +233,19 @@ def _table(
     import pandas as pd
 
     variables = [network.variables[layout.questions[i]] for i in order.tolist()]
-    dists = [
-        dict(zip(v.states, answers[layout.offsets[i] : layout.offsets[i] + v.card].tolist()))
-        for v, i in zip(variables, order.tolist())
-    ]
-    return pd.DataFrame(
-        {
-            "question": [v.text for v in variables],
-            "gain": gain[order],
-            "cost": costs[order],
-            "gain_per_minute": per_minute[order],
-            "answers": dists,
-        },
-        index=pd.Index([v.id for v in variables], name="observation"),
-    )
+    columns: dict[str, object] = {
+        "question": [v.text for v in variables],
+        "gain": gain[order],
+        "cost": costs[order],
+        "gain_per_minute": per_minute[order],
+    }
+    states = list(dict.fromkeys(s for v in variables for s in v.states))
+    for state in states:  # one column per state: P(answer = state), NaN if not its state
+        columns[f"p_{state}"] = [
+            answers[layout.offsets[i] + v.states.index(state)] if state in v.states else np.nan
+            for v, i in zip(variables, order.tolist())
+        ]
+    return pd.DataFrame(columns, index=pd.Index([v.id for v in variables], name="observation"))
 
 
 def next_questions(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import numpy as np
 from syncdx._ranking import TIE
 from syncdx.errors import ModelError
 from syncdx.network._model_file import MAX_MODEL_BYTES, read_model_text
-from syncdx.network._network import FloatArray, Network, Variable, topological_order
+from syncdx.network._network import FloatArray, Network, Role, Variable, topological_order
 from syncdx.network._network_checks import check_bif, check_xmlbif
 
 #: File endings read through pgmpy's readers (each also gzip-compressed, ending in .gz).
@@ -165,3 +167,32 @@ def to_pgmpy(network: Network) -> Any:
             )
         )
     return bn
+
+
+def with_roles(
+    network: Network,
+    causes: Sequence[str],
+    observations: Sequence[str] | None,
+    normal: Mapping[str, str],
+) -> Network:
+    """`network` with `causes` as its causes (normal state from `normal`), `observations` as
+    its observations (None: every other node) and the remaining nodes hidden. A `ModelError`
+    names an unknown node or one given both roles."""
+    for name in (*causes, *(observations or ())):
+        network.variable(name)  # a ModelError naming an unknown node
+    both = set(causes) & set(observations or ())
+    if both:
+        raise ModelError(
+            "a node cannot be both a cause and an observation", file=network.file, node=min(both)
+        )
+    variables = []
+    for v in network.variables:
+        if v.id in causes:
+            role: Role = "cause"
+        elif observations is None or v.id in observations:
+            role = "observation"
+        else:
+            role = "hidden"
+        cost = (v.cost if v.cost is not None else 1.0) if role == "observation" else None
+        variables.append(replace(v, role=role, cost=cost, normal=normal.get(v.id, v.normal)))
+    return replace(network, variables=tuple(variables))

@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_posterior(commands)
     _add_score(commands)
     _add_diagnose(commands)
+    _add_learning(commands)
     return parser
 
 
@@ -165,3 +166,10 @@ def _add_diagnose(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     add_arguments(diagnose)
     diagnose.set_defaults(command=command)
+
+
+# -- learning from cases (_learn) ----------
+def _add_learning(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from syncdx.cli._learn import add_simulate
+
+    add_simulate(commands)

@@ -1,0 +1,85 @@
+"""`syncdx simulate`, `syncdx evaluate` and `syncdx fit`: cases in, a report or a model out.
+
+The command line reads and writes case tables with pandas (CSV, or Parquet by the `.parquet`
+suffix); the library below takes and returns DataFrames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from syncdx._loading import load_model
+from syncdx.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def add_simulate(commands: Subparsers) -> None:
+    """The `simulate` command's arguments."""
+    simulate = commands.add_parser(
+        "simulate",
+        help="draw simulated resolved cases from a model",
+        description="Draw N cases by forward sampling: one column per observation (blank where "
+        "unreported), cause_<id> (0/1) per cause, and confirmed_cause.",
+    )
+    add = simulate.add_argument
+    add("-n", type=_count, required=True, metavar="N", help="number of cases")
+    add("-o", "--output", default="-", help="CSV or .parquet file; - for CSV on stdout")
+    add("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
+    add("--seed", type=int, default=None, help="random seed (same seed, same cases)")
+    add("--missing", type=_fraction, default=0.0, help="fraction of answers left blank")
+    add("--fault-mix", choices=("prior", "single"), default="prior", help="causes per case")
+    simulate.set_defaults(command=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    """Write the simulated cases."""
+    model = load_model(args.model)
+    cases = model.sample(args.n, seed=args.seed, missing=args.missing, fault_mix=args.fault_mix)
+    write_table(cases, args.output, out)
+    return 0
+
+
+def write_table(frame: pd.DataFrame, path: str, out: TextIO) -> None:
+    """`frame` as CSV to `out` (path `-`), or to a CSV or Parquet file."""
+    if path == "-":
+        frame.to_csv(out, index=False)
+    elif path.endswith(".parquet"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+
+
+def read_cases(path: str) -> pd.DataFrame:
+    """A case table from a CSV or Parquet file (`-`: CSV on stdin), every cell as text."""
+    import pandas as pd
+
+    if path != "-" and not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        if path.endswith(".parquet"):
+            return pd.read_parquet(path).astype(object)
+        source = sys.stdin if path == "-" else path
+        return pd.read_csv(source, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read the cases: {error}") from None
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, got {value}")
+    return value

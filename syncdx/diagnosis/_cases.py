@@ -194,7 +194,7 @@ def _confirmed(
     if several.size:
         network = diagnoser.network
         columns = tuple(network.index[o] for o in diagnoser.observations)
-        codes = states[np.ix_(several, columns)].astype(np.int16)
+        codes = states[several][:, columns].astype(np.int16)
         result = diagnoser.infer_codes(codes, columns, diagnoser.cause_index)
         weights: FloatArray = np.where(
             present[several], diagnoser.cause_probabilities(result), -np.inf

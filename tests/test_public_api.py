@@ -28,6 +28,7 @@ PUBLIC = {
         "Step",
         "SyncdxError",
         "Variable",
+        "evaluate",
         "load_model",
         "score_file",
         "shipped_model_path",
@@ -48,6 +49,7 @@ PUBLIC = {
     "syncdx.diagnosis": ["Diagnoser", "Evidence", "SoftEvidence", "Step", "StepKind"],
     "syncdx.batch": ["Summary"],
     "syncdx.cli": ["main"],
+    "syncdx.learn": ["Evaluation", "evaluate_cases"],
 }
 
 

@@ -83,3 +83,37 @@ def _fraction(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, got {value}")
     return value
+
+
+def add_evaluate(commands: Subparsers) -> None:
+    """The `evaluate` command's arguments."""
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a model on resolved cases (log loss, top-k, calibration, replay)",
+        description="Score the model's posteriors on CASES, a table with a column per "
+        "observation and the truth as confirmed_cause and/or cause_<id> (1/0) columns.",
+    )
+    add = evaluate.add_argument
+    add("cases", metavar="CASES", help="CSV or .parquet file; - for CSV on stdin")
+    add("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
+    add("--plot", metavar="DIR", help="write reliability, confusion and AUC figures (PNG) here")
+    add("--replay", type=_count, default=1000, help="cases replayed for the troubleshooting view")
+    evaluate.set_defaults(command=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the evaluation report; write the figures with --plot."""
+    from syncdx._learning import evaluate
+
+    model = load_model(args.model)
+    report = evaluate(model, read_cases(args.cases), replay=args.replay)
+    print(report.table(), file=out)
+    if args.plot:
+        from syncdx.learn._figures import save_figures
+
+        try:
+            paths = save_figures(report, args.plot)
+        except ImportError as error:
+            raise InputError(str(error)) from None
+        print(f"figures: {', '.join(map(str, paths))}", file=out)
+    return 0

@@ -117,3 +117,47 @@ def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
             raise InputError(str(error)) from None
         print(f"figures: {', '.join(map(str, paths))}", file=out)
     return 0
+
+
+def add_fit(commands: Subparsers) -> None:
+    """The `fit` command's arguments."""
+    fit = commands.add_parser(
+        "fit",
+        help="fit the model's numbers to resolved cases (EM, the expert model as prior)",
+        description="Fit the model's numbers to CASES by EM, each expert number a prior worth "
+        "--confidence equivalent cases (confidence: in the model file overrides it; frozen: "
+        "true keeps a number), and write the fitted model as YAML.",
+    )
+    add = fit.add_argument
+    add("cases", metavar="CASES", help="CSV or .parquet file; - for CSV on stdin")
+    add("-o", "--output", required=True, help="the fitted model file (YAML)")
+    add("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
+    add("--confidence", type=float, default=20.0, help="equivalent cases per expert number")
+    add("--max-iter", type=_count, default=50, help="most EM iterations")
+    add("--report", action="store_true", help="print the numbers that moved most")
+    fit.set_defaults(command=run_fit)
+
+
+#: Numbers `fit --report` lists.
+REPORT_ROWS = 15
+
+
+def run_fit(args: argparse.Namespace, out: TextIO) -> int:
+    """Fit, write the model, and say how far EM went (and, with --report, what moved)."""
+    model = load_model(args.model)
+    fitted = model.fit(read_cases(args.cases), confidence=args.confidence, max_iter=args.max_iter)
+    fitted.save(args.output)
+    result = fitted.learned
+    assert result is not None
+    print(
+        f"fitted {result.cases:,} cases in {len(result.trace) - 1} EM iterations; "
+        f"log likelihood {result.log_likelihood:,.2f}; written to {args.output}",
+        file=out,
+    )
+    if args.report:
+        print(result.changes.head(REPORT_ROWS).to_string(index=False, float_format=_f4), file=out)
+    return 0
+
+
+def _f4(x: float) -> str:
+    return f"{x:.4f}"

@@ -170,7 +170,8 @@ def _add_diagnose(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 # -- learning from cases (_learn) ----------
 def _add_learning(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from syncdx.cli._learn import add_evaluate, add_simulate
+    from syncdx.cli._learn import add_evaluate, add_fit, add_simulate
 
     add_simulate(commands)
     add_evaluate(commands)
+    add_fit(commands)

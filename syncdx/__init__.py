@@ -6,6 +6,7 @@
 'icloud_storage_full'
 """
 
+from syncdx._learning import evaluate
 from syncdx._loading import load_model
 from syncdx._model import Model
 from syncdx._public import export as _export
@@ -40,6 +41,7 @@ __all__ = [
     "Step",
     "SyncdxError",
     "Variable",
+    "evaluate",
     "load_model",
     "score_file",
     "shipped_model_path",

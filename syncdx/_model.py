@@ -7,6 +7,7 @@ the compiled `Diagnoser` it holds.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # pandas and the planner load on first use, to keep `import s
     from syncdx.diagnosis._explain import Explanation, Method
     from syncdx.diagnosis._plan import Step
     from syncdx.diagnosis._recommend import Criterion, Ranking
+    from syncdx.learn._fit import FitResult
 
 
 class Model:
@@ -40,6 +42,8 @@ class Model:
     def __init__(self, network: Network, *, limits: Limits | None = None) -> None:
         """Compile `network`; `limits` bounds the memory compiling may take (`syncdx.Limits`)."""
         self._diagnoser = Diagnoser(network, limits=limits)
+        self._document: dict[str, Any] | None = None  # set by fit/update (syncdx.learn)
+        self._fit_result: FitResult | None = None
 
     # -- what the model holds ------------------------------------------------------------
     @property
@@ -148,6 +152,79 @@ class Model:
         return simulate(
             self._diagnoser, n, seed=seed, evidence=evidence, missing=missing, fault_mix=fault_mix
         )
+
+    # -- learning from resolved cases (syncdx.learn) -------------------------------------
+    def fit(
+        self,
+        cases: pd.DataFrame,
+        *,
+        confidence: float = 20.0,
+        max_iter: int = 50,
+        tol: float = 1e-4,
+    ) -> Model:
+        """A new model whose numbers are fitted to resolved `cases` by EM, the expert's numbers
+        acting as a prior worth `confidence` equivalent cases each (`confidence:` in the model
+        file overrides it per number; `frozen: true` keeps a number as written).
+
+        `cases` has a column per observation (blank = not reported) and, where known, the
+        truth: `confirmed_cause` and/or `cause_<id>` (1/0). Noisy-OR and noisy-MAX nodes keep
+        their form (links and leak are learned); `cpt` rows are learned row by row. The new
+        model's `learned` tells what moved; `save` writes it with `learned: {cases, from,
+        interval}` beside each number.
+        """
+        return self._learn(cases, confidence, max_iter, tol, sequential=False)
+
+    def update(
+        self,
+        cases: pd.DataFrame,
+        *,
+        confidence: float = 20.0,
+        max_iter: int = 50,
+        tol: float = 1e-4,
+    ) -> Model:
+        """`fit` carrying on from this model's own fit: each number's prior weight is its
+        `confidence` plus the cases it was already fitted on, so folding in each week's cases
+        equals fitting them all at once (exactly, on complete data)."""
+        return self._learn(cases, confidence, max_iter, tol, sequential=True)
+
+    @property
+    def learned(self) -> FitResult | None:
+        """What the fit that made this model did (penalised log likelihood per EM iteration,
+        the numbers that moved, most first); None for a model that was not fitted."""
+        return self._fit_result
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model as a YAML model file (structure, texts, costs and sources kept;
+        after a fit, each learned number with `learned: {cases, from, interval}`)."""
+        from syncdx.network._writer import write_yaml_model
+
+        write_yaml_model(self._learned_document(), path)
+
+    def _learn(
+        self, cases: pd.DataFrame, confidence: float, max_iter: int, tol: float, *, sequential: bool
+    ) -> Model:
+        from syncdx.learn._fit import fit  # on first use: keeps `import syncdx` fast
+
+        check_frame(cases)
+        result = fit(
+            self.network,
+            self._learned_document(),
+            cases,
+            confidence=confidence,
+            max_iter=max_iter,
+            tol=tol,
+            sequential=sequential,
+        )
+        fitted = Model(result.network)
+        fitted._document, fitted._fit_result = result.document, result
+        return fitted
+
+    def _learned_document(self) -> dict[str, Any]:
+        """The YAML document behind this model: its own after a fit, else its file's, else
+        one describing the network."""
+        from syncdx.learn._fit import model_document
+
+        return self._document if self._document is not None else model_document(self.network)
 
     # -- what to ask and do next ---------------------------------------------------------
     def recommend(

@@ -29,6 +29,7 @@ PUBLIC = {
         "Step",
         "SyncdxError",
         "Variable",
+        "evaluate",
         "load_model",
         "score_file",
         "shipped_model_path",
@@ -57,6 +58,7 @@ PUBLIC = {
     ],
     "syncdx.batch": ["Summary"],
     "syncdx.cli": ["main"],
+    "syncdx.learn": ["Evaluation", "evaluate_cases"],
 }
 
 

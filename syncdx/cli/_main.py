@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_posterior(commands)
     _add_score(commands)
     _add_diagnose(commands)
+    _add_learning(commands)
     return parser
 
 
@@ -167,3 +168,12 @@ def _add_diagnose(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     add_arguments(diagnose)
     diagnose.set_defaults(command=command)
+
+
+# -- learning from cases (_learn) ----------
+def _add_learning(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from syncdx.cli._learn import add_evaluate, add_fit, add_simulate
+
+    add_simulate(commands)
+    add_evaluate(commands)
+    add_fit(commands)

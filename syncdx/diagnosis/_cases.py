@@ -2,9 +2,17 @@
 
 A case is what a person would report (one answer per observation, some left blank at random)
 and the truth behind it: each cause present or not, and the cause a troubleshooter would have
-confirmed (the present one; with several, the one the answers make most probable). Cases are
-drawn by forward sampling, vectorised over rows; evidence on root nodes is set directly (for a
-root, conditioning and setting are the same), evidence elsewhere by rejection.
+confirmed (the present one; with several, the one the true answers make most probable). Cases
+are drawn by forward sampling, vectorised over rows; evidence on root nodes is set directly (for
+a root, conditioning and setting are the same), evidence elsewhere by rejection.
+
+Which of several present causes is "confirmed" is decided on every observation's true state,
+not on the answers left after blanking: the person who confirmed a cause had checked (a blank
+is a gap in the report, not in what was true). This keeps the truth of a case independent of
+`missing` (one seed, one truth at any blank fraction) and makes it cheap: one exact inference
+per distinct pattern of true answers among the rows with several present causes (on the
+shipped model about 94,000 patterns in 1,000,000 rows, ~0.4 s), where the reported answers with
+30% blanks have nearly one pattern per row (~2.5 s).
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ def simulate(
     if any(network.parents[v] for v in fixed):  # drawn by rejection: is it feasible?
         _check_likely_enough(diagnoser, evidence, n)
     states = _draw(network, n, rng, fixed, fault_mix)
-    return _frame(diagnoser, states, _blanks(network, states.shape, missing, fixed, rng))
+    return _frame(diagnoser, states, _blanks(diagnoser, len(states), missing, fixed, rng))
 
 
 def _check_arguments(n: int, missing: float, fault_mix: str) -> None:
@@ -92,7 +100,7 @@ def _draw(
                 f"the evidence is too unlikely to simulate: {kept} of {n} cases matched it "
                 f"in {draws:,} draws"
             )
-    return np.concatenate(parts)[:n]
+    return parts[0] if len(parts) == 1 and len(parts[0]) == n else np.concatenate(parts)[:n]
 
 
 def _forward(
@@ -130,15 +138,20 @@ def _single_faults(
 
 
 def _blanks(
-    network: Network,
-    shape: tuple[int, ...],
+    diagnoser: Diagnoser,
+    rows: int,
     missing: float,
     fixed: Mapping[int, int],
     rng: np.random.Generator,
 ) -> npt.NDArray[np.bool_]:
-    """(rows, variables) True where an observation goes unreported (never an evidence node)."""
-    blank = rng.random(shape) < missing if missing > 0 else np.zeros(shape, dtype=bool)
-    blank[:, list(fixed)] = False
+    """(rows, observations) True where an answer goes unreported (never an evidence node's);
+    drawn in single precision (twice as fast; a blank fraction resolved to 2**-24)."""
+    columns = [diagnoser.network.index[o] for o in diagnoser.observations]
+    blank = np.zeros((rows, len(columns)), dtype=bool)
+    if missing > 0:
+        for j, v in enumerate(columns):
+            if v not in fixed:
+                blank[:, j] = rng.random(rows, dtype=np.float32) < missing
     return blank
 
 
@@ -147,14 +160,14 @@ def _frame(diagnoser: Diagnoser, states: StateArray, blank: npt.NDArray[np.bool_
 
     network = diagnoser.network
     columns: dict[str, object] = {}
-    for name in diagnoser.observations:
+    for j, name in enumerate(diagnoser.observations):
         v = network.index[name]
-        codes = np.where(blank[:, v], -1, states[:, v]).astype(np.int16)
+        codes = np.where(blank[:, j], -1, states[:, v]).astype(np.int16)
         columns[name] = pd.Categorical.from_codes(codes, pd.Index(network.variables[v].states))
     present = _present(network, states)
     for j, name in enumerate(diagnoser.causes):
         columns[f"cause_{name}"] = present[:, j].astype(np.int8)
-    confirmed = _confirmed(diagnoser, states, blank, present)
+    confirmed = _confirmed(diagnoser, states, present)
     labels = np.array([*diagnoser.causes, None], dtype=object)
     columns["confirmed_cause"] = labels[confirmed]
     return pd.DataFrame(columns)
@@ -169,13 +182,10 @@ def _present(network: Network, states: StateArray) -> npt.NDArray[np.bool_]:
 
 
 def _confirmed(
-    diagnoser: Diagnoser,
-    states: StateArray,
-    blank: npt.NDArray[np.bool_],
-    present: npt.NDArray[np.bool_],
+    diagnoser: Diagnoser, states: StateArray, present: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.intp]:
     """Each row's confirmed cause (an index into the causes; len(causes) for none): the present
-    one, or among several the most probable given the row's reported answers."""
+    one, or among several the most probable given every observation's true state."""
     none = present.shape[1]
     confirmed: npt.NDArray[np.intp] = np.where(
         present.any(axis=1), np.argmax(present, axis=1), none
@@ -184,8 +194,8 @@ def _confirmed(
     if several.size:
         network = diagnoser.network
         columns = tuple(network.index[o] for o in diagnoser.observations)
-        codes = np.where(blank[several][:, columns], -1, states[several][:, columns])
-        result = diagnoser.infer_codes(codes.astype(np.int16), columns, diagnoser.cause_index)
+        codes = states[several][:, columns].astype(np.int16)
+        result = diagnoser.infer_codes(codes, columns, diagnoser.cause_index)
         weights: FloatArray = np.where(
             present[several], diagnoser.cause_probabilities(result), -np.inf
         )

@@ -45,7 +45,7 @@ from syncdx.network._network import (
     topological_order,
 )
 
-__all__ = ["parse_model", "read_yaml_model"]
+__all__ = ["parse_model", "read_yaml_document", "read_yaml_model"]
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 #: The deepest nesting of lists and mappings a model file may have (models need about 6).
@@ -102,13 +102,17 @@ _Loader.add_implicit_resolver(  # YAML 1.1 needs a dot in a float: also read 1e-
 
 def read_yaml_model(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> Network:
     """The network described by the YAML model file at `path` (at most `max_bytes` bytes)."""
-    file = str(path)
+    return parse_model(read_yaml_document(path, max_bytes=max_bytes), file=str(path))
+
+
+def read_yaml_document(path: str | os.PathLike[str], *, max_bytes: int = MAX_MODEL_BYTES) -> Any:
+    """The YAML model file at `path` as plain data (mappings, lists, text, numbers), unchecked:
+    `parse_model` checks it."""
     text = read_model_text(Path(path), "model file", max_bytes)
     try:
-        document = yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data only, never objects
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data only, never objects
     except yaml.YAMLError as exc:
-        raise ModelError(_yaml_problem(exc), file=file) from None
-    return parse_model(document, file=file)
+        raise ModelError(_yaml_problem(exc), file=str(path)) from None
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

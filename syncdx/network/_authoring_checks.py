@@ -21,19 +21,22 @@ TABLE_KINDS = ("noisy_or", "noisy_max", "cpt")
 SECTIONS: dict[str, Role] = {"causes": "cause", "observations": "observation", "hidden": "hidden"}
 
 _PROVENANCE = frozenset({"source", "assumption"})
-_NODE = _PROVENANCE | {"id", "states", "parents", *TABLE_KINDS}
+#: What learning from cases reads and writes beside a number (see `syncdx.learn`): how many
+#: equivalent cases the expert value is worth, whether it is kept as written, and what moved.
+LEARNING = frozenset({"confidence", "frozen", "learned"})
+_NODE = _PROVENANCE | {"id", "states", "parents", "confidence", "frozen", *TABLE_KINDS}
 _KEYS: dict[str, frozenset[str]] = {
     "model": frozenset({"syncdx_model", "name", "title", "documents", "actions", *SECTIONS}),
-    "cause": _PROVENANCE | {"id", "text", "prior"},
+    "cause": _PROVENANCE | LEARNING | {"id", "text", "prior"},
     "observation": _NODE | {"question", "cost"},
     "hidden": _NODE | {"text"},
     "action": _PROVENANCE | {"id", "text", "cost", "fixes", "last_resort", "fixes_rest"},
     "document": frozenset({"file", "title"}),
     "noisy_or": frozenset({"state", "leak", "links"}),
     "noisy_max": frozenset({"leak", "links"}),
-    "link": _PROVENANCE | {"p", "when"},
-    "entry": _PROVENANCE | {"p"},
-    "row": _PROVENANCE | {"when", "p"},
+    "link": _PROVENANCE | LEARNING | {"p", "when"},
+    "entry": _PROVENANCE | LEARNING | {"p"},
+    "row": _PROVENANCE | LEARNING | {"when", "p"},
 }
 
 _Entry = Mapping[str, Any]  # one mapping of the model document

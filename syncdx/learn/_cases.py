@@ -1,0 +1,130 @@
+"""Resolved cases as arrays: the answers reported, and the truth found afterwards.
+
+A case table has a column per observation (blank = not reported), and the truth as
+`confirmed_cause` (one cause id, blank for none) and/or `cause_<id>` columns (1/0, also
+yes/no, true/false, present/absent; blank = not known). Other columns are ignored, except
+`fixed_by` (the action that fixed the case) and `tried` (actions tried before, separated by
+`;`), read by `fit` for repair success rates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._diagnoser import Diagnoser
+from syncdx.errors import EvidenceError, InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CONFIRMED = "confirmed_cause"
+_TRUE = frozenset({"1", "yes", "true", "present", "y", "1.0"})
+_FALSE = frozenset({"0", "no", "false", "absent", "n", "0.0"})
+
+
+def cause_column(cause: str) -> str:
+    """The column holding whether `cause` was present in a case."""
+    return f"cause_{cause}"
+
+
+@dataclass(frozen=True, slots=True)
+class Cases:
+    """Answers and truth of N cases.
+
+    `codes` (N, len(columns)): each observation column's state codes, -1 where blank.
+    `present` (N, causes): 1 present, 0 absent, -1 not known (all -1 without cause columns).
+    `confirmed` (N,): the confirmed cause's index, -1 when none was confirmed or not given.
+    """
+
+    codes: ev.CodeArray
+    columns: tuple[int, ...]
+    present: npt.NDArray[np.int8]
+    confirmed: npt.NDArray[np.intp]
+    has_causes: bool
+    has_confirmed: bool
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def read_cases(diagnoser: Diagnoser, frame: pd.DataFrame) -> Cases:
+    """The answers and truth of every row of `frame` (errors name the row and column)."""
+    network = diagnoser.network
+    observed = ev.column_nodes([str(c) for c in frame.columns], diagnoser.observations)
+    if not observed:
+        raise ev.no_columns(list(frame.columns), diagnoser.observations, "an observation")
+    labels = {str(c): c for c in frame.columns}
+    codes = np.full((len(frame), len(observed)), ev.UNOBSERVED, dtype=np.int16)
+    for j, (name, node) in enumerate(observed.items()):
+        codes[:, j] = ev.encode_column(network.variable(node), frame[labels[name]])
+        _check_codes(diagnoser, frame, labels[name], node, codes[:, j])
+    present = np.full((len(frame), len(diagnoser.causes)), -1, dtype=np.int8)
+    has_causes = False
+    for k, cause in enumerate(diagnoser.causes):
+        if cause_column(cause) in labels:
+            present[:, k] = _flags(frame, labels[cause_column(cause)])
+            has_causes = True
+    confirmed = _confirmed(diagnoser, frame, labels.get(CONFIRMED))
+    return Cases(
+        codes,
+        tuple(network.index[n] for n in observed.values()),
+        present,
+        confirmed,
+        has_causes,
+        CONFIRMED in labels,
+    )
+
+
+def _check_codes(
+    diagnoser: Diagnoser, frame: pd.DataFrame, label: object, node: str, codes: ev.CodeArray
+) -> None:
+    bad = np.flatnonzero(codes == ev.INVALID)
+    if bad.size:
+        row = frame.index[bad[0]]
+        value = frame[label].iloc[bad[0]]
+        error = ev.describe_invalid(diagnoser.network, diagnoser.network.index[node], value)
+        raise EvidenceError(f"row {row!r}, column {label!r}: {error}", node=node, value=value)
+
+
+def _flags(frame: pd.DataFrame, label: object) -> npt.NDArray[np.int8]:
+    """1/0/-1 (blank) from a cause column."""
+    out = np.full(len(frame), -1, dtype=np.int8)
+    for i, value in enumerate(frame[label].tolist()):
+        text = ev.normalise(value)
+        if text is None:
+            continue
+        if text.casefold() in _TRUE:
+            out[i] = 1
+        elif text.casefold() in _FALSE:
+            out[i] = 0
+        else:
+            raise InputError(
+                f"row {frame.index[i]!r}: {value!r} is not 1/0 (present or absent)",
+                column=str(label),
+            )
+    return out
+
+
+def _confirmed(diagnoser: Diagnoser, frame: pd.DataFrame, label: object) -> npt.NDArray[np.intp]:
+    """Index of each row's confirmed cause (-1 for a blank, or with no such column)."""
+    out = np.full(len(frame), -1, dtype=np.intp)
+    if label is None:
+        return out
+    index = {c: k for k, c in enumerate(diagnoser.causes)}
+    for i, value in enumerate(frame[label].tolist()):
+        text = ev.normalise(value)
+        if text is None:
+            continue
+        if text not in index:
+            raise InputError(
+                f"row {frame.index[i]!r}: {value!r} is not a cause of the model "
+                f"(causes: {', '.join(diagnoser.causes)})",
+                column=CONFIRMED,
+            )
+        out[i] = index[text]
+    return out

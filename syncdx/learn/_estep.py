@@ -1,0 +1,190 @@
+"""The E-step: expected counts of every family's rows given the cases, by exact inference.
+
+Cases are reduced to their distinct evidence patterns (weighted by how often each occurs) and
+every inference below runs on all patterns in one batched call of the exact engine.
+
+- A cause (a root): its posterior marginal, from one run with every node a target.
+- A `cpt` node with parents: for each configuration c of the parents, a run with the parents
+  clamped to c gives P(e, c) and P(node | e, c); the family's posterior is their product / P(e).
+- A noisy node (leaky noisy-OR / noisy-MAX, see `_params`): the contribution X_i of the leak
+  (i = 0) or of link i is hidden. Its expected count at level s >= 1 is
+
+      E[X_i = s, parent_i active | e] = d_i(s) * P'(e, parent_i active) / P(e)
+
+  where P' is the model with d_i replaced by a point mass at s: X_i = s happens with
+  probability d_i(s) when the link is active, and the rest of the model then runs as if the
+  link always contributed s. So one run of a modified model per (link, level), no table of
+  parent configurations. The count at level 0 is the rest: P(parent_i active | e) minus those.
+
+  For a noisy-OR node Y with no children (every observation of the shipped model) the modified
+  model needs no compiling: with link i always firing, Y is "on" whenever parent_i is active,
+  so P'(e, parent_i active) = L_Y(on) * P(e without Y's answer, parent_i active), L_Y(on) the
+  case's likelihood of Y being on (1 when blank). One run of the model itself per node, with
+  Y's answer left out and Y's parents as targets, gives every link and the leak at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from syncdx.diagnosis._diagnoser import Diagnoser
+from syncdx.learn._params import Family, noisy_table
+from syncdx.network._network import FloatArray, Network
+
+
+@dataclass(frozen=True, slots=True)
+class Patterns:
+    """Distinct evidence rows as likelihood arrays (B, states) and how many cases each is."""
+
+    likelihoods: dict[int, FloatArray]
+    weights: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Per family: expected counts (rows, levels or states) and activations (rows,)."""
+
+    counts: list[FloatArray]
+    active: list[FloatArray]
+    log_likelihood: float
+    impossible: float
+
+
+def expected_counts(network: Network, fams: list[Family], patterns: Patterns) -> Counts:
+    """The E-step over `patterns` for the model `network` (whose tables the families hold)."""
+    diagnoser = Diagnoser(network)
+    result = diagnoser.infer(patterns.likelihoods, None)
+    possible = result.possible
+    weights = np.where(possible, patterns.weights, 0.0)
+    log_z = np.where(possible, result.log_evidence, 0.0)
+    marginals = {v: np.nan_to_num(m) for v, m in result.marginals.items()}
+    counts, active = [], []
+    for family in fams:
+        if family.kind == "noisy" and _leaf_noisy_or(network, family):
+            c, a = _leaf(diagnoser, family, patterns.likelihoods, weights, log_z, marginals)
+        elif family.kind == "noisy":
+            c, a = _noisy(network, family, patterns.likelihoods, weights, log_z, marginals)
+        else:
+            c, a = _cpt(diagnoser, family, patterns.likelihoods, weights, log_z, marginals)
+        counts.append(c)
+        active.append(a)
+    ll = float(weights @ log_z)
+    return Counts(counts, active, ll, float(patterns.weights[~possible].sum()))
+
+
+def _clamped(
+    likelihoods: dict[int, FloatArray], cards: tuple[int, ...], clamp: dict[int, int]
+) -> dict[int, FloatArray]:
+    """`likelihoods` with each variable of `clamp` also held to one state."""
+    rows = len(next(iter(likelihoods.values()))) if likelihoods else 1
+    out = dict(likelihoods)
+    for v, state in clamp.items():
+        hold = np.zeros((1, cards[v]))
+        hold[0, state] = 1.0
+        out[v] = out[v] * hold if v in out else np.repeat(hold, rows, axis=0)
+    return out
+
+
+def _relative(log_joint: FloatArray, log_z: FloatArray, weights: FloatArray) -> FloatArray:
+    """w * P(e, x) / P(e) per pattern (0 where impossible)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        ratio = np.exp(log_joint - log_z)
+    return np.asarray(weights * np.nan_to_num(ratio, nan=0.0, posinf=0.0), dtype=np.float64)
+
+
+def _cpt(
+    diagnoser: Diagnoser,
+    family: Family,
+    likelihoods: dict[int, FloatArray],
+    weights: FloatArray,
+    log_z: FloatArray,
+    marginals: dict[int, FloatArray],
+) -> tuple[FloatArray, FloatArray]:
+    network = diagnoser.network
+    node, parents = family.node, network.parents[family.node]
+    counts = np.zeros_like(family.rows)
+    if not parents:
+        counts[0] = weights @ marginals[node]
+        return counts, counts.sum(axis=1)
+    shape = tuple(network.cards[p] for p in parents)
+    for flat, config in enumerate(np.ndindex(*shape)):
+        if family.frozen[flat]:
+            continue
+        clamp = dict(zip(parents, config))
+        run = diagnoser.infer(_clamped(likelihoods, network.cards, clamp), (node,))
+        counts[flat] = _relative(run.log_evidence, log_z, weights) @ np.nan_to_num(
+            run.marginals[node]
+        )
+    return counts, counts.sum(axis=1)
+
+
+def _noisy(
+    network: Network,
+    family: Family,
+    likelihoods: dict[int, FloatArray],
+    weights: FloatArray,
+    log_z: FloatArray,
+    marginals: dict[int, FloatArray],
+) -> tuple[FloatArray, FloatArray]:
+    rows = family.rows
+    counts = np.zeros_like(rows)
+    active = np.zeros(len(rows))
+    for i in range(len(rows)):
+        clamp = dict([family.active[i - 1]]) if i else {}
+        parent, state = family.active[i - 1] if i else (None, 0)
+        active[i] = weights.sum() if parent is None else weights @ marginals[parent][:, state]
+        if family.frozen[i]:
+            continue
+        for s in range(1, rows.shape[1]):
+            if rows[i, s] <= 0.0:
+                continue
+            point = rows.copy()
+            point[i] = np.eye(rows.shape[1])[s]
+            cpts = list(network.cpts)
+            cpts[family.node] = noisy_table(family, network, point)
+            modified = Diagnoser(_with_tables(network, cpts))
+            run = modified.infer(_clamped(likelihoods, network.cards, clamp), ())
+            counts[i, s] = rows[i, s] * _relative(run.log_evidence, log_z, weights).sum()
+        counts[i, 0] = max(active[i] - counts[i, 1:].sum(), 0.0)
+    return counts, active
+
+
+def _leaf_noisy_or(network: Network, family: Family) -> bool:
+    node = family.node
+    return len(family.levels) == 2 and not any(node in ps for ps in network.parents)
+
+
+def _leaf(
+    diagnoser: Diagnoser,
+    family: Family,
+    likelihoods: dict[int, FloatArray],
+    weights: FloatArray,
+    log_z: FloatArray,
+    marginals: dict[int, FloatArray],
+) -> tuple[FloatArray, FloatArray]:
+    """`_noisy` for a noisy-OR node without children: one run without the node's answer."""
+    node, on = family.node, family.levels[1]
+    parents = tuple(dict.fromkeys(p for p, _ in family.active))
+    rest = {v: lik for v, lik in likelihoods.items() if v != node}
+    if node in likelihoods:
+        run = diagnoser.infer(rest, parents)
+        lik_on = likelihoods[node][:, on]
+        scale = _relative(run.log_evidence, log_z, weights) * lik_on
+        given = {p: np.nan_to_num(run.marginals[p]) for p in parents}
+    else:  # never answered: the run would be the main one
+        scale, given = weights, {p: marginals[p] for p in parents}
+    rows = family.rows
+    counts, active = np.zeros_like(rows), np.zeros(len(rows))
+    active[0] = weights.sum()
+    counts[0, 1] = rows[0, 1] * scale.sum()
+    for i, (parent, state) in enumerate(family.active, start=1):
+        active[i] = weights @ marginals[parent][:, state]
+        counts[i, 1] = rows[i, 1] * (scale @ given[parent][:, state])
+    counts[:, 0] = np.maximum(active - counts[:, 1], 0.0)
+    return counts, active
+
+
+def _with_tables(network: Network, cpts: list[FloatArray]) -> Network:
+    return replace(network, cpts=tuple(cpts))

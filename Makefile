@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[cli,parquet,dask,plot,notebooks,bench,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dask,plot,notebooks,bench,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 	$(BIN)/python -m doctest -o ELLIPSIS -o NORMALIZE_WHITESPACE README.md
 
 bench: $(STAMP)

@@ -306,6 +306,7 @@ def thousand_children() -> syncdx.Model:
     return _naive_bayes(1100)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answered", [50, 1100])
 def test_a_cause_with_a_thousand_children_is_exact(
     thousand_children: syncdx.Model, answered: int

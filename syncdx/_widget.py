@@ -112,7 +112,7 @@ class Board:
                 }
                 for v in model.network.variables
                 if v.role == "observation"
-            ],  # fmt: skip
+            ],
             "actions": [
                 {"id": a.id, "text": a.text, "failed": a.id in failed}
                 for a in model.network.actions

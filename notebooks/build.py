@@ -256,7 +256,7 @@ printer""",
 printer.posterior(report).head()""",
     """plot_network(printer, report);""",
     """explanation = printer.explain(report)
-plot_explanation(explanation);
+ax = plot_explanation(explanation)
 explanation""",
     """## alarm: the intensive-care monitor""",
     """alarm = syncdx.load_model(

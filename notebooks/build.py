@@ -238,10 +238,41 @@ plt.tight_layout()""",
 model.score(frame, top=2)[["ticket", "top_1", "top_2", "top_probability", "error"]]""",
 ]
 
+ANY_NETWORK = [
+    """# Any discrete network: win95pts, alarm, asia
+
+A BIF network loads as a model; `causes=[...]` names the hypotheses to diagnose (by default the
+roots). Each is drawn, diagnosed and explained like the shipped model.""",
+    """import syncdx
+from syncdx.network import bundled_network
+from syncdx.plot import plot_explanation, plot_network
+
+printer = syncdx.load_model(
+    bundled_network("win95pts"),
+    causes=["AppOK", "DataFile", "PrtCbl", "PrtDriver", "NetOK", "PrtPaper", "TnrSpply"],
+)
+printer""",
+    """report = {"Problem1": "No_Output", "PrtStatPaper": "No_Error"}
+printer.posterior(report).head()""",
+    """plot_network(printer, report);""",
+    """explanation = printer.explain(report)
+ax = plot_explanation(explanation)
+explanation""",
+    """## alarm: the intensive-care monitor""",
+    """alarm = syncdx.load_model(
+    bundled_network("alarm"), causes=["HYPOVOLEMIA", "LVFAILURE", "ANAPHYLAXIS", "PULMEMBOLUS"]
+)
+alarm.posterior({"BP": "LOW", "CVP": "HIGH"})""",
+    """## asia: diseases as causes, not smoking and travel""",
+    """asia = syncdx.load_model(bundled_network("asia"), causes=["tub", "lung", "bronc"])
+asia.explain({"xray": "yes", "dysp": "yes", "smoke": "yes"}, method="shapley")""",
+]
+
 NOTEBOOKS = {
     "01_quickstart.ipynb": QUICKSTART,
     "02_troubleshooting.ipynb": TROUBLESHOOTING,
     "03_batch_scoring.ipynb": BATCH,
+    "04_any_network.ipynb": ANY_NETWORK,
 }
 
 

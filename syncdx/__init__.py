@@ -12,6 +12,7 @@ from syncdx._model import Model
 from syncdx._public import export as _export
 from syncdx._scoring import score_file
 from syncdx._session import Session
+from syncdx._widget import widget
 from syncdx.diagnosis._plan import Step
 from syncdx.errors import (
     EvidenceError,
@@ -45,6 +46,7 @@ __all__ = [
     "load_model",
     "score_file",
     "shipped_model_path",
+    "widget",
 ]
 __version__ = "0.1.0"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -321,26 +320,14 @@ class Model:
         )
 
     def _repr_html_(self) -> str:
-        prior = self.posterior()
-        rows = "".join(
-            f"<tr><td><code>{escape(c)}</code></td><td>{escape(self._meaning(c))}</td>"
-            f"<td style='text-align:right'>{p:.3f}</td></tr>"
-            for c, p in zip(map(str, prior.index), prior.to_numpy())
-        )
-        title = escape(self.network.title or self.network.name)
-        return (
-            f"<p><b>{title}</b>: {len(self.causes)} causes, {len(self.observations)} "
-            f"observations, {len(self.network.actions)} actions</p><table><thead><tr>"
-            f"<th>cause</th><th>meaning</th><th>prior</th></tr></thead><tbody>{rows}</tbody></table>"
-        )
+        """Causes with priors and provenance, questions, repairs, documents, and the network
+        picture (inline SVG) when matplotlib is installed."""
+        from syncdx.diagnosis._display import model_html
 
-    def _meaning(self, cause: str) -> str:
-        """The cause's text or, with none beyond its id (as from BIF), which states are present."""
-        variable = self.network.variable(cause)
-        if variable.text not in ("", variable.id):
-            return variable.text
-        present = " or ".join(s for s in variable.states if s != variable.normal)
-        return f"{cause} = {present}"
+        prior = self.posterior()
+        return model_html(
+            self.network, list(zip(map(str, prior.index), prior.tolist())), _svg(self)
+        )
 
 
 def _with_failures(
@@ -353,3 +340,23 @@ def _with_failures(
     from syncdx.diagnosis._repairs import combine_soft
 
     return combine_soft(network, soft, described_failures(network, failed))
+
+
+def _svg(model: Model) -> str:
+    """The network picture as inline SVG (scaled to the notebook's width); empty without
+    matplotlib."""
+    import io
+
+    try:  # on first use: matplotlib is optional, and slow to import
+        import matplotlib.pyplot as plt
+
+        from syncdx.plot import plot_network
+    except ImportError:
+        return ""
+    figure = plot_network(model).figure
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    plt.close(figure)  # drawn here only: a notebook must not show it a second time
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    return svg.replace("<svg ", "<svg style='max-width:100%;height:auto' ", 1)

@@ -22,6 +22,7 @@ import numpy as np
 
 from syncdx._model import Model
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._display import probability_table, table
 from syncdx.diagnosis._explain import Explanation, Method, explain
 from syncdx.diagnosis._findings import Finding, answer_finding, failed_finding
 from syncdx.diagnosis._plan import (
@@ -29,7 +30,6 @@ from syncdx.diagnosis._plan import (
     check_steps,
     described_failures,
     find_action,
-    probability_table,
 )
 from syncdx.errors import EvidenceError, SessionError, SyncdxError
 
@@ -254,22 +254,35 @@ class Session:
         return f"<Session {self._model.name!r}: {self._summary()}>"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{e.kind}</td><td><code>{escape(e.id)}</code></td>"
-            f"<td>{escape(e.value)}</td></tr>"
-            for e in self._history
-        )
-        history = (
-            "<table><thead><tr><th>step</th><th>id</th><th>result</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>"
-            if rows
-            else ""
-        )
+        """History (numbered, oldest first), the likeliest causes as bars, and the next step."""
+        network = self._model.network
+        texts = {v.id: v.text for v in network.variables} | {a.id: a.text for a in network.actions}
+        rows = [
+            [
+                str(n),
+                e.kind,
+                f"<code>{escape(e.id)}</code>",
+                escape(texts.get(e.id, "")),
+                escape(e.value),
+            ]
+            for n, e in enumerate(self._history, start=1)
+        ]
+        history = table(["#", "step", "id", "text", "result"], rows, "History") if rows else ""
         top = self.posterior.head(TOP_CAUSES)
+        causes = probability_table(
+            zip(map(str, top.index), top.tolist()),
+            "cause",
+            texts={c: texts[c] for c in map(str, top.index)},
+            caption=f"Most probable causes (top {len(top)})",
+        )
+        after = (
+            f"<p><b>Fixed by</b> <code>{escape(self.fixed_by)}</code></p>"
+            if self.fixed_by is not None
+            else self.plan()._repr_html_()
+        )
         return (
-            f"<p><b>Session</b> <code>{escape(self._model.name)}</code>: "
-            f"{escape(self._summary())}</p>{history}"
-            + probability_table(zip(map(str, top.index), top.tolist()), "cause")
+            f"<div><p><b>Session</b> <code>{escape(self._model.name)}</code>: "
+            f"{escape(self._summary())}</p>{history}{causes}{after}</div>"
         )
 
     def _summary(self) -> str:

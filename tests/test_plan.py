@@ -414,7 +414,7 @@ def test_step_reads_with_rounded_costs_and_percentages() -> None:
     assert str(step) == repr(step)[len("<Step ") : -1]
     html = step._repr_html_()
     assert "<code>fix_a</code>" in html
-    assert "20.0%" in html
+    assert "20%" in html
     last = dataclasses.replace(step, last_resort=True, why=())
     assert repr(last) == "<Step last resort fix_a (2.0 min; 38.5 min expected to a fix)>"
 

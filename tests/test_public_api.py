@@ -33,6 +33,7 @@ PUBLIC = {
         "load_model",
         "score_file",
         "shipped_model_path",
+        "widget",
     ],
     "syncdx.network": [
         "Action",

@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from syncdx.batch._scorer import DEFAULT_TOP, Scored, Scorer
 from syncdx.diagnosis._diagnoser import Diagnoser
+from syncdx.diagnosis._display import bar, percent, table
 from syncdx.errors import InputError
 from syncdx.network._files import read_model_file
 
@@ -84,6 +86,33 @@ class Summary:
             index=pd.Index(self.causes, name="top_cause"),
         )
         return table[table["rows"] > 0].sort_values("rows", ascending=False, kind="stable")
+
+    def __repr__(self) -> str:
+        rate = f", {self.rate:,.0f} rows/s" if self.seconds > 0 else ""
+        led = self.table().head(3)
+        top = ", ".join(f"{c} {percent(share)}" for c, share in zip(led.index, led["share"]))
+        return (
+            f"<Summary {self.rows:,} rows, {self.errors:,} with an error, {self.seconds:.2f} s"
+            f"{rate}{'; top causes: ' + top if top else ''}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """Rows, errors and time, then the causes that led, most often first, with their share
+        of the rows (bars) and mean top probability (percentages rounded for people)."""
+        led = self.table()
+        rows = [
+            [f"<code>{escape(str(cause))}</code>", f"{int(n):,}", percent(share), bar(share),
+             percent(mean)]
+            for cause, n, share, mean in zip(
+                led.index, led["rows"], led["share"], led["mean_probability"]
+            )
+        ]  # fmt: skip
+        rate = f" ({self.rate:,.0f} rows/s)" if self.seconds > 0 else ""
+        headings = ["top cause", "rows", "share", "", "mean P(top cause)"]
+        return (
+            f"<div><p><b>Scored {self.rows:,} rows</b>: {self.errors:,} with an error, "
+            f"{self.seconds:.2f} s{rate}</p>{table(headings, rows, 'Which cause led')}</div>"
+        )
 
 
 def score_file(

@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._display import probability_table
 from syncdx.diagnosis._faults import MAX_FAULTS, fault_sets
 from syncdx.diagnosis._lookahead import Look, Rows, Search
 from syncdx.diagnosis._recommend import Layout, evidence_likelihoods, question_cost
@@ -123,21 +124,20 @@ class Step:
         return f"<Step {self}>"
 
     def _repr_html_(self) -> str:
-        verb = "Ask" if self.kind == "question" else "Do"
-        return (
-            f"<p><b>{verb}</b> <code>{escape(self.id)}</code>: {escape(self.text)} "
-            f"({self.cost:.1f} min; {self.expected_cost:.1f} min expected to a fix)</p>"
-            + probability_table(self.why, "why (cause)")
+        """The step and the causes it bears on, most probable first, as percentages."""
+        verb = {"question": "Ask", "action": "Do"}[self.kind]
+        kind = "last resort" if self.last_resort else self.kind
+        answers = f"<br>Answers: {escape(' / '.join(self.answers))}" if self.answers else ""
+        why = (
+            probability_table(self.why, "cause it bears on", caption="Why this step")
+            if self.why
+            else ""
         )
-
-
-def probability_table(rows: Iterable[tuple[str, float]], label: str) -> str:
-    """An HTML table of (name, probability) rows, probabilities as percentages to 0.1%."""
-    body = "".join(
-        f"<tr><td><code>{escape(name)}</code></td><td style='text-align:right'>{p:.1%}</td></tr>"
-        for name, p in rows
-    )
-    return f"<table><thead><tr><th>{label}</th><th>P</th></tr></thead><tbody>{body}</tbody></table>"
+        return (
+            f"<div><p><b>Next step ({kind}): {verb}</b> <code>{escape(self.id)}</code>"
+            f"<br>{escape(self.text)}<br>Costs {self.cost:.1f} min; {self.expected_cost:.1f} min "
+            f"expected to a fix, this step included{answers}</p>{why}</div>"
+        )
 
 
 def plan(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,8 @@ from syncdx.network._network import FloatArray, Network
 
 def joint(network: Network) -> FloatArray:
     """The full joint distribution, one axis per variable in model order."""
-    operands: list[object] = []
+    # einsum's interleaved form (array, axes, array, axes, ...), which numpy's stubs lack
+    operands: list[Any] = []
     for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
         operands += [cpt, [*parents, var]]
     return np.asarray(np.einsum(*operands, list(range(len(network)))))

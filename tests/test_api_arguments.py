@@ -5,6 +5,7 @@ an AttributeError, OverflowError or a message from deep inside."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
 import pandas as pd
 import pytest
@@ -31,60 +32,80 @@ CALLS: list[tuple[str, Callable[[Model], object], type[Exception], str]] = [
     ),
     (
         "soft list",
-        lambda m: m.posterior(soft=[("imessage_off", 1)]),
+        lambda m: m.posterior(soft=cast(Any, [("imessage_off", 1)])),
         TypeError,
         "soft must be a mapping",
     ),
-    ("soft str", lambda m: m.posterior(soft="imessage_off"), TypeError, "soft must be a mapping"),
+    (
+        "soft str",
+        lambda m: m.posterior(soft=cast(Any, "imessage_off")),
+        TypeError,
+        "soft must be a mapping",
+    ),
     (
         "soft log P str",
-        lambda m: m.log_probability_of_evidence(soft="x"),
+        lambda m: m.log_probability_of_evidence(soft=cast(Any, "x")),
         TypeError,
         "soft must be a mapping",
     ),
-    ("soft marginals", lambda m: m.marginals(soft=5), TypeError, "soft must be a mapping"),
-    ("soft recommend", lambda m: m.recommend(soft=["x"]), TypeError, "soft must be a mapping"),
-    ("soft plan", lambda m: m.plan(soft="x"), TypeError, "soft must be a mapping"),
+    (
+        "soft marginals",
+        lambda m: m.marginals(soft=cast(Any, 5)),
+        TypeError,
+        "soft must be a mapping",
+    ),
+    (
+        "soft recommend",
+        lambda m: m.recommend(soft=cast(Any, ["x"])),
+        TypeError,
+        "soft must be a mapping",
+    ),
+    ("soft plan", lambda m: m.plan(soft=cast(Any, "x")), TypeError, "soft must be a mapping"),
     (
         "posteriors dict",
-        lambda m: m.posteriors({"paused_banner": ["yes"]}),
+        lambda m: m.posteriors(cast(Any, {"paused_banner": ["yes"]})),
         TypeError,
         "frame must be a pandas DataFrame.*dict",
     ),
     (
         "posteriors None",
-        lambda m: m.posteriors(None),
+        lambda m: m.posteriors(cast(Any, None)),
         TypeError,
         "frame must be a pandas DataFrame.*NoneType",
     ),
     (
         "posteriors Series",
-        lambda m: m.posteriors(FRAME.iloc[0]),
+        lambda m: m.posteriors(cast(Any, FRAME.iloc[0])),
         TypeError,
         "frame must be a pandas DataFrame.*Series",
     ),
     (
         "score dict",
-        lambda m: m.score({"paused_banner": ["yes"]}),
+        lambda m: m.score(cast(Any, {"paused_banner": ["yes"]})),
         TypeError,
         "frame must be a pandas DataFrame",
     ),
     (
         "score next_question",
-        lambda m: m.score(FRAME, next_question="yes"),
+        lambda m: m.score(FRAME, next_question=cast(Any, "yes")),
         TypeError,
         "next_question must be True or False",
     ),
     (
         "score top",
-        lambda m: m.score(FRAME, top="3"),
+        lambda m: m.score(FRAME, top=cast(Any, "3")),
         TypeError,
         "top must be a non-negative integer",
     ),
-    ("marginals int", lambda m: m.marginals(variables=5), TypeError, "variables must be a name"),
+    (
+        "marginals int",
+        lambda m: m.marginals(variables=cast(Any, 5)),
+        TypeError,
+        "variables must be a name",
+    ),
     (
         "marginals nested",
-        lambda m: m.marginals(variables=[["paused_banner"]]),
+        lambda m: m.marginals(variables=cast(Any, [["paused_banner"]])),
         TypeError,
         "variables must be a name.*is not a string",
     ),
@@ -94,69 +115,104 @@ CALLS: list[tuple[str, Callable[[Model], object], type[Exception], str]] = [
         TypeError,
         "variables must be a name",
     ),
-    ("plan failed None", lambda m: m.plan(failed=None), TypeError, "failed must be a name"),
-    ("plan failed int", lambda m: m.plan(failed=3), TypeError, "failed must be a name"),
-    ("plan skipped None", lambda m: m.plan(skipped=None), TypeError, "skipped must be a name"),
+    (
+        "plan failed None",
+        lambda m: m.plan(failed=cast(Any, None)),
+        TypeError,
+        "failed must be a name",
+    ),
+    ("plan failed int", lambda m: m.plan(failed=cast(Any, 3)), TypeError, "failed must be a name"),
+    (
+        "plan skipped None",
+        lambda m: m.plan(skipped=cast(Any, None)),
+        TypeError,
+        "skipped must be a name",
+    ),
     (
         "plan failed names",
-        lambda m: m.plan(failed=[1]),
+        lambda m: m.plan(failed=cast(Any, [1])),
         TypeError,
         "failed must be a name.*is not a string",
     ),
     (
         "recommend candidates",
-        lambda m: m.recommend(candidates=5),
+        lambda m: m.recommend(candidates=cast(Any, 5)),
         TypeError,
         "candidates must be a name",
     ),
-    ("recommend k", lambda m: m.recommend(k="2"), TypeError, "k must be None or an int"),
-    ("recommend by", lambda m: m.recommend(by=5), ValueError, "by must be one of"),
+    ("recommend k", lambda m: m.recommend(k=cast(Any, "2")), TypeError, "k must be None or an int"),
+    ("recommend by", lambda m: m.recommend(by=cast(Any, 5)), ValueError, "by must be one of"),
     (
         "recommend criterion",
-        lambda m: m.recommend(criterion=None),
+        lambda m: m.recommend(criterion=cast(Any, None)),
         ValueError,
         "criterion must be one of",
     ),
-    ("states int", lambda m: m.states(5), EvidenceError, "unknown node 5 .*node names are strings"),
-    ("states list", lambda m: m.states(["paused_banner"]), EvidenceError, "node names are strings"),
+    (
+        "states int",
+        lambda m: m.states(cast(Any, 5)),
+        EvidenceError,
+        "unknown node 5 .*node names are strings",
+    ),
+    (
+        "states list",
+        lambda m: m.states(cast(Any, ["paused_banner"])),
+        EvidenceError,
+        "node names are strings",
+    ),
     (
         "posterior list",
-        lambda m: m.posterior(["paused_banner"]),
+        lambda m: m.posterior(cast(Any, ["paused_banner"])),
         TypeError,
         "evidence must be a mapping",
     ),
     (
         "posterior key",
-        lambda m: m.posterior({5: "yes"}),
+        lambda m: m.posterior(cast(Any, {5: "yes"})),
         EvidenceError,
         "unknown node 5 .*node names are strings",
     ),
-    ("model network", lambda m: Model(None), TypeError, "Model needs a syncdx Network"),
-    ("model path", lambda m: Model("model.yaml"), TypeError, "syncdx.load_model reads one"),
-    ("session model", lambda m: Session(None), TypeError, "a Session needs a syncdx Model"),
+    ("model network", lambda m: Model(cast(Any, None)), TypeError, "Model needs a syncdx Network"),
     (
-        "from_json model",
-        lambda m: Session.from_json(m.network, "{}"),
+        "model path",
+        lambda m: Model(cast(Any, "model.yaml")),
+        TypeError,
+        "syncdx.load_model reads one",
+    ),
+    (
+        "session model",
+        lambda m: Session(cast(Any, None)),
         TypeError,
         "a Session needs a syncdx Model",
     ),
-    ("from_json text", lambda m: Session.from_json(m, None), SessionError, "must be JSON"),
+    (
+        "from_json model",
+        lambda m: Session.from_json(cast(Any, m.network), "{}"),
+        TypeError,
+        "a Session needs a syncdx Model",
+    ),
+    (
+        "from_json text",
+        lambda m: Session.from_json(m, cast(Any, None)),
+        SessionError,
+        "must be JSON",
+    ),
     (
         "answer node",
-        lambda m: Session(m).answer(["paused_banner"], "yes"),
+        lambda m: Session(m).answer(cast(Any, ["paused_banner"]), "yes"),
         EvidenceError,
         "node names are strings",
     ),
     (
         "did fixed",
-        lambda m: Session(m).did("restart_device", "no"),
+        lambda m: Session(m).did("restart_device", cast(Any, "no")),
         TypeError,
         "fixed must be True or False",
     ),
-    ("did action", lambda m: Session(m).did(5, True), EvidenceError, "unknown action 5"),
+    ("did action", lambda m: Session(m).did(cast(Any, 5), True), EvidenceError, "unknown action 5"),
     (
         "skip step",
-        lambda m: Session(m).skip(None),
+        lambda m: Session(m).skip(cast(Any, None)),
         EvidenceError,
         "unknown action or question None",
     ),
@@ -187,7 +243,7 @@ def test_any_wrong_soft_is_a_clear_error(soft: object) -> None:
     expected = EvidenceError if isinstance(soft, dict) else TypeError
     message = "unknown node" if isinstance(soft, dict) else "soft must be a mapping"
     with pytest.raises(expected, match=message):
-        SYNC.posterior(soft=soft)  # type: ignore[arg-type]  # wrong on purpose
+        SYNC.posterior(soft=cast(Any, soft))
 
 
 @given(st.sampled_from(WRONG), st.sampled_from(["variables", "failed", "skipped", "candidates"]))
@@ -195,11 +251,12 @@ def test_any_wrong_names_argument_is_named(value: object, argument: str) -> None
     """A names argument (variables, failed, skipped, candidates) given anything but a name or
     names is a TypeError naming the argument, or an EvidenceError naming the unknown name."""
     assume(value is not None or argument in ("failed", "skipped"))  # None: every node
-    calls = {
-        "variables": lambda: SYNC.marginals(variables=value),
-        "failed": lambda: SYNC.plan(failed=value),
-        "skipped": lambda: SYNC.plan(skipped=value),
-        "candidates": lambda: SYNC.recommend(candidates=value),
+    wrong = cast(Any, value)
+    calls: dict[str, Callable[[], object]] = {
+        "variables": lambda: SYNC.marginals(variables=wrong),
+        "failed": lambda: SYNC.plan(failed=wrong),
+        "skipped": lambda: SYNC.plan(skipped=wrong),
+        "candidates": lambda: SYNC.recommend(candidates=wrong),
     }
     with pytest.raises((TypeError, EvidenceError)) as info:
         calls[argument]()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +70,10 @@ def test_score_appends_columns_in_documented_order(sync: Model) -> None:
         "log_evidence",
         "error",
     ]
-    assert out.loc[0, "id"] == "007"
-    assert out.loc[0, "note"] == "NA"
-    assert out.loc[0, "top_cause"] == out.loc[0, "top_1"]
-    assert pd.isna(out.loc[0, "error"])
+    assert out["id"].loc[0] == "007"
+    assert out["note"].loc[0] == "NA"
+    assert out["top_cause"].loc[0] == out["top_1"].loc[0]
+    assert pd.isna(out["error"].loc[0])
 
 
 def test_scores_match_posteriors_and_evidence(sync: Model) -> None:
@@ -111,27 +112,27 @@ def test_unknown_state_keeps_row_with_error(sync: Model) -> None:
     )
     out = sync.score(frame)
     assert list(out["error"].isna()) == [True, False, True]
-    message = out.loc[1, "error"]
+    message = out["error"].loc[1]
     assert "column 'paused_banner': 'maybe' is not a state; allowed: yes, no" in message
     assert "column 'system_status': 'green'" in message
     assert "allowed: all_green, icloud_issue, imessage_issue" in message
     assert out.loc[1, [f"p_{c}" for c in sync.causes]].isna().all()
-    assert pd.isna(out.loc[1, "top_cause"])
-    assert pd.isna(out.loc[1, "log_evidence"])
-    assert out.loc[2, "top_cause"] == sync.posterior({"paused_banner": "no"}).index[0]
+    assert pd.isna(out["top_cause"].loc[1])
+    assert pd.isna(out["log_evidence"].loc[1])
+    assert out["top_cause"].loc[2] == sync.posterior({"paused_banner": "no"}).index[0]
 
 
 def test_impossible_row_names_conflicting_answers(strict_model: Model) -> None:
     """Impossible answers keep their row: error names the conflict, log_evidence is -inf."""
     frame = pd.DataFrame({"a": ["yes", "yes"], "b": ["no", "yes"], "d": ["yes", "no"]})
     out = strict_model.score(frame)
-    assert "impossible evidence" in out.loc[0, "error"]
-    assert "a=yes, b=no" in out.loc[0, "error"]
-    assert "d=" not in out.loc[0, "error"]
-    assert out.loc[0, "log_evidence"] == -np.inf
-    assert pd.isna(out.loc[0, "p_c"])
-    assert pd.isna(out.loc[1, "error"])
-    assert out.loc[1, "p_c"] == pytest.approx(1.0)
+    assert "impossible evidence" in out["error"].loc[0]
+    assert "a=yes, b=no" in out["error"].loc[0]
+    assert "d=" not in out["error"].loc[0]
+    assert out["log_evidence"].loc[0] == -np.inf
+    assert pd.isna(out["p_c"].loc[0])
+    assert pd.isna(out["error"].loc[1])
+    assert out["p_c"].loc[1] == pytest.approx(1.0)
 
 
 def test_only_observation_columns_are_evidence(sync: Model) -> None:
@@ -170,10 +171,10 @@ def test_next_question_matches_recommender(sync: Model) -> None:
     ids, gains = next_questions(sync.diagnoser, codes, columns)
     assert list(out["next_question"][:2]) == [ids[0], ids[0]]
     assert out["next_question_gain"][0] == pytest.approx(gains[0])
-    assert pd.isna(out.loc[2, "next_question"])
+    assert pd.isna(out["next_question"].loc[2])
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str] | None]) -> None:
+def write_csv(path: Path, header: list[str], rows: Sequence[list[str] | None]) -> None:
     """A CSV file; a None row is an empty line."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -204,7 +205,7 @@ def test_blank_line_is_a_blank_row(sync: Model, tmp_path: Path) -> None:
     score_file(src, dst, model=sync)
     out = read_back(dst)
     assert list(out["id"]) == ["1", "", "3"]
-    assert float(out.loc[1, "log_evidence"]) == pytest.approx(0.0, abs=1e-9)
+    assert float(out["log_evidence"].loc[1]) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_bom_and_chunking_do_not_change_output(sync: Model, tmp_path: Path) -> None:

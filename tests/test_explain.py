@@ -106,7 +106,7 @@ def test_sampled_shapley_above_twelve_findings_is_exact_in_sum(model: syncdx.Mod
     """With more than 12 findings Shapley weights are sampled, carry a standard error, still add
     up exactly, and are reproducible by seed."""
     sample = model.sample(1, seed=3)
-    evidence = {o: sample.at[0, o] for o in model.observations[:14]}
+    evidence = {o: sample[o].loc[0] for o in model.observations[:14]}
     first = model.explain(evidence, method="shapley", samples=200, seed=1)
     again = model.explain(evidence, method="shapley", samples=200, seed=1)
     assert len(first.table) == 14
@@ -191,7 +191,7 @@ def test_explanation_displays_rounded(model: syncdx.Model) -> None:
     text = repr(explanation)
     assert "storage_full_alert = yes" in text
     assert "bits" in text
-    weight = explanation.table.at[0, "weight"]
+    weight = explanation.table["weight"].loc[0]
     assert f"{weight:+.2f}" in text
     html = explanation._repr_html_()
     assert html.count("<tr>") == len(EVIDENCE) + 1

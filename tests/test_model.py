@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 import syncdx
 from syncdx import EvidenceError, ImpossibleEvidenceError, InputError, Model
 from syncdx._ranking import TIE
-from syncdx.network._network import CAUSE_STATES, Network, Variable
+from syncdx.network._network import CAUSE_STATES, FloatArray, Network, Variable
 from tests.oracle import posterior_marginals
 from tests.strategies import hard_evidence, networks
 
@@ -36,7 +37,7 @@ def test_posterior_is_sorted_series_of_causes(sync: Model) -> None:
     """posterior() gives P(present) for every cause, most probable first (ties in model order)."""
     post = sync.posterior({"storage_full_alert": "yes"})
     assert set(post.index) == set(sync.causes)
-    assert np.all(np.diff(post.values) <= TIE)
+    assert np.all(np.diff(post.to_numpy()) <= TIE)
     assert post.index[0] == "icloud_storage_full"
     assert ((post >= 0) & (post <= 1)).all()
 
@@ -119,14 +120,17 @@ def test_bad_soft_evidence_is_rejected(sync: Model, weights: object, message: st
     """Soft evidence needs a finite real weight >= 0 for every state, not all zero: a state
     left out is an error, not a silent 0 that would turn "probably" into certainty."""
     with pytest.raises(EvidenceError, match=re.escape(message)) as info:
-        sync.posterior(soft={"internet_works": weights})
+        sync.posterior(soft={"internet_works": cast(Any, weights)})
     assert info.value.node == "internet_works"
 
 
 def _tiny() -> Model:
     """a -> b, where b = yes is impossible unless a is present."""
-    variables = (Variable("a", CAUSE_STATES, "cause"), Variable("b", ("yes", "no")))
-    cpts = (np.array([0.9, 0.1]), np.array([[0.0, 1.0], [0.7, 0.3]]))
+    variables: tuple[Variable, ...] = (
+        Variable("a", CAUSE_STATES, "cause"),
+        Variable("b", ("yes", "no")),
+    )
+    cpts: tuple[FloatArray, ...] = (np.array([0.9, 0.1]), np.array([[0.0, 1.0], [0.7, 0.3]]))
     variables += (Variable("c", ("yes", "no")),)
     cpts += (np.array([[0.5, 0.5], [0.2, 0.8]]),)
     return Model(Network(variables, ((), (0,), (0,)), cpts))
@@ -167,9 +171,12 @@ def test_posteriors_batch_matches_single_queries(sync: Model) -> None:
     assert list(out.index) == [10, 5, 7, 1]
     assert list(out.columns) == list(sync.causes)
     for label, row in frame.iterrows():
+        assert isinstance(label, int)  # the frame's own integer labels
         evidence = {k: row[k] for k in ("paused_banner", "internet_works")}
         expected = sync.posterior(evidence)
-        np.testing.assert_allclose(out.loc[label, expected.index], expected.values, atol=1e-12)
+        np.testing.assert_allclose(
+            out.loc[label, list(expected.index)], expected.to_numpy(), atol=1e-12
+        )
 
 
 def test_posteriors_bad_cell_names_row_and_column(sync: Model) -> None:
@@ -212,8 +219,8 @@ def test_evidence_order_does_not_matter(data: st.DataObject) -> None:
     forward = model.marginals(evidence)
     backward = model.marginals(dict(reversed(list(evidence.items()))))
     for name, series in forward.items():
-        np.testing.assert_allclose(series.values, backward[name].values, atol=1e-12)
-        np.testing.assert_allclose(series.values, marginals[network.index[name]], atol=1e-9)
+        np.testing.assert_allclose(series.to_numpy(), backward[name].to_numpy(), atol=1e-12)
+        np.testing.assert_allclose(series.to_numpy(), marginals[network.index[name]], atol=1e-9)
     assert model.probability_of_evidence(evidence) == pytest.approx(p_e, rel=1e-9)
 
 
@@ -325,7 +332,7 @@ def test_posteriors_match_column_names_as_score_does(sync: Model) -> None:
     ids=["typo", "unrelated", "integers", "multiindex", "none"],
 )
 def test_posteriors_refuse_a_frame_with_no_node_column_as_score_does(
-    sync: Model, columns: object
+    sync: Model, columns: list[object] | pd.MultiIndex
 ) -> None:
     """posteriors() refuses a frame where no column names a node, as score() does, instead of
     returning the priors for every row; the message names close spellings and odd names."""

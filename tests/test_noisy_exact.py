@@ -111,7 +111,7 @@ def _distributions(draw: st.DrawFn) -> dict[str, float]:
 def _exact_cdf(weights: dict[str, float]) -> list[Fraction]:
     """P(X <= s) for each state, with the first state taking exactly the rest."""
     p = [Fraction(weights.get(state, 0.0)) for state in STATES]
-    p[0] = 1 - sum(p[1:])
+    p[0] = 1 - sum(p[1:], Fraction(0))
     return [sum(p[: s + 1], Fraction(0)) for s in range(len(STATES))]
 
 
@@ -150,7 +150,7 @@ def test_noisy_max_table_is_exact(leak: dict[str, float], links: list[dict[str, 
 def test_noisy_max_link_on_the_normal_state_warns() -> None:
     """A noisy-MAX link with all its weight on the first (normal) state has no effect: a
     ModelWarning names the node and the link."""
-    spec = {
+    spec: dict[str, dict[str, Any]] = {
         "leak": {"p": {"low": 0.1}, "assumption": "l"},
         "links": {"c0": {"p": {"none": 1.0}, "assumption": "l"}},
     }

@@ -7,7 +7,7 @@ import io
 import itertools
 from collections.abc import Callable
 from contextlib import redirect_stdout
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -201,7 +201,7 @@ class _World:
             stay *= [1.0 - action.fixes.get(c, 0.0) for c in self.model.causes]
         total = 0.0
         for s in self.sets:
-            index = [slice(None)] * len(self.network)
+            index: list[slice | int] = [slice(None)] * len(self.network)
             for k, v in enumerate(self.causes):
                 index[v] = int(k in s)
             for node, state in evidence.items():
@@ -444,4 +444,6 @@ def test_bad_soft_evidence_on_a_failed_actions_cause_is_an_evidence_error(
 ) -> None:
     """Soft evidence is checked before it is combined with a failure on the same cause."""
     with pytest.raises(EvidenceError, match="soft evidence on 'icloud_storage_full'"):
-        sync.plan(soft={"icloud_storage_full": weights}, failed=["free_or_upgrade_storage"])
+        sync.plan(
+            soft={"icloud_storage_full": cast(Any, weights)}, failed=["free_or_upgrade_storage"]
+        )

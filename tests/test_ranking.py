@@ -26,7 +26,9 @@ def noisy_scores(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
 
 
 @given(noisy_scores())
-def test_noise_below_the_tie_width_never_changes_a_ranking(scores: tuple) -> None:
+def test_noise_below_the_tie_width_never_changes_a_ranking(
+    scores: tuple[np.ndarray, np.ndarray],
+) -> None:
     """Exact values and values off in their last bits rank the same, ties in column order."""
     exact, noisy = scores
     order = descending(noisy)

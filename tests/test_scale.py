@@ -87,9 +87,14 @@ def _chain_forest(n: int) -> Network:
 def test_elimination_recomputes_costs_locally(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Eliminating a node recomputes only nearby costs: O(n) cost evaluations, not O(n^2),
     and the forest's trees are joined with no clique gaining more than 3 neighbours."""
-    calls = []
+    calls: list[int] = []
     cost = _triangulate._cost
-    monkeypatch.setattr(_triangulate, "_cost", lambda *a: calls.append(1) or cost(*a))
+
+    def counted_cost(graph: Sequence[set[int]], cards: Sequence[int], v: int) -> tuple[int, int]:
+        calls.append(1)
+        return cost(graph, cards, v)
+
+    monkeypatch.setattr(_triangulate, "_cost", counted_cost)
     network = _chain_forest(n)
     _, nbrs = _triangulate.junction_tree(network.cards, network.parents, 0)
     assert len(calls) <= 4 * n

@@ -15,177 +15,270 @@ from nbclient import NotebookClient
 
 HERE = Path(__file__).parent
 
-QUICKSTART = [
-    """# syncdx quick start
+MODEL = [
+    """# The shipped model: why iMessage / iCloud sync is paused
 
-Load the shipped iMessage / iCloud sync model, ask it what is likely wrong, and see how answers
-move the diagnosis.""",
-    """import pandas as pd
+syncdx ships one model: the causes of a paused or incomplete iMessage / iCloud sync, the
+symptoms a person can report, and the repairs that fix them. Its structure comes from three
+seed documents; its numbers are judgements, each written down beside it. This notebook reads
+it: what is in it, where each part comes from, how it is wired, what it believes before any
+answer, and how a first answer moves it.""",
+    """import matplotlib.pyplot as plt
+import pandas as pd
 
 import syncdx
-from syncdx.network import bundled_network
-from syncdx.plot import plot_posterior, plot_trajectory
+from syncdx.plot import plot_network, plot_posterior
 
+pd.set_option("display.max_colwidth", None)  # texts, sources and assumptions in full
 model = syncdx.load_model()
 model""",
-    """## What the evidence says
+    """## The seed documents
 
-Evidence maps observation ids to answers (case-insensitive; yes/no also as true/false, 1/0,
-y/n). A blank answer means *not observed*.""",
+Every cause, symptom and repair cites these documents in its `source`, by key and section
+(`"000 §2"` is section 2 of document 000).""",
+    """network = model.network
+pd.Series(dict(network.documents), name="title").rename_axis("key").to_frame()""",
+    """## Causes
+
+A cause is a root of the network with a prior: P(present) among people who report a sync
+problem (several can be present at once). `source` says which documents support it,
+`assumption` how its number was judged: the documents name causes but give no numbers.""",
+    """def provenance(items):
+    \"\"\"Each variable's or action's text, sources and assumption, by id.\"\"\"
+    rows = {
+        item.id: {
+            "text": item.text,
+            "source": ", ".join(item.source),
+            "assumption": item.assumption,
+        }
+        for item in items
+    }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+prior = model.posterior()  # no evidence: the priors, likeliest first
+causes = provenance(network.variable(cause) for cause in prior.index)
+causes.insert(0, "prior", prior.round(3))
+causes""",
+    """## Symptoms
+
+The observations are what a person can report: a question, its answers, and the minutes it
+takes to answer (the planner weighs them).""",
+    """symptoms = provenance(network.variable(question) for question in model.observations)
+symptoms.insert(1, "answers", [" / ".join(model.states(q)) for q in model.observations])
+symptoms.insert(2, "minutes", model.questions["cost"])
+symptoms""",
+    """## Repairs
+
+Each repair takes some minutes and fixes each cause it targets with a probability. The last
+resort also fixes every other cause with some probability, and ends a troubleshooting plan.""",
+    """def fixes(action):
+    \"\"\"What the action fixes, with the probability, as text.\"\"\"
+    listed = [f"{cause} {p:.0%}" for cause, p in action.fixes.items()]
+    rest = [f"any other cause {action.fixes_rest:.0%}"] if action.last_resort else []
+    return ", ".join(listed + rest)
+
+
+repairs = provenance(network.actions)
+repairs.insert(1, "minutes", [action.cost for action in network.actions])
+repairs.insert(2, "fixes", [fixes(action) for action in network.actions])
+repairs""",
+    """## How it is wired
+
+Causes on top, then two hidden nodes (this device cannot reach iCloud at all; it does not sync
+in the background), then the questions. The symptoms that many causes share hang off the hidden
+nodes rather than off every cause, which keeps inference small and fast.""",
+    """plot_network(model);""",
+    """## What the model believes before any answer""",
+    """plot_posterior(prior, top=None, title="Priors: P(cause present) before any answer");""",
+    """## A first report
+
+Evidence maps question ids to answers (case-insensitive; yes/no also as true/false, 1/0,
+y/n); a question left out is not observed. Here: Messages shows the paused banner, and the
+internet does not work.""",
     """evidence = {"paused_banner": "yes", "internet_works": "no"}
 posterior = model.posterior(evidence)
-posterior.head()""",
-    """plot_posterior(posterior, prior=model.posterior());""",
-    """### What to expect
+plot_posterior(posterior, prior=prior, title="Given a paused banner and no internet");""",
+    """posterior.head().round(3)""",
+    """### The network given the evidence
 
-`marginals` gives every state's probability for any node, including questions not yet asked.""",
+Each cause shows its posterior as a shade, each other node its likeliest state, and the
+answered questions have a thick border.""",
+    """plot_network(model, evidence);""",
+    """### A closer look
+
+The whole network is wide (its 25 questions side by side). `plot_network` returns its Axes, so
+a part of it can be shown at a readable size: here, around *this device cannot talk to
+iCloud*.""",
+    """fig, ax = plt.subplots(figsize=(9.5, 5))
+plot_network(model, evidence, ax=ax)
+left, right = -2, 14
+for label in list(ax.texts):  # keep the nodes that fit whole, in a larger font
+    if left + 0.7 < label.get_position()[0] < right - 0.7:
+        label.set_fontsize(8)
+    else:
+        label.remove()
+ax.set_xlim(left, right)
+ax.set_title("Around 'this device cannot talk to iCloud', given the evidence");""",
+    """### Questions not yet asked
+
+`marginals` gives every state's probability for any node: what the person would likely answer
+next.""",
     """model.marginals(evidence, ["weak_or_switching_network", "system_status"])""",
-    """## Uncertain answers
+    """### Uncertain answers
 
 A person who *thinks* the network is weak gives soft (likelihood) evidence; "don't know" is
 simply no evidence.""",
     """probably = {"weak_or_switching_network": {"yes": 0.8, "no": 0.2}}
 comparison = pd.DataFrame(
     {
-        "no answer": model.posterior(evidence),
+        "no answer": posterior,
         "probably weak": model.posterior(evidence, soft=probably),
         "weak": model.posterior({**evidence, "weak_or_switching_network": "yes"}),
     }
 )
 comparison.sort_values("weak", ascending=False).head(4).round(3)""",
-    """## A diagnosis, answer by answer""",
-    """answers = [
-    ("paused_banner", "yes"),
-    ("internet_works", "yes"),
-    ("other_icloud_sync_failing", "yes"),
-    ("storage_full_alert", "no"),
-    ("system_status", "icloud_issue"),
+    """## Next
+
+`02_diagnose` follows one report to a fix; `03_batch` scores a file of reports;
+`04_any_network` does the same with classic networks loaded from BIF files.""",
 ]
-steps, seen = {"start": model.posterior()}, {}
-for node, state in answers:
-    seen[node] = state
-    steps[f"{node}={state}"] = model.posterior(seen)
-plot_trajectory(steps);""",
-    """## Contradictions are named, never NaN
+
+DIAGNOSE = [
+    """# Diagnosing one report, step by step
+
+A person reports that Messages says "Syncing with iCloud paused", that the device warns iCloud
+storage is full, and that Photos and iCloud Drive are failing too. What does the model make of
+it, which answers drove that, what should they check next, and what should they do?""",
+    """import numpy as np
+import pandas as pd
+
+import syncdx
+from syncdx.network import bundled_network
+from syncdx.plot import plot_explanation, plot_network, plot_posterior, plot_recommendation
+
+model = syncdx.load_model()
+report = {"paused_banner": "yes", "storage_full_alert": "yes", "other_icloud_sync_failing": "yes"}
+posterior = model.posterior(report)
+plot_posterior(posterior, prior=model.posterior(), title="Given the report");""",
+    """plot_network(model, report);""",
+    """## Which answers drove the diagnosis?
+
+`model.explain` gives each answer's weight of evidence on the likeliest cause: how many bits it
+moved the cause's log-odds. The sequential method weighs each answer given those before it, in
+the order given; the waterfall goes from the prior to the posterior.""",
+    """explanation = model.explain(report)
+plot_explanation(explanation)
+explanation""",
+    """### Shapley weights
+
+The Shapley method averages each answer's weight over every order in which the answers
+could have come, so no answer gets credit for coming first. Both add up exactly to the change
+in log-odds.""",
+    """shapley = model.explain(report, method="shapley")
+print(f"sequential {explanation.total:+.6f} bits, Shapley {shapley.total:+.6f} bits")
+shapley""",
+    """## A surprising report
+
+"The internet does not work", yet the network is not weak and Photos sync fine. Each answer is
+possible, but together they are unusual: Hugin's conflict measure log2 prod P(e_i) / P(e) is
+positive, and the answer least probable given the others (`p_given_others`) is the one to
+re-check. A rare case fits together; a wrong answer tends not to.""",
+    """surprising = {
+    "paused_banner": "yes",
+    "internet_works": "no",
+    "weak_or_switching_network": "no",
+    "other_icloud_sync_failing": "no",
+}
+conflict = model.explain(surprising).conflict
+print(conflict.message)
+conflict.table.round(3)""",
+    """### A report that fits together
+
+The first report's answers share a cause, so they are more probable together than apart: a
+negative conflict.""",
+    """print(explanation.conflict.message)""",
+    """### When answers are impossible
 
 The sync model keeps a small leak on every link, so no set of its answers is strictly
-impossible. In the classic *asia* network `either` is a logical OR of `tub` and `lung`:
-answers that break it are an error naming a smallest set of answers to re-check.""",
-    """import warnings
-
-# pgmpy's progress bars want ipywidgets in Jupyter; syncdx shows none, so skip the notice
-warnings.filterwarnings("ignore", message="IProgress not found")
-asia = syncdx.load_model(bundled_network("asia"))
+impossible. In the classic *asia* network `either` is a logical OR of `tub` and `lung`: answers
+that break it are an error naming a smallest set of answers to re-check, never a NaN.""",
+    """asia = syncdx.load_model(bundled_network("asia"))
 try:
     asia.posterior({"smoke": "yes", "lung": "yes", "either": "no", "xray": "yes"})
 except syncdx.ImpossibleEvidenceError as error:
     print(error)""",
-    """## Any discrete network
+    """## What to ask next
 
-BIF and XMLBIF files load the same way (root nodes become causes). pgmpy ships classic
-networks; here the Windows 95 printer troubleshooter.""",
-    """printer = syncdx.load_model(bundled_network("win95pts"))
-printer.posterior({"Problem1": "No_Output", "PrtOn": "Yes"}).head()""",
-]
+`recommend` ranks the unanswered questions by expected information gain about the causes
+(bits), with the probability of each answer.""",
+    """table = model.recommend(report, k=8)
+plot_recommendation(table)
+table.round(3)""",
+    """### Information per minute
 
-TROUBLESHOOTING = [
-    """# What to ask, what to do
+Ranked by bits per minute, quick checks come first:""",
+    """plot_recommendation(model.recommend(report, by="gain_per_cost"), by="gain_per_minute");""",
+    """## What to do next
 
-The recommender ranks questions by how much they would tell about the causes; the planner picks
-the step (a question or a repair) with the lowest expected cost of getting the problem fixed.""",
-    """import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-
-import syncdx
-
-pd.set_option("display.max_colwidth", None)  # question texts and answers in full
-model = syncdx.load_model()
-evidence = {"paused_banner": "yes"}
-
-table = model.recommend(evidence, k=8)
-table.round(3)  # one column per answer: P(answer = state | evidence)""",
-    """## Which findings drove the diagnosis?
-
-`model.explain` gives each finding's weight of evidence in bits on the likeliest cause: in the
-order given (sequential), or averaged over every order (Shapley). Both add up exactly to the
-change in log-odds. A positive conflict flags answers that are unusual together.""",
-    """from syncdx.plot import plot_explanation, plot_network
-
-report = {"paused_banner": "yes", "storage_full_alert": "yes", "other_icloud_sync_failing": "no"}
-explanation = model.explain(report)
-plot_explanation(explanation)
-explanation""",
-    """model.explain(report, method="shapley")""",
-    """plot_network(model, report);""",
-    """## Information per minute
-
-Ranking by bits per minute favours quick checks: a glance at a setting before a long test.""",
-    """ranking = model.recommend(evidence, by="gain_per_cost")
-ax = ranking.head(10)[::-1].plot.barh(y="gain_per_minute", legend=False, figsize=(7, 4))
-ax.set_xlabel("expected information gain per minute (bits)")
-plt.tight_layout()""",
-    """## The repair actions the planner works with""",
-    """model.actions""",
+The planner picks the step, a question or a repair, with the lowest expected minutes to a fix,
+and says which causes it targets.""",
+    """model.plan(report)""",
     """## A troubleshooting session
 
 A `Session` records answers and repairs; "did not fix it" is evidence too. To watch the planner
-on a case whose truth is known, draw one from the model itself (seed 2; another seed gives
-another case): the causes present, and every answer the person would give. The planner sees
-only the answers to the questions it asks; a repair fixes each present cause it targets with
-the probability the model gives it, drawn from the same generator. The problem is fixed when
-no cause is left.""",
-    """from syncdx.diagnosis._repairs import find_action, fix_probabilities
-from syncdx.network import sample
-
-network = model.network
+on a case whose truth is known, draw one from the model itself with `model.sample` (seed 2;
+another seed gives another case): the causes present (`cause_<id>` columns) and every answer
+the person would give. The planner sees only the answers to the questions it asks; a repair
+fixes each present cause it targets with the probability the model gives it, drawn from a
+seeded generator. The problem is fixed when no cause is left.""",
+    """cases = model.sample(20, seed=2)
+case = cases[cases["confirmed_cause"].notna()].iloc[0]  # a person with a problem
+still_present = {cause for cause in model.causes if case[f"cause_{cause}"] == 1}
+actions = {action.id: action for action in model.network.actions}
 rng = np.random.default_rng(2)
 
 
-def causes_present(case):
-    return [c for c in model.causes if case[c] != network.variables[network.index[c]].normal]
-
-
-rows = sample(network, 100, rng)
-cases = [{v.id: v.states[i] for v, i in zip(network.variables, row)} for row in rows]
-case = next(c for c in cases if causes_present(c))  # a person with a problem
-still_present = set(causes_present(case))
-
-
-def repair(action):
-    # try `action` on the case; True if no cause is left
-    fixes = fix_probabilities(find_action(network, action), model.causes)
-    for cause, q in zip(model.causes, fixes):
-        if cause in still_present and rng.random() < q:
+def repair(action_id):
+    \"\"\"Try the repair on the case; True if no cause is left.\"\"\"
+    action = actions[action_id]
+    rest = action.fixes_rest if action.last_resort else 0.0
+    for cause in sorted(still_present):
+        if rng.random() < action.fixes.get(cause, rest):
             still_present.discard(cause)
-    return not still_present""",
+    return not still_present
+
+
+print("causes present in the case:", ", ".join(sorted(still_present)))""",
     """session = syncdx.Session(model)
 while not session.resolved:
     step = session.plan()
     if step.kind == "question":
-        reply = case[step.id]
-        session.answer(step.id, reply)
+        session.answer(step.id, case[step.id])
     else:
-        reply = "fixed" if repair(step.id) else "not fixed"
-        session.did(step.id, fixed=reply == "fixed")
-    why = ", ".join(f"{cause} {p:.0%}" for cause, p in step.why)
-    print(f"{step.id:26} {reply:10} {step.expected_cost:4.1f} min to repair; why: {why}")
+        session.did(step.id, fixed=repair(step.id))
     if step.last_resort:
         break
-print()
-print("causes present in the case:", ", ".join(causes_present(case)))""",
-    """### Reading the steps
+session""",
+    """### What the session did
 
-Each line is one step: the question or repair the planner chose, the reply, the expected
-minutes to a fix from there, and the causes it targeted with their probability at the time.
-The session's posterior at the end, with every answer and failed repair taken into account:""",
-    """session.posterior.head(3).round(3)""",
+The session's display shows every step with its reply, the posterior, and what it would do
+next. Its explanation weighs the answers in the order they were asked, failed repairs
+included:""",
+    """session.explain()""",
     """### Keeping a session
 
 It serialises to JSON, so an app can keep a diagnosis across requests; loading replays and
 re-validates every entry.""",
     """restored = syncdx.Session.from_json(model, session.to_json())
 pd.DataFrame(restored.history)""",
+    """## Interactive
+
+In a running Jupyter, `syncdx.widget(model)` is a live session: every question as a drop-down
+(unknown by default), repairs to mark "tried, not fixed", the posterior bars, the next question
+and step, and the explanation of the top cause, updating on each answer. It needs
+`pip install 'syncdx[notebook]'`; a static page (such as GitHub's) shows no widget.""",
+    """syncdx.widget(model)""",
 ]
 
 BATCH = [
@@ -202,28 +295,56 @@ import pandas as pd
 
 import syncdx
 
-pd.set_option("display.max_colwidth", None)  # error messages in full
+pd.set_option("display.max_colwidth", None)  # notes and error messages in full
 model = syncdx.load_model()
 # 400 sample reports drawn from the model; they ship beside it, wherever syncdx is installed
 reports = syncdx.shipped_model_path().with_name("icloud_sync.reports.csv")
 out = Path(tempfile.mkdtemp()) / "scores.csv"
 summary = syncdx.score_file(reports, out, model=model)
-print(f"{summary.rows} rows in {summary.seconds:.2f} s, {summary.errors} with errors")""",
+summary""",
     """scores = pd.read_csv(out)
 scores[["ticket", "top_cause", "top_probability", "top_2", "log_evidence", "error"]].head()""",
     """## Bad rows keep their place""",
     """bad = scores["error"].fillna("").ne("")  # an empty cell reads back as NaN
 scores.loc[bad, ["ticket", "error"]]""",
-    """## Which causes lead, and how sure the model is""",
-    """good = scores[~bad]
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-good["top_cause"].value_counts().head(8)[::-1].plot.barh(ax=left)
+    """## Which causes lead, and how sure the model is
+
+`top_probability` is P(top cause present) given the report. A report is *undetermined* when
+its top cause is under 1.5 times its prior: the answers did not single a cause out.""",
+    """good = scores[~bad].copy()
+prior = model.posterior()
+good["lift"] = good["top_probability"] / good["top_cause"].map(prior)
+good["answers"] = good[list(model.observations)].notna().sum(axis=1)
+good["undetermined"] = good["lift"] < 1.5
+print(f"{good['undetermined'].sum()} of {len(good)} reports undetermined")
+counts = pd.crosstab(good["top_cause"], good["undetermined"])
+counts.columns = ["determined", "undetermined"]
+counts.sort_values("determined", ascending=False)""",
+    """fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+shown = counts.loc[counts.sum(axis=1).sort_values().index].tail(8)
+shown.plot.barh(stacked=True, ax=left, color=["#3b75af", "#bbbbbb"])
 left.set_xlabel("reports")
-left.set_title("top cause")
-good["log_evidence"].plot.hist(bins=30, ax=right)
-right.set_xlabel("log P(answers)")
-right.set_title("log P(answers), lower with more answers")
+left.set_ylabel("")
+left.set_title("Top cause of each report")
+for undetermined, colour in [(False, "#3b75af"), (True, "#bbbbbb")]:
+    chosen = good[good["undetermined"] == undetermined]
+    right.hist(chosen["top_probability"], bins=20, range=(0, 1), color=colour, alpha=0.9)
+right.legend(["determined", "undetermined"])
+right.set_xlabel("P(top cause present)")
+right.set_ylabel("reports")
+right.set_title("How sure the model is")
 plt.tight_layout()""",
+    """## Undetermined reports
+
+Two kinds: answers that every cause explains about as well, so the commonest cause (a
+transient stall, with few symptoms of its own) stays on top near its prior; and answers that
+argue against every cause, so even the top cause falls below its prior (lift under 1, first
+below). Both are reports to ask more about: `score_file(..., next_question=True)` adds the
+best next question to every row.""",
+    """undetermined = good[good["undetermined"]].sort_values("lift")
+undetermined[["ticket", "answers", "top_cause", "top_probability", "lift", "customer_note"]].head(
+    8
+).round(3)""",
     """## The same from a DataFrame
 
 `model.score` works on a DataFrame already in memory.""",
@@ -269,9 +390,9 @@ asia.explain({"xray": "yes", "dysp": "yes", "smoke": "yes"}, method="shapley")""
 ]
 
 NOTEBOOKS = {
-    "01_quickstart.ipynb": QUICKSTART,
-    "02_troubleshooting.ipynb": TROUBLESHOOTING,
-    "03_batch_scoring.ipynb": BATCH,
+    "01_model.ipynb": MODEL,
+    "02_diagnose.ipynb": DIAGNOSE,
+    "03_batch.ipynb": BATCH,
     "04_any_network.ipynb": ANY_NETWORK,
 }
 

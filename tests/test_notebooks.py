@@ -61,5 +61,5 @@ def test_notebook_runs_top_to_bottom(path: Path) -> None:
 
 def test_batch_notebook_runs_from_any_folder(tmp_path: Path) -> None:
     """The batch notebook finds the sample reports wherever it is started."""
-    outputs = _execute(NOTEBOOKS / "03_batch_scoring.ipynb", tmp_path)
+    outputs = _execute(NOTEBOOKS / "03_batch.ipynb", tmp_path)
     assert [o for o in outputs if o["output_type"] == "error"] == []

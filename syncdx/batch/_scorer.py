@@ -32,7 +32,7 @@ from syncdx._ranking import descending
 from syncdx.batch._patterns import Memo, Numbers, infer_patterns
 from syncdx.batch._tables import check_columns
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis._diagnoser import Diagnoser, distinct_rows
+from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import ImpossibleEvidenceError, InputError
 from syncdx.network._network import FloatArray, Variable, cause_column, top_column
 
@@ -175,12 +175,12 @@ class Scorer:
     ) -> tuple[ev.CodeArray, IntArray, Numbers]:
         """The distinct rows of `codes`, each row's distinct row, and their (memoised) numbers."""
         cards = self.model.network.cards
-        keys = ev.pattern_keys(codes, [cards[c] for c in columns]) if len(codes) else None
-        if keys is None:
-            unique, inverse = _distinct(codes)
+        rows = ev.distinct_rows(codes, [cards[c] for c in columns])
+        unique, inverse, distinct = rows.rows, rows.inverse, rows.keys
+        if distinct is None:
+            if not len(unique):  # one blank row to infer when there are no rows
+                unique = np.full((1, codes.shape[1]), ev.UNOBSERVED, dtype=np.int16)
             return unique, inverse, self._infer(unique, columns)
-        distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        unique = codes[first]
         numbers = Numbers.empty(len(unique), len(self.model.causes))
         with self._lock:
             if columns != self._memo_columns:
@@ -277,13 +277,6 @@ def _append_empty(values: np.ndarray, count: int) -> np.ndarray:
     """`values` followed by `count` empty entries (None, or NaN for numbers)."""
     empty = np.full(count, None if values.dtype == object else np.nan, dtype=values.dtype)
     return np.concatenate([values, empty])
-
-
-def _distinct(codes: ev.CodeArray) -> tuple[ev.CodeArray, IntArray]:
-    """`distinct_rows`, with one blank row to infer when there are no rows."""
-    if len(codes):
-        return distinct_rows(codes)
-    return np.full((1, codes.shape[1]), ev.UNOBSERVED, dtype=np.int16), np.zeros(0, np.intp)
 
 
 def _masked(values: np.ndarray, keep: npt.NDArray[np.bool_]) -> np.ndarray:

@@ -68,7 +68,7 @@ import numpy as np
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._faults import MAX_FAULTS, fault_sets
 from syncdx.diagnosis._lookahead import Look, Rows, Search
-from syncdx.diagnosis._recommend import Layout, evidence_likelihoods, question_cost
+from syncdx.diagnosis._recommend import Layout, question_cost
 from syncdx.diagnosis._repairs import Repairs as Repairs
 from syncdx.diagnosis._repairs import combine_soft, fix_probabilities
 from syncdx.diagnosis._repairs import failure_evidence as failure_evidence
@@ -174,7 +174,7 @@ def plan(
         ),
     )
     search = Search.of(model, repairs, layout, fault_sets(len(model.causes), MAX_FAULTS))
-    base = evidence_likelihoods(network, evidence, soft)
+    base = ev.case_likelihoods(network, evidence, soft)
     stay = _stay(model, failed)
     with one_blas_thread():  # small products: BLAS threads only wait on each other
         return _step(search, base, stay, posterior)
@@ -227,7 +227,7 @@ def _posterior(
 ) -> FloatArray:
     """(causes,) P(present | e), failures as soft evidence; raises for impossible evidence."""
     belief = combine_soft(model.network, soft, described_failures(model.network, failed))
-    likelihoods = evidence_likelihoods(model.network, evidence, belief)
+    likelihoods = ev.case_likelihoods(model.network, evidence, belief)
     result = model.infer(likelihoods, [model.network.index[c] for c in model.causes])
     if not result.possible[0]:
         model.posterior(evidence, soft=belief)  # raises the ImpossibleEvidenceError

@@ -30,7 +30,6 @@ import numpy as np
 
 from syncdx._ranking import best, descending
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis._diagnoser import distinct_rows
 from syncdx.network._network import FloatArray, Network
 
 if TYPE_CHECKING:
@@ -144,17 +143,6 @@ def information_gain(look: Lookahead, layout: Layout, criterion: Criterion) -> F
     return np.where(look.possible[:, None], gain, np.nan)
 
 
-def evidence_likelihoods(
-    network: Network, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
-) -> dict[int, FloatArray]:
-    """Hard and soft evidence of one case as (1, states) likelihood arrays."""
-    cards = network.cards
-    likelihoods = {v: np.eye(cards[v])[s] for v, s in ev.encode(network, evidence).items()}
-    for v, weights in ev.encode_soft(network, soft).items():
-        likelihoods[v] = likelihoods.get(v, np.ones(cards[v])) * weights
-    return {v: lik[np.newaxis] for v, lik in likelihoods.items()}
-
-
 def question_cost(network: Network, question: int) -> float:
     """Minutes to answer a question; one minute when the model gives no cost."""
     cost = network.variables[question].cost
@@ -185,7 +173,7 @@ def recommend(
         raise ValueError(f"by must be one of {RANKINGS}, got {by!r}")
     _check_count(k)
     network = model.network
-    likelihoods = evidence_likelihoods(network, evidence, soft)
+    likelihoods = ev.case_likelihoods(network, evidence, soft)
     layout = Layout.of(network, _candidates(model, evidence, candidates))
     look = lookahead(model, likelihoods, 1, layout)
     if not look.possible[0]:
@@ -267,7 +255,8 @@ def next_questions(
     codes = np.asarray(codes, dtype=np.int16).reshape(len(codes), len(columns))
     if not len(codes):
         return [], np.zeros(0)
-    unique, inverse = distinct_rows(codes)
+    distinct = ev.distinct_rows(codes)
+    unique, inverse = distinct.rows, distinct.inverse
     step = max(1, CHUNK_ROWS // (1 + layout.size))
     parts = [
         _row_gains(model, unique[i : i + step], columns, layout, criterion)

@@ -135,7 +135,7 @@ another case): the causes present, and every answer the person would give. The p
 only the answers to the questions it asks; a repair fixes each present cause it targets with
 the probability the model gives it, drawn from the same generator. The problem is fixed when
 no cause is left.""",
-    """from syncdx.diagnosis._repairs import find_action, fix_probabilities
+    """from syncdx.diagnosis._repairs import fix_probabilities
 from syncdx.network import sample
 
 network = model.network
@@ -154,7 +154,7 @@ still_present = set(causes_present(case))
 
 def repair(action):
     # try `action` on the case; True if no cause is left
-    fixes = fix_probabilities(find_action(network, action), model.causes)
+    fixes = fix_probabilities(network.action(action), model.causes)
     for cause, q in zip(model.causes, fixes):
         if cause in still_present and rng.random() < q:
             still_present.discard(cause)

@@ -17,6 +17,7 @@ import numpy as np
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._cases import FaultMix, simulate
 from syncdx.diagnosis._diagnoser import Diagnoser, check_frame
+from syncdx.diagnosis._repairs import with_failures
 from syncdx.network._limits import Limits
 from syncdx.network._network import Network
 
@@ -288,7 +289,7 @@ class Model:
 
         failed = ev.names(failed, "failed")
         found = findings_of(self.network, evidence, soft, failed)
-        self.posterior(evidence, soft=_with_failures(self.network, soft, failed))  # impossible?
+        self._diagnoser.check_possible(evidence, soft=_with_failures(self.network, soft, failed))
         return explain(self._diagnoser, found, cause, method=method, samples=samples, seed=seed)
 
     # -- batch scoring -------------------------------------------------------------------
@@ -347,9 +348,4 @@ def _with_failures(
     network: Network, soft: ev.SoftEvidence | None, failed: tuple[str, ...]
 ) -> ev.SoftEvidence | None:
     """`soft` with the failed repairs' evidence on the causes they target."""
-    if not failed:
-        return soft
-    from syncdx.diagnosis._plan import described_failures
-    from syncdx.diagnosis._repairs import combine_soft
-
-    return combine_soft(network, soft, described_failures(network, failed))
+    return with_failures(network, soft, failed) if failed else soft

@@ -71,7 +71,7 @@ def _check_arguments(n: int, missing: float, fault_mix: str) -> None:
 
 def _check_likely_enough(diagnoser: Diagnoser, evidence: ev.Evidence | None, n: int) -> None:
     """An error if the evidence is impossible, or too unlikely for `n` cases by rejection."""
-    diagnoser.posterior(evidence)  # ImpossibleEvidenceError, naming the conflict
+    diagnoser.check_possible(evidence)
     p = diagnoser.probability_of_evidence(evidence)
     if n / p > MAX_DRAWS:
         raise EvidenceError(

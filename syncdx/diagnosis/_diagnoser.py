@@ -218,12 +218,22 @@ class Diagnoser:
     ) -> Result:
         result = self.infer(self.likelihoods(evidence, soft), targets)
         if not math.isfinite(result.log_evidence[0]):
-            raise self.impossible({} if evidence is None else evidence, soft)
+            raise self.impossible(evidence, soft)
         return result
 
+    def check_possible(
+        self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
+    ) -> None:
+        """Check the evidence as `posterior` does: an `ImpossibleEvidenceError` naming the
+        smallest conflict if it has probability zero (and the `EvidenceError` of a bad answer)."""
+        if not math.isfinite(self.log_probability_of_evidence(evidence, soft=soft)):
+            raise self.impossible(evidence, soft)
+
     def impossible(
-        self, evidence: ev.Evidence, soft: ev.SoftEvidence | None, row: object = None
+        self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, row: object = None
     ) -> ImpossibleEvidenceError:
+        """The error for evidence of probability zero: the smallest set of findings that
+        conflict, each as it was given (`row`: where it was found, for a table)."""
         variables = self._network.variables
         likelihoods = {v: lik[0] for v, lik in self.likelihoods(evidence, soft).items()}
         conflict = [variables[v].id for v in smallest_conflict(self._tree, likelihoods)]

@@ -177,7 +177,7 @@ def recommend(
     layout = Layout.of(network, _candidates(model, evidence, candidates))
     look = lookahead(model, likelihoods, 1, layout)
     if not look.possible[0]:
-        model.posterior(evidence, soft=soft)  # raises the ImpossibleEvidenceError with the conflict
+        raise model.impossible(evidence, soft)
     gain = information_gain(look, layout, criterion)[0]
     costs = np.array([question_cost(network, q) for q in layout.questions])
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.errors import ModelError
+from syncdx.errors import EvidenceError, ModelError
 from syncdx.network._limits import check_table
 
 Role = Literal["cause", "observation", "hidden"]
@@ -137,11 +137,17 @@ class Network:
         return tuple(self.variables[p].id for p in self.parents[self.index[node]])
 
     def action(self, action_id: str) -> Action:
-        """The repair action called `action_id`."""
+        """The repair action called `action_id`; an `EvidenceError` listing the actions if
+        there is none (the one lookup of an action by name)."""
         for action in self.actions:
             if action.id == action_id:
                 return action
-        raise ModelError("no such action", file=self.file, node=action_id)
+        ids = tuple(a.id for a in self.actions)
+        raise EvidenceError(
+            f"unknown action {action_id!r}; the model's actions are: {', '.join(ids)}",
+            node=action_id,
+            allowed=ids,
+        )
 
     # -- validation -----------------------------------------------------------------------
     def _validate(self) -> None:

@@ -19,7 +19,6 @@ with a value that is not a state, or with answers that cannot all be true, is re
 
 from __future__ import annotations
 
-import operator
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from syncdx._counts import count
 from syncdx._ranking import descending
 from syncdx.batch._patterns import Memo, Numbers, infer_patterns
 from syncdx.batch._tables import check_columns
@@ -86,7 +86,7 @@ class Scorer:
 
     def __init__(self, model: Diagnoser, *, top: int = DEFAULT_TOP, next_question: bool = False):
         self.model, self.next_question = model, next_question
-        self.top = min(_count("top", top), len(model.causes))
+        self.top = min(count(top, "top"), len(model.causes))
         self._names = np.asarray(model.causes, dtype=object)
         self._memo = Memo()  # distinct patterns already inferred, for these evidence columns:
         self._memo_columns: tuple[int, ...] = ()
@@ -250,18 +250,6 @@ def _observation_columns(
     if not found:
         raise ev.no_columns(names, observations, "an observation", file)
     return found
-
-
-def _count(name: str, value: object) -> int:
-    """`value` as an int; TypeError or ValueError naming `name` unless a non-negative integer."""
-    message = f"{name} must be a non-negative integer, got {value!r}"
-    try:
-        count = operator.index(value)  # type: ignore[arg-type]  # checked here, at run time
-    except TypeError:
-        raise TypeError(message) from None
-    if count < 0:
-        raise ValueError(message)
-    return count
 
 
 def _encode(variable: Variable, column: Any) -> ev.CodeArray:

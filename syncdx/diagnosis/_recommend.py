@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from numbers import Integral
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from syncdx._counts import count
 from syncdx._ranking import best, descending
 from syncdx.diagnosis import _evidence as ev
 from syncdx.network._network import FloatArray, Network
@@ -171,7 +171,7 @@ def recommend(
     """
     if by not in RANKINGS:
         raise ValueError(f"by must be one of {RANKINGS}, got {by!r}")
-    _check_count(k)
+    k = None if k is None else count(k, "k")
     network = model.network
     likelihoods = ev.case_likelihoods(network, evidence, soft)
     layout = Layout.of(network, _candidates(model, evidence, candidates))
@@ -184,16 +184,6 @@ def recommend(
         per_minute = np.where(costs > 0, gain / np.where(costs > 0, costs, 1.0), np.inf)
     order = descending(gain if by == "gain" else per_minute)[:k]
     return _table(network, layout, order, gain, costs, per_minute, look.answers[0])
-
-
-def _check_count(k: object) -> None:
-    """A TypeError or ValueError unless `k` is None or an int >= 0."""
-    if k is None:
-        return
-    if isinstance(k, bool) or not isinstance(k, Integral):
-        raise TypeError(f"k must be None or an int >= 0, got {k!r}")
-    if k < 0:
-        raise ValueError(f"k must be None or an int >= 0, got {k!r}")
 
 
 def _candidates(

@@ -70,7 +70,7 @@ class Layout:
 
 
 @dataclass(frozen=True, slots=True)
-class Lookahead:
+class Outcomes:
     """Cause probabilities now and after each hypothetical answer, for R evidence rows.
 
     `present` (R, causes): P(cause present | e). `answers` (R, S): P(Q = s | e) for each column
@@ -85,9 +85,9 @@ class Lookahead:
     possible: np.ndarray
 
 
-def lookahead(
+def answer_outcomes(
     model: Diagnoser, likelihoods: Mapping[int, FloatArray], rows: int, layout: Layout
-) -> Lookahead:
+) -> Outcomes:
     """Cause probabilities given each of `rows` evidence rows and each hypothetical answer.
 
     `likelihoods` holds (rows, states) arrays, as for `Diagnoser.infer`. All rows go to one
@@ -112,7 +112,7 @@ def lookahead(
     with np.errstate(invalid="ignore"):
         answers = np.exp(log_z[:, 1:] - log_z[:, :1])
     answers = np.where(possible[:, None], answers, np.nan)
-    return Lookahead(present[:, 0], answers, present[:, 1:], possible)
+    return Outcomes(present[:, 0], answers, present[:, 1:], possible)
 
 
 def uncertainty(present: FloatArray, criterion: Criterion = "marginal") -> FloatArray:
@@ -131,7 +131,7 @@ def _plog2p(p: FloatArray) -> FloatArray:
     return np.where(positive, p * np.log2(np.where(positive, p, 1.0)), 0.0)
 
 
-def information_gain(look: Lookahead, layout: Layout, criterion: Criterion) -> FloatArray:
+def information_gain(look: Outcomes, layout: Layout, criterion: Criterion) -> FloatArray:
     """(R, questions) expected drop of U in bits from asking each question of the layout."""
     before = uncertainty(look.present, criterion)
     after = uncertainty(look.after, criterion)
@@ -175,7 +175,7 @@ def recommend(
     network = model.network
     likelihoods = ev.case_likelihoods(network, evidence, soft)
     layout = Layout.of(network, _candidates(model, evidence, candidates))
-    look = lookahead(model, likelihoods, 1, layout)
+    look = answer_outcomes(model, likelihoods, 1, layout)
     if not look.possible[0]:
         raise model.impossible(evidence, soft)
     gain = information_gain(look, layout, criterion)[0]
@@ -265,7 +265,7 @@ def _row_gains(
 ) -> FloatArray:
     """(rows, 1 + questions) gains, the first column for asking nothing: 0, or NaN if impossible."""
     likelihoods = ev.likelihoods(model.network.cards, codes, columns)
-    look = lookahead(model, likelihoods, len(codes), layout)
+    look = answer_outcomes(model, likelihoods, len(codes), layout)
     gain = information_gain(look, layout, criterion)
     position = {q: k for k, q in enumerate(layout.questions)}
     for j, var in enumerate(columns):

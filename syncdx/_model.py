@@ -289,7 +289,7 @@ class Model:
 
         failed = ev.names(failed, "failed")
         found = findings_of(self.network, evidence, soft, failed)
-        self._diagnoser.check_possible(evidence, soft=_with_failures(self.network, soft, failed))
+        self._diagnoser.check_possible(evidence, soft=with_failures(self.network, soft, failed))
         return explain(self._diagnoser, found, cause, method=method, samples=samples, seed=seed)
 
     # -- batch scoring -------------------------------------------------------------------
@@ -342,10 +342,3 @@ class Model:
             return variable.text
         present = " or ".join(s for s in variable.states if s != variable.normal)
         return f"{cause} = {present}"
-
-
-def _with_failures(
-    network: Network, soft: ev.SoftEvidence | None, failed: tuple[str, ...]
-) -> ev.SoftEvidence | None:
-    """`soft` with the failed repairs' evidence on the causes they target."""
-    return with_failures(network, soft, failed) if failed else soft

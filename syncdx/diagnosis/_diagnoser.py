@@ -3,8 +3,9 @@
 Every answer comes from one primitive, `Diagnoser.infer`: a batched exact inference over
 likelihood arrays. Posteriors, marginals, P(evidence) and batch posteriors are views of its
 result; the recommender, the planner and batch scoring take a `Diagnoser` as input. Evidence is
-turned into likelihoods in one place (`likelihoods`), and "is this impossible, and why?" is
-answered in one place (`impossible`).
+turned into likelihoods in one place (`_evidence.case_likelihoods`, `_evidence.likelihoods` for
+rows of codes), and "is this impossible, and why?" is answered in one place (`check_possible`,
+with the error built by `impossible`).
 """
 
 from __future__ import annotations

@@ -34,8 +34,8 @@ import numpy as np
 
 import syncdx
 from syncdx import Model
+from syncdx.diagnosis._evidence import case_likelihoods
 from syncdx.diagnosis._faults import FaultSets, clamp_causes, fault_sets
-from syncdx.diagnosis._recommend import evidence_likelihoods
 from syncdx.diagnosis._repairs import fix_probabilities
 from syncdx.network._network import FloatArray, Network
 from syncdx.network._sampling import sample
@@ -301,7 +301,7 @@ class Tree:
         key = (evidence, question)
         if key not in self.answers:
             network = self.network
-            likelihoods = evidence_likelihoods(network, dict(evidence), None)
+            likelihoods = case_likelihoods(network, dict(evidence), None)
             rows = clamp_causes(network, self.model.causes, self.sets, likelihoods)
             result = self.model.diagnoser.infer(rows, [network.index[question]])
             self.answers[key] = np.nan_to_num(result.marginals[network.index[question]])

@@ -16,6 +16,7 @@ import numpy as np
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._cases import FaultMix, simulate
 from syncdx.diagnosis._diagnoser import Diagnoser, check_frame
+from syncdx.diagnosis._repairs import with_failures
 from syncdx.network._limits import Limits
 from syncdx.network._network import Network
 
@@ -287,7 +288,7 @@ class Model:
 
         failed = ev.names(failed, "failed")
         found = findings_of(self.network, evidence, soft, failed)
-        self.posterior(evidence, soft=_with_failures(self.network, soft, failed))  # impossible?
+        self._diagnoser.check_possible(evidence, soft=with_failures(self.network, soft, failed))
         return explain(self._diagnoser, found, cause, method=method, samples=samples, seed=seed)
 
     # -- batch scoring -------------------------------------------------------------------
@@ -328,18 +329,6 @@ class Model:
         return model_html(
             self.network, list(zip(map(str, prior.index), prior.tolist())), _svg(self)
         )
-
-
-def _with_failures(
-    network: Network, soft: ev.SoftEvidence | None, failed: tuple[str, ...]
-) -> ev.SoftEvidence | None:
-    """`soft` with the failed repairs' evidence on the causes they target."""
-    if not failed:
-        return soft
-    from syncdx.diagnosis._plan import described_failures
-    from syncdx.diagnosis._repairs import combine_soft
-
-    return combine_soft(network, soft, described_failures(network, failed))
 
 
 def _svg(model: Model) -> str:

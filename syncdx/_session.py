@@ -25,12 +25,8 @@ from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._display import probability_table, table
 from syncdx.diagnosis._explain import Explanation, Method, explain
 from syncdx.diagnosis._findings import Finding, answer_finding, failed_finding
-from syncdx.diagnosis._plan import (
-    Step,
-    check_steps,
-    described_failures,
-    find_action,
-)
+from syncdx.diagnosis._plan import Step, check_steps
+from syncdx.diagnosis._repairs import described_failures
 from syncdx.errors import EvidenceError, SessionError, SyncdxError
 
 if TYPE_CHECKING:
@@ -89,7 +85,7 @@ class Session:
             self._model, observation, state, evidence, replace=replace, allow_cause=allow_cause
         )
         evidence[entry.id] = entry.value
-        self._model.posterior(evidence, soft=self._soft(self.failed))  # raises if impossible
+        self._model.diagnoser.check_possible(evidence, soft=self._soft(self.failed))
         self._history.append(entry)
 
     def did(self, action: str, fixed: bool) -> None:
@@ -103,7 +99,7 @@ class Session:
         failed = self.failed
         entry = _action_entry(self._model, action, fixed, failed)
         if entry.value == "not fixed":
-            self._model.posterior(self.evidence, soft=self._soft((*failed, action)))
+            self._model.diagnoser.check_possible(self.evidence, soft=self._soft((*failed, action)))
         self._history.append(entry)
 
     def skip(self, step: str) -> None:
@@ -343,7 +339,7 @@ def _action_entry(model: Model, action: str, fixed: object, failed: Collection[s
     if not isinstance(fixed, bool | np.bool_):
         raise TypeError(f"fixed must be True or False, got {fixed!r}")
     # an EvidenceError naming the actions if unknown
-    last_resort = find_action(model.network, action).last_resort
+    last_resort = model.network.action(action).last_resort
     if action in failed and not last_resort:
         raise SessionError(
             f"{action!r} was already tried and did not fix the problem; each action is tried "

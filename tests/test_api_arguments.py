@@ -140,7 +140,12 @@ CALLS: list[tuple[str, Callable[[Model], object], type[Exception], str]] = [
         TypeError,
         "candidates must be a name",
     ),
-    ("recommend k", lambda m: m.recommend(k=cast(Any, "2")), TypeError, "k must be None or an int"),
+    (
+        "recommend k",
+        lambda m: m.recommend(k=cast(Any, "2")),
+        TypeError,
+        "k must be a non-negative integer",
+    ),
     ("recommend by", lambda m: m.recommend(by=cast(Any, 5)), ValueError, "by must be one of"),
     (
         "recommend criterion",
@@ -220,7 +225,7 @@ CALLS: list[tuple[str, Callable[[Model], object], type[Exception], str]] = [
         "session recommend",
         lambda m: Session(m).recommend(k=-1),
         ValueError,
-        "k must be None or an int",
+        "k must be a non-negative integer",
     ),
 ]
 

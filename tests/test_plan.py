@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 import syncdx
 from syncdx import Action, EvidenceError, Model, ModelError, Network, Variable
 from syncdx.diagnosis._faults import fault_sets
-from syncdx.diagnosis._plan import WIDTHS, Step, failure_evidence
+from syncdx.diagnosis._plan import WIDTHS, Step
+from syncdx.diagnosis._repairs import failure_evidence
 from syncdx.network._network import CAUSE_STATES
 from tests.oracle import joint
 

@@ -320,8 +320,8 @@ def test_next_questions_is_one_infer_call_per_chunk(
 @pytest.mark.parametrize(
     ("k", "error", "message"),
     [
-        (-1, ValueError, "k must be None or an int >= 0, got -1"),
-        (1.5, TypeError, "k must be None or an int >= 0, got 1.5"),
+        (-1, ValueError, "k must be a non-negative integer, got -1"),
+        (1.5, TypeError, "k must be a non-negative integer, got 1.5"),
         (True, TypeError, "got True"),
         ("3", TypeError, "got '3'"),
     ],

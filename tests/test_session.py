@@ -17,7 +17,7 @@ from syncdx import EvidenceError, ImpossibleEvidenceError, Model, Session
 from syncdx import _session as session_module
 from syncdx._session import Entry, SessionError
 from syncdx.diagnosis import Diagnoser
-from syncdx.diagnosis._plan import failure_evidence
+from syncdx.diagnosis._repairs import failure_evidence
 
 #: Answers to two questions, again and again (a long history of replaced answers).
 _ANSWERS = [

@@ -19,7 +19,6 @@ with a value that is not a state, or with answers that cannot all be true, is re
 
 from __future__ import annotations
 
-import operator
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from syncdx._counts import count
 from syncdx._ranking import descending
 from syncdx.batch._patterns import Memo, Numbers, infer_patterns
 from syncdx.batch._tables import check_columns
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis._diagnoser import Diagnoser, distinct_rows
+from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import ImpossibleEvidenceError, InputError
 from syncdx.network._network import FloatArray, Variable, cause_column, top_column
 
@@ -86,7 +86,7 @@ class Scorer:
 
     def __init__(self, model: Diagnoser, *, top: int = DEFAULT_TOP, next_question: bool = False):
         self.model, self.next_question = model, next_question
-        self.top = min(_count("top", top), len(model.causes))
+        self.top = min(count(top, "top"), len(model.causes))
         self._names = np.asarray(model.causes, dtype=object)
         self._memo = Memo()  # distinct patterns already inferred, for these evidence columns:
         self._memo_columns: tuple[int, ...] = ()
@@ -175,12 +175,12 @@ class Scorer:
     ) -> tuple[ev.CodeArray, IntArray, Numbers]:
         """The distinct rows of `codes`, each row's distinct row, and their (memoised) numbers."""
         cards = self.model.network.cards
-        keys = ev.pattern_keys(codes, [cards[c] for c in columns]) if len(codes) else None
-        if keys is None:
-            unique, inverse = _distinct(codes)
+        rows = ev.distinct_rows(codes, [cards[c] for c in columns])
+        unique, inverse, distinct = rows.rows, rows.inverse, rows.keys
+        if distinct is None:
+            if not len(unique):  # one blank row to infer when there are no rows
+                unique = np.full((1, codes.shape[1]), ev.UNOBSERVED, dtype=np.int16)
             return unique, inverse, self._infer(unique, columns)
-        distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        unique = codes[first]
         numbers = Numbers.empty(len(unique), len(self.model.causes))
         with self._lock:
             if columns != self._memo_columns:
@@ -252,18 +252,6 @@ def _observation_columns(
     return found
 
 
-def _count(name: str, value: object) -> int:
-    """`value` as an int; TypeError or ValueError naming `name` unless a non-negative integer."""
-    message = f"{name} must be a non-negative integer, got {value!r}"
-    try:
-        count = operator.index(value)  # type: ignore[arg-type]  # checked here, at run time
-    except TypeError:
-        raise TypeError(message) from None
-    if count < 0:
-        raise ValueError(message)
-    return count
-
-
 def _encode(variable: Variable, column: Any) -> ev.CodeArray:
     """State codes of a pandas or Arrow column."""
     if hasattr(column, "iloc"):
@@ -277,13 +265,6 @@ def _append_empty(values: np.ndarray, count: int) -> np.ndarray:
     """`values` followed by `count` empty entries (None, or NaN for numbers)."""
     empty = np.full(count, None if values.dtype == object else np.nan, dtype=values.dtype)
     return np.concatenate([values, empty])
-
-
-def _distinct(codes: ev.CodeArray) -> tuple[ev.CodeArray, IntArray]:
-    """`distinct_rows`, with one blank row to infer when there are no rows."""
-    if len(codes):
-        return distinct_rows(codes)
-    return np.full((1, codes.shape[1]), ev.UNOBSERVED, dtype=np.int16), np.zeros(0, np.intp)
 
 
 def _masked(values: np.ndarray, keep: npt.NDArray[np.bool_]) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from syncdx._counts import count
 from syncdx.batch._scorer import DEFAULT_TOP, Scored, Scorer
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.diagnosis._display import bar, percent, table
@@ -133,8 +134,7 @@ def score_file(
     """
     from syncdx.batch._tables import read_table, write_table
 
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    chunk_size = count(chunk_size, "chunk_size", minimum=1)
     scorer = Scorer(
         model if isinstance(model, Diagnoser) else Diagnoser(read_model_file(model)),
         top=top,

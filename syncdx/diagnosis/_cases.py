@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
+from syncdx._counts import count
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import EvidenceError
@@ -61,8 +62,7 @@ def simulate(
 
 
 def _check_arguments(n: int, missing: float, fault_mix: str) -> None:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise ValueError(f"n must be a count of cases (an integer >= 0), got {n!r}")
+    count(n, "n")
     if not 0.0 <= missing <= 1.0:
         raise ValueError(f"missing must be a fraction between 0 and 1, got {missing!r}")
     if fault_mix not in ("prior", "single"):
@@ -71,7 +71,7 @@ def _check_arguments(n: int, missing: float, fault_mix: str) -> None:
 
 def _check_likely_enough(diagnoser: Diagnoser, evidence: ev.Evidence | None, n: int) -> None:
     """An error if the evidence is impossible, or too unlikely for `n` cases by rejection."""
-    diagnoser.posterior(evidence)  # ImpossibleEvidenceError, naming the conflict
+    diagnoser.check_possible(evidence)
     p = diagnoser.probability_of_evidence(evidence)
     if n / p > MAX_DRAWS:
         raise EvidenceError(

@@ -3,8 +3,9 @@
 Every answer comes from one primitive, `Diagnoser.infer`: a batched exact inference over
 likelihood arrays. Posteriors, marginals, P(evidence) and batch posteriors are views of its
 result; the recommender, the planner and batch scoring take a `Diagnoser` as input. Evidence is
-turned into likelihoods in one place (`likelihoods`), and "is this impossible, and why?" is
-answered in one place (`impossible`).
+turned into likelihoods in one place (`_evidence.case_likelihoods`, `_evidence.likelihoods` for
+rows of codes), and "is this impossible, and why?" is answered in one place (`check_possible`,
+with the error built by `impossible`).
 """
 
 from __future__ import annotations
@@ -50,9 +51,6 @@ class Diagnoser:
         self._causes = network.ids("cause")
         self._cause_index = tuple(network.index[c] for c in self._causes)
         self._labels: pd.Index | None = None
-        self._one_hot = tuple(
-            tuple(_read_only(row[np.newaxis]) for row in np.eye(card)) for card in network.cards
-        )
         self._normal_state = tuple(
             network.variables[i].states.index(network.variables[i].normal)
             for i in self._cause_index
@@ -187,9 +185,10 @@ class Diagnoser:
         self, codes: ev.CodeArray, columns: tuple[int, ...], targets: Sequence[int] | None
     ) -> Result:
         """`infer` on rows of state codes, computing each distinct row once."""
-        unique, inverse = distinct_rows(codes)
-        likelihoods = ev.likelihoods(self._network.cards, unique, columns)
+        distinct = ev.distinct_rows(codes)
+        likelihoods = ev.likelihoods(self._network.cards, distinct.rows, columns)
         result = self.infer(likelihoods, targets)
+        inverse = distinct.inverse
         return Result(
             result.log_evidence[inverse], {v: m[inverse] for v, m in result.marginals.items()}
         )
@@ -212,24 +211,30 @@ class Diagnoser:
     def likelihoods(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
     ) -> dict[int, FloatArray]:
-        likelihoods = {
-            v: self._one_hot[v][s] for v, s in ev.encode(self._network, evidence).items()
-        }
-        for v, weights in ev.encode_soft(self._network, soft).items():
-            likelihoods[v] = likelihoods.get(v, 1.0) * weights[np.newaxis]
-        return likelihoods
+        """One case's evidence as (1, states) likelihood arrays, for `infer`."""
+        return ev.case_likelihoods(self._network, evidence, soft)
 
     def _query(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, targets: Sequence[int]
     ) -> Result:
         result = self.infer(self.likelihoods(evidence, soft), targets)
         if not math.isfinite(result.log_evidence[0]):
-            raise self.impossible({} if evidence is None else evidence, soft)
+            raise self.impossible(evidence, soft)
         return result
 
+    def check_possible(
+        self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
+    ) -> None:
+        """Check the evidence as `posterior` does: an `ImpossibleEvidenceError` naming the
+        smallest conflict if it has probability zero (and the `EvidenceError` of a bad answer)."""
+        if not math.isfinite(self.log_probability_of_evidence(evidence, soft=soft)):
+            raise self.impossible(evidence, soft)
+
     def impossible(
-        self, evidence: ev.Evidence, soft: ev.SoftEvidence | None, row: object = None
+        self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, row: object = None
     ) -> ImpossibleEvidenceError:
+        """The error for evidence of probability zero: the smallest set of findings that
+        conflict, each as it was given (`row`: where it was found, for a table)."""
         variables = self._network.variables
         likelihoods = {v: lik[0] for v, lik in self.likelihoods(evidence, soft).items()}
         conflict = [variables[v].id for v in smallest_conflict(self._tree, likelihoods)]
@@ -256,23 +261,6 @@ def check_frame(frame: object) -> None:
             "frame must be a pandas DataFrame (a row per case, columns named after nodes), "
             f"got {type(frame).__name__}"
         )
-
-
-def _read_only(array: FloatArray) -> FloatArray:
-    array.setflags(write=False)
-    return array
-
-
-def distinct_rows(codes: ev.CodeArray) -> tuple[ev.CodeArray, np.ndarray]:
-    """The distinct rows of `codes` and, for each row, the index of its distinct row."""
-    if codes.shape[1] == 0 or len(codes) == 0:
-        return codes[:1], np.zeros(len(codes), dtype=np.intp)
-    keys = ev.pattern_keys(codes, np.maximum(codes.max(axis=0), 0) + 1)
-    if keys is None:
-        unique, inverse = np.unique(codes, axis=0, return_inverse=True)
-        return unique, inverse.ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return codes[first], inverse
 
 
 def _raise_first_invalid(network: Network, frame: pd.DataFrame, encoded: ev.EncodedFrame) -> None:

@@ -371,6 +371,27 @@ def _bad_soft(variable: Variable, weights: object, problem: str) -> EvidenceErro
     )
 
 
+def case_likelihoods(
+    network: Network, evidence: Evidence | None, soft: SoftEvidence | None
+) -> dict[int, FloatArray]:
+    """Hard and soft evidence of one case as (1, states) likelihood arrays: one-hot for an
+    answer (a shared read-only row), times the weights of any soft evidence on the node."""
+    cards = network.cards
+    out = {v: _one_hot(cards[v])[s] for v, s in encode(network, evidence).items()}
+    for v, weights in encode_soft(network, soft).items():
+        out[v] = out.get(v, 1.0) * weights[np.newaxis]
+    return out
+
+
+@cache
+def _one_hot(card: int) -> tuple[FloatArray, ...]:
+    """The (1, card) one-hot row of each state, read-only: one set per cardinality."""
+    rows = tuple(np.eye(card)[s][np.newaxis] for s in range(card))
+    for row in rows:
+        row.setflags(write=False)
+    return rows
+
+
 def likelihoods(
     cards: tuple[int, ...], codes: CodeArray, columns: tuple[int, ...]
 ) -> dict[int, FloatArray]:
@@ -383,6 +404,35 @@ def likelihoods(
         states = np.arange(cards[var])
         out[var] = ((column[:, None] == states) | (column[:, None] == UNOBSERVED)).astype(float)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Distinct:
+    """The distinct rows of a code array: `rows`, each row's position among them (`inverse`),
+    and one int64 key per distinct row (`keys`, None when the codes have too many combinations
+    for one; see `pattern_keys`)."""
+
+    rows: CodeArray
+    inverse: npt.NDArray[np.intp]
+    keys: npt.NDArray[np.int64] | None
+
+
+def distinct_rows(codes: CodeArray, cards: Sequence[int] | None = None) -> Distinct:
+    """The distinct rows of `codes`, so that each is computed once.
+
+    `cards` (one per column) fixes the radix of the keys, so that a key means the same row in
+    every call (None: the radix comes from the codes themselves). Rows without columns are all
+    the one blank row; no rows give no distinct row.
+    """
+    if codes.shape[1] == 0 or len(codes) == 0:
+        return Distinct(codes[:1], np.zeros(len(codes), dtype=np.intp), None)
+    radix = np.maximum(codes.max(axis=0), 0) + 1 if cards is None else cards
+    keys = pattern_keys(codes, radix)
+    if keys is None:
+        unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+        return Distinct(unique, inverse.ravel(), None)
+    distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return Distinct(codes[first], inverse, distinct)
 
 
 @dataclass(frozen=True, slots=True)

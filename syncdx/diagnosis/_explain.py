@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from syncdx._counts import count
 from syncdx.diagnosis._explain_display import explanation_html, explanation_text
 from syncdx.diagnosis._findings import Finding, stacked_likelihoods
 from syncdx.diagnosis._triage import Conflict, conflict_masks, triage
@@ -85,8 +86,7 @@ def explain(
     them) by `method`, and their conflict triage, from one batched engine pass."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
-        raise ValueError(f"samples must be an int >= 2, got {samples!r}")
+    count(samples, "samples", minimum=2)
     n = len(findings)
     if method == "sequential" or n <= EXACT_SHAPLEY:
         masks, orders = _coalitions(n, method), None

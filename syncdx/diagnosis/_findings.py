@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis._repairs import failure_evidence, find_action
+from syncdx.diagnosis._repairs import failure_evidence
 from syncdx.network._network import FloatArray, Network
 
 FindingKind = Literal["answer", "soft", "failed"]
@@ -61,7 +61,7 @@ def soft_finding(network: Network, node: str, weights: Mapping[str, float]) -> F
 
 def failed_finding(network: Network, action: str) -> Finding:
     """The finding "`action` was tried and did not fix the problem"."""
-    found = find_action(network, action)
+    found = network.action(action)
     soft = failure_evidence(network, [action])
     likelihoods = tuple(ev.encode_soft(network, soft).items())
     return Finding(found.id, "failed", NOT_FIXED, found.text or found.id, likelihoods)

@@ -69,11 +69,8 @@ from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._display import probability_table
 from syncdx.diagnosis._faults import MAX_FAULTS, fault_sets
 from syncdx.diagnosis._lookahead import Look, Rows, Search
-from syncdx.diagnosis._recommend import Layout, evidence_likelihoods, question_cost
-from syncdx.diagnosis._repairs import Repairs as Repairs
-from syncdx.diagnosis._repairs import combine_soft, fix_probabilities
-from syncdx.diagnosis._repairs import failure_evidence as failure_evidence
-from syncdx.diagnosis._repairs import find_action as find_action
+from syncdx.diagnosis._recommend import Layout, question_cost
+from syncdx.diagnosis._repairs import Repairs, not_fixed, with_failures
 from syncdx.errors import EvidenceError, ModelError
 from syncdx.inference._threads import one_blas_thread
 from syncdx.network._network import FloatArray, Network
@@ -174,7 +171,7 @@ def plan(
         ),
     )
     search = Search.of(model, repairs, layout, fault_sets(len(model.causes), MAX_FAULTS))
-    base = evidence_likelihoods(network, evidence, soft)
+    base = ev.case_likelihoods(network, evidence, soft)
     stay = _stay(model, failed)
     with one_blas_thread():  # small products: BLAS threads only wait on each other
         return _step(search, base, stay, posterior)
@@ -194,29 +191,9 @@ def check_steps(network: Network, steps: Iterable[str]) -> None:
             )
 
 
-def described_failures(network: Network, failed: Iterable[str]) -> dict[str, ev.Reported]:
-    """`failure_evidence`, each cause's weights naming the actions that did not fix it."""
-    failed = tuple(failed)
-    causes = network.ids("cause")
-    fixing = {a: fix_probabilities(find_action(network, a), causes) for a in failed}
-    return {
-        cause: ev.Reported(
-            weights,
-            " and ".join(a for a in fixing if fixing[a][causes.index(cause)] > 0)
-            + " did not fix it",
-        )
-        for cause, weights in failure_evidence(network, failed).items()
-    }
-
-
 def _stay(model: Diagnoser, failed: tuple[str, ...]) -> FloatArray:
     """(1, causes) P(each cause, if present, is still present after the failed attempts)."""
-    stay = np.ones((1, len(model.causes)))
-    for action_id in failed:
-        stay *= 1.0 - np.array(
-            fix_probabilities(find_action(model.network, action_id), model.causes)
-        )
-    return stay
+    return not_fixed(model.network, failed)[0][np.newaxis]
 
 
 def _posterior(
@@ -226,11 +203,11 @@ def _posterior(
     failed: tuple[str, ...],
 ) -> FloatArray:
     """(causes,) P(present | e), failures as soft evidence; raises for impossible evidence."""
-    belief = combine_soft(model.network, soft, described_failures(model.network, failed))
-    likelihoods = evidence_likelihoods(model.network, evidence, belief)
+    belief = with_failures(model.network, soft, failed)
+    likelihoods = ev.case_likelihoods(model.network, evidence, belief)
     result = model.infer(likelihoods, [model.network.index[c] for c in model.causes])
     if not result.possible[0]:
-        model.posterior(evidence, soft=belief)  # raises the ImpossibleEvidenceError
+        raise model.impossible(evidence, belief)
     return np.asarray(model.cause_probabilities(result)[0])
 
 
@@ -305,7 +282,7 @@ def _question_step(
 
 
 def _action_step(model: Diagnoser, action_id: str, expected: float, present: FloatArray) -> Step:
-    action = find_action(model.network, action_id)
+    action = model.network.action(action_id)
     probability = dict(zip(model.causes, present.tolist()))
     named = [c for c in action.fixes if c in probability]
     if action.last_resort:

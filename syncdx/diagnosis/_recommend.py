@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from numbers import Integral
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from syncdx._counts import count
 from syncdx._ranking import best, descending
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis._diagnoser import distinct_rows
 from syncdx.network._network import FloatArray, Network
 
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ class Layout:
 
 
 @dataclass(frozen=True, slots=True)
-class Lookahead:
+class Outcomes:
     """Cause probabilities now and after each hypothetical answer, for R evidence rows.
 
     `present` (R, causes): P(cause present | e). `answers` (R, S): P(Q = s | e) for each column
@@ -86,9 +85,9 @@ class Lookahead:
     possible: np.ndarray
 
 
-def lookahead(
+def answer_outcomes(
     model: Diagnoser, likelihoods: Mapping[int, FloatArray], rows: int, layout: Layout
-) -> Lookahead:
+) -> Outcomes:
     """Cause probabilities given each of `rows` evidence rows and each hypothetical answer.
 
     `likelihoods` holds (rows, states) arrays, as for `Diagnoser.infer`. All rows go to one
@@ -113,7 +112,7 @@ def lookahead(
     with np.errstate(invalid="ignore"):
         answers = np.exp(log_z[:, 1:] - log_z[:, :1])
     answers = np.where(possible[:, None], answers, np.nan)
-    return Lookahead(present[:, 0], answers, present[:, 1:], possible)
+    return Outcomes(present[:, 0], answers, present[:, 1:], possible)
 
 
 def uncertainty(present: FloatArray, criterion: Criterion = "marginal") -> FloatArray:
@@ -132,7 +131,7 @@ def _plog2p(p: FloatArray) -> FloatArray:
     return np.where(positive, p * np.log2(np.where(positive, p, 1.0)), 0.0)
 
 
-def information_gain(look: Lookahead, layout: Layout, criterion: Criterion) -> FloatArray:
+def information_gain(look: Outcomes, layout: Layout, criterion: Criterion) -> FloatArray:
     """(R, questions) expected drop of U in bits from asking each question of the layout."""
     before = uncertainty(look.present, criterion)
     after = uncertainty(look.after, criterion)
@@ -142,17 +141,6 @@ def information_gain(look: Lookahead, layout: Layout, criterion: Criterion) -> F
     if criterion == "marginal":  # a sum of mutual informations: only rounding makes it negative
         gain = np.maximum(gain, 0.0)
     return np.where(look.possible[:, None], gain, np.nan)
-
-
-def evidence_likelihoods(
-    network: Network, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
-) -> dict[int, FloatArray]:
-    """Hard and soft evidence of one case as (1, states) likelihood arrays."""
-    cards = network.cards
-    likelihoods = {v: np.eye(cards[v])[s] for v, s in ev.encode(network, evidence).items()}
-    for v, weights in ev.encode_soft(network, soft).items():
-        likelihoods[v] = likelihoods.get(v, np.ones(cards[v])) * weights
-    return {v: lik[np.newaxis] for v, lik in likelihoods.items()}
 
 
 def question_cost(network: Network, question: int) -> float:
@@ -183,29 +171,19 @@ def recommend(
     """
     if by not in RANKINGS:
         raise ValueError(f"by must be one of {RANKINGS}, got {by!r}")
-    _check_count(k)
+    k = None if k is None else count(k, "k")
     network = model.network
-    likelihoods = evidence_likelihoods(network, evidence, soft)
+    likelihoods = ev.case_likelihoods(network, evidence, soft)
     layout = Layout.of(network, _candidates(model, evidence, candidates))
-    look = lookahead(model, likelihoods, 1, layout)
+    look = answer_outcomes(model, likelihoods, 1, layout)
     if not look.possible[0]:
-        model.posterior(evidence, soft=soft)  # raises the ImpossibleEvidenceError with the conflict
+        raise model.impossible(evidence, soft)
     gain = information_gain(look, layout, criterion)[0]
     costs = np.array([question_cost(network, q) for q in layout.questions])
     with np.errstate(divide="ignore", invalid="ignore"):
         per_minute = np.where(costs > 0, gain / np.where(costs > 0, costs, 1.0), np.inf)
     order = descending(gain if by == "gain" else per_minute)[:k]
     return _table(network, layout, order, gain, costs, per_minute, look.answers[0])
-
-
-def _check_count(k: object) -> None:
-    """A TypeError or ValueError unless `k` is None or an int >= 0."""
-    if k is None:
-        return
-    if isinstance(k, bool) or not isinstance(k, Integral):
-        raise TypeError(f"k must be None or an int >= 0, got {k!r}")
-    if k < 0:
-        raise ValueError(f"k must be None or an int >= 0, got {k!r}")
 
 
 def _candidates(
@@ -267,7 +245,8 @@ def next_questions(
     codes = np.asarray(codes, dtype=np.int16).reshape(len(codes), len(columns))
     if not len(codes):
         return [], np.zeros(0)
-    unique, inverse = distinct_rows(codes)
+    distinct = ev.distinct_rows(codes)
+    unique, inverse = distinct.rows, distinct.inverse
     step = max(1, CHUNK_ROWS // (1 + layout.size))
     parts = [
         _row_gains(model, unique[i : i + step], columns, layout, criterion)
@@ -286,7 +265,7 @@ def _row_gains(
 ) -> FloatArray:
     """(rows, 1 + questions) gains, the first column for asking nothing: 0, or NaN if impossible."""
     likelihoods = ev.likelihoods(model.network.cards, codes, columns)
-    look = lookahead(model, likelihoods, len(codes), layout)
+    look = answer_outcomes(model, likelihoods, len(codes), layout)
     gain = information_gain(look, layout, criterion)
     position = {q: k for k, q in enumerate(layout.questions)}
     for j, var in enumerate(columns):

@@ -25,7 +25,6 @@ import numpy as np
 from syncdx._ranking import best, relative_tie
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._faults import FaultSets, IntArray
-from syncdx.errors import EvidenceError, ModelError
 from syncdx.network._network import Action, FloatArray, Network
 
 
@@ -64,27 +63,63 @@ def fix_probabilities(action: Action, causes: tuple[str, ...]) -> list[float]:
     return [action.fixes.get(c, rest) for c in causes]
 
 
-def failure_evidence(network: Network, failed: Iterable[str]) -> dict[str, dict[str, float]]:
-    """Soft evidence on causes from actions that did not fix the problem.
+def not_fixed(network: Network, failed: Iterable[str]) -> tuple[FloatArray, list[bool]]:
+    """What "these actions did not fix it" says of each cause, in model order: P(the cause, if
+    present, is still present), the product of 1 - P(fix) over the failed actions (each
+    failure independent), and whether any of them targets it at all.
 
-    A cause that a failed action fixes with probability q gets likelihood 1 in its normal state
-    and (1 - q) in the others; several failures multiply. This is the single-fault reading of a
-    failure, behind the posterior a `Session` shows and `Step.why`; the planner itself treats
-    failures over fault sets (see `_plan`).
+    The one reading of a failed repair: the planner moves fault sets with it (`_plan`), and
+    `failure_evidence` turns it into soft evidence. An `EvidenceError` for an unknown action.
     """
-    weights: dict[str, dict[str, float]] = {}
     causes = network.ids("cause")
+    stay, targeted = np.ones(len(causes)), [False] * len(causes)
     for action_id in failed:
-        fixes = fix_probabilities(find_action(network, action_id), causes)
-        for cause, q in zip(causes, fixes):
-            if q == 0.0:
-                continue
+        fixes = fix_probabilities(network.action(action_id), causes)
+        for c, q in enumerate(fixes):
+            if q != 0.0:
+                stay[c] *= 1.0 - q
+                targeted[c] = True
+    return stay, targeted
+
+
+def failure_evidence(network: Network, failed: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Soft evidence on causes from actions that did not fix the problem (`not_fixed`).
+
+    A cause that the failed actions target gets likelihood 1 in its normal state and
+    P(still present) in the others. This is the single-fault reading of a failure, behind the
+    posterior a `Session` shows and `Step.why`; the planner itself treats failures over fault
+    sets (see `_plan`).
+    """
+    stay, targeted = not_fixed(network, failed)
+    weights: dict[str, dict[str, float]] = {}
+    for cause, p, hit in zip(network.ids("cause"), stay.tolist(), targeted):
+        if hit:
             variable = network.variable(cause)
-            old = weights.get(cause, dict.fromkeys(variable.states, 1.0))
-            weights[cause] = {
-                s: w * (1.0 if s == variable.normal else 1.0 - q) for s, w in old.items()
-            }
+            weights[cause] = {s: 1.0 if s == variable.normal else p for s in variable.states}
     return weights
+
+
+def described_failures(network: Network, failed: Iterable[str]) -> dict[str, ev.Reported]:
+    """`failure_evidence`, each cause's weights naming the actions that did not fix it."""
+    failed = tuple(failed)
+    causes = network.ids("cause")
+    fixing = {a: fix_probabilities(network.action(a), causes) for a in failed}
+    return {
+        cause: ev.Reported(
+            weights,
+            " and ".join(a for a in fixing if fixing[a][causes.index(cause)] > 0)
+            + " did not fix it",
+        )
+        for cause, weights in failure_evidence(network, failed).items()
+    }
+
+
+def with_failures(
+    network: Network, soft: ev.SoftEvidence | None, failed: Iterable[str]
+) -> dict[str, Mapping[str, float]]:
+    """`soft` and the failed repairs' evidence on the causes they target, together: what the
+    posterior of a session, `Step.why` and an explanation condition on."""
+    return combine_soft(network, soft, described_failures(network, failed))
 
 
 def combine_soft(
@@ -103,19 +138,6 @@ def combine_soft(
         else:
             out[node] = weights
     return out
-
-
-def find_action(network: Network, action_id: str) -> Action:
-    """The action called `action_id`; an EvidenceError listing the actions if there is none."""
-    try:
-        return network.action(action_id)
-    except ModelError:
-        ids = ", ".join(a.id for a in network.actions)
-        raise EvidenceError(
-            f"unknown action {action_id!r}; the model's actions are: {ids}",
-            node=action_id,
-            allowed=tuple(a.id for a in network.actions),
-        ) from None
 
 
 def sequence_cost(

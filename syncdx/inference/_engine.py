@@ -51,6 +51,7 @@ from syncdx.inference._kernels import (
 )
 from syncdx.inference._rowpass import Group, RowPass
 from syncdx.inference._threads import one_blas_thread, pool
+from syncdx.inference._tree import Cliques, Edge
 from syncdx.inference._triangulate import (
     columns,
     cover,
@@ -79,7 +80,6 @@ _TINY = 1e-280
 #: Whether numpy's longdouble has a wider exponent range than a double on this platform.
 _EXTENDED = np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp
 _NOTHING: FloatArray = np.empty(0)
-Edge = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ class Result:
         return np.isfinite(self.log_evidence)
 
 
-class _Step(NamedTuple):
+class _Call(NamedTuple):
     """Run `kernel` on the given slots; store its output in slot `out` (-1: scratch)."""
 
     kernel: Kernel
@@ -109,34 +109,22 @@ class _Step(NamedTuple):
 class _Plan:
     """The steps of one batched run for fixed evidence variables and targets."""
 
-    steps: tuple[_Step, ...]
+    steps: tuple[_Call, ...]
     slots: int
     log_const: float  # log scale factors of the prior messages on the way to the P(e) clique
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class JunctionTree:
-    """A compiled network: cliques, their tables, the prior messages and the caches.
+class JunctionTree(Cliques):
+    """A compiled network: its cliques, tables and prior messages (`Cliques`), and the caches.
 
     `width` is the largest clique table (entries); batches are cut into chunks so that one
     clique's batched table stays around a million entries.
     """
 
-    cards: tuple[int, ...]
-    cliques: tuple[tuple[int, ...], ...]
-    neighbours: tuple[tuple[int, ...], ...]
-    base: tuple[FloatArray, ...]
-    home: tuple[int, ...]
-    prior: Mapping[Edge, FloatArray]
-    prior_log: Mapping[Edge, float]
-    side: Mapping[Edge, int]  # bit mask of the cliques on the sending side
     prior_marginals: tuple[FloatArray, ...]
     width: int
-    separators: Mapping[Edge, tuple[int, ...]]
-    homed: tuple[tuple[int, ...], ...]  # the variables whose home each clique is
-    inward_log: tuple[float, ...]  # per clique: log scale factors of the prior messages to it
     network: Network = field(repr=False)
-    tiny: float = 0.0  # totals below it mark a row for the extended tree (0: this is the last word)
     limits: Limits = field(default=Limits(), repr=False)
     _plans: dict[tuple[tuple[int, ...], tuple[int, ...]], _Plan] = field(
         default_factory=dict, repr=False
@@ -339,7 +327,7 @@ class _Planner:
         self.tree = tree
         self.position = {v: i for i, v in enumerate(evidence)}
         self.mask = _mask(tree, evidence)
-        self.steps: list[_Step] = []
+        self.steps: list[_Call] = []
         self.slot: dict[Edge, int] = {}
         self.on_path = True
 
@@ -378,11 +366,11 @@ class _Planner:
                 slots, scopes, dead = self._inputs(source, target)
                 kernel = tree.kernel(source, tuple(scopes), tuple(dead), target)
                 slot[(source, target)] = out = len(self.position) + len(slot)
-                self.steps.append(_Step(kernel, tuple(slots), out, self.on_path, ()))
+                self.steps.append(_Call(kernel, tuple(slots), out, self.on_path, ()))
         slots, scopes, dead = self._inputs(group.clique, -1)
         variables = tuple(v for v, _, _ in group.columns)
         kernel = tree.kernel(group.clique, tuple(scopes), tuple(dead), variables)
-        self.steps.append(_Step(kernel, tuple(slots), -1, self.on_path, group.columns))
+        self.steps.append(_Call(kernel, tuple(slots), -1, self.on_path, group.columns))
 
 
 def _mask(tree: JunctionTree, evidence: Iterable[int]) -> int:

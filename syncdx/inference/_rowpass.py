@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -31,11 +31,9 @@ from syncdx.inference._kernels import (
     row_kernel,
     spread,
 )
+from syncdx.inference._tree import Cliques
 from syncdx.inference._triangulate import fields
 from syncdx.network._network import FloatArray
-
-if TYPE_CHECKING:
-    from syncdx.inference._engine import JunctionTree
 
 #: Most memoised messages and belief kernels before a cache is emptied.
 _CACHE = 1 << 16
@@ -80,12 +78,12 @@ class Group(NamedTuple):
 
 
 class RowPass:
-    """Single-row runs of one junction tree: memoised messages, interned evidence, kernels.
+    """Single-row runs on one tree's cliques: memoised messages, interned evidence, kernels.
 
     Not thread-safe: the tree serialises calls.
     """
 
-    def __init__(self, tree: JunctionTree) -> None:
+    def __init__(self, tree: Cliques) -> None:
         self._tree = tree
         links = {
             edge: _Link(edge, tree.prior_log[edge])
@@ -182,9 +180,7 @@ class _Walk:
 
     __slots__ = ("computed", "key", "mask", "tree", "vectors")
 
-    def __init__(
-        self, tree: JunctionTree, vectors: dict[int, FloatArray], key: int, mask: int
-    ) -> None:
+    def __init__(self, tree: Cliques, vectors: dict[int, FloatArray], key: int, mask: int) -> None:
         self.tree, self.vectors, self.key, self.mask = tree, vectors, key, mask
         self.computed = 0
 
@@ -231,7 +227,7 @@ class _Walk:
         return entry
 
 
-def _message_kernel(tree: JunctionTree, edge: tuple[int, int]) -> RowKernel:
+def _message_kernel(tree: Cliques, edge: tuple[int, int]) -> RowKernel:
     """The single-row kernel of the message along `edge`, as a ratio shaped for its receiver."""
     source, target = edge
     senders = [n for n in tree.neighbours[source] if n != target]

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis._diagnoser import Diagnoser, distinct_rows
+from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.learn._cases import read_cases
 from syncdx.learn._estep import Counts, Patterns, expected_counts
 from syncdx.learn._params import Family, families, table
@@ -148,7 +148,8 @@ def _patterns(diagnoser: Diagnoser, cases: pd.DataFrame) -> Patterns:
     rows = np.flatnonzero(read.confirmed >= 0)
     present[rows, read.confirmed[rows]] = 1
     codes = np.concatenate([read.codes, present.astype(np.int16)], axis=1)
-    unique, inverse = distinct_rows(codes)
+    distinct = ev.distinct_rows(codes)
+    unique, inverse = distinct.rows, distinct.inverse
     weights = np.bincount(inverse, minlength=len(unique)).astype(np.float64)
     network = diagnoser.network
     width = len(read.columns)

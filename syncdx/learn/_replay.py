@@ -5,7 +5,7 @@ the recommender picks the question with the highest expected information gain pe
 among those the case can answer (a blank in the case cannot be revealed), and the case's answer
 to it is revealed. A case "reaches" its cause when the confirmed cause ranks first; it stops
 unreached when no answerable question is left. All cases still running take one step together:
-one batched lookahead (every case's evidence and every hypothetical answer) per step.
+one batched `answer_outcomes` call (every case's evidence and every hypothetical answer) per step.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
-from syncdx.diagnosis._recommend import Layout, information_gain, lookahead, question_cost
+from syncdx.diagnosis._recommend import Layout, answer_outcomes, information_gain, question_cost
 from syncdx.network._network import FloatArray
 
 
@@ -50,7 +50,7 @@ def replay(
     active = np.arange(len(truth))
     while active.size:
         likelihoods = ev.likelihoods(network.cards, asked[active], layout.questions)
-        look = lookahead(diagnoser, likelihoods, len(active), layout)
+        look = answer_outcomes(diagnoser, likelihoods, len(active), layout)
         first = np.argmax(look.present, axis=1)
         top = look.present[np.arange(len(active)), first]
         done = look.present[np.arange(len(active)), confirmed[active]] >= top

@@ -22,18 +22,18 @@ from syncdx.network._authoring_checks import (
     DEFAULT_STATES,
     FORMAT_VERSIONS,
     SECTIONS,
-    _check_keys,
-    _Context,
-    _cost,
-    _Entry,
-    _entry,
-    _mapping,
-    _name,
-    _probability,
-    _provenance,
-    _text,
+    Context,
+    Entry,
+    as_mapping,
+    check_keys,
+    nested_entry,
+    read_cost,
+    read_name,
+    read_probability,
+    read_provenance,
+    read_text,
 )
-from syncdx.network._authoring_tables import _table
+from syncdx.network._authoring_tables import node_table
 from syncdx.network._model_file import MAX_MODEL_BYTES, read_model_text
 from syncdx.network._network import (
     CAUSE_STATES,
@@ -124,11 +124,11 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{where}invalid YAML: {' '.join(p for p in (exc.context, exc.problem) if p)}"
 
 
-def parse_model(document: _Entry, *, file: str | None = None) -> Network:
+def parse_model(document: Entry, *, file: str | None = None) -> Network:
     """The network described by an already-parsed model document (`file` is named in errors)."""
-    ctx = _Context(file)
-    top = _mapping(ctx, document, None, "")
-    _check_keys(ctx, top, "model", None, "")
+    ctx = Context(file)
+    top = as_mapping(ctx, document, None, "")
+    check_keys(ctx, top, "model", None, "")
     _check_version(ctx, top.get("syncdx_model"))
     documents = _documents(ctx, top.get("documents", {}))
     ctx = replace(ctx, documents=frozenset(documents))
@@ -145,14 +145,14 @@ def parse_model(document: _Entry, *, file: str | None = None) -> Network:
     return Network(
         *_assemble(ctx, compiled),
         actions=_actions(ctx, actions),
-        name=_text(ctx, top, "name", None) or (Path(file).stem if file else "network"),
-        title=_text(ctx, top, "title", None),
+        name=read_text(ctx, top, "name", None) or (Path(file).stem if file else "network"),
+        title=read_text(ctx, top, "title", None),
         documents=MappingProxyType(documents),
         file=file,
     )
 
 
-def _check_version(ctx: _Context, version: object) -> None:
+def _check_version(ctx: Context, version: object) -> None:
     """Reject a document without a supported `syncdx_model` format version."""
     if version is None:
         raise ctx.error("missing: a model starts with 'syncdx_model: 1'", None, "syncdx_model")
@@ -162,36 +162,34 @@ def _check_version(ctx: _Context, version: object) -> None:
         raise ctx.error(message, None, "syncdx_model")
 
 
-def _documents(ctx: _Context, raw: object) -> dict[str, str]:
+def _documents(ctx: Context, raw: object) -> dict[str, str]:
     """Document key -> title."""
     result: dict[str, str] = {}
-    for key, value in _mapping(ctx, raw, None, "documents").items():
+    for key, value in as_mapping(ctx, raw, None, "documents").items():
         where = f"documents.{key}"
-        entry = _mapping(ctx, value, None, where)
-        _check_keys(ctx, entry, "document", None, where)
-        name = _name(ctx, key, None, where)
-        title = _text(ctx, entry, "title", None, where)
-        result[name] = title or _text(ctx, entry, "file", None, where)
+        entry = as_mapping(ctx, value, None, where)
+        check_keys(ctx, entry, "document", None, where)
+        name = read_name(ctx, key, None, where)
+        title = read_text(ctx, entry, "title", None, where)
+        result[name] = title or read_text(ctx, entry, "file", None, where)
     return result
 
 
-def _section(
-    ctx: _Context, top: _Entry, section: str, kind: str
-) -> Iterator[tuple[str, str, _Entry]]:
+def _section(ctx: Context, top: Entry, section: str, kind: str) -> Iterator[tuple[str, str, Entry]]:
     """(kind, id, entry) for each entry of a top-level list, after checking its keys."""
     raw = top.get(section) or []
     if not isinstance(raw, list):
         raise ctx.error("must be a list of entries", None, section)
     for i, item in enumerate(raw):
-        entry = _mapping(ctx, item, None, f"{section}[{i}]")
+        entry = as_mapping(ctx, item, None, f"{section}[{i}]")
         if "id" not in entry:
             raise ctx.error(f"entry {i + 1} has no id", None, f"{section}[{i}].id")
-        node = _name(ctx, entry["id"], None, f"{section}[{i}].id")
-        _check_keys(ctx, entry, kind, node, "")
+        node = read_name(ctx, entry["id"], None, f"{section}[{i}].id")
+        check_keys(ctx, entry, kind, node, "")
         yield kind, node, entry
 
 
-def _entries(ctx: _Context, top: _Entry) -> Iterator[tuple[Role, str, _Entry]]:
+def _entries(ctx: Context, top: Entry) -> Iterator[tuple[Role, str, Entry]]:
     """The nodes' entries: causes first, then observations and hidden nodes in file order."""
     sections = sorted((key for key in top if key in SECTIONS), key=lambda key: key != "causes")
     for section in sections:
@@ -199,14 +197,14 @@ def _entries(ctx: _Context, top: _Entry) -> Iterator[tuple[Role, str, _Entry]]:
             yield SECTIONS[section], node, entry
 
 
-def _check_roles(ctx: _Context, roles: list[Role]) -> None:
+def _check_roles(ctx: Context, roles: list[Role]) -> None:
     """Reject a model without a cause to diagnose or an observation to ask about."""
     for section, role in SECTIONS.items():
         if role != "hidden" and role not in roles:
             raise ctx.error(f"the model has no {section}: it needs at least one", None, section)
 
 
-def _check_unique(ctx: _Context, ids: list[str]) -> None:
+def _check_unique(ctx: Context, ids: list[str]) -> None:
     """Reject an id used twice across causes, observations, hidden nodes and actions."""
     seen: set[str] = set()
     for node in ids:
@@ -215,14 +213,14 @@ def _check_unique(ctx: _Context, ids: list[str]) -> None:
         seen.add(node)
 
 
-def _states(ctx: _Context, role: Role, node: str, entry: _Entry) -> tuple[str, ...]:
+def _states(ctx: Context, role: Role, node: str, entry: Entry) -> tuple[str, ...]:
     """The node's states: fixed for a cause, else `states` (default yes, no)."""
     if role == "cause":
         return CAUSE_STATES
     raw = entry.get("states", DEFAULT_STATES)
     if not isinstance(raw, list | tuple) or len(raw) < 2:
         raise ctx.error("must be a list of at least two states", node, "states")
-    states = tuple(_name(ctx, state, node, "states") for state in raw)
+    states = tuple(read_name(ctx, state, node, "states") for state in raw)
     if len(set(states)) != len(states):
         raise ctx.error(f"repeated state in {shown(list(states))}", node, "states")
     return states
@@ -232,19 +230,19 @@ def _states(ctx: _Context, role: Role, node: str, entry: _Entry) -> tuple[str, .
 
 
 def _node(
-    ctx: _Context, role: Role, node: str, entry: _Entry
+    ctx: Context, role: Role, node: str, entry: Entry
 ) -> tuple[Variable, tuple[str, ...], FloatArray]:
     """The node's variable, its parents and its table."""
-    source, assumption = _provenance(ctx, entry, node, "")
+    source, assumption = read_provenance(ctx, entry, node, "")
     if role == "cause":
-        prior = _probability(ctx, entry.get("prior"), node, "prior")
+        prior = read_probability(ctx, entry.get("prior"), node, "prior")
         parents: tuple[str, ...] = ()
         table = np.array([1.0 - prior, prior])
     else:
-        parents, table = _table(ctx, entry, node)
+        parents, table = node_table(ctx, entry, node)
     observed = role == "observation"
-    text = _text(ctx, entry, "question" if observed else "text", node, required=observed)
-    cost = _cost(ctx, entry, node) if observed else None
+    text = read_text(ctx, entry, "question" if observed else "text", node, required=observed)
+    cost = read_cost(ctx, entry, node) if observed else None
     variable = Variable(
         id=node,
         states=ctx.states[node],
@@ -258,7 +256,7 @@ def _node(
 
 
 def _assemble(
-    ctx: _Context, compiled: Mapping[str, tuple[Variable, tuple[str, ...], FloatArray]]
+    ctx: Context, compiled: Mapping[str, tuple[Variable, tuple[str, ...], FloatArray]]
 ) -> tuple[tuple[Variable, ...], tuple[tuple[int, ...], ...], tuple[FloatArray, ...]]:
     """Variables, parent indices and tables in a topological order close to the file's."""
     graph = {node: parents for node, (_, parents, _) in compiled.items()}
@@ -274,7 +272,7 @@ def _assemble(
 # -- actions ------------------------------------------------------------------------------
 
 
-def _actions(ctx: _Context, entries: list[tuple[str, str, _Entry]]) -> tuple[Action, ...]:
+def _actions(ctx: Context, entries: list[tuple[str, str, Entry]]) -> tuple[Action, ...]:
     """The repair actions, with at most one last resort."""
     actions = tuple(_action(ctx, node, entry) for _, node, entry in entries)
     last = [action.id for action in actions if action.last_resort]
@@ -284,13 +282,13 @@ def _actions(ctx: _Context, entries: list[tuple[str, str, _Entry]]) -> tuple[Act
     return actions
 
 
-def _action(ctx: _Context, node: str, entry: _Entry) -> Action:
+def _action(ctx: Context, node: str, entry: Entry) -> Action:
     """One repair action."""
-    source, assumption = _provenance(ctx, entry, node, "")
+    source, assumption = read_provenance(ctx, entry, node, "")
     last_resort = entry.get("last_resort", False)
     if not isinstance(last_resort, bool):
         raise ctx.error(f"must be true or false, not {shown(last_resort)}", node, "last_resort")
-    raw_fixes = _mapping(ctx, entry.get("fixes", {}), node, "fixes")
+    raw_fixes = as_mapping(ctx, entry.get("fixes", {}), node, "fixes")
     fixes = {str(cause): _fix(ctx, str(cause), raw, node) for cause, raw in raw_fixes.items()}
     if not fixes and not last_resort:
         raise ctx.error("fixes no cause (and it is not the last resort)", node, "fixes")
@@ -298,10 +296,10 @@ def _action(ctx: _Context, node: str, entry: _Entry) -> Action:
     if "fixes_rest" in entry:
         if not last_resort:
             raise ctx.error("only for the last_resort action", node, "fixes_rest")
-        rest_entry = _entry(ctx, entry["fixes_rest"], "entry", node, "fixes_rest")
-        rest = _probability(ctx, rest_entry.get("p"), node, "fixes_rest.p")
-    text = _text(ctx, entry, "text", node, required=True)
-    cost = _cost(ctx, entry, node)
+        rest_entry = nested_entry(ctx, entry["fixes_rest"], "entry", node, "fixes_rest")
+        rest = read_probability(ctx, rest_entry.get("p"), node, "fixes_rest.p")
+    text = read_text(ctx, entry, "text", node, required=True)
+    cost = read_cost(ctx, entry, node)
     return Action(
         id=node,
         text=text,
@@ -314,14 +312,14 @@ def _action(ctx: _Context, node: str, entry: _Entry) -> Action:
     )
 
 
-def _fix(ctx: _Context, cause: str, raw: object, node: str) -> float:
+def _fix(ctx: Context, cause: str, raw: object, node: str) -> float:
     """The probability that the action fixes `cause`."""
     where = f"fixes.{cause}"
     role = ctx.roles.get(cause)
     if role != "cause":
         raise ctx.error(f"{shown(cause)} is not a cause ({role or 'unknown'})", node, where)
-    fix = _entry(ctx, raw, "entry", node, where)
-    return _probability(ctx, fix.get("p"), node, f"{where}.p")
+    fix = nested_entry(ctx, raw, "entry", node, where)
+    return read_probability(ctx, fix.get("p"), node, f"{where}.p")
 
 
 # -- values -------------------------------------------------------------------------------

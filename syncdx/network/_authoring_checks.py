@@ -15,7 +15,6 @@ from syncdx.errors import ModelError, ModelWarning, shown
 from syncdx.network._network import FloatArray, Role
 
 FORMAT_VERSIONS = (1,)
-SUM_TOLERANCE = 1e-9
 DEFAULT_STATES = ("yes", "no")
 TABLE_KINDS = ("noisy_or", "noisy_max", "cpt")
 SECTIONS: dict[str, Role] = {"causes": "cause", "observations": "observation", "hidden": "hidden"}
@@ -39,12 +38,12 @@ _KEYS: dict[str, frozenset[str]] = {
     "row": _PROVENANCE | LEARNING | {"when", "p"},
 }
 
-_Entry = Mapping[str, Any]  # one mapping of the model document
-_Table = tuple[tuple[str, ...], FloatArray]  # a node's parents and its table
+Entry = Mapping[str, Any]  # one mapping of the model document
+Table = tuple[tuple[str, ...], FloatArray]  # a node's parents and its table
 
 
 @dataclass(frozen=True)
-class _Context:
+class Context:
     """What checks need to know: the file, the document keys, each node's states and role."""
 
     file: str | None
@@ -61,7 +60,7 @@ class _Context:
         warnings.warn(ModelWarning(self.error(message, node, where).args[0]), stacklevel=4)
 
 
-def _mapping(ctx: _Context, raw: object, node: str | None, where: str) -> _Entry:
+def as_mapping(ctx: Context, raw: object, node: str | None, where: str) -> Entry:
     """`raw`, checked to be a mapping."""
     if not isinstance(raw, Mapping):
         got = "missing" if raw is None else f"got {shown(raw)}"
@@ -69,7 +68,7 @@ def _mapping(ctx: _Context, raw: object, node: str | None, where: str) -> _Entry
     return raw
 
 
-def _check_keys(ctx: _Context, entry: _Entry, kind: str, node: str | None, where: str) -> None:
+def check_keys(ctx: Context, entry: Entry, kind: str, node: str | None, where: str) -> None:
     """Reject keys not allowed in an entry of this kind (typos, misplaced fields)."""
     allowed = _KEYS[kind]
     for key in entry:
@@ -79,25 +78,27 @@ def _check_keys(ctx: _Context, entry: _Entry, kind: str, node: str | None, where
             raise ctx.error(message, node, f"{prefix}{key}")
 
 
-def _entry(
-    ctx: _Context, raw: object, kind: str, node: str, where: str, provenance: bool = True
-) -> _Entry:
+def nested_entry(
+    ctx: Context, raw: object, kind: str, node: str, where: str, provenance: bool = True
+) -> Entry:
     """A nested entry (link, leak, row, fix), checked for keys and, by default, provenance."""
-    entry = _mapping(ctx, raw, node, where)
-    _check_keys(ctx, entry, kind, node, where)
+    entry = as_mapping(ctx, raw, node, where)
+    check_keys(ctx, entry, kind, node, where)
     if provenance:
-        _provenance(ctx, entry, node, where)
+        read_provenance(ctx, entry, node, where)
     return entry
 
 
-def _provenance(ctx: _Context, entry: _Entry, node: str, where: str) -> tuple[tuple[str, ...], str]:
+def read_provenance(
+    ctx: Context, entry: Entry, node: str, where: str
+) -> tuple[tuple[str, ...], str]:
     """The entry's `source` references and `assumption`, at least one of them given."""
     prefix = f"{where}." if where else ""
     raw = entry.get("source", [])
     sources = [raw] if isinstance(raw, str) else raw
     if not isinstance(sources, list) or not all(isinstance(s, str) and s.strip() for s in sources):
         raise ctx.error("must be a reference or a list of them", node, f"{prefix}source")
-    assumption = _text(ctx, entry, "assumption", node, where)
+    assumption = read_text(ctx, entry, "assumption", node, where)
     if not sources and not assumption:
         raise ctx.error("missing provenance: a source or an assumption", node, where or "source")
     for ref in sources:
@@ -109,7 +110,7 @@ def _provenance(ctx: _Context, entry: _Entry, node: str, where: str) -> tuple[tu
     return tuple(s.strip() for s in sources), assumption
 
 
-def _probability(ctx: _Context, value: object, node: str, where: str) -> float:
+def read_probability(ctx: Context, value: object, node: str, where: str) -> float:
     """A probability: a number in [0, 1]."""
     if value is None:
         raise ctx.error("missing probability", node, where)
@@ -120,7 +121,7 @@ def _probability(ctx: _Context, value: object, node: str, where: str) -> float:
     return float(value)
 
 
-def _cost(ctx: _Context, entry: _Entry, node: str) -> float:
+def read_cost(ctx: Context, entry: Entry, node: str) -> float:
     """A cost in minutes: a finite number above 0 (a free step would be worth infinitely much
     per minute)."""
     value = entry.get("cost")
@@ -134,9 +135,9 @@ def _cost(ctx: _Context, entry: _Entry, node: str) -> float:
     return float(value)
 
 
-def _text(
-    ctx: _Context,
-    entry: _Entry,
+def read_text(
+    ctx: Context,
+    entry: Entry,
     key: str,
     node: str | None,
     where: str = "",
@@ -152,7 +153,7 @@ def _text(
     return value.strip()
 
 
-def _name(ctx: _Context, value: object, node: str | None, where: str) -> str:
+def read_name(ctx: Context, value: object, node: str | None, where: str) -> str:
     """An id, state or document key: non-empty text (a whole number is read as its digits)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
@@ -161,9 +162,7 @@ def _name(ctx: _Context, value: object, node: str | None, where: str) -> str:
     return value
 
 
-def _state_index(
-    ctx: _Context, value: object, states: tuple[str, ...], node: str, where: str
-) -> int:
+def named_state(ctx: Context, value: object, states: tuple[str, ...], node: str, where: str) -> int:
     """The index of a state named in the model."""
     name = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(name, str) or name not in states:
@@ -173,7 +172,7 @@ def _state_index(
     return states.index(name)
 
 
-def _check_parent(ctx: _Context, parent: object, node: str, where: str) -> None:
+def check_parent(ctx: Context, parent: object, node: str, where: str) -> None:
     """Reject a parent that is not a node of the model."""
     if not isinstance(parent, str) or parent not in ctx.states:
         raise ctx.error(f"unknown parent {shown(parent)} (not a node of the model)", node, where)

@@ -12,23 +12,22 @@ import numpy.typing as npt
 
 from syncdx.errors import shown
 from syncdx.network._authoring_checks import (
-    SUM_TOLERANCE,
     TABLE_KINDS,
-    _check_keys,
-    _check_parent,
-    _Context,
-    _Entry,
-    _entry,
-    _mapping,
-    _probability,
-    _provenance,
-    _state_index,
-    _Table,
+    Context,
+    Entry,
+    Table,
+    as_mapping,
+    check_keys,
+    check_parent,
+    named_state,
+    nested_entry,
+    read_probability,
+    read_provenance,
 )
-from syncdx.network._network import FloatArray
+from syncdx.network._network import SUM_TOLERANCE, FloatArray
 
 
-def _table(ctx: _Context, entry: _Entry, node: str) -> _Table:
+def node_table(ctx: Context, entry: Entry, node: str) -> Table:
     """The node's parents and table, from its one table kind."""
     kinds = [kind for kind in TABLE_KINDS if kind in entry]
     if len(kinds) != 1:
@@ -38,28 +37,28 @@ def _table(ctx: _Context, entry: _Entry, node: str) -> _Table:
         raise ctx.error(f"only for cpt; {kinds[0]} takes its parents from links", node, "parents")
     if kinds[0] == "cpt":
         return _cpt(ctx, entry, node)
-    spec = _mapping(ctx, entry[kinds[0]], node, kinds[0])
-    _check_keys(ctx, spec, kinds[0], node, kinds[0])
+    spec = as_mapping(ctx, entry[kinds[0]], node, kinds[0])
+    check_keys(ctx, spec, kinds[0], node, kinds[0])
     return (_noisy_or if kinds[0] == "noisy_or" else _noisy_max)(ctx, spec, node)
 
 
-def _noisy_or(ctx: _Context, spec: _Entry, node: str) -> _Table:
+def _noisy_or(ctx: Context, spec: Entry, node: str) -> Table:
     """Leaky noisy-OR: P(state) = 1 - (1 - leak) * prod over active links (1 - p), built from
     log(1 - p) = log1p(-p) so that probabilities far below 1e-16 stay exact."""
     states = ctx.states[node]
     if len(states) != 2:
         message = f"is for two states; {shown(node)} has {len(states)}: use noisy_max or cpt"
         raise ctx.error(message, node, "noisy_or")
-    target = _state_index(ctx, spec.get("state", states[0]), states, node, "noisy_or.state")
-    leak = _entry(ctx, spec.get("leak"), "entry", node, "noisy_or.leak")
+    target = named_state(ctx, spec.get("state", states[0]), states, node, "noisy_or.state")
+    leak = nested_entry(ctx, spec.get("leak"), "entry", node, "noisy_or.leak")
     links = _links(ctx, spec, node, "noisy_or")
     parents = tuple(parent for parent, _, _ in links)
     log_off = np.full(tuple(len(ctx.states[p]) for p in parents), 0.0)
     with np.errstate(divide="ignore"):  # log1p(-1) = -inf: a certain link
-        log_off += np.log1p(-_probability(ctx, leak.get("p"), node, "noisy_or.leak.p"))
+        log_off += np.log1p(-read_probability(ctx, leak.get("p"), node, "noisy_or.leak.p"))
         for axis, (parent, active, link) in enumerate(links):
             factor = np.zeros(len(ctx.states[parent]))
-            p = _probability(ctx, link.get("p"), node, f"noisy_or.links.{parent}.p")
+            p = read_probability(ctx, link.get("p"), node, f"noisy_or.links.{parent}.p")
             factor[active] = np.log1p(-p)
             log_off += factor.reshape([-1 if i == axis else 1 for i in range(log_off.ndim)])
     table = np.empty((*log_off.shape, 2))
@@ -76,11 +75,11 @@ def _complete(table: FloatArray) -> FloatArray:
     return table
 
 
-def _noisy_max(ctx: _Context, spec: _Entry, node: str) -> _Table:
+def _noisy_max(ctx: Context, spec: Entry, node: str) -> Table:
     """Noisy-MAX: the state is the highest of independent contributions, P(Y <= s) = prod F_i(s),
     built in logs (see `_max_terms`) so that tiny probabilities stay exact."""
     states = ctx.states[node]
-    leak = _entry(ctx, spec.get("leak"), "entry", node, "noisy_max.leak")
+    leak = nested_entry(ctx, spec.get("leak"), "entry", node, "noisy_max.leak")
     links = _links(ctx, spec, node, "noisy_max")
     parents = tuple(parent for parent, _, _ in links)
     shape = (*(len(ctx.states[p]) for p in parents), len(states))
@@ -132,25 +131,25 @@ def _max_table(
     return _complete(np.clip(table, 0.0, 1.0))
 
 
-def _links(ctx: _Context, spec: _Entry, node: str, kind: str) -> list[tuple[str, int, _Entry]]:
+def _links(ctx: Context, spec: Entry, node: str, kind: str) -> list[tuple[str, int, Entry]]:
     """(parent, active state index, link entry) for each link of a noisy table."""
-    links = _mapping(ctx, spec.get("links"), node, f"{kind}.links")
+    links = as_mapping(ctx, spec.get("links"), node, f"{kind}.links")
     if not links:
         raise ctx.error("no links (without parents, use a one-row cpt)", node, f"{kind}.links")
     result = []
     for parent, raw in links.items():
         where = f"{kind}.links.{parent}"
-        _check_parent(ctx, parent, node, where)
-        link = _entry(ctx, raw, "link", node, where)
+        check_parent(ctx, parent, node, where)
+        link = nested_entry(ctx, raw, "link", node, where)
         result.append((str(parent), _active(ctx, link, str(parent), node, where), link))
     return result
 
 
-def _active(ctx: _Context, link: _Entry, parent: str, node: str, where: str) -> int:
+def _active(ctx: Context, link: Entry, parent: str, node: str, where: str) -> int:
     """The index of the parent state that activates a link: `when`, else `present` for a cause."""
     states = ctx.states[parent]
     if "when" in link:
-        return _state_index(ctx, link["when"], states, node, f"{where}.when")
+        return named_state(ctx, link["when"], states, node, f"{where}.when")
     if ctx.roles[parent] == "cause":
         return states.index("present")
     message = (
@@ -160,7 +159,7 @@ def _active(ctx: _Context, link: _Entry, parent: str, node: str, where: str) -> 
     raise ctx.error(message, node, f"{where}.when")
 
 
-def _cpt(ctx: _Context, entry: _Entry, node: str) -> _Table:
+def _cpt(ctx: Context, entry: Entry, node: str) -> Table:
     """A full table: one row per configuration of the parents, each exactly once."""
     parents = _parents(ctx, entry.get("parents", []), node)
     rows = entry["cpt"]
@@ -169,12 +168,12 @@ def _cpt(ctx: _Context, entry: _Entry, node: str) -> _Table:
     shape = tuple(len(ctx.states[p]) for p in parents)
     table = np.full((*shape, len(ctx.states[node])), np.nan)
     for i, raw in enumerate(rows):
-        row = _entry(ctx, raw, "row", node, f"cpt[{i}]", provenance=False)
+        row = nested_entry(ctx, raw, "row", node, f"cpt[{i}]", provenance=False)
         config = _configuration(ctx, row.get("when", {}), parents, node, f"cpt[{i}]")
         where = f"cpt[{_label(ctx, parents, config)}]"
         if not np.isnan(table[config][0]):
             raise ctx.error("repeated row: each configuration of the parents once", node, where)
-        _provenance(ctx, row, node, where)
+        read_provenance(ctx, row, node, where)
         table[config] = _distribution(ctx, row.get("p"), ctx.states[node], node, f"{where}.p")
     for config in np.ndindex(*shape):
         if np.isnan(table[config][0]):
@@ -182,22 +181,22 @@ def _cpt(ctx: _Context, entry: _Entry, node: str) -> _Table:
     return parents, table
 
 
-def _parents(ctx: _Context, raw: object, node: str) -> tuple[str, ...]:
+def _parents(ctx: Context, raw: object, node: str) -> tuple[str, ...]:
     """A cpt's `parents` list, each an existing node named once."""
     if not isinstance(raw, list):
         raise ctx.error("must be a list of node ids", node, "parents")
     for parent in raw:
-        _check_parent(ctx, parent, node, "parents")
+        check_parent(ctx, parent, node, "parents")
     if len(set(raw)) != len(raw):
         raise ctx.error(f"a parent is named twice in {raw}", node, "parents")
     return tuple(raw)
 
 
 def _configuration(
-    ctx: _Context, raw: object, parents: tuple[str, ...], node: str, where: str
+    ctx: Context, raw: object, parents: tuple[str, ...], node: str, where: str
 ) -> tuple[int, ...]:
     """The state indices of the parents named by a row's `when`."""
-    when = _mapping(ctx, raw, node, f"{where}.when")
+    when = as_mapping(ctx, raw, node, f"{where}.when")
     for key in when:
         if key not in parents:
             message = f"{shown(key)} is not among the parents {shown(list(parents))}"
@@ -208,24 +207,24 @@ def _configuration(
                 f"does not give the state of parent {shown(parent)}", node, f"{where}.when"
             )
     return tuple(
-        _state_index(ctx, when[p], ctx.states[p], node, f"{where}.when.{p}") for p in parents
+        named_state(ctx, when[p], ctx.states[p], node, f"{where}.when.{p}") for p in parents
     )
 
 
-def _label(ctx: _Context, parents: tuple[str, ...], config: tuple[int, ...]) -> str:
+def _label(ctx: Context, parents: tuple[str, ...], config: tuple[int, ...]) -> str:
     """A configuration of the parents as written in a row's `when`."""
     pairs = (f"{p}: {ctx.states[p][s]}" for p, s in zip(parents, config, strict=True))
     return "{" + ", ".join(pairs) + "}"
 
 
 def _distribution(
-    ctx: _Context, raw: object, states: tuple[str, ...], node: str, where: str, rest: bool = False
+    ctx: Context, raw: object, states: tuple[str, ...], node: str, where: str, rest: bool = False
 ) -> FloatArray:
     """A distribution over `states` (unlisted states 0, or with `rest` the first takes the rest)."""
-    p = _mapping(ctx, raw, node, where)
+    p = as_mapping(ctx, raw, node, where)
     dist = np.zeros(len(states))
     for state, value in p.items():
-        dist[_state_index(ctx, state, states, node, where)] = _probability(
+        dist[named_state(ctx, state, states, node, where)] = read_probability(
             ctx, value, node, f"{where}.{state}"
         )
     if rest and states[0] not in p:

@@ -10,6 +10,7 @@ import gzip
 import zlib
 from pathlib import Path
 
+from syncdx._counts import count
 from syncdx.errors import ModelError
 
 #: The largest model file read (after decompression), in bytes; `load_model(max_bytes=...)`
@@ -20,8 +21,7 @@ MAX_MODEL_BYTES = 256 * 2**20
 def read_model_text(path: Path, what: str, max_bytes: int = MAX_MODEL_BYTES) -> str:
     """The UTF-8 text of the file at `path` (decompressed if it ends in .gz), at most
     `max_bytes` bytes; a `ModelError` naming the file otherwise (`what` names the thing read)."""
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
-        raise TypeError(f"max_bytes must be a non-negative integer, got {max_bytes!r}")
+    count(max_bytes, "max_bytes")
     compressed = path.suffix.lower() == ".gz"
     try:
         with (gzip.open if compressed else open)(path, "rb") as handle:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncdx import Model
 from syncdx.inference import _triangulate as _triangulate
 from syncdx.inference._engine import compile_network
 from syncdx.network._network import CAUSE_STATES, Network, Variable
@@ -165,3 +166,19 @@ def test_inward_sums_are_the_correctly_rounded_sums(network: Network, seed: int)
     sums = _triangulate.inward_sums(nbrs, weight)
     for c in range(len(nbrs)):
         assert sums[c] == math.fsum(weight[e] for e in _triangulate.towards(nbrs, c))
+
+
+def test_a_model_over_a_node_with_many_states_is_linear_in_them() -> None:
+    """Through the public API (Model, posterior, explain) a 3,000-state answer allocates no
+    states x states matrix (72 MB): one-hot rows are built per answered state."""
+    network = _many_states(3000)
+    Model(_many_states(3)).explain({"o": "s1"}, "c")  # modules (pandas) load before tracing
+    tracemalloc.start()
+    try:
+        model = Model(network)
+        model.posterior({"o": "s7", "p": "yes"})
+        model.explain({"o": "s7", "p": "yes"}, "c")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20

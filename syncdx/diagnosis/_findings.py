@@ -42,7 +42,7 @@ def answer_finding(network: Network, node: str, state: object) -> Finding | None
     if code == ev.UNOBSERVED:
         return None
     index = network.index[variable.id]
-    weights = np.eye(variable.card)[code]
+    weights = ev.one_hot(variable.card, code)[0]
     return Finding(variable.id, "answer", variable.states[code], variable.text, ((index, weights),))
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._faults import FaultSets, IntArray, clamp_causes
 from syncdx.diagnosis._recommend import Layout, question_cost
 from syncdx.diagnosis._repairs import Repairs, sequence_cost
@@ -222,7 +223,7 @@ class Search:
         for row, (_, k, state) in enumerate(columns):
             v = questions[k]
             rows.setdefault(v, np.ones((len(columns), cards[v])))
-            rows[v][row] = rows[v][row] * np.eye(cards[v])[state]
+            rows[v][row] = rows[v][row] * ev.one_hot(cards[v], state)[0]
         return rows
 
 

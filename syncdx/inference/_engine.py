@@ -66,6 +66,9 @@ from syncdx.inference._triangulate import (
 from syncdx.network._limits import Limits, check_cliques
 from syncdx.network._network import FloatArray, Network
 
+#: The support tree decides possibility exactly while the product of the cardinalities
+#: stays below 2**SUPPORT_BITS (a double reaches 2**-1022; see `JunctionTree._redo`).
+SUPPORT_BITS = 1000
 #: Most table entries (rows x clique size) a batch chunk may hold in one clique.
 _CHUNK_ENTRIES = 1 << 20
 #: Batches of at least this many rows run with BLAS held to one thread (see _threads).
@@ -175,20 +178,34 @@ class JunctionTree(Cliques):
         rows: npt.NDArray[np.intp],
     ) -> Result:
         """`result` with `rows` (NaN: out of a double's range somewhere) decided again: those
-        the support tree finds impossible get -inf, the rest are run on the extended tree."""
+        the support tree finds impossible get -inf, the rest are run on the extended tree.
+
+        The support tree cannot underflow while the product of all cardinalities stays within
+        2**SUPPORT_BITS (each spread table entry is at least 1/card, so a possible row keeps
+        P >= 2**-bits at every step). Past that (a cause with a thousand children), it may call a
+        possible row impossible, so every row goes to the extended tree, and only rows that are
+        impossible on both count as impossible."""
         log_z = result.log_evidence.copy()
         marginals = {v: values.copy() for v, values in result.marginals.items()}
         possible = self.possible({v: lik[rows] for v, lik in likelihoods.items()})
-        if rows.size:  # every row on the extended tree: the support tree itself underflows
-            # when one clique gathers a thousand messages, so it only confirms impossibility
+        log_z[rows[~possible]] = -np.inf
+        for values in marginals.values():
+            values[rows[~possible]] = np.nan
+        check = rows if self._support_bits > SUPPORT_BITS else rows[possible]
+        if check.size:
             tree = self._fallback("extended")
-            subset = {v: _widen(lik[rows]) for v, lik in likelihoods.items()}
-            exact = tree._run(tree._plan(tuple(subset), wanted), list(subset.values()), rows.size)
-            found = possible | np.isfinite(exact.log_evidence)
-            log_z[rows] = np.where(found, exact.log_evidence, -np.inf)  # back to doubles
+            subset = {v: _widen(lik[check]) for v, lik in likelihoods.items()}
+            exact = tree._run(tree._plan(tuple(subset), wanted), list(subset.values()), check.size)
+            found = np.isin(check, rows[possible]) | np.isfinite(exact.log_evidence)
+            log_z[check] = np.where(found, exact.log_evidence, -np.inf)  # back to doubles
             for v, values in marginals.items():
-                values[rows] = np.where(found[:, None], exact.marginals[v], np.nan)
+                values[check] = np.where(found[:, None], exact.marginals[v], np.nan)
         return Result(log_z, marginals)
+
+    @property
+    def _support_bits(self) -> float:
+        """log2 of the product of all cardinalities: the support tree's underflow bound."""
+        return float(sum(math.log2(card) for card in self.cards))
 
     def possible(self, likelihoods: Mapping[int, FloatArray]) -> npt.NDArray[np.bool_]:
         """Per row, whether the evidence has probability above zero: decided on the tree that

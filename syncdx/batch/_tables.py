@@ -19,7 +19,7 @@ import stat
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -288,21 +288,18 @@ def _all_records(frames: Iterator[Any], scanner: RecordScanner, padded: bool) ->
 
 
 def physical_line(path: str, record: int) -> int | None:
-    """The line (header = 1) on which data record `record` (1-based) starts; None for stdin."""
+    """The line (header = 1) on which data record `record` (1-based) starts, as the reader's
+    `RecordScanner` counts them; None for stdin or past the end."""
     if path == STDIO:
         return None
-    with contextlib.closing(_records(path)) as records:
-        return next((line for count, (line, _) in enumerate(records) if count == record), None)
-
-
-def _records(path: str) -> Generator[tuple[int, list[str]], None, None]:
-    """Each CSV record of `path` (header included) with the line it starts on."""
-    with open(path, encoding="utf-8-sig", newline="") as handle, _unlimited_fields():
-        reader = csv.reader(handle)
-        line = 1
-        for record in reader:
-            yield line, record
-            line = reader.line_num + 1
+    with _open_binary(path) as handle:
+        header, lines = _read_header(handle, path)
+        scanner = RecordScanner(len(header), lines, label(path), RECORD_LIMIT)
+        while scanner.records < record and (data := handle.read(1 << 20)):
+            scanner.feed(data)
+        if scanner.records < record:
+            scanner.finish()
+        return scanner.line_of(record) if scanner.records >= record else None
 
 
 def _read_parquet(path: str, chunk_size: int) -> Chunks:
@@ -362,7 +359,8 @@ class TableWriter:
         else:
             if self._frame_schema is None:  # the first frame's, for every frame
                 self._frame_schema = arrow_schema(frame)
-            self._write_arrow(pa.Table.from_pandas(frame, self._frame_schema, preserve_index=False))
+            table = pa.Table.from_pandas(frame, self._frame_schema, preserve_index=False)
+            self._write_arrow(table.replace_schema_metadata(None))  # no pandas metadata
 
     def _write_scored(self, scored: Any) -> None:
         """Append a ScoredTable: CSV lines built by Arrow kernels, or through pyarrow's writers."""

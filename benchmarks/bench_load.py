@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(args.folder) / f"bench-load-{nodes}.yaml"
         path.write_text(model_text(nodes), encoding="utf-8")
         read, compiled, model = time_load(path)
-        tree = model._tree  # the compiled junction tree: its shape, for the table
+        tree = model.diagnoser._tree  # the compiled junction tree: its shape, for the table
         print(
             f"| {nodes:,} | {path.stat().st_size // 1024:,} | {read:.2f} | {compiled:.2f} "
             f"| {read + compiled:.2f} | {len(tree.cliques):,} | {tree.width:,} |",

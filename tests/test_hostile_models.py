@@ -26,6 +26,7 @@ from syncdx._model import Model
 from syncdx.batch._scorer import Scorer
 from syncdx.errors import MAX_MESSAGE, ModelError, shown
 from syncdx.network._authoring import MAX_DEPTH, _Loader, parse_model, read_yaml_model
+from syncdx.network._limits import MAX_TABLE_ENTRIES
 from syncdx.network._network import (
     CAUSE_STATES,
     OUTPUT_COLUMNS,
@@ -281,6 +282,7 @@ def _shipped() -> Model:
     return load_model()
 
 
+@settings(deadline=None)  # the first example loads the model
 @given(top=st.integers(0, 30), next_question=st.booleans())
 def test_every_scoring_column_is_reserved(top: int, next_question: bool) -> None:
     """Every column the scorer appends is a reserved name, so no observation can clash."""
@@ -326,3 +328,46 @@ def test_a_cause_with_a_thousand_children_is_exact(
     frame = pd.DataFrame([evidence, evidence, {}])
     batch = model.posteriors(frame)["c"].tolist()
     assert batch == pytest.approx([posterior, posterior, 0.1], rel=1e-12)
+
+
+# -- tables too big for memory ------------------------------------------------------------------
+
+
+def _wide(kind: str, parents: int) -> dict[str, Any]:
+    """A model whose observation `o` has a `kind` table over `parents` causes."""
+    causes = [f"c{i}" for i in range(parents)]
+    link = {"assumption": "a"}
+    if kind == "noisy_or":
+        table = {"leak": {"p": 0.1, **link}, "links": {c: {"p": 0.5, **link} for c in causes}}
+    elif kind == "noisy_max":
+        table = {
+            "leak": {"p": {"yes": 0.1}, **link},
+            "links": {c: {"p": {"yes": 0.5}, **link} for c in causes},
+        }
+    else:
+        row = {"when": dict.fromkeys(causes, "absent"), "p": {"yes": 0.1, "no": 0.9}, **link}
+        table = {"parents": causes, "cpt": [row]}
+    observation = {"id": "o", "question": "?", "cost": 1, "assumption": "a"}
+    return {
+        "syncdx_model": 1,
+        "causes": [{"id": c, "prior": 0.1, "assumption": "a"} for c in causes],
+        "observations": [{**observation, **({kind: table} if kind != "cpt" else table)}],
+    }
+
+
+@pytest.mark.parametrize("kind", ["noisy_or", "noisy_max", "cpt"])
+@pytest.mark.parametrize("parents", [27, 30, 40])
+def test_a_yaml_table_too_big_is_refused_before_it_is_allocated(
+    tmp_path: Path, kind: str, parents: int
+) -> None:
+    """A YAML node whose table would pass the table limit (27 or more binary parents) is a
+    ModelError naming the file, the node, its table field, its size and the limit, raised
+    before the table is allocated (40 parents would ask for 8 TiB: a MemoryError before)."""
+    path = _write(tmp_path, yaml.safe_dump(_wide(kind, parents), sort_keys=False))
+    entries = 2 ** (parents + 1)
+    with pytest.raises(ModelError) as caught:
+        read_yaml_model(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}, node 'o', field '{kind}': its table would hold ")
+    assert f"{entries:,} entries" in message
+    assert f"{MAX_TABLE_ENTRIES:,}" in message

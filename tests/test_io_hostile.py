@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import syncdx
 from syncdx import InputError, Model, cli, score_file
 from syncdx.batch._csvscan import RecordScanner
+from syncdx.batch._tables import physical_line
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +162,21 @@ def test_a_stray_quote_is_an_error_at_its_line_or_loses_no_row(
     expected = [(r + [""] * 3)[:3] for r in records]
     assert summary.rows == len(records)
     assert out == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(stray_quote_files())
+def test_physical_line_is_where_the_oracle_starts_each_record(body: str) -> None:
+    """`physical_line` (how the Dask engine names a bad row's line) is the line on which the
+    oracle starts each record, any line endings and quoted line breaks, and None past the end."""
+    records, starts, opened = lex(body)
+    with tempfile.TemporaryDirectory() as folder:
+        src = Path(folder) / "in.csv"
+        src.write_bytes(b"id,note,paused_banner\n" + body.encode())
+        if opened is not None:
+            return
+        lines = [physical_line(str(src), k + 1) for k in range(len(records) + 1)]
+    assert lines == [*starts, None]
 
 
 def unterminated(rows: int, at: int) -> bytes:

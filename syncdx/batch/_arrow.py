@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from syncdx.diagnosis import _evidence as ev
+from syncdx.errors import InputError
 from syncdx.network._network import Variable
 
 #: Bytes pyarrow parses at a time (it parses the pieces of a block in parallel).
@@ -30,7 +31,10 @@ TEXT_ROWS = 1 << 13
 
 
 def encode_arrow(variable: Variable, column: Any) -> ev.CodeArray:
-    """State codes of one Arrow column (any type; null means not observed), via its dictionary."""
+    """State codes of one Arrow column (any type; null means not observed), via its dictionary.
+
+    Bytes (binary columns) are read as UTF-8 text; bytes that are not, and nested values
+    (lists, structs, maps), are invalid answers: errors of their rows, as in a DataFrame."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -38,19 +42,96 @@ def encode_arrow(variable: Variable, column: Any) -> ev.CodeArray:
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    encoded = pc.dictionary_encode(column)
+    try:
+        encoded = pc.dictionary_encode(column)
+    except pa.ArrowNotImplementedError:  # nested values: every answer given is invalid
+        codes: ev.CodeArray = np.where(column.is_null().to_numpy(False), ev.UNOBSERVED, ev.INVALID)
+        return codes.astype(np.int16)
     values = encoded.dictionary.to_pylist()
     lookup = ev.spellings(variable)
     table = np.empty(len(values) + 1, dtype=np.int16)
     table[-1] = ev.UNOBSERVED  # null cells
     for i, value in enumerate(values):
-        text = ev.normalise(value)
+        text = ev.normalise(_decoded(value))
         table[i] = ev.UNOBSERVED if text is None else lookup.get(text, ev.INVALID)
     indices = encoded.indices
     if indices.null_count:  # never in CSV (read with no nulls); Parquet may have them
         indices = pc.fill_null(indices, len(values))
-    codes: ev.CodeArray = table[indices.to_numpy()]  # zero copy (np.asarray copies slowly)
+    codes = table[indices.to_numpy()]  # zero copy (np.asarray copies slowly)
     return codes
+
+
+def _decoded(value: object) -> object:
+    """`value`, bytes read as UTF-8 text (left as bytes, so invalid, if they are not)."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    return value
+
+
+def csv_text(table: Any, file: str | None, before: int) -> Any:
+    """`table` ready for CSV: string views and bytes as plain text (bytes read as UTF-8).
+
+    InputError naming `file` and the column for values CSV cannot hold: bytes that are not
+    UTF-8 (their row given, counting `before` rows already written), nested values (lists,
+    structs, maps), intervals."""
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        if field.type == pa.string():
+            continue
+        if _binary(field.type) or pa.types.is_string_view(field.type):
+            table = table.set_column(i, field.name, _utf8(table.column(i), field, file, before))
+        elif not _text_castable(field.type):
+            raise InputError(
+                f"{field.type} values cannot be written as CSV; write Parquet instead",
+                file=file,
+                column=field.name,
+            )
+    return table
+
+
+def _binary(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_fixed_size_binary(kind)
+        or pa.types.is_binary_view(kind)
+    )
+
+
+def _text_castable(kind: Any) -> bool:
+    """Whether Arrow can write values of type `kind` as text."""
+    import pyarrow as pa
+
+    try:
+        pa.array([], type=kind).cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return False
+    return True
+
+
+def _utf8(column: Any, field: Any, file: str | None, before: int) -> Any:
+    """`column` (bytes or a string view) as plain text; InputError at the first bytes that are
+    not UTF-8."""
+    import pyarrow as pa
+
+    try:
+        return column.cast(pa.string())
+    except pa.ArrowInvalid:
+        pass
+    values = column.to_pylist()
+    row = next(i for i, v in enumerate(values) if isinstance(_decoded(v), bytes))
+    raise InputError(
+        f"row {before + row + 1:,} holds bytes that are not UTF-8 text ({values[row]!r:.60}); "
+        "CSV holds text: write Parquet instead",
+        file=file,
+        column=field.name,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ Needs the `dask` extra: pip install 'syncdx[dask]'.
 from __future__ import annotations
 
 import contextlib
-import csv
 import glob
 import hashlib
 import importlib
@@ -32,7 +31,6 @@ from syncdx.batch._part_folder import check_part_folder, staged_parts
 from syncdx.batch._scorer import DEFAULT_TOP, Scorer
 from syncdx.batch._streaming import Summary
 from syncdx.batch._tables import (
-    FIELD_SIZE_LIMIT,
     STDIO,
     physical_line,
     read_table,
@@ -137,10 +135,6 @@ def _unreadable(files: list[str], error: ValueError, blocksize: str | int | None
                     pass
         except InputError as found:
             return found
-    for file in files:
-        line = _unclosed_quote(file) if table_format(file) == "csv" else None
-        if line is not None:
-            return _unclosed_quote_error(file, line)
     hint = "; a quoted line break may straddle a block: score without --blocksize"
     return InputError(f"{str(error).splitlines()[0]}{hint if blocksize else ''}", file=files[0])
 
@@ -188,41 +182,7 @@ def _csv_file(path: str) -> pd.DataFrame:
     """A CSV file read by the local engine's reader: the same text, the same errors."""
     with read_table(path, LOCATE_ROWS) as chunks:
         frames = [f if hasattr(f, "iloc") else f.to_pandas() for f in chunks.frames]
-        frame = _text_frame(chunks.columns, frames)
-    # A quote never closed runs to the end of the file: the last field then holds a line break.
-    last = str(frame.iloc[-1, -1]) if len(frame) and len(frame.columns) else ""
-    line = _unclosed_quote(path) if "\n" in last or "\r" in last else None
-    if line is not None:
-        raise _unclosed_quote_error(path, line)
-    return frame
-
-
-def _unclosed_quote(path: str) -> int | None:
-    """The line on which a record of `path` opens a quote that the file never closes, if any."""
-    previous = csv.field_size_limit(FIELD_SIZE_LIMIT)
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader, line = csv.reader(handle, strict=True), 1
-            while True:
-                try:
-                    next(reader)
-                except StopIteration:
-                    return None
-                except csv.Error as error:  # another strict complaint: not this one, read on
-                    if "unexpected end of data" in str(error):
-                        return line
-                line = reader.line_num + 1
-    finally:
-        csv.field_size_limit(previous)
-
-
-def _unclosed_quote_error(path: str, line: int) -> InputError:
-    return InputError(
-        "a quote opened on this line is never closed, so every later row would be read "
-        'into this field: close it (a quote inside a quoted field is written "")',
-        file=path,
-        line=line,
-    )
+        return _text_frame(chunks.columns, frames)
 
 
 def _text_frame(columns: tuple[str, ...], frames: list[pd.DataFrame]) -> pd.DataFrame:

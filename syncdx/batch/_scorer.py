@@ -319,7 +319,7 @@ def _cells(column: Any, rows: IntArray) -> ObjectArray:
     """The values of a pandas or Arrow column at `rows`, as Python objects."""
     if hasattr(column, "iloc"):
         return np.asarray(column.to_numpy()[rows], dtype=object)
-    return np.asarray(column.take(rows).to_pylist(), dtype=object)
+    return np.fromiter(column.take(rows).to_pylist(), dtype=object)  # a list stays one cell
 
 
 def _bad_cell(variable: Variable, name: str, value: object) -> str:

@@ -19,7 +19,7 @@ import stat
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -288,21 +288,18 @@ def _all_records(frames: Iterator[Any], scanner: RecordScanner, padded: bool) ->
 
 
 def physical_line(path: str, record: int) -> int | None:
-    """The line (header = 1) on which data record `record` (1-based) starts; None for stdin."""
+    """The line (header = 1) on which data record `record` (1-based) starts, as the reader's
+    `RecordScanner` counts them; None for stdin or past the end."""
     if path == STDIO:
         return None
-    with contextlib.closing(_records(path)) as records:
-        return next((line for count, (line, _) in enumerate(records) if count == record), None)
-
-
-def _records(path: str) -> Generator[tuple[int, list[str]], None, None]:
-    """Each CSV record of `path` (header included) with the line it starts on."""
-    with open(path, encoding="utf-8-sig", newline="") as handle, _unlimited_fields():
-        reader = csv.reader(handle)
-        line = 1
-        for record in reader:
-            yield line, record
-            line = reader.line_num + 1
+    with _open_binary(path) as handle:
+        header, lines = _read_header(handle, path)
+        scanner = RecordScanner(len(header), lines, label(path), RECORD_LIMIT)
+        while scanner.records < record and (data := handle.read(1 << 20)):
+            scanner.feed(data)
+        if scanner.records < record:
+            scanner.finish()
+        return scanner.line_of(record) if scanner.records >= record else None
 
 
 def _read_parquet(path: str, chunk_size: int) -> Chunks:
@@ -337,7 +334,7 @@ class TableWriter:
         self._handle, self._format, self._name = handle, fmt, name
         self._arrow = _pyarrow_or_none() if fmt == "csv" else require_pyarrow("Parquet output")
         self._writer: Any = None
-        self._schema: Any = None
+        self._frame_schema: Any = None
         self._rows = 0
 
     @property
@@ -360,15 +357,18 @@ class TableWriter:
             quoting = csv.QUOTE_NONNUMERIC
             frame.to_csv(self._handle, index=False, header=self._rows == 0, quoting=quoting)
         else:
-            if self._writer is None:
-                self._open(arrow_schema(frame))
-            table = pa.Table.from_pandas(frame, self._schema, preserve_index=False)
-            self._writer.write_table(table)
+            if self._frame_schema is None:  # the first frame's, for every frame
+                self._frame_schema = arrow_schema(frame)
+            table = pa.Table.from_pandas(frame, self._frame_schema, preserve_index=False)
+            self._write_arrow(table.replace_schema_metadata(None))  # no pandas metadata
 
     def _write_scored(self, scored: Any) -> None:
         """Append a ScoredTable: CSV lines built by Arrow kernels, or through pyarrow's writers."""
-        from syncdx.batch._arrow import csv_header
+        from syncdx.batch._arrow import ScoredTable, csv_header, csv_text
 
+        if self._format == "csv":
+            inputs = csv_text(scored.inputs, self._name, self._rows)
+            scored = ScoredTable(inputs, scored.scores, scored.rows)
         if self._format == "csv" and scored.csv_ready():
             if self._rows == 0:
                 names = [*scored.inputs.column_names, *scored.scores.column_names]
@@ -376,23 +376,20 @@ class TableWriter:
             for piece in scored.csv_bytes():
                 self._handle.write(piece)
         else:
-            table = scored.table()
-            if self._writer is None:
-                self._open(table.schema)
-            self._writer.write_table(table)
+            self._write_arrow(scored.table())
 
-    def _open(self, schema: Any) -> None:
-        """Start the file with `schema` (the first frame's) for every frame."""
-        pa = self._arrow
-        nested = [f for f in schema if pa.types.is_nested(f.type)] if self._format == "csv" else []
-        if nested:
-            raise InputError(
-                f"{nested[0].type} values cannot be written as CSV; write Parquet instead",
-                file=self._name,
-                column=nested[0].name,
-            )
-        kind = pa.csv.CSVWriter if self._format == "csv" else pa.parquet.ParquetWriter
-        self._writer, self._schema = kind(self._handle, schema), schema
+    def _write_arrow(self, table: Any) -> None:
+        """Append an Arrow table through pyarrow's writer (opened with the first table's schema;
+        for CSV, text-like columns as text, see `_arrow.csv_text`)."""
+        from syncdx.batch._arrow import csv_text
+
+        if self._format == "csv":
+            table = csv_text(table, self._name, self._rows)
+        if self._writer is None:
+            pa = self._arrow
+            kind = pa.csv.CSVWriter if self._format == "csv" else pa.parquet.ParquetWriter
+            self._writer = kind(self._handle, table.schema)
+        self._writer.write_table(table)
 
     def close(self) -> None:
         """Finish the file (the Parquet footer); the handle stays open."""

@@ -24,6 +24,7 @@ from syncdx.network._authoring_checks import (
     read_probability,
     read_provenance,
 )
+from syncdx.network._limits import check_table
 from syncdx.network._network import SUM_TOLERANCE, FloatArray
 
 
@@ -53,6 +54,7 @@ def _noisy_or(ctx: Context, spec: Entry, node: str) -> Table:
     leak = nested_entry(ctx, spec.get("leak"), "entry", node, "noisy_or.leak")
     links = _links(ctx, spec, node, "noisy_or")
     parents = tuple(parent for parent, _, _ in links)
+    _check_size(ctx, node, parents, "noisy_or")
     log_off = np.full(tuple(len(ctx.states[p]) for p in parents), 0.0)
     with np.errstate(divide="ignore"):  # log1p(-1) = -inf: a certain link
         log_off += np.log1p(-read_probability(ctx, leak.get("p"), node, "noisy_or.leak.p"))
@@ -64,6 +66,14 @@ def _noisy_or(ctx: Context, spec: Entry, node: str) -> Table:
     table = np.empty((*log_off.shape, 2))
     table[..., target], table[..., 1 - target] = -np.expm1(log_off), np.exp(log_off)
     return parents, _complete(table)
+
+
+def _check_size(ctx: Context, node: str, parents: tuple[str, ...], kind: str) -> tuple[int, ...]:
+    """The shape of `node`'s table over `parents`; a ModelError (naming the node, the size and
+    the limit) before anything is allocated if it is over `_limits.MAX_TABLE_ENTRIES`."""
+    shape = (*(len(ctx.states[p]) for p in parents), len(ctx.states[node]))
+    check_table(node, shape, parents=len(parents), file=ctx.file, field=kind)
+    return shape
 
 
 def _complete(table: FloatArray) -> FloatArray:
@@ -82,7 +92,7 @@ def _noisy_max(ctx: Context, spec: Entry, node: str) -> Table:
     leak = nested_entry(ctx, spec.get("leak"), "entry", node, "noisy_max.leak")
     links = _links(ctx, spec, node, "noisy_max")
     parents = tuple(parent for parent, _, _ in links)
-    shape = (*(len(ctx.states[p]) for p in parents), len(states))
+    shape = _check_size(ctx, node, parents, "noisy_max")
     leak_p = _distribution(ctx, leak.get("p"), states, node, "noisy_max.leak.p", rest=True)
     terms = np.zeros((3, *shape)) + _max_terms(leak_p).reshape(3, *[1] * len(parents), -1)
     for axis, (parent, active, link) in enumerate(links):
@@ -165,7 +175,7 @@ def _cpt(ctx: Context, entry: Entry, node: str) -> Table:
     rows = entry["cpt"]
     if not isinstance(rows, list):
         raise ctx.error("must be a list of rows ({when: ..., p: ...})", node, "cpt")
-    shape = tuple(len(ctx.states[p]) for p in parents)
+    shape = _check_size(ctx, node, parents, "cpt")[:-1]
     table = np.full((*shape, len(ctx.states[node])), np.nan)
     for i, raw in enumerate(rows):
         row = nested_entry(ctx, raw, "row", node, f"cpt[{i}]", provenance=False)

@@ -40,9 +40,11 @@ class Limits:
     compiled_bytes: int = MAX_COMPILED_BYTES
 
 
-def check_table(node: str, shape: Sequence[int], *, parents: int, file: str | None = None) -> None:
-    """Refuse a conditional table of `shape` (for `node`, with `parents` parents) that would
-    hold more than `MAX_TABLE_ENTRIES` entries."""
+def check_table(
+    node: str, shape: Sequence[int], *, parents: int, file: str | None = None, field: str = "cpt"
+) -> None:
+    """Refuse a conditional table of `shape` (for `node`, with `parents` parents, written in
+    `field`) that would hold more than `MAX_TABLE_ENTRIES` entries."""
     entries = math.prod(shape)
     if entries > MAX_TABLE_ENTRIES:
         raise ModelError(
@@ -50,7 +52,7 @@ def check_table(node: str, shape: Sequence[int], *, parents: int, file: str | No
             f"over the limit of {MAX_TABLE_ENTRIES:,} entries: give it fewer parents or states",
             file=file,
             node=node,
-            field="cpt",
+            field=field,
         )
 
 

@@ -14,6 +14,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import yaml
@@ -42,7 +43,8 @@ def model_text(nodes: int, seed: int = 0) -> str:
     for entry in (*causes, *observations):
         entry.setdefault("assumption", "synthetic")
     for entry in observations:
-        for link in (entry["noisy_or"]["leak"], *entry["noisy_or"]["links"].values()):
+        noisy = cast(dict[str, Any], entry["noisy_or"])
+        for link in (noisy["leak"], *noisy["links"].values()):
             link["assumption"] = "synthetic"
     document = {"syncdx_model": 1, "name": f"synthetic{nodes}", "causes": causes}
     document["observations"] = observations

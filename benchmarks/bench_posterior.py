@@ -98,7 +98,7 @@ def _agrum_rate(lazy: Any, dicts: list[dict[str, str]], causes: list[str]) -> fl
     return done / (time.perf_counter() - start)
 
 
-def _line(name: str, work: str, values: tuple[float, float, float], lower: bool) -> str:
+def _line(name: str, work: str, values: tuple[float, ...], lower: bool) -> str:
     """A table row; the ratios say how many times faster syncdx is than each peer."""
     s, p, a = values
     vs_p, vs_a = (p / s, a / s) if lower else (s / p, s / a)

@@ -84,7 +84,7 @@ def bench(name: str, sets: int) -> str:
     ours = np.median([per_call(partial(model.recommend, e, candidates=qs), 50) for e, qs in work])
     import pyagrum as gum
 
-    ie = gum.LazyPropagation(to_pyagrum(model))  # type: ignore[no-untyped-call]
+    ie = gum.LazyPropagation(to_pyagrum(model))
     agrum = np.median([per_call(partial(with_pyagrum, model, ie, e, qs), 3) for e, qs in work])
     ve = VariableElimination(to_pgmpy(model.network))
     start = time.perf_counter()

@@ -88,7 +88,11 @@ def _pgmpy_rate(model: Model, src: Path, rows: int) -> float:
     scored = model.score(sample)
     names = [c for c in sample.columns if c in model.observations]
     evidence = [
-        {n: model.states(n)[_state(model, n, v)] for n, v in row.items() if v.strip()}
+        {
+            str(n): model.states(str(n))[_state(model, str(n), v)]
+            for n, v in row.items()
+            if v.strip()
+        }
         for row in sample.loc[scored["error"].isna(), names].to_dict("records")
     ]
     inference = VariableElimination(model.to_pgmpy())

@@ -36,7 +36,7 @@ def evidence_frame(model: Model, rows: int, observed: float, seed: int = 0) -> p
 
 def as_dicts(frame: pd.DataFrame) -> list[dict[str, str]]:
     """One evidence dict per row, blanks dropped."""
-    return [{k: v for k, v in row.items() if v} for row in frame.to_dict("records")]
+    return [{str(k): v for k, v in row.items() if v} for row in frame.to_dict("records")]
 
 
 def to_pyagrum(model: Model) -> Any:

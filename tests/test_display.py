@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ class _Tables(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.tables: list[dict[str, list[list[str]] | list[str] | str]] = []
+        self.tables: list[dict[str, Any]] = []  # caption: str, headings: row, rows: rows
         self._cell: list[str] | None = None
         self._row: list[str] = []
         self._caption = False
@@ -45,7 +46,7 @@ class _Tables(HTMLParser):
             if key == "headings":
                 table["headings"] = self._row
             else:
-                table["rows"].append(self._row)  # type: ignore[union-attr]
+                table["rows"].append(self._row)
         elif tag == "caption":
             self._caption = False
 
@@ -65,13 +66,13 @@ class _Tables(HTMLParser):
         return super().parse_starttag(i)
 
 
-def tables(html: str) -> list[dict[str, list[list[str]] | list[str] | str]]:
+def tables(html: str) -> list[dict[str, Any]]:
     parser = _Tables()
     parser.feed(html)
     return parser.tables
 
 
-def _by_caption(html: str, caption: str) -> dict[str, list[list[str]] | list[str] | str]:
+def _by_caption(html: str, caption: str) -> dict[str, Any]:
     return next(t for t in tables(html) if t["caption"] == caption)
 
 

@@ -288,7 +288,7 @@ def test_every_scoring_column_is_reserved(top: int, next_question: bool) -> None
     """Every column the scorer appends is a reserved name, so no observation can clash."""
     model = _shipped()
     causes = {cause.casefold() for cause in model.causes}
-    columns = Scorer(model, top=top, next_question=next_question).columns
+    columns = Scorer(model.diagnoser, top=top, next_question=next_question).columns
     assert all(reserved_column(column, causes) for column in columns)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 
 
-def _build_module():  # type: ignore[no-untyped-def]
+def _build_module() -> types.ModuleType:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("notebook_build", NOTEBOOKS / "build.py")

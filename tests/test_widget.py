@@ -80,7 +80,7 @@ def test_repairs_marked_tried_not_fixed_lower_their_causes(sync: Model) -> None:
     assert board.session.posterior["stalled_session"] < before
     assert [a["id"] for a in board.view()["actions"] if a["failed"]] == ["restart_device"]
     board.mark_failed("restart_device", failed=False)
-    assert board.session.failed == ()
+    assert not board.session.failed
 
 
 def test_messages_from_the_page_and_refused_changes(sync: Model) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.learn._params import Family, noisy_table
@@ -36,10 +37,12 @@ from syncdx.network._network import FloatArray, Network
 
 @dataclass(frozen=True, slots=True)
 class Patterns:
-    """Distinct evidence rows as likelihood arrays (B, states) and how many cases each is."""
+    """Distinct evidence rows as likelihood arrays (B, states), how many cases each is, and
+    each case's pattern (N,)."""
 
     likelihoods: dict[int, FloatArray]
     weights: FloatArray
+    inverse: npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, slots=True)

@@ -252,4 +252,3 @@ def with_fixes(network: Network, params: FixParams, q: FloatArray) -> Network:
             rest = float(q[params.index[a, unlisted[0]]])
         actions.append(replace(action, fixes=MappingProxyType(fixes), fixes_rest=rest))
     return replace(network, actions=tuple(actions))
-

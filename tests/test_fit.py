@@ -238,3 +238,106 @@ def test_fit_command_writes_a_model_and_reports(tmp_path: Path) -> None:
     assert "fitted 300 cases" in out.getvalue()
     assert "parameter" in out.getvalue()
     assert syncdx.load_model(tmp_path / "new.yaml").causes == syncdx.load_model().causes
+
+
+ACTIONS = """
+actions:
+  - id: fix_a
+    text: fix a
+    cost: 2
+    assumption: x
+    fixes:
+      a: {p: 0.6, assumption: x}
+  - id: fix_both
+    text: fix both
+    cost: 5
+    assumption: x
+    fixes:
+      a: {p: 0.5, assumption: x}
+      b: {p: 0.7, assumption: x}
+  - id: support
+    text: support
+    cost: 60
+    last_resort: true
+    assumption: x
+    fixes_rest: {p: 0.8, assumption: x}
+"""
+#: The fix probabilities repair histories are drawn from: (action, cause) -> q.
+TRUE_FIXES = {("fix_a", "a"): 0.35, ("fix_both", "a"): 0.8, ("fix_both", "b"): 0.4}
+TRUE_REST = 0.95
+
+
+def _with_actions(text: str = TINY + ACTIONS) -> syncdx.Model:
+    return _tiny(text)
+
+
+def _histories(n: int, seed: int, *, order: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Single-fault cases with repair histories: actions tried in a random order (or `order`)
+    until one succeeds with its TRUE_FIXES probability."""
+    rng = np.random.default_rng(seed)
+    cases = _with_actions().sample(n, seed=seed, missing=0.2, fault_mix="single")
+    fixed, tried = [], []
+    for cause in cases["confirmed_cause"]:
+        steps = list(order) if order else list(rng.permutation(["fix_a", "fix_both"]))
+        history: list[str] = []
+        winner = ""
+        for action in [*steps, "support"]:
+            q = TRUE_REST if action == "support" else TRUE_FIXES.get((action, cause), 0.0)
+            if rng.random() < q:
+                winner = action
+                break
+            history.append(action)
+        fixed.append(winner)
+        tried.append(";".join(history))
+    return cases.assign(fixed_by=fixed, tried=tried)
+
+
+def _fix_error(model: syncdx.Model) -> float:
+    actions = {a.id: a for a in model.network.actions}
+    error = sum(abs(actions[a].fixes[c] - q) for (a, c), q in TRUE_FIXES.items())
+    return error + abs(actions["support"].fixes_rest - TRUE_REST)
+
+
+@pytest.mark.parametrize("known_cause", [True, False])
+def test_fix_probabilities_approach_the_truth_as_cases_grow(known_cause: bool) -> None:
+    """With `fixed_by` and `tried`, fix probabilities (and the last resort's fixes_rest) move
+    from the expert's values toward the truth as cases grow, with or without the cause known."""
+    error = {0: _fix_error(_with_actions())}
+    for n in (200, 5000):
+        cases = _histories(n, seed=n)
+        if not known_cause:
+            cases = cases.drop(columns="confirmed_cause")
+        error[n] = _fix_error(_with_actions().fit(cases, max_iter=5))
+    assert error[5000] < error[200] < error[0]
+    assert error[5000] < 0.25 * error[0]
+
+
+def test_fixed_by_alone_reads_the_expert_order() -> None:
+    """Without `tried`, actions the expert ranks first (q / cost) count as tried and failed:
+    on histories that followed that order, the rates are recovered."""
+    cases = _histories(5000, seed=4, order=("fix_a", "fix_both")).drop(columns="tried")
+    assert _fix_error(_with_actions().fit(cases, max_iter=5)) < 0.25 * _fix_error(_with_actions())
+
+
+def test_frozen_fix_never_moves_and_learned_ones_say_so() -> None:
+    """A fix written `frozen: true` keeps its value; the others record learned: {cases, from}."""
+    text = (TINY + ACTIONS).replace(
+        "a: {p: 0.6, assumption: x}", "a: {p: 0.6, frozen: true, assumption: x}"
+    )
+    fitted = _with_actions(text).fit(_histories(2000, seed=5), max_iter=5)
+    actions = {a.id: a for a in fitted.network.actions}
+    assert actions["fix_a"].fixes["a"] == 0.6
+    assert actions["fix_both"].fixes["b"] != 0.7
+    document = fitted._learned_document()["actions"]
+    assert "learned" not in document[0]["fixes"]["a"]
+    learned = document[1]["fixes"]["b"]["learned"]
+    assert learned["from"] == 0.7
+    assert learned["interval"][0] < document[1]["fixes"]["b"]["p"] < learned["interval"][1]
+    assert "fix_both.fixes.b" in set(fitted.learned.changes["parameter"])
+
+
+def test_unknown_action_in_fixed_by_is_named() -> None:
+    """A `fixed_by` naming no action of the model is an InputError naming the column."""
+    cases = _histories(10, seed=6).assign(fixed_by="reinstall")
+    with pytest.raises(syncdx.errors.InputError, match=r"reinstall"):
+        _with_actions().fit(cases, max_iter=1)

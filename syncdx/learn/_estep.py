@@ -13,14 +13,19 @@ every inference below runs on all patterns in one batched call of the exact engi
 
   where P' is the model with d_i replaced by a point mass at s: X_i = s happens with
   probability d_i(s) when the link is active, and the rest of the model then runs as if the
-  link always contributed s. So one run of a modified model per (link, level), no table of
-  parent configurations. The count at level 0 is the rest: P(parent_i active | e) minus those.
+  link always contributed s. P(e, A) is linear in d_i, so P' comes from the model with d_i
+  half-mixed with that point mass: P_mix = (P + P') / 2 (a point mass itself would make
+  possible cases impossible, which the engine decides on a slow exact path). So one run of a
+  modified model per (link, level), no table of parent configurations. The count at level 0
+  is the rest: P(parent_i active | e) minus those.
 
   For a noisy-OR node Y with no children (every observation of the shipped model) the modified
   model needs no compiling: with link i always firing, Y is "on" whenever parent_i is active,
   so P'(e, parent_i active) = L_Y(on) * P(e without Y's answer, parent_i active), L_Y(on) the
   case's likelihood of Y being on (1 when blank). One run of the model itself per node, with
-  Y's answer left out and Y's parents as targets, gives every link and the leak at once.
+  Y's answer left out and Y's parents as targets, gives every link and the leak at once; it
+  runs only on the patterns that answered Y "on" (answered "off" the counts are 0, blank the
+  main run has them).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.learn._params import Family, noisy_table
@@ -36,10 +42,12 @@ from syncdx.network._network import FloatArray, Network
 
 @dataclass(frozen=True, slots=True)
 class Patterns:
-    """Distinct evidence rows as likelihood arrays (B, states) and how many cases each is."""
+    """Distinct evidence rows as likelihood arrays (B, states), how many cases each is, and
+    each case's pattern (N,)."""
 
     likelihoods: dict[int, FloatArray]
     weights: FloatArray
+    inverse: npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +121,12 @@ def _cpt(
         if family.frozen[flat]:
             continue
         clamp = dict(zip(parents, config))
-        run = diagnoser.infer(_clamped(likelihoods, network.cards, clamp), (node,))
-        counts[flat] = _relative(run.log_evidence, log_z, weights) @ np.nan_to_num(
+        rows = np.flatnonzero(np.all([marginals[p][:, c] > 0 for p, c in clamp.items()], axis=0))
+        if not rows.size:
+            continue
+        subset = {v: x[rows] for v, x in likelihoods.items()}
+        run = diagnoser.infer(_clamped(subset, network.cards, clamp), (node,))
+        counts[flat] = _relative(run.log_evidence, log_z[rows], weights[rows]) @ np.nan_to_num(
             run.marginals[node]
         )
     return counts, counts.sum(axis=1)
@@ -128,27 +140,36 @@ def _noisy(
     log_z: FloatArray,
     marginals: dict[int, FloatArray],
 ) -> tuple[FloatArray, FloatArray]:
+    """Counts of a noisy node with children, by one run of a half-mixed model per (row, level):
+    P(e) is linear in each contribution's distribution d_i, so the model with d_i replaced by
+    (d_i + point mass at s) / 2 has P_mix(e, A) = (P(e, A) + P'(e, A)) / 2 for any event A.
+    Unlike P' itself, it makes no possible case impossible (no slow fallback rows)."""
     rows = family.rows
     counts = np.zeros_like(rows)
     active = np.zeros(len(rows))
     for i in range(len(rows)):
-        clamp = dict([family.active[i - 1]]) if i else {}
         parent, state = family.active[i - 1] if i else (None, 0)
-        active[i] = weights.sum() if parent is None else weights @ marginals[parent][:, state]
+        base = np.ones(len(weights)) if parent is None else marginals[parent][:, state]
+        active[i] = weights @ base
         if family.frozen[i]:
             continue
         for s in range(1, rows.shape[1]):
             if rows[i, s] <= 0.0:
                 continue
-            point = rows.copy()
-            point[i] = np.eye(rows.shape[1])[s]
+            mixed = rows.copy()
+            mixed[i] = (rows[i] + np.eye(rows.shape[1])[s]) / 2.0
             cpts = list(network.cpts)
-            cpts[family.node] = noisy_table(family, network, point)
-            modified = Diagnoser(_with_tables(network, cpts))
-            run = modified.infer(_clamped(likelihoods, network.cards, clamp), ())
-            counts[i, s] = rows[i, s] * _relative(run.log_evidence, log_z, weights).sum()
+            cpts[family.node] = noisy_table(family, network, mixed)
+            run = Diagnoser(_with_tables(network, cpts)).infer(likelihoods, _targets(parent))
+            given = np.ones(len(weights)) if parent is None else run.marginals[parent][:, state]
+            ratio = _relative(run.log_evidence, log_z, weights) * np.nan_to_num(given)
+            counts[i, s] = max(rows[i, s] * (2.0 * ratio.sum() - active[i]), 0.0)
         counts[i, 0] = max(active[i] - counts[i, 1:].sum(), 0.0)
     return counts, active
+
+
+def _targets(parent: int | None) -> tuple[int, ...]:
+    return () if parent is None else (parent,)
 
 
 def _leaf_noisy_or(network: Network, family: Family) -> bool:
@@ -165,14 +186,10 @@ def _leaf(
     marginals: dict[int, FloatArray],
 ) -> tuple[FloatArray, FloatArray]:
     """`_noisy` for a noisy-OR node without children: one run without the node's answer."""
-    node, on = family.node, family.levels[1]
+    node = family.node
     parents = tuple(dict.fromkeys(p for p, _ in family.active))
-    rest = {v: lik for v, lik in likelihoods.items() if v != node}
     if node in likelihoods:
-        run = diagnoser.infer(rest, parents)
-        lik_on = likelihoods[node][:, on]
-        scale = _relative(run.log_evidence, log_z, weights) * lik_on
-        given = {p: np.nan_to_num(run.marginals[p]) for p in parents}
+        scale, given = _leaf_runs(diagnoser, family, likelihoods, weights, log_z, marginals)
     else:  # never answered: the run would be the main one
         scale, given = weights, {p: marginals[p] for p in parents}
     rows = family.rows
@@ -184,6 +201,33 @@ def _leaf(
         counts[i, 1] = rows[i, 1] * (scale @ given[parent][:, state])
     counts[:, 0] = np.maximum(active - counts[:, 1], 0.0)
     return counts, active
+
+
+def _leaf_runs(
+    diagnoser: Diagnoser,
+    family: Family,
+    likelihoods: dict[int, FloatArray],
+    weights: FloatArray,
+    log_z: FloatArray,
+    marginals: dict[int, FloatArray],
+) -> tuple[FloatArray, dict[int, FloatArray]]:
+    """Per pattern, w * L_Y(on) * P(e without Y, . ) / P(e) and the parents' marginals in that
+    run. Only patterns whose answer to Y is informative and allows "on" are run: where Y's
+    likelihood is 0 at "on" the scale is 0, and where it is flat the run is the main one."""
+    node, on = family.node, family.levels[1]
+    parents = tuple(dict.fromkeys(p for p, _ in family.active))
+    lik = likelihoods[node]
+    flat = (lik == lik[:, :1]).all(axis=1)
+    scale = np.where(flat, weights, 0.0)
+    given = {p: marginals[p].copy() for p in parents}
+    rows = np.flatnonzero(~flat & (lik[:, on] > 0))
+    if rows.size:
+        rest = {v: x[rows] for v, x in likelihoods.items() if v != node}
+        run = diagnoser.infer(rest, parents)
+        scale[rows] = _relative(run.log_evidence, log_z[rows], weights[rows]) * lik[rows, on]
+        for p in parents:
+            given[p][rows] = np.nan_to_num(run.marginals[p])
+    return scale, given
 
 
 def _with_tables(network: Network, cpts: list[FloatArray]) -> Network:

@@ -35,17 +35,19 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
-from syncdx.learn._cases import read_cases
+from syncdx.learn._cases import Cases, read_cases
 from syncdx.learn._estep import Counts, Patterns, expected_counts
+from syncdx.learn._fixes import Histories, fit_fixes, fix_params, read_histories, with_fixes
 from syncdx.learn._params import Family, families, table
-from syncdx.learn._writeback import changes, write_back
+from syncdx.learn._writeback import by_change, changes, write_back, write_fixes
 from syncdx.network._network import FloatArray, Network
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from syncdx.inference._engine import Result
 
 #: Equivalent cases the expert's numbers are worth when the model file does not say.
 DEFAULT_CONFIDENCE = 20.0
@@ -82,7 +84,8 @@ def fit(
     fams = families(document, network, confidence)
     if sequential:
         _add_learned_weight(fams)
-    patterns = _patterns(Diagnoser(network), cases)
+    read = read_cases(Diagnoser(network), cases)
+    patterns = _patterns_of(Diagnoser(network), read)
     expert = [f.rows.copy() for f in fams]
     counts = expected_counts(network, fams, patterns)
     trace = [counts.log_likelihood + _log_prior(fams, expert)]
@@ -94,6 +97,13 @@ def fit(
         if trace[-1] - trace[-2] < tol * max(len(cases), 1):
             break
     write_back(document, network, fams, expert, counts)
+    moved = changes(network, fams, expert, counts)
+    histories = read_histories(network, cases)
+    if histories is not None:
+        network, fixes = _fit_fixes(
+            network, document, histories, read, patterns, confidence, sequential
+        )
+        moved = by_change(pd.concat([moved, fixes], ignore_index=True))
     return FitResult(
         network,
         document,
@@ -101,16 +111,56 @@ def fit(
         counts.log_likelihood,
         len(cases),
         counts.impossible,
-        changes(network, fams, expert, counts),
+        moved,
     )
+
+
+def _fit_fixes(
+    network: Network,
+    document: dict[str, Any],
+    histories: Histories,
+    read: Cases,
+    patterns: Patterns,
+    confidence: float,
+    sequential: bool,
+) -> tuple[Network, pd.DataFrame]:
+    """The fix probabilities fitted to the repair histories (see `_fixes`), written back."""
+    params = fix_params(document, network, confidence)
+    if sequential:
+        params.weight += [_learned_cases(entry) for entry in params.entries]
+    result = Diagnoser(network).infer(patterns.likelihoods, Diagnoser(network).cause_index)
+    prior = _cause_prior(network, result, patterns.inverse, read.confirmed)
+    q, n, _ = fit_fixes(network, params, histories, prior)
+    return with_fixes(network, params, q), write_fixes(params, q, n)
+
+
+def _cause_prior(
+    network: Network, result: Result, inverse: np.ndarray, confirmed: np.ndarray
+) -> FloatArray:
+    """(N, causes): the confirmed cause, else P(cause present | the case) normalised."""
+    present = []
+    for v in Diagnoser(network).cause_index:
+        variable = network.variables[v]
+        normal = variable.states.index(variable.normal)
+        present.append(1.0 - np.nan_to_num(result.marginals[v][:, normal], nan=1.0))
+    prior = np.stack(present, axis=1)[inverse]
+    known = np.flatnonzero(confirmed >= 0)
+    prior[known] = 0.0
+    prior[known, confirmed[known]] = 1.0
+    return np.asarray(prior, dtype=np.float64)
+
+
+def _learned_cases(entry: dict[str, Any]) -> float:
+    learned = entry.get("learned")
+    if isinstance(learned, dict) and isinstance(learned.get("cases"), int | float):
+        return float(learned["cases"])
+    return 0.0
 
 
 def _add_learned_weight(fams: list[Family]) -> None:
     for family in fams:
         for r, entry in enumerate(family.entries):
-            learned = (entry if entry is not None else family.node_entry).get("learned")
-            if isinstance(learned, dict) and isinstance(learned.get("cases"), int | float):
-                family.weight[r] += float(learned["cases"])
+            family.weight[r] += _learned_cases(entry if entry is not None else family.node_entry)
 
 
 def _maximise(fams: list[Family], expert: list[FloatArray], counts: Counts) -> None:
@@ -143,7 +193,11 @@ def _with(network: Network, fams: list[Family]) -> Network:
 
 def _patterns(diagnoser: Diagnoser, cases: pd.DataFrame) -> Patterns:
     """Distinct evidence patterns of the cases: answers, and causes known present or absent."""
-    read = read_cases(diagnoser, cases)
+    return _patterns_of(diagnoser, read_cases(diagnoser, cases))
+
+
+def _patterns_of(diagnoser: Diagnoser, read: Cases) -> Patterns:
+    """`_patterns` of cases already read."""
     present = read.present.copy()
     rows = np.flatnonzero(read.confirmed >= 0)
     present[rows, read.confirmed[rows]] = 1
@@ -163,7 +217,7 @@ def _patterns(diagnoser: Diagnoser, cases: pd.DataFrame) -> Patterns:
         likelihoods[v] = np.where(
             (flags[:, None] < 0) | ((flags[:, None] == 1) != normal), 1.0, 0.0
         )
-    return Patterns(likelihoods, weights)
+    return Patterns(likelihoods, weights, np.asarray(inverse, dtype=np.intp))
 
 
 def model_document(network: Network) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def families(document: dict[str, Any], network: Network, confidence: float) -> l
     return out
 
 
-def _settings(entry: dict[str, Any], default: tuple[float, bool], node: str) -> tuple[float, bool]:
+def settings(entry: dict[str, Any], default: tuple[float, bool], node: str) -> tuple[float, bool]:
     """(confidence, frozen) of an entry, falling back on `default`."""
     weight = entry.get("confidence", default[0])
     frozen = entry.get("frozen", default[1])
@@ -70,7 +70,7 @@ def _settings(entry: dict[str, Any], default: tuple[float, bool], node: str) -> 
 
 def _family(entry: dict[str, Any], network: Network, confidence: float, cause: bool) -> Family:
     node = network.index[str(entry["id"])]
-    own = _settings(entry, (confidence, False), str(entry["id"]))
+    own = settings(entry, (confidence, False), str(entry["id"]))
     if cause:
         row = network.cpts[node][np.newaxis].copy()
         return Family(node, "cpt", row, np.array([own[0]]), np.array([own[1]]), [None], entry)
@@ -84,16 +84,16 @@ def _cpt(entry: dict[str, Any], network: Network, node: int, own: tuple[float, b
     table = network.cpts[node]
     rows = table.reshape(-1, table.shape[-1]).copy()
     order: list[dict[str, Any] | None] = [None] * len(rows)
-    settings = [own] * len(rows)
+    per_row = [own] * len(rows)
     for row in entry["cpt"]:
         config = tuple(
             variables[p].states.index(str(row["when"][variables[p].id])) for p in parents
         )
         flat = int(np.ravel_multi_index(config, table.shape[:-1])) if parents else 0
         order[flat] = row
-        settings[flat] = _settings(row, own, variables[node].id)
-    weight = np.array([w for w, _ in settings])
-    frozen = np.array([f for _, f in settings])
+        per_row[flat] = settings(row, own, variables[node].id)
+    weight = np.array([w for w, _ in per_row])
+    frozen = np.array([f for _, f in per_row])
     return Family(node, "cpt", rows, weight, frozen, order, entry)
 
 
@@ -109,7 +109,7 @@ def _noisy(entry: dict[str, Any], network: Network, node: int, own: tuple[float,
         levels = tuple(range(len(states)))
     entries = [spec["leak"], *spec["links"].values()]
     rows = np.array([_levels(e["p"], kind, states, levels) for e in entries])
-    settings = [_settings(e, own, variable.id) for e in entries]
+    per_row = [settings(e, own, variable.id) for e in entries]
     active = tuple(
         _active(network, str(parent), link, variable.id) for parent, link in spec["links"].items()
     )
@@ -117,8 +117,8 @@ def _noisy(entry: dict[str, Any], network: Network, node: int, own: tuple[float,
         node,
         "noisy",
         rows,
-        np.array([w for w, _ in settings]),
-        np.array([f for _, f in settings]),
+        np.array([w for w, _ in per_row]),
+        np.array([f for _, f in per_row]),
         entries,
         entry,
         levels,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from syncdx.learn._fixes import FixParams
 from syncdx.learn._params import Family
 from syncdx.network._network import FloatArray, Network
 from syncdx.network._writer import distribution, number
@@ -104,8 +105,6 @@ def changes(
 ) -> pd.DataFrame:
     """One row per learned number: its name, expert value, fitted value, cases, change;
     largest change first."""
-    import pandas as pd
-
     records = []
     for family, theta0, a in zip(fams, expert, counts.active):
         for r in range(len(family.rows)):
@@ -120,10 +119,7 @@ def changes(
                         "cases": float(a[r]),
                     }
                 )
-    frame = pd.DataFrame.from_records(records, columns=["parameter", "expert", "fitted", "cases"])
-    frame["change"] = frame["fitted"] - frame["expert"]
-    order = frame["change"].abs().sort_values(ascending=False, kind="mergesort").index
-    return frame.loc[order].reset_index(drop=True)
+    return by_change(_frame(records))
 
 
 def _name(family: Family, network: Network, r: int, s: int) -> str:
@@ -144,3 +140,46 @@ def _name(family: Family, network: Network, r: int, s: int) -> str:
         for p, c in zip(parents, config)
     )
     return f"{variable.id}.cpt[{when}][{variable.states[s]}]"
+
+
+def write_fixes(params: FixParams, q: FloatArray, n: FloatArray) -> pd.DataFrame:
+    """Set every learned fix probability in its document entry (in place), with `learned`
+    beside it; return the change rows (as `changes`)."""
+    records = []
+    for k, entry in enumerate(params.entries):
+        if params.frozen[k]:
+            continue
+        previous = entry.get("learned")
+        origin = previous["from"] if isinstance(previous, dict) and "from" in previous else None
+        cases = float(n[k]) + (previous.get("cases", 0) if isinstance(previous, dict) else 0)
+        entry["p"] = number(q[k])
+        entry["learned"] = {
+            "cases": round(cases, 2),
+            "from": number(params.q0[k]) if origin is None else origin,
+            "interval": _interval_fitted(params, k, float(q[k]), float(n[k])),
+        }
+        records.append(
+            {"parameter": params.names[k], "expert": params.q0[k], "fitted": q[k], "cases": n[k]}
+        )
+    return _frame(records)
+
+
+def _interval_fitted(params: FixParams, k: int, q: float, n: float) -> list[float]:
+    """The Beta posterior interval of a fix probability: successes = q (w + n) - w q0."""
+    w, q0 = float(params.weight[k]), float(params.q0[k])
+    return _interval(w, q0, q * (w + n) - w * q0, n)
+
+
+def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(records, columns=["parameter", "expert", "fitted", "cases"])
+    frame[["expert", "fitted", "cases"]] = frame[["expert", "fitted", "cases"]].astype(float)
+    frame["change"] = frame["fitted"] - frame["expert"]
+    return frame
+
+
+def by_change(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with the largest absolute change first (ties in their order)."""
+    order = frame["change"].abs().sort_values(ascending=False, kind="mergesort").index
+    return frame.loc[order].reset_index(drop=True)

@@ -12,7 +12,9 @@ from syncdx._model import Model
 from syncdx._public import export as _export
 from syncdx._scoring import score_file
 from syncdx._session import Session
+from syncdx.diagnosis._evidence import UNKNOWN_WORDS, set_unknown_words, unknown_words
 from syncdx.diagnosis._plan import Step
+from syncdx.diagnosis._summary import SessionSummary
 from syncdx.errors import (
     EvidenceError,
     ImpossibleEvidenceError,
@@ -27,6 +29,7 @@ from syncdx.network._limits import Limits
 from syncdx.network._network import Action, Network, Variable
 
 __all__ = [
+    "UNKNOWN_WORDS",
     "Action",
     "EvidenceError",
     "ImpossibleEvidenceError",
@@ -38,13 +41,16 @@ __all__ = [
     "Network",
     "Session",
     "SessionError",
+    "SessionSummary",
     "Step",
     "SyncdxError",
     "Variable",
     "evaluate",
     "load_model",
     "score_file",
+    "set_unknown_words",
     "shipped_model_path",
+    "unknown_words",
 ]
 __version__ = "0.1.0"
 

@@ -476,7 +476,8 @@ def test_finished_when_fixed(sync: Model) -> None:
     """A fix finishes the session as well as resolving it."""
     session = Session(sync)
     session.did("toggle_imessage", fixed=True)
-    assert session.finished and session.resolved
+    assert session.finished
+    assert session.resolved
 
 
 def test_skip_accepts_the_step_plan_returned(sync: Model) -> None:

@@ -18,11 +18,15 @@ from typing import TextIO
 
 from syncdx._loading import load_model
 from syncdx.cli._display import CAUSES_HELP, bars, causes_list
-from syncdx.diagnosis import _evidence as ev
-from syncdx.errors import EvidenceError, InputError, ModelError, SyncdxError
-from syncdx.network._network import Network
+from syncdx.cli._replies import parse_answers
+from syncdx.errors import EvidenceError, InputError, ModelError, SessionError, SyncdxError
 
-EXIT_CODES: dict[type[SyncdxError], int] = {EvidenceError: 2, ModelError: 3, InputError: 4}
+EXIT_CODES: dict[type[SyncdxError], int] = {
+    EvidenceError: 2,
+    SessionError: 2,
+    ModelError: 3,
+    InputError: 4,
+}
 #: The exit code when stdout is a pipe whose reader closed it: 128 + SIGPIPE.
 STDOUT_CLOSED = 141
 
@@ -121,25 +125,6 @@ def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--scheduler", metavar="ADDRESS", help="dask: an existing cluster's scheduler")
     add("--blocksize", help="dask: split CSV files into blocks (e.g. 64MB); default: per file")
     score.set_defaults(command=run_score)
-
-
-def parse_answers(pairs: Sequence[str], network: Network | None = None) -> dict[str, str]:
-    """{node: state} from NODE=STATE words; an EvidenceError for a node given twice with
-    different states (two spellings of one state of `network`'s node are one answer)."""
-    answers: dict[str, str] = {}
-    for pair in pairs:
-        node, sep, state = pair.partition("=")
-        if not sep or not node.strip():
-            raise EvidenceError(f"expected NODE=STATE, got {pair!r}")
-        node, state = node.strip(), state.strip()
-        first = answers.setdefault(node, state)
-        if not ev.same_answer(network, node, first, state):
-            raise EvidenceError(
-                f"two answers for {node!r}: {first!r} and {state!r}; give one answer per node",
-                node=node,
-                value=(first, state),
-            )
-    return answers
 
 
 def _posterior(args: argparse.Namespace, out: TextIO) -> int:

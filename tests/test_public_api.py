@@ -19,6 +19,7 @@ PUBLIC = {
         "EvidenceError",
         "ImpossibleEvidenceError",
         "InputError",
+        "InputWarning",
         "Limits",
         "Model",
         "ModelError",

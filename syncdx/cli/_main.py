@@ -102,9 +102,9 @@ def _add_posterior(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from syncdx.batch._scorer import DEFAULT_TOP
+    from syncdx.batch._scorer import DEFAULT_MIN_LIFT, DEFAULT_TOP
     from syncdx.batch._streaming import DEFAULT_CHUNK_ROWS
-    from syncdx.cli._score import at_least, run_score
+    from syncdx.cli._score import at_least, probability, run_score
 
     score = commands.add_parser(
         "score",
@@ -119,7 +119,15 @@ def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--top", type=at_least(0), default=DEFAULT_TOP, help="top causes listed per row")
     add("--strict", action="store_true", help="stop at the first bad row (exit code 4)")
     add("--chunk-size", type=at_least(1), default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
-    add("--summary", action="store_true", help="print the most frequent top causes")
+    add("--summary", action="store_true", help="also print the most frequent top causes")
+    add("-q", "--quiet", action="store_true", help="no summary line at the end")
+    add(
+        "--min-lift",
+        type=probability,
+        default=DEFAULT_MIN_LIFT,
+        help="flag a row 'undetermined' when its top cause is less than this above its prior "
+        f"(default {DEFAULT_MIN_LIFT}; the column 'undetermined')",
+    )
     add("--next-question", action="store_true", help="add the most informative next question")
     add("--engine", choices=("local", "dask"), default="local", help="where to score")
     add("--scheduler", metavar="ADDRESS", help="dask: an existing cluster's scheduler")

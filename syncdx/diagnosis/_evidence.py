@@ -518,8 +518,9 @@ def no_columns(
 
 
 def folded_name(name: str) -> str:
-    """A column or node name as compared: spaces around dropped, case ignored."""
-    return name.strip().casefold()
+    """A column or node name as compared: spaces around dropped, case ignored, and runs of
+    spaces, hyphens and underscores alike (`Paused Banner` is `paused_banner`)."""
+    return "_".join(name.strip().casefold().replace("-", " ").replace("_", " ").split())
 
 
 def encode_column(variable: Variable, column: pd.Series) -> CodeArray:

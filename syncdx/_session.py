@@ -334,7 +334,9 @@ def _check_open(fixed_by: str | None) -> None:
 def _is_unknown(model: Model, observation: str, state: object) -> bool:
     """Whether `state` is a "don't know" word that is no state of `observation` (a known
     node; anything else is left to `_answer_entry` to refuse)."""
-    if not isinstance(state, str) or observation not in model.network.index:
+    if not isinstance(state, str) or not isinstance(observation, str):
+        return False
+    if observation not in model.network.index:
         return False
     variable = model.network.variable(observation)
     lookup = ev.spellings(variable)

@@ -137,3 +137,8 @@ def _located(message: str, file: str | None, *parts: tuple[str, object]) -> str:
         if value is not None
     ]
     return _bounded(f"{', '.join(where)}: {message}" if where else message)
+
+
+class MissingExtraError(InputError):
+    """An optional extra a command needs is not installed; says what to `pip install`. The
+    command line exits with code 1 for every missing extra."""

@@ -125,12 +125,14 @@ def test_replies_from_stdin_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch)
     assert "\nNo more replies; stopping.\n" in text
 
 
-def test_missing_rich_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_rich_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Without rich the command prints the pip command and fails."""
     monkeypatch.setitem(sys.modules, "rich.console", None)
-    code, text = _run(tmp_path, [])
+    code, _ = _run(tmp_path, [])
     assert code == 1
-    assert "pip install 'syncdx[cli]'" in text
+    assert "pip install 'syncdx[cli]'" in capsys.readouterr().err
 
 
 def test_unreadable_answers_file_is_an_input_error(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ from syncdx.cli._dialogue import Reader
 from syncdx.cli._dialogue import _refusal as _refusal
 from syncdx.cli._display import CAUSES_HELP, causes_list
 from syncdx.cli._replies import parse_answers
-from syncdx.errors import InputError
+from syncdx.errors import InputError, MissingExtraError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -55,8 +55,6 @@ INSTALL_HINT = "syncdx diagnose needs the 'rich' package: pip install 'syncdx[cl
 SHOWN_JSON = 60
 #: Console width for scripted runs (stable transcripts), and the most used at a terminal.
 FIXED_WIDTH, MAX_WIDTH = 100, 120
-#: The exit code when an optional extra the command needs is not installed (every command).
-MISSING_EXTRA = 1
 SUMMARY_FORMATS = ("text", "markdown", "json")
 EXIT_CODES_HELP = (
     "Exit codes: 0 the session ended (fixed, last resort, nothing left to ask) or quit; "
@@ -70,8 +68,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     try:
         from rich.console import Console
     except ImportError:
-        print(INSTALL_HINT, file=out)
-        return MISSING_EXTRA
+        raise MissingExtraError(INSTALL_HINT) from None
     model = load_model(args.model, causes=args.causes)
     session = _start(model, args.load, parse_answers(args.given, model.network))
     replies = _replies(args.answers)

@@ -1,6 +1,7 @@
 """The `syncdx` command: parses arguments, calls the library, maps errors to exit codes.
 
-Exit codes: 0 success, 2 bad arguments or evidence, 3 invalid model, 4 unreadable input or
+Exit codes: 0 success, 1 an optional extra is missing (the message says what to pip install),
+2 bad arguments or evidence, 3 invalid model, 4 unreadable input or
 unwritable output (a directory, a full disk, a closed stdout), 130 (128 + SIGINT) after Ctrl-C
 in `score`, 141 (128 + SIGPIPE, as a shell reports it) when the reader of stdout went away.
 """
@@ -16,12 +17,26 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
+from syncdx import __version__
 from syncdx._loading import load_model
 from syncdx.cli._display import CAUSES_HELP, bars, causes_list
+from syncdx.cli._models import add_check, add_describe
 from syncdx.cli._replies import parse_answers
-from syncdx.errors import EvidenceError, InputError, ModelError, SessionError, SyncdxError
+from syncdx.cli._score import at_least
+from syncdx.errors import (
+    EvidenceError,
+    InputError,
+    MissingExtraError,
+    ModelError,
+    SessionError,
+    SyncdxError,
+)
 
+#: The exit code when an optional extra is missing (every command; the message says what to
+#: pip install).
+MISSING_EXTRA = 1
 EXIT_CODES: dict[type[SyncdxError], int] = {
+    MissingExtraError: MISSING_EXTRA,
     EvidenceError: 2,
     SessionError: 2,
     ModelError: 3,
@@ -80,8 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="syncdx", description="Bayesian diagnosis of iMessage / iCloud sync problems."
     )
+    parser.add_argument("--version", action="version", version=f"syncdx {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     _add_posterior(commands)
+    add_describe(commands)
+    add_check(commands)
     _add_score(commands)
     _add_diagnose(commands)
     _add_learning(commands)
@@ -96,7 +114,9 @@ def _add_posterior(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     posterior.add_argument("answers", nargs="*", metavar="NODE=STATE", help="observed answers")
     posterior.add_argument("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
-    posterior.add_argument("--top", type=int, default=None, help="show only the K likeliest")
+    posterior.add_argument(
+        "--top", type=at_least(1), default=None, help="show only the K likeliest (K >= 1)"
+    )
     posterior.add_argument("--causes", type=causes_list, help=CAUSES_HELP)
     posterior.set_defaults(command=_posterior)
 

@@ -204,7 +204,9 @@ def value_problem(variable: Variable, value: object, *, named: bool = True) -> s
             f"{answer} is ambiguous{for_node}: the states {', '.join(clash)} differ only in "
             "case; spell the one meant exactly"
         )
-    return f"{answer} is not a state{of_node}; allowed: {', '.join(variable.states)}"
+    close = difflib.get_close_matches(text or "", variable.states, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{answer} is not a state{of_node}; allowed: {', '.join(variable.states)}{hint}"
 
 
 def node(network: Network, name: str) -> Variable:
@@ -215,11 +217,24 @@ def node(network: Network, name: str) -> Variable:
     return network.variables[network.index[name]]
 
 
+#: Most nodes an error lists in full; past that it names the closest ones.
+LISTED_NODES = 12
+
+
 def _unknown(network: Network, name: object) -> EvidenceError:
+    """Unknown node `name`: the closest names (difflib), or every node in a small model."""
+    ids = network.ids()
+    close = difflib.get_close_matches(name, ids, n=3, cutoff=0.6) if isinstance(name, str) else []
+    if close:
+        hint = f"did you mean {' or '.join(map(repr, close))}?"
+    elif len(ids) <= LISTED_NODES:
+        hint = f"the model's nodes are: {', '.join(ids)}"
+    else:
+        hint = f"the model has {len(ids)} nodes (`syncdx describe` lists them)"
     return EvidenceError(
-        f"unknown node {_shown_name(name)}; the model's nodes are: {', '.join(network.ids())}",
+        f"unknown node {_shown_name(name)}; {hint}",
         node=name if isinstance(name, str) else None,
-        allowed=network.ids(),
+        allowed=ids,
     )
 
 

@@ -23,6 +23,7 @@ from syncdx.cli._display import CAUSES_HELP, bars, causes_list
 from syncdx.cli._models import add_check, add_describe
 from syncdx.cli._replies import parse_answers
 from syncdx.cli._score import at_least
+from syncdx.diagnosis._evidence import UNKNOWN_WORDS, set_unknown_words
 from syncdx.errors import (
     EvidenceError,
     InputError,
@@ -54,6 +55,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
     command: Command = args.command
+    previous = set_unknown_words(args.unknown_words) if args.unknown_words is not None else None
     try:
         with _terminate_as_exit():
             return command(args, out)
@@ -64,6 +66,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     except BrokenPipeError:
         _drop_stdout()
         return STDOUT_CLOSED
+    finally:
+        if previous is not None:
+            set_unknown_words(previous)
 
 
 @contextlib.contextmanager
@@ -96,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="syncdx", description="Bayesian diagnosis of iMessage / iCloud sync problems."
     )
     parser.add_argument("--version", action="version", version=f"syncdx {__version__}")
+    parser.add_argument(
+        "--unknown-words",
+        type=causes_list,
+        metavar="WORDS",
+        help='comma-separated answers that mean "don\'t know" (no evidence); default: '
+        + ", ".join(sorted(UNKNOWN_WORDS)),
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     _add_posterior(commands)
     add_describe(commands)

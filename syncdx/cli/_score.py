@@ -75,7 +75,8 @@ def _score(args: argparse.Namespace, out: TextIO) -> int:
     for warning in caught:
         print(f"syncdx: warning: {warning.message}", file=sys.stderr)
     if not args.quiet:
-        print(summary_line(summary, args.output, args.min_lift), file=sys.stderr)
+        lift = None if args.engine == "dask" else args.min_lift  # dask: no undetermined column
+        print(summary_line(summary, args.output, lift), file=sys.stderr)
     if args.summary:
         print_summary(summary, sys.stderr if args.output == STDIO else out)
     return 0

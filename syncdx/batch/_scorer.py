@@ -107,7 +107,12 @@ class Scorer:
         self.model, self.next_question = model, next_question
         self.top = min(_count("top", top), len(model.causes))
         self.min_lift = _lift(min_lift)
-        self._prior = np.asarray(model.posterior({}).reindex(model.causes).to_numpy(), float)
+        # P(cause present) with no answers, for the undetermined flag (only when asked for)
+        self._prior = (
+            np.asarray(model.posterior({}).reindex(model.causes).to_numpy(), float)
+            if self.min_lift is not None
+            else np.zeros(0)
+        )
         self._names = np.asarray(model.causes, dtype=object)
         self._memo = Memo()  # distinct patterns already inferred, for these evidence columns:
         self._memo_columns: tuple[int, ...] = ()

@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dask,plot,notebooks,bench,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[cli,dask,plot,notebook,bench,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -13,11 +13,14 @@ from syncdx._public import export as _export
 from syncdx._scoring import score_file
 from syncdx._session import Session
 from syncdx._widget import widget
+from syncdx.diagnosis._evidence import UNKNOWN_WORDS, set_unknown_words, unknown_words
 from syncdx.diagnosis._plan import Step
+from syncdx.diagnosis._summary import SessionSummary
 from syncdx.errors import (
     EvidenceError,
     ImpossibleEvidenceError,
     InputError,
+    InputWarning,
     ModelError,
     ModelWarning,
     SessionError,
@@ -28,10 +31,12 @@ from syncdx.network._limits import Limits
 from syncdx.network._network import Action, Network, Variable
 
 __all__ = [
+    "UNKNOWN_WORDS",
     "Action",
     "EvidenceError",
     "ImpossibleEvidenceError",
     "InputError",
+    "InputWarning",
     "Limits",
     "Model",
     "ModelError",
@@ -39,13 +44,16 @@ __all__ = [
     "Network",
     "Session",
     "SessionError",
+    "SessionSummary",
     "Step",
     "SyncdxError",
     "Variable",
     "evaluate",
     "load_model",
     "score_file",
+    "set_unknown_words",
     "shipped_model_path",
+    "unknown_words",
     "widget",
 ]
 __version__ = "0.1.0"

@@ -20,12 +20,15 @@ def score_file(
     chunk_size: int = DEFAULT_CHUNK_ROWS,
     next_question: bool = False,
     progress: ProgressCallback | None = None,
+    min_lift: float | None = None,
 ) -> Summary:
     """Score the reports in `src` into `dst` (CSV or Parquet by extension; `-` is stdio CSV).
 
     `model` is a `Model`, a model file, or None for the shipped model. Streams `chunk_size`
     rows at a time; `dst` appears only once complete. With `strict`, the first row with an
-    error stops the run with an InputError naming its line and column.
+    error stops the run with an InputError naming its line and column. With `min_lift` (e.g.
+    0.05), an `undetermined` column flags rows whose top cause is less than that far above its
+    prior, and the summary counts them.
     """
     return _score_file(
         src,
@@ -36,4 +39,5 @@ def score_file(
         chunk_size=chunk_size,
         next_question=next_question,
         progress=progress,
+        min_lift=min_lift,
     )

@@ -27,6 +27,7 @@ from syncdx.diagnosis._explain import Explanation, Method, explain
 from syncdx.diagnosis._findings import Finding, answer_finding, failed_finding
 from syncdx.diagnosis._plan import Step, check_steps
 from syncdx.diagnosis._repairs import described_failures
+from syncdx.diagnosis._summary import SessionSummary, summarise
 from syncdx.errors import EvidenceError, SessionError, SyncdxError
 
 if TYPE_CHECKING:
@@ -78,8 +79,13 @@ class Session:
         `allow_cause=True`, for when a cause was confirmed or ruled out by other means: its
         state is then pinned, as an answer is. An EvidenceError if the node or state is
         unknown, an ImpossibleEvidenceError if the answers so far then cannot all hold.
+        A "don't know" answer (`syncdx.unknown_words()`, e.g. "not sure") that is no state of
+        the question records no evidence: the question is skipped, as `skip()` does.
         """
         self._check_open()
+        if _is_unknown(self._model, observation, state):
+            self.skip(observation)
+            return
         evidence = self.evidence
         entry = _answer_entry(
             self._model, observation, state, evidence, replace=replace, allow_cause=allow_cause
@@ -102,14 +108,15 @@ class Session:
             self._model.diagnoser.check_possible(self.evidence, soft=self._soft((*failed, action)))
         self._history.append(entry)
 
-    def skip(self, step: str) -> None:
+    def skip(self, step: str | Step) -> None:
         """Do not propose this question or action again (it cannot be answered or done).
 
-        An EvidenceError if `step` is neither a question nor an action of the model. The last
-        resort is always available, so it cannot be skipped: that is a SessionError.
+        `step` is a question or action id, or the `Step` that `plan()` returned. An
+        EvidenceError if it is neither a question nor an action of the model. The last resort
+        is always available, so it cannot be skipped: that is a SessionError.
         """
         self._check_open()
-        self._history.append(_skip_entry(self._model, step))
+        self._history.append(_skip_entry(self._model, step.id if isinstance(step, Step) else step))
 
     def undo(self) -> Entry:
         """Remove and return the last entry (also re-opens a resolved session)."""
@@ -155,6 +162,30 @@ class Session:
         """Whether an action has fixed the problem."""
         return self.fixed_by is not None
 
+    @property
+    def finished(self) -> bool:
+        """Whether nothing is left to propose: the problem is fixed, or the last resort was
+        tried and did not fix it (`while not session.finished: ...` ends)."""
+        if self.resolved:
+            return True
+        last = {a.id for a in self._model.network.actions if a.last_resort}
+        return any(action in last for action in self.failed)
+
+    def summary(self) -> SessionSummary:
+        """What the session did, for a ticket: the answers, actions tried and their outcome,
+        skipped steps, the likeliest causes, the fix and the minutes the steps cost; as text
+        (`str()` or `.to_text()`), `.to_markdown()` or `.to_dict()` (what `syncdx diagnose`
+        prints at the end)."""
+        history = ((e.kind, e.id, e.value) for e in self._history)
+        posterior = zip(map(str, self.posterior.index), self.posterior.tolist())
+        return summarise(
+            self._model.network,
+            history,
+            posterior,
+            fixed_by=self.fixed_by,
+            finished=self.finished,
+        )
+
     # -- questions to the model -----------------------------------------------------------------
     @property
     def posterior(self) -> pd.Series:
@@ -171,8 +202,14 @@ class Session:
         )
 
     def plan(self) -> Step:
-        """The next step by expected cost of repair (`Model.plan`)."""
+        """The next step by expected cost of repair (`Model.plan`); a SessionError once the
+        session is `finished` (fixed, or the last resort tried): nothing is left to propose."""
         self._check_open()
+        if self.finished:
+            raise SessionError(
+                "nothing left to propose: the last resort was tried and did not fix the "
+                "problem (session.finished); undo() to go back"
+            )
         return self._model.plan(self.evidence, failed=self.failed, skipped=self.skipped)
 
     def explain(
@@ -301,6 +338,18 @@ def _count(n: int, one: str, many: str) -> str:
 def _check_open(fixed_by: str | None) -> None:
     if fixed_by is not None:
         raise SessionError(f"the problem is already fixed (by {fixed_by!r}); undo() to go back")
+
+
+def _is_unknown(model: Model, observation: str, state: object) -> bool:
+    """Whether `state` is a "don't know" word that is no state of `observation` (a known
+    node; anything else is left to `_answer_entry` to refuse)."""
+    if not isinstance(state, str) or not isinstance(observation, str):
+        return False
+    if observation not in model.network.index:
+        return False
+    variable = model.network.variable(observation)
+    lookup = ev.spellings(variable)
+    return state.strip() != "" and lookup.get(state.strip()) == ev.UNOBSERVED
 
 
 def _answer_entry(

@@ -49,6 +49,11 @@ class ModelWarning(UserWarning):
     """A model loads, but holds something that has no effect (named by file, node, field)."""
 
 
+class InputWarning(UserWarning):
+    """A table is read, but holds something that looks like a mistake (a column whose name is
+    close to an observation's but matches none, so it is carried through as a plain column)."""
+
+
 class ModelError(SyncdxError, ValueError):
     """A model file or network is invalid; names the file, the node and the field."""
 
@@ -132,3 +137,8 @@ def _located(message: str, file: str | None, *parts: tuple[str, object]) -> str:
         if value is not None
     ]
     return _bounded(f"{', '.join(where)}: {message}" if where else message)
+
+
+class MissingExtraError(InputError):
+    """An optional extra a command needs is not installed; says what to `pip install`. The
+    command line exits with code 1 for every missing extra."""

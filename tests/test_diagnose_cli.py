@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,18 +16,21 @@ import syncdx
 from syncdx import ImpossibleEvidenceError, Session
 from syncdx._session import Entry
 from syncdx.cli._diagnose import OUT_OF_REPLIES, Dialogue, _refusal, console_width
+from syncdx.cli._dialogue import Proposal
 from syncdx.cli._display import percent
 from syncdx.cli._main import main
 from syncdx.network._bif import bundled_network
 from syncdx.network._sampling import sample
 
 
-def _run(tmp_path: Path, replies: list[str], *options: str) -> tuple[int, str]:
+def _run(tmp_path: Path, replies: list[str], *options: str, ids: bool = True) -> tuple[int, str]:
+    """The exit code and the transcript (up to the summary) of a scripted dialogue."""
     path = tmp_path / "answers.json"
     path.write_text(json.dumps(replies), encoding="utf-8")
     out = io.StringIO()
-    code = main(["diagnose", "--answers", str(path), *options], stdout=out)
-    return code, out.getvalue()
+    flags = ["--ids"] if ids else []
+    code = main(["diagnose", "--answers", str(path), *flags, *options], stdout=out)
+    return code, out.getvalue().split("\nSummary\n")[0]
 
 
 def test_bad_answer_is_asked_again(tmp_path: Path) -> None:
@@ -121,12 +125,14 @@ def test_replies_from_stdin_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch)
     assert "\nNo more replies; stopping.\n" in text
 
 
-def test_missing_rich_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_rich_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Without rich the command prints the pip command and fails."""
     monkeypatch.setitem(sys.modules, "rich.console", None)
-    code, text = _run(tmp_path, [])
+    code, _ = _run(tmp_path, [])
     assert code == 1
-    assert "pip install 'syncdx[cli]'" in text
+    assert "pip install 'syncdx[cli]'" in capsys.readouterr().err
 
 
 def test_unreadable_answers_file_is_an_input_error(tmp_path: Path) -> None:
@@ -343,7 +349,7 @@ def test_ctrl_c_at_the_prompt_stops_cleanly(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(Console, "input", interrupt)
     out = io.StringIO()
     assert main(["diagnose"], stdout=out) == 130
-    assert out.getvalue().endswith("\nInterrupted; stopping.\n")
+    assert "\nInterrupted; stopping.\n\nSummary\nOutcome: open" in out.getvalue()
 
 
 def test_end_of_input_at_the_terminal_starts_a_new_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -410,3 +416,159 @@ def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
         main(["diagnose", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "5 the replies ran out first; 130 interrupted" in text
+
+
+def _full(tmp_path: Path, replies: list[str], *options: str) -> tuple[int, str]:
+    """Exit code and whole transcript (summary included), in the model's words."""
+    path = tmp_path / "replies.json"
+    path.write_text(json.dumps(replies), encoding="utf-8")
+    out = io.StringIO()
+    code = main(["diagnose", "--answers", str(path), *options], stdout=out)
+    return code, out.getvalue()
+
+
+def test_starting_answers_as_arguments(tmp_path: Path) -> None:
+    """`syncdx diagnose paused_banner=yes internet_works=no` starts from those answers."""
+    code, text = _full(tmp_path, ["quit"], "paused_banner=yes", "internet_works=no", "--ids")
+    assert code == 0
+    expected = syncdx.load_model().posterior({"paused_banner": "yes", "internet_works": "no"})
+    assert f"{expected.index[0]}  {expected.iloc[0]:6.1%}" in text.replace("   ", "  ")
+    assert "paused_banner: yes" in text.split("Summary")[1]
+
+
+def test_a_bad_starting_answer_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A starting answer that is not a state is a one-line error, exit 2."""
+    assert main(["diagnose", "paused_banner=perhaps"], stdout=io.StringIO()) == 2
+    assert "'perhaps' is not a state of 'paused_banner'" in capsys.readouterr().err
+
+
+def test_save_and_load_resume_the_session(tmp_path: Path) -> None:
+    """--save writes the session at the end; --load resumes it with its answers."""
+    saved = tmp_path / "session.json"
+    code, _ = _full(tmp_path, ["yes", "quit"], "--save", str(saved))
+    assert code == 0
+    history = json.loads(saved.read_text())["history"]
+    assert history == [{"kind": "answer", "id": "storage_full_alert", "state": "yes"}]
+    code, text = _full(tmp_path, ["quit"], "--load", str(saved), "--summary-format", "json")
+    assert code == 0
+    summary = json.loads(text[text.index("\n{") :])
+    assert summary["answers"][0]["id"] == "storage_full_alert"
+
+
+def test_load_of_a_missing_file_is_exit_4(tmp_path: Path) -> None:
+    """--load naming no file is an unreadable input: exit 4."""
+    assert main(["diagnose", "--load", str(tmp_path / "no.json")], stdout=io.StringIO()) == 4
+
+
+def test_volunteered_answer_at_any_prompt(tmp_path: Path) -> None:
+    """`question=state` at a prompt records that answer (a unique start of the question id and
+    a short state work too) and re-plans; a bad one says why and asks again."""
+    code, text = _full(tmp_path, ["low_power_mode=n", "paused_banner=perhaps", "quit"], "--ids")
+    assert code == 0
+    assert "Noted: low_power_mode_on = no" in text
+    assert "'perhaps' is not a state" in text
+    assert "low_power_mode_on: no" in text.split("Summary")[1]
+
+
+@pytest.mark.parametrize("reply", ["don't know", "Not sure", "unknown"])
+def test_dont_know_skips_the_question(tmp_path: Path, reply: str) -> None:
+    """A "don't know" word at a question records no evidence: the question is skipped."""
+    code, text = _full(tmp_path, [reply, "quit"], "--summary-format", "json")
+    assert code == 0
+    assert "Not known: no evidence; the question is skipped." in text
+    summary = json.loads(text[text.index("\n{") :])
+    assert summary["answers"] == []
+    assert summary["skipped"] == ["storage_full_alert"]
+
+
+def test_short_answers_numbers_and_prefixes(tmp_path: Path) -> None:
+    """A question with named states takes their number or a unique start; y/n for yes/no."""
+    model = _model_file(tmp_path, LAMP)
+    _, text = _full(tmp_path, ["status=am", "quit"], "--model", model, "--ids")
+    assert "Noted: status = amber" in text
+    session = Session(syncdx.load_model(model))
+    dialogue = Dialogue(session, _console(), iter(["4", "3"]), ids=True)
+    status = Proposal("question", "status", "colour?", 1, ("green", "amber", "red"), "")
+    assert dialogue._take(status) is None
+    assert session.evidence == {"status": "red"}
+    assert "[1 green / 2 amber / 3 red] > 4" in dialogue.console.file.getvalue()
+    light = Proposal("question", "light", "off?", 1, ("yes", "no"), "")
+    dialogue = Dialogue(session, _console(), iter(["Y"]), ids=True)
+    assert dialogue._take(light) is None
+    assert session.evidence == {"status": "red", "light": "yes"}
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(file=io.StringIO(), width=100)
+
+
+def test_help_lists_the_commands_and_the_answers(tmp_path: Path) -> None:
+    """`?` and `help` show the commands, the answers allowed here and the "don't know" words."""
+    model = _model_file(tmp_path, LAMP)
+    _, text = _full(tmp_path, ["?", "help", "quit"], "--model", model)
+    assert text.count("Answers here: ") == 2
+    assert "not sure" in text
+
+
+def test_peoples_words_by_default_ids_on_request(tmp_path: Path) -> None:
+    """Causes and steps show the model's texts; --ids adds the ids."""
+    model = syncdx.load_model()
+    top = model.posterior({}).index[0]
+    _, words = _full(tmp_path, ["quit"])
+    assert model.network.variable(top).text[:40] in words
+    assert f"  {top} " not in words
+    _, ids = _full(tmp_path, ["quit"], "--ids")
+    assert f"  {top} " in ids
+    assert "[storage_full_alert]" in ids
+
+
+def test_an_action_against_an_answer_says_why_it_is_still_proposed(tmp_path: Path) -> None:
+    """After "Is Low Power Mode on? no", proposing to turn it off says why: the cause also
+    covers a critically low battery or an idle device."""
+    _, text = _full(tmp_path, ["n"] * 30, "arrives_only_when_opened=yes", "low_power_mode_on=no")
+    step = text.index("Try (5 min): Turn off Low Power Mode")
+    note = " ".join(text[step : step + 600].split())
+    assert "Although you answered 'no' to 'Is Low Power Mode on" in note
+    assert "a device that is mostly off or idle" in note
+
+
+@pytest.mark.parametrize("form", ["text", "markdown", "json"])
+def test_summary_at_the_end_in_each_format(tmp_path: Path, form: str) -> None:
+    """The end summary is Session.summary() in the chosen format."""
+    code, text = _full(tmp_path, ["yes", "no", "quit"], "--summary-format", form, "--ids")
+    assert code == 0
+    session = Session(syncdx.load_model())
+    session.answer("storage_full_alert", "yes")
+    end = text.split("\n", 1)[1]
+    if form == "json":
+        assert json.loads(end[end.index("\n{") :])["answers"][0]["result"] == "yes"
+    elif form == "markdown":
+        assert "### Answers\n- storage_full_alert: yes" in text
+    else:
+        assert "Answers:\n  storage_full_alert: yes" in text
+
+
+def test_closed_stdin_ends_with_no_replies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With stdin closed (sys.stdin None) the dialogue stops at once: exit 5, a summary."""
+    monkeypatch.setattr(sys, "stdin", None)
+    out = io.StringIO()
+    assert main(["diagnose"], stdout=out) == OUT_OF_REPLIES
+    assert "No more replies; stopping." in out.getvalue()
+    assert "Summary\nOutcome: open" in out.getvalue()
+
+
+def test_narrow_console_keeps_bars_within_the_width() -> None:
+    """At 60 columns every bar line fits: long cause texts are cut with an ellipsis."""
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(file=out, width=60)
+    Dialogue(Session(syncdx.load_model()), console, iter(["quit"])).run()
+    lines = [line for line in out.getvalue().splitlines() if "█" in line]
+    assert lines
+    assert all(len(line) <= 60 for line in lines)
+    assert any("…" in line for line in lines)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import syncdx
 from syncdx import cli
 from syncdx.cli._score import progress_bar
 
@@ -24,18 +25,29 @@ def run(argv: list[str]) -> tuple[int, str]:
 def test_sample_reports_score_with_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The shipped sample scores row for row, its bad rows flagged, with a summary table."""
+    """The shipped sample scores row for row, its bad rows flagged ("not sure" is no evidence,
+    not an error), with a summary table; the one-line summary on stderr counts the errors and
+    the undetermined rows, which the `undetermined` column flags."""
     dst = tmp_path / "scores.csv"
     code, text = run(["score", str(SAMPLE), "-o", str(dst), "--summary"])
     assert code == 0
     source = pd.read_csv(SAMPLE, dtype=object, keep_default_na=False)
     scored = pd.read_csv(dst, dtype=object, keep_default_na=False)
     pd.testing.assert_frame_equal(scored[source.columns], source)
-    assert (scored["error"] != "").sum() == 8
+    assert (scored["error"] != "").sum() == 6
+    assert not scored["error"].str.contains("not sure").any()
     assert f"scored {len(source)} rows" in text
-    assert "8 with errors" in text
+    assert "6 with errors" in text
     assert "top cause" in text
-    assert capsys.readouterr().err == ""  # no progress bar when stderr is not a terminal
+    undetermined = int((scored["undetermined"] == "yes").sum())
+    assert 0 < undetermined < len(source)
+    err = capsys.readouterr().err  # no progress bar when stderr is not a terminal
+    assert err == (
+        f"syncdx: scored 400 rows, 6 with errors (see the error column of {dst}), "
+        f"{undetermined} undetermined (top cause within 0.05 of its prior); wrote {dst} in "
+        + err.split(" in ")[-1]
+    )
+    assert err.count("\n") == 1
 
 
 def test_sample_reports_have_realistic_content() -> None:
@@ -84,7 +96,7 @@ def test_strict_stops_with_file_line_column(
     code, _ = run(["score", str(SAMPLE), "-o", str(dst), "--strict"])
     err = capsys.readouterr().err
     assert code == 4
-    assert "icloud_sync.reports.csv, line 103, column 'internet_works': 'not sure'" in err
+    assert "icloud_sync.reports.csv, line 141, column 'storage_full_alert': 'yes?'" in err
     assert "Traceback" not in err
     assert not dst.exists()
 
@@ -203,3 +215,64 @@ def test_sigterm_removes_the_partial_output(
     assert dst.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
     assert signal.getsignal(signal.SIGTERM) is handler
+
+
+def test_quiet_silences_the_summary_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--quiet prints nothing at the end."""
+    code, _ = run(["score", str(SAMPLE), "-o", str(tmp_path / "s.csv"), "--quiet"])
+    assert code == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_column_names_match_whatever_their_spacing_and_a_near_miss_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`Paused Banner` and `INTERNET-works` are observations; `storage full alrt` is a near
+    miss: carried through, with a warning that suggests the observation."""
+    src = tmp_path / "in.csv"
+    src.write_text("Paused Banner,INTERNET-works,storage full alrt\nyes,no,yes\n")
+    dst = tmp_path / "out.csv"
+    code, _ = run(["score", str(src), "-o", str(dst), "--quiet"])
+    assert code == 0
+    scored = pd.read_csv(dst)
+    expected = syncdx.load_model().posterior({"paused_banner": "yes", "internet_works": "no"})
+    assert scored["top_cause"][0] == expected.index[0]
+    err = capsys.readouterr().err
+    assert "syncdx: warning: column 'storage full alrt'" in err
+    assert "did you mean 'storage_full_alert'?" in err
+
+
+def test_min_lift_flags_rows_near_the_prior(tmp_path: Path) -> None:
+    """A blank row is undetermined at any positive margin; a telling row is not; --min-lift 0
+    flags nothing."""
+    src = tmp_path / "in.csv"
+    src.write_text("id,storage_full_alert\n1,\n2,yes\n")
+    dst = tmp_path / "out.csv"
+    assert run(["score", str(src), "-o", str(dst), "--quiet"])[0] == 0
+    assert pd.read_csv(dst)["undetermined"].tolist() == ["yes", "no"]
+    assert run(["score", str(src), "-o", str(dst), "--quiet", "--min-lift", "0"])[0] == 0
+    assert pd.read_csv(dst)["undetermined"].tolist() == ["no", "no"]
+
+
+@pytest.mark.parametrize("value", ["-0.1", "2", "x"])
+def test_min_lift_is_a_probability(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--min-lift outside [0, 1] is a usage error."""
+    with pytest.raises(SystemExit):
+        run(["score", str(SAMPLE), "--min-lift", value])
+    assert "expected a number from 0 to 1" in capsys.readouterr().err
+
+
+def test_rows_are_estimated_from_the_bytes_of_a_csv(tmp_path: Path) -> None:
+    """A CSV's rows are estimated from its size and its first block; stdin has no estimate."""
+    from syncdx.cli._score import estimate_rows, rows_text
+
+    src = tmp_path / "in.csv"
+    src.write_text("id,paused_banner\n" + "".join(f"{i},yes\n" for i in range(20_000)))
+    estimate = estimate_rows(str(src))
+    assert estimate is not None
+    assert abs(estimate - 20_000) < 2_000
+    assert estimate_rows("-") is None
+    assert rows_text(10, 4000, estimated=True) == "10/~4,000 rows"
+    assert rows_text(10, None, estimated=True) == "10 rows"

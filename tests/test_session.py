@@ -143,14 +143,14 @@ def test_an_action_fails_once(sync: Model) -> None:
     assert session.fixed_by == "toggle_imessage"
 
 
-def test_the_last_resort_proposed_after_it_failed_can_be_reported_again(sync: Model) -> None:
-    """plan() keeps proposing the last resort; following it with did() must work, and the
-    repeated failure counts once."""
+def test_the_last_resort_can_be_reported_again(sync: Model) -> None:
+    """After every action failed the session is finished (plan() proposes nothing more); the
+    last resort may still be reported again, its repeated failure counting once."""
     session = Session(sync)
     for action in sync.network.actions:
         session.did(action.id, fixed=False)
-    step = session.plan()
-    assert step.last_resort
+    assert session.finished
+    step = next(a for a in sync.network.actions if a.last_resort)
     before = session.posterior
     session.did(step.id, fixed=False)
     assert session.failed.count(step.id) == 1
@@ -449,3 +449,95 @@ def test_impossible_answers_in_a_saved_session_are_refused(sync: Model) -> None:
     with pytest.raises(ImpossibleEvidenceError) as info:
         Session.from_json(model, json.dumps(document))
     assert "while loading a saved session" in "".join(info.value.__notes__)
+
+
+def test_finished_after_the_last_resort_fails_so_the_loop_ends(sync: Model) -> None:
+    """`while not session.finished` ends: the last resort failing finishes the session and
+    plan() then refuses to propose more (resolved stays False)."""
+    session = Session(sync)
+    steps = 0
+    while not session.finished:
+        step = session.plan()
+        if step.kind == "question":
+            session.skip(step)
+        else:
+            session.did(step.id, fixed=False)
+        steps += 1
+        assert steps < 100
+    assert not session.resolved
+    assert session.failed[-1] == "contact_apple_support"
+    with pytest.raises(SessionError, match="nothing left to propose"):
+        session.plan()
+    session.undo()
+    assert not session.finished
+
+
+def test_finished_when_fixed(sync: Model) -> None:
+    """A fix finishes the session as well as resolving it."""
+    session = Session(sync)
+    session.did("toggle_imessage", fixed=True)
+    assert session.finished
+    assert session.resolved
+
+
+def test_skip_accepts_the_step_plan_returned(sync: Model) -> None:
+    """skip(plan()) records the step's id, as the README shows."""
+    session = Session(sync)
+    step = session.plan()
+    session.skip(step)
+    assert session.skipped == (step.id,)
+
+
+@pytest.mark.parametrize("word", ["don't know", "Not sure", "?", "unknown", "skip", "don’t  know"])
+def test_a_dont_know_answer_skips_the_question(sync: Model, word: str) -> None:
+    """A "don't know" word records no evidence: the question is skipped, not answered."""
+    session = Session(sync)
+    session.answer("paused_banner", word)
+    assert session.evidence == {}
+    assert session.skipped == ("paused_banner",)
+
+
+def test_summary_lists_answers_actions_causes_and_minutes(sync: Model) -> None:
+    """summary() names answers and actions by their texts with results, the likeliest causes,
+    the outcome and the minutes, as text, markdown and a JSON-ready dict."""
+    session = Session(sync)
+    session.answer("paused_banner", "yes")
+    session.did("toggle_imessage", fixed=False)
+    session.did("restart_device", fixed=True)
+    summary = session.summary()
+    data = summary.to_dict()
+    assert data["outcome"] == "fixed by restart_device"
+    assert [a["id"] for a in data["answers"]] == ["paused_banner"]
+    assert [(a["id"], a["result"]) for a in data["actions"]] == [
+        ("toggle_imessage", "not fixed"),
+        ("restart_device", "fixed"),
+    ]
+    costs = {a.id: a.cost for a in sync.network.actions}
+    expected = sync.network.variable("paused_banner").cost or 0.0
+    expected += costs["toggle_imessage"] + costs["restart_device"]
+    assert data["minutes"] == pytest.approx(expected)
+    assert len(data["causes"]) == 3
+    json.dumps(data)
+    text = str(summary)
+    assert text.startswith("Outcome: fixed by restart_device")
+    assert sync.network.variable("paused_banner").text in text
+    assert "### Answers" in summary.to_markdown()
+    assert "paused_banner: yes" in summary.to_text(ids=True)
+
+
+def test_unknown_words_are_no_evidence_in_the_api_and_settable(sync: Model) -> None:
+    """posterior({"x": "don't know"}) is the prior; set_unknown_words changes the words, and
+    a word that is a state of the node keeps meaning that state."""
+    prior = sync.posterior({})
+    pd.testing.assert_series_equal(sync.posterior({"paused_banner": "Don't know"}), prior)
+    previous = syncdx.set_unknown_words(["perhaps"])
+    try:
+        assert syncdx.unknown_words() == frozenset({"perhaps"})
+        pd.testing.assert_series_equal(sync.posterior({"paused_banner": "perhaps"}), prior)
+        with pytest.raises(EvidenceError, match="'not sure' is not a state"):
+            sync.posterior({"paused_banner": "not sure"})
+        syncdx.set_unknown_words(["yes"])
+        assert sync.posterior({"paused_banner": "yes"}).iloc[0] != prior.iloc[0]
+    finally:
+        syncdx.set_unknown_words(previous)
+    assert syncdx.unknown_words() == syncdx.UNKNOWN_WORDS

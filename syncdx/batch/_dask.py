@@ -38,7 +38,7 @@ from syncdx.batch._tables import (
     table_format,
 )
 from syncdx.diagnosis._diagnoser import Diagnoser
-from syncdx.errors import InputError, SyncdxError
+from syncdx.errors import InputError, MissingExtraError, SyncdxError
 from syncdx.network._files import read_model_file
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def _dask_dataframe() -> Any:
         import dask.dataframe as dd
         import distributed  # noqa: F401
     except ImportError:
-        raise SyncdxError(
+        raise MissingExtraError(
             "the Dask engine needs dask and distributed: pip install 'syncdx[dask]'"
         ) from None
     return dd

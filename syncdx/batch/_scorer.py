@@ -8,10 +8,14 @@ Every input column is kept, unchanged and in order; the scorer appends
 - `log_evidence`: log P(answers); very low values flag reports the model finds implausible;
 - `next_question`, `next_question_gain` (optional): the most informative question still
   unanswered, and its expected information gain in bits;
+- `undetermined` (optional, with `min_lift`): "yes" when the top cause's probability is less
+  than `min_lift` above its prior (the answers hardly point anywhere), else "no";
 - `error`: missing (None; an empty cell in CSV), or what is wrong with the row (then its
   probabilities are empty): `error.notna()` picks the bad rows.
 
-Columns named after the model's observations are evidence (a blank cell means not observed);
+Columns named after the model's observations are evidence (a blank cell means not observed;
+names match whatever their case, and spaces, hyphens and underscores are alike: `Paused Banner`
+is `paused_banner`; `near_misses` finds the columns that look like a misspelt observation);
 every other column, causes included, is carried through untouched. Rows keep their place: a row
 with a value that is not a state, or with answers that cannot all be true, is reported in
 `error`, never dropped. Each distinct pattern of answers is inferred once.
@@ -19,7 +23,9 @@ with a value that is not a state, or with answers that cannot all be true, is re
 
 from __future__ import annotations
 
+import difflib
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,7 +39,7 @@ from syncdx.batch._patterns import Memo, Numbers, infer_patterns
 from syncdx.batch._tables import check_columns
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
-from syncdx.errors import ImpossibleEvidenceError, InputError
+from syncdx.errors import ImpossibleEvidenceError, InputError, InputWarning
 from syncdx.network._network import FloatArray, Variable, cause_column, top_column
 
 if TYPE_CHECKING:
@@ -42,6 +48,11 @@ if TYPE_CHECKING:
 
 #: Top causes listed per row unless asked otherwise.
 DEFAULT_TOP = 3
+#: `syncdx score`'s default margin: a top cause less than this far above its prior is
+#: "undetermined".
+DEFAULT_MIN_LIFT = 0.05
+#: How alike (difflib's ratio) a column name must be to an observation to be a near miss.
+NEAR_MISS = 0.8
 #: Separates several problems in one row's `error`.
 ERROR_SEPARATOR = " | "
 
@@ -64,6 +75,7 @@ class Scored:
     top_probability: FloatArray
     error: ObjectArray
     culprit: ObjectArray
+    undetermined: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +96,23 @@ class Scorer:
     `_patterns`): reuse one for the chunks of a file. Threads may share one scorer.
     """
 
-    def __init__(self, model: Diagnoser, *, top: int = DEFAULT_TOP, next_question: bool = False):
+    def __init__(
+        self,
+        model: Diagnoser,
+        *,
+        top: int = DEFAULT_TOP,
+        next_question: bool = False,
+        min_lift: float | None = None,
+    ):
         self.model, self.next_question = model, next_question
         self.top = min(count(top, "top"), len(model.causes))
+        self.min_lift = _lift(min_lift)
+        # P(cause present) with no answers, for the undetermined flag (only when asked for)
+        self._prior = (
+            np.asarray(model.posterior({}).reindex(model.causes).to_numpy(), float)
+            if self.min_lift is not None
+            else np.zeros(0)
+        )
         self._names = np.asarray(model.causes, dtype=object)
         self._memo = Memo()  # distinct patterns already inferred, for these evidence columns:
         self._memo_columns: tuple[int, ...] = ()
@@ -103,6 +129,7 @@ class Scorer:
             *(top_column(k) for k in range(1, self.top + 1)),
             "log_evidence",
             *asked,
+            *(("undetermined",) if self.min_lift is not None else ()),
             "error",
         )
 
@@ -119,7 +146,16 @@ class Scorer:
                 file=file,
                 column=taken[0],
             )
-        return _observation_columns(names, self.model.observations, file)
+        found = _observation_columns(names, self.model.observations, file)
+        for column, observation in near_misses(names, self.model.observations).items():
+            where = f" in {file}" if file else ""
+            warnings.warn(
+                f"column {column!r}{where} names no observation and is carried through "
+                f"unscored; did you mean {observation!r}?",
+                InputWarning,
+                stacklevel=2,
+            )
+        return found
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """`frame` with the score columns appended: same rows, same order, same index."""
@@ -139,8 +175,15 @@ class Scorer:
             table = self._table(frame, factored)
         rows = factored.rows
         probability = factored.scores["top_probability"][rows]
+        flags = factored.scores.get("undetermined")
+        undetermined = 0 if flags is None else int(np.count_nonzero(flags[rows] == "yes"))
         return Scored(
-            table, factored.top, probability, factored.scores["error"][rows], factored.culprit
+            table,
+            factored.top,
+            probability,
+            factored.scores["error"][rows],
+            factored.culprit,
+            undetermined,
         )
 
     def _factored(self, frame: Any, found: dict[str, str]) -> Factored:
@@ -218,6 +261,10 @@ class Scorer:
             questions = np.asarray([*self.model.observations, None], dtype=object)
             table["next_question"] = questions[numbers.question]  # -1: the trailing None
             table["next_question_gain"] = numbers.gain
+        if self.min_lift is not None:
+            lift = present[rows, order[:, 0]] - self._prior[order[:, 0]]
+            flags = np.where(lift < self.min_lift, "yes", "no").astype(object)
+            table["undetermined"] = _masked(flags, possible)
         return table, np.where(possible, order[:, 0], -1)
 
     def _conflicts(
@@ -250,6 +297,30 @@ def _observation_columns(
     if not found:
         raise ev.no_columns(names, observations, "an observation", file)
     return found
+
+
+def near_misses(names: Sequence[str], observations: Sequence[str]) -> dict[str, str]:
+    """{column: observation} for columns that name no observation but look like one
+    misspelt (difflib ratio >= NEAR_MISS on the compared spellings)."""
+    folded = {ev.folded_name(o): o for o in observations}
+    out = {}
+    for name in names:
+        key = ev.folded_name(str(name))
+        if key in folded:
+            continue
+        close = difflib.get_close_matches(key, folded, n=1, cutoff=NEAR_MISS)
+        if close:
+            out[str(name)] = folded[close[0]]
+    return out
+
+
+def _lift(value: float | None) -> float | None:
+    """`min_lift` checked: None, or a number in [0, 1]."""
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"min_lift must be a probability margin in [0, 1], got {value!r}")
+    return float(value)
 
 
 def _encode(variable: Variable, column: Any) -> ev.CodeArray:
@@ -327,7 +398,12 @@ def _bad_cell(variable: Variable, name: str, value: object) -> str:
 
 
 def score_frame(
-    model: Diagnoser, frame: pd.DataFrame, *, top: int = DEFAULT_TOP, next_question: bool = False
+    model: Diagnoser,
+    frame: pd.DataFrame,
+    *,
+    top: int = DEFAULT_TOP,
+    next_question: bool = False,
+    min_lift: float | None = None,
 ) -> pd.DataFrame:
     """`frame` with the diagnosis columns appended (see the module docstring)."""
-    return Scorer(model, top=top, next_question=next_question).score(frame)
+    return Scorer(model, top=top, next_question=next_question, min_lift=min_lift).score(frame)

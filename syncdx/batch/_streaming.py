@@ -49,6 +49,8 @@ class Summary:
     seconds: float
     counts: tuple[int, ...]
     probability_sums: tuple[float, ...]
+    #: rows flagged "undetermined" (scored with a min_lift; else 0)
+    undetermined: int = 0
 
     @classmethod
     def empty(cls, causes: tuple[str, ...]) -> Summary:
@@ -74,6 +76,7 @@ class Summary:
             self.seconds,
             tuple(int(c) for c in counts),
             tuple(float(s) for s in sums),
+            self.undetermined + scored.undetermined,
         )
 
     def table(self) -> pd.DataFrame:
@@ -126,11 +129,14 @@ def score_file(
     chunk_size: int = DEFAULT_CHUNK_ROWS,
     next_question: bool = False,
     progress: ProgressCallback | None = None,
+    min_lift: float | None = None,
 ) -> Summary:
     """Score the reports in `src` into `dst` (CSV or Parquet by extension; `-` is stdio CSV).
 
-    Streams `chunk_size` rows at a time. `dst` appears only once complete. With `strict`, the
-    first row with an error stops the run with an InputError naming its line and column.
+    With `min_lift`, an `undetermined` column flags rows whose top cause is less than that
+    far above its prior (counted in the summary). Streams `chunk_size` rows at a time. `dst`
+    appears only once complete. With `strict`, the first row with an error stops the run with
+    an InputError naming its line and column.
     """
     from syncdx.batch._tables import read_table, write_table
 
@@ -139,6 +145,7 @@ def score_file(
         model if isinstance(model, Diagnoser) else Diagnoser(read_model_file(model)),
         top=top,
         next_question=next_question,
+        min_lift=min_lift,
     )
     source, start = os.fspath(src), time.perf_counter()
     with read_table(source, chunk_size) as chunks, write_table(os.fspath(dst)) as writer:

@@ -28,7 +28,7 @@ from syncdx.batch._csvscan import RecordScanner, ScannedStream
 from syncdx.batch._outfile import STDOUT, open_in_place, partial, stdout_buffer, writing
 from syncdx.batch._outfile import target as output_target
 from syncdx.diagnosis import _evidence as ev
-from syncdx.errors import InputError
+from syncdx.errors import InputError, MissingExtraError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,7 +67,7 @@ def require_pyarrow(purpose: str) -> Any:
         import pyarrow.csv
         import pyarrow.parquet
     except ImportError:  # pragma: no cover - pyarrow is installed in the test environment
-        raise InputError(f"{purpose} needs pyarrow: pip install 'syncdx[parquet]'") from None
+        raise MissingExtraError(f"{purpose} needs pyarrow: pip install 'syncdx[parquet]'") from None
     return pyarrow
 
 

@@ -9,6 +9,8 @@ if TYPE_CHECKING:
 
 #: Characters of a bar at probability 1.
 BAR_WIDTH = 30
+#: The shortest bar at probability 1, on a narrow terminal.
+MIN_BAR = 10
 
 
 def percent(p: float) -> str:
@@ -21,13 +23,24 @@ def percent(p: float) -> str:
     return text
 
 
-def bars(probabilities: pd.Series) -> list[str]:
-    """One line per entry: its label, its probability to 0.1% and a bar as long as it."""
-    width = max(len(str(label)) for label in probabilities.index)
+def bars(probabilities: pd.Series, width: int | None = None) -> list[str]:
+    """One line per entry: its label, its probability to 0.1% and a bar as long as it; within
+    `width` characters if given (long labels cut with "…", a shorter bar)."""
+    bar = BAR_WIDTH if width is None else max(MIN_BAR, min(BAR_WIDTH, width // 4))
+    labels = [str(label) for label in probabilities.index]
+    longest = max(len(label) for label in labels)
+    if width is not None:
+        longest = min(longest, max(8, width - bar - 12))
+        labels = [cut(label, longest) for label in labels]
     return [
-        f"  {label!s:<{width}}  {p:6.1%}  {'█' * round(float(p) * BAR_WIDTH)}"
-        for label, p in zip(probabilities.index, probabilities.to_numpy())
+        f"  {label:<{longest}}  {p:6.1%}  {'█' * round(float(p) * bar)}"
+        for label, p in zip(labels, probabilities.to_numpy())
     ]
+
+
+def cut(text: str, width: int) -> str:
+    """`text` in at most `width` characters, ending in "…" when it was cut."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 CAUSES_HELP = "comma-separated nodes to diagnose (default: the model's causes; for BIF, its roots)"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from syncdx._loading import load_model
-from syncdx.errors import InputError
+from syncdx.errors import InputError, MissingExtraError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,7 +114,7 @@ def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
         try:
             paths = save_figures(report, args.plot)
         except ImportError as error:
-            raise InputError(str(error)) from None
+            raise MissingExtraError(str(error)) from None
         print(f"figures: {', '.join(map(str, paths))}", file=out)
     return 0
 

@@ -1,6 +1,7 @@
 """The `syncdx` command: parses arguments, calls the library, maps errors to exit codes.
 
-Exit codes: 0 success, 2 bad arguments or evidence, 3 invalid model, 4 unreadable input or
+Exit codes: 0 success, 1 an optional extra is missing (the message says what to pip install),
+2 bad arguments or evidence, 3 invalid model, 4 unreadable input or
 unwritable output (a directory, a full disk, a closed stdout), 130 (128 + SIGINT) after Ctrl-C
 in `score`, 141 (128 + SIGPIPE, as a shell reports it) when the reader of stdout went away.
 """
@@ -16,13 +17,32 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
+from syncdx import __version__
 from syncdx._loading import load_model
 from syncdx.cli._display import CAUSES_HELP, bars, causes_list
-from syncdx.diagnosis import _evidence as ev
-from syncdx.errors import EvidenceError, InputError, ModelError, SyncdxError
-from syncdx.network._network import Network
+from syncdx.cli._models import add_check, add_describe
+from syncdx.cli._replies import parse_answers
+from syncdx.cli._score import at_least
+from syncdx.diagnosis._evidence import UNKNOWN_WORDS, set_unknown_words
+from syncdx.errors import (
+    EvidenceError,
+    InputError,
+    MissingExtraError,
+    ModelError,
+    SessionError,
+    SyncdxError,
+)
 
-EXIT_CODES: dict[type[SyncdxError], int] = {EvidenceError: 2, ModelError: 3, InputError: 4}
+#: The exit code when an optional extra is missing (every command; the message says what to
+#: pip install).
+MISSING_EXTRA = 1
+EXIT_CODES: dict[type[SyncdxError], int] = {
+    MissingExtraError: MISSING_EXTRA,
+    EvidenceError: 2,
+    SessionError: 2,
+    ModelError: 3,
+    InputError: 4,
+}
 #: The exit code when stdout is a pipe whose reader closed it: 128 + SIGPIPE.
 STDOUT_CLOSED = 141
 
@@ -35,6 +55,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
     command: Command = args.command
+    previous = set_unknown_words(args.unknown_words) if args.unknown_words is not None else None
     try:
         with _terminate_as_exit():
             return command(args, out)
@@ -45,6 +66,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     except BrokenPipeError:
         _drop_stdout()
         return STDOUT_CLOSED
+    finally:
+        if previous is not None:
+            set_unknown_words(previous)
 
 
 @contextlib.contextmanager
@@ -76,8 +100,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="syncdx", description="Bayesian diagnosis of iMessage / iCloud sync problems."
     )
+    parser.add_argument("--version", action="version", version=f"syncdx {__version__}")
+    parser.add_argument(
+        "--unknown-words",
+        type=causes_list,
+        metavar="WORDS",
+        help='comma-separated answers that mean "don\'t know" (no evidence); default: '
+        + ", ".join(sorted(UNKNOWN_WORDS)),
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     _add_posterior(commands)
+    add_describe(commands)
+    add_check(commands)
     _add_score(commands)
     _add_diagnose(commands)
     _add_learning(commands)
@@ -92,15 +126,17 @@ def _add_posterior(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     posterior.add_argument("answers", nargs="*", metavar="NODE=STATE", help="observed answers")
     posterior.add_argument("--model", help="model file (YAML, BIF, XMLBIF); default: shipped")
-    posterior.add_argument("--top", type=int, default=None, help="show only the K likeliest")
+    posterior.add_argument(
+        "--top", type=at_least(1), default=None, help="show only the K likeliest (K >= 1)"
+    )
     posterior.add_argument("--causes", type=causes_list, help=CAUSES_HELP)
     posterior.set_defaults(command=_posterior)
 
 
 def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from syncdx.batch._scorer import DEFAULT_TOP
+    from syncdx.batch._scorer import DEFAULT_MIN_LIFT, DEFAULT_TOP
     from syncdx.batch._streaming import DEFAULT_CHUNK_ROWS
-    from syncdx.cli._score import at_least, run_score
+    from syncdx.cli._score import at_least, probability, run_score
 
     score = commands.add_parser(
         "score",
@@ -115,31 +151,20 @@ def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--top", type=at_least(0), default=DEFAULT_TOP, help="top causes listed per row")
     add("--strict", action="store_true", help="stop at the first bad row (exit code 4)")
     add("--chunk-size", type=at_least(1), default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
-    add("--summary", action="store_true", help="print the most frequent top causes")
+    add("--summary", action="store_true", help="also print the most frequent top causes")
+    add("-q", "--quiet", action="store_true", help="no summary line at the end")
+    add(
+        "--min-lift",
+        type=probability,
+        default=DEFAULT_MIN_LIFT,
+        help="flag a row 'undetermined' when its top cause is less than this above its prior "
+        f"(default {DEFAULT_MIN_LIFT}; the column 'undetermined')",
+    )
     add("--next-question", action="store_true", help="add the most informative next question")
     add("--engine", choices=("local", "dask"), default="local", help="where to score")
     add("--scheduler", metavar="ADDRESS", help="dask: an existing cluster's scheduler")
     add("--blocksize", help="dask: split CSV files into blocks (e.g. 64MB); default: per file")
     score.set_defaults(command=run_score)
-
-
-def parse_answers(pairs: Sequence[str], network: Network | None = None) -> dict[str, str]:
-    """{node: state} from NODE=STATE words; an EvidenceError for a node given twice with
-    different states (two spellings of one state of `network`'s node are one answer)."""
-    answers: dict[str, str] = {}
-    for pair in pairs:
-        node, sep, state = pair.partition("=")
-        if not sep or not node.strip():
-            raise EvidenceError(f"expected NODE=STATE, got {pair!r}")
-        node, state = node.strip(), state.strip()
-        first = answers.setdefault(node, state)
-        if not ev.same_answer(network, node, first, state):
-            raise EvidenceError(
-                f"two answers for {node!r}: {first!r} and {state!r}; give one answer per node",
-                node=node,
-                value=(first, state),
-            )
-    return answers
 
 
 def _posterior(args: argparse.Namespace, out: TextIO) -> int:

@@ -1,21 +1,31 @@
-"""What `syncdx score` shows on a terminal: a progress bar on stderr and a summary table.
+"""What `syncdx score` shows on a terminal: a progress bar on stderr, then one summary line.
 
-The bar uses rich (the `cli` extra) and appears only when stderr is a terminal.
+The bar uses rich (the `cli` extra) and appears only when stderr is a terminal; its total is
+known for Parquet, and estimated for a CSV file from the bytes per row of its first block (it
+grows if the estimate falls short). At the end one line on stderr says how many rows were
+scored, how many have errors (in the `error` column), how many are undetermined, where the
+output went and how long it took (`--quiet` silences it); `--summary` adds the table of the
+most frequent top causes. A column that looks like a misspelt observation is a warning.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from syncdx.batch._streaming import ProgressCallback, Summary, score_file
 from syncdx.batch._tables import STDIO
+from syncdx.errors import InputWarning
 
 #: Most causes listed in the summary table.
 SUMMARY_ROWS = 10
+#: Bytes of a CSV file read to estimate its number of rows.
+SAMPLE_BYTES = 1 << 16
 
 
 #: The exit code after Ctrl-C: 128 + SIGINT, as a shell reports it.
@@ -40,33 +50,80 @@ def _score(args: argparse.Namespace, out: TextIO) -> int:
         "strict": args.strict,
         "next_question": args.next_question,
     }
-    if args.engine == "dask":
-        from syncdx.batch._dask import score_dask
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        if args.engine == "dask":
+            from syncdx.batch._dask import score_dask
 
-        summary = score_dask(
-            args.input, args.output, scheduler=args.scheduler, blocksize=args.blocksize, **common
-        )
-    else:
-        with progress_bar() as progress:
-            summary = score_file(
+            summary = score_dask(
                 args.input,
                 args.output,
-                chunk_size=args.chunk_size,
-                progress=progress,
+                scheduler=args.scheduler,
+                blocksize=args.blocksize,
                 **common,
             )
+        else:
+            with progress_bar(estimate_rows(args.input)) as progress:
+                summary = score_file(
+                    args.input,
+                    args.output,
+                    chunk_size=args.chunk_size,
+                    progress=progress,
+                    min_lift=args.min_lift,
+                    **common,
+                )
+    for warning in caught:
+        print(f"syncdx: warning: {warning.message}", file=sys.stderr)
+    if not args.quiet:
+        lift = None if args.engine == "dask" else args.min_lift  # dask: no undetermined column
+        print(summary_line(summary, args.output, lift), file=sys.stderr)
     if args.summary:
         print_summary(summary, sys.stderr if args.output == STDIO else out)
     return 0
 
 
+def summary_line(summary: Summary, output: str, min_lift: float | None) -> str:
+    """One line: rows scored, errors (and where to see them), undetermined rows, the output
+    and the seconds taken."""
+    where = "stdout" if output == STDIO else output
+    errors = f"{summary.errors:,} with errors"
+    if summary.errors:
+        errors += f" (see the error column of {where})"
+    undetermined = ""
+    if min_lift is not None:
+        undetermined = (
+            f", {summary.undetermined:,} undetermined (top cause within {min_lift:g} of its prior)"
+        )
+    return (
+        f"syncdx: scored {summary.rows:,} rows, {errors}{undetermined}; wrote {where} "
+        f"in {summary.seconds:.2f} s"
+    )
+
+
+def estimate_rows(path: str) -> int | None:
+    """About how many rows a CSV file holds: its size over the bytes per row of its first
+    SAMPLE_BYTES; None for stdin, a glob, Parquet or an unreadable file."""
+    if path == STDIO or not path.lower().endswith((".csv", ".txt", ".tsv")):
+        return None
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as file:
+            sample = file.read(SAMPLE_BYTES)
+    except OSError:
+        return None
+    lines = sample.count(b"\n")
+    if lines < 2:
+        return None
+    return max(1, round(size * (lines - 1) / lines / (len(sample) / lines)))
+
+
 @contextlib.contextmanager
-def progress_bar() -> Iterator[ProgressCallback | None]:
-    """A progress callback drawing rows, rows/s and the ETA on stderr; None if not a terminal."""
+def progress_bar(estimate: int | None = None) -> Iterator[ProgressCallback | None]:
+    """A progress callback drawing rows of a total (known, or `estimate`d: "~"), rows/s and
+    the ETA on stderr; None if stderr is not a terminal."""
     try:
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
             TaskProgressColumn,
             TextColumn,
@@ -78,15 +135,31 @@ def progress_bar() -> Iterator[ProgressCallback | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    columns: list[Any] = [TextColumn("scoring"), BarColumn(), MofNCompleteColumn()]
-    columns += [TaskProgressColumn(), TextColumn("{task.speed} rows/s"), TimeRemainingColumn()]
+    columns: list[Any] = [TextColumn("scoring"), BarColumn(), TextColumn("{task.fields[rows]}")]
+    columns += [TaskProgressColumn(), TextColumn("{task.fields[speed]}"), TimeRemainingColumn()]
     with Progress(*columns, console=_stderr_console(), transient=True) as bar:
-        task = bar.add_task("score", total=None)
+        task = bar.add_task("score", total=estimate, rows="", speed="")
 
         def update(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
+            guess = total is None
+            total = total if total is not None else (max(estimate, done) if estimate else None)
+            speed = bar.tasks[0].speed
+            bar.update(
+                task,
+                completed=done,
+                total=total,
+                rows=rows_text(done, total, estimated=guess),
+                speed=f"{speed:,.0f} rows/s" if speed else "",
+            )
 
         yield update
+
+
+def rows_text(done: int, total: int | None, *, estimated: bool) -> str:
+    """ "1,200/~4,000 rows" (an estimated total), "1,200/4,000 rows", or "1,200 rows"."""
+    if total is None:
+        return f"{done:,} rows"
+    return f"{done:,}/{'~' if estimated else ''}{total:,} rows"
 
 
 def _stderr_console() -> Any:
@@ -124,3 +197,14 @@ def at_least(low: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def probability(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text}")
+    return value

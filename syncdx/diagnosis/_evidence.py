@@ -4,8 +4,12 @@ A value spelled exactly as one of a node's states means that state. Otherwise va
 states case-insensitively, with surrounding blanks ignored, when only one state fits (states that
 differ only in case, as BIF files allow, must be spelled exactly); for yes/no states, `true/false`,
 `1/0` and `y/n` are accepted too; a number with no fractional part matches the state spelled as
-that integer (2.0 is "2"). A blank (None, NaN, pandas' NA or NaT, "") means "not observed".
-Anything else is an `EvidenceError` naming the node, the value and the allowed states.
+that integer (2.0 is "2"). A blank (None, NaN, pandas' NA or NaT, "") means "not observed", and
+so does a "don't know" word (`UNKNOWN_WORDS`: "?", "don't know", "not sure", "unknown", "skip",
+"n/a", case and inner spaces ignored; `set_unknown_words` changes the set) unless it spells a
+state of the node: a node with a state "unknown" keeps it. ("maybe" is not among them: it often
+means "partly"; add it if your reports use it for "don't know".) Anything else is an
+`EvidenceError` naming the node, the value and the allowed states.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ if TYPE_CHECKING:  # pandas is imported where tables are read, to keep `import s
 ALIASES = {"yes": ("true", "1", "y", "1.0"), "no": ("false", "0", "n", "0.0")}
 #: Code for "not observed" in encoded evidence.
 UNOBSERVED = -1
+#: Answers that mean "no evidence" (as blanks do) for a node that has no state spelled so.
+UNKNOWN_WORDS = frozenset(
+    {"?", "don't know", "dont know", "do not know", "not sure", "unknown", "skip", "n/a"}
+)
+_unknown_words = UNKNOWN_WORDS
 #: Code for a value that is not a state of its node.
 INVALID = -2
 
@@ -72,9 +81,9 @@ class Spellings(Mapping[str, int]):
     mean when it could mean several.
     """
 
-    __slots__ = ("clashes", "exact", "folded")
+    __slots__ = ("clashes", "exact", "folded", "unknown")
 
-    def __init__(self, states: tuple[str, ...]) -> None:
+    def __init__(self, states: tuple[str, ...], unknown: frozenset[str] = frozenset()) -> None:
         self.exact = {state: i for i, state in enumerate(states)}
         groups: dict[str, list[int]] = {}
         for i, state in enumerate(states):
@@ -88,10 +97,17 @@ class Spellings(Mapping[str, int]):
         for state, aliases in ALIASES.items():
             if state in self.folded:
                 self.folded.update({a: self.folded[state] for a in aliases if a not in groups})
+        #: the "don't know" words that are no spelling of a state: they mean UNOBSERVED
+        self.unknown = frozenset(w for w in unknown if w not in self.folded and w not in groups)
 
     def __getitem__(self, text: str) -> int:
         index = self.exact.get(text)
-        return self.folded[text.casefold()] if index is None else index
+        if index is not None:
+            return index
+        folded = text.casefold()
+        if folded not in self.folded and unknown_key(text) in self.unknown:
+            return UNOBSERVED
+        return self.folded[folded]
 
     def __contains__(self, text: object) -> bool:
         return isinstance(text, str) and (text in self.exact or text.casefold() in self.folded)
@@ -108,9 +124,33 @@ def spellings(variable: Variable) -> Spellings:
     return _spellings(variable.states)
 
 
-@cache
 def _spellings(states: tuple[str, ...]) -> Spellings:
-    return Spellings(states)
+    return _cached_spellings(states, _unknown_words)
+
+
+@cache
+def _cached_spellings(states: tuple[str, ...], unknown: frozenset[str]) -> Spellings:
+    return Spellings(states, unknown)
+
+
+def unknown_key(text: str) -> str:
+    """A "don't know" word as compared: case and runs of blanks ignored, ’ read as '."""
+    return " ".join(text.replace("\u2019", "'").casefold().split())
+
+
+def unknown_words() -> frozenset[str]:
+    """The answers that currently mean "no evidence" (see `set_unknown_words`)."""
+    return _unknown_words
+
+
+def set_unknown_words(words: Iterable[str] | None) -> frozenset[str]:
+    """Make `words` the answers that mean "no evidence" for every node without a state spelled
+    so (None: back to `UNKNOWN_WORDS`; an empty list: none); returns the previous set."""
+    global _unknown_words
+    previous = _unknown_words
+    chosen = UNKNOWN_WORDS if words is None else names(words, "unknown_words")
+    _unknown_words = frozenset(unknown_key(w) for w in chosen if unknown_key(w))
+    return previous
 
 
 def state_index(variable: Variable, value: object) -> int:
@@ -164,7 +204,9 @@ def value_problem(variable: Variable, value: object, *, named: bool = True) -> s
             f"{answer} is ambiguous{for_node}: the states {', '.join(clash)} differ only in "
             "case; spell the one meant exactly"
         )
-    return f"{answer} is not a state{of_node}; allowed: {', '.join(variable.states)}"
+    close = difflib.get_close_matches(text or "", variable.states, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{answer} is not a state{of_node}; allowed: {', '.join(variable.states)}{hint}"
 
 
 def node(network: Network, name: str) -> Variable:
@@ -175,11 +217,24 @@ def node(network: Network, name: str) -> Variable:
     return network.variables[network.index[name]]
 
 
+#: Most nodes an error lists in full; past that it names the closest ones.
+LISTED_NODES = 12
+
+
 def _unknown(network: Network, name: object) -> EvidenceError:
+    """Unknown node `name`: the closest names (difflib), or every node in a small model."""
+    ids = network.ids()
+    close = difflib.get_close_matches(name, ids, n=3, cutoff=0.6) if isinstance(name, str) else []
+    if close:
+        hint = f"did you mean {' or '.join(map(repr, close))}?"
+    elif len(ids) <= LISTED_NODES:
+        hint = f"the model's nodes are: {', '.join(ids)}"
+    else:
+        hint = f"the model has {len(ids)} nodes (`syncdx describe` lists them)"
     return EvidenceError(
-        f"unknown node {_shown_name(name)}; the model's nodes are: {', '.join(network.ids())}",
+        f"unknown node {_shown_name(name)}; {hint}",
         node=name if isinstance(name, str) else None,
-        allowed=network.ids(),
+        allowed=ids,
     )
 
 
@@ -529,8 +584,9 @@ def no_columns(
 
 
 def folded_name(name: str) -> str:
-    """A column or node name as compared: spaces around dropped, case ignored."""
-    return name.strip().casefold()
+    """A column or node name as compared: spaces around dropped, case ignored, and runs of
+    spaces, hyphens and underscores alike (`Paused Banner` is `paused_banner`)."""
+    return "_".join(name.strip().casefold().replace("-", " ").replace("_", " ").split())
 
 
 def encode_column(variable: Variable, column: pd.Series) -> CodeArray:

@@ -15,7 +15,7 @@ import syncdx
 from syncdx.cli import main
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.learn._estep import expected_counts
-from syncdx.learn._fit import _patterns, model_document
+from syncdx.learn._fit import FitResult, _patterns, model_document
 from syncdx.learn._params import families
 from syncdx.network._authoring import parse_model
 
@@ -92,7 +92,7 @@ def test_em_never_lowers_the_penalised_log_likelihood() -> None:
     """Each EM iteration's log P(cases) + log prior is at least the previous one's."""
     cases = _perturbed().sample(400, seed=1, missing=0.3)
     fitted = _tiny().fit(cases[["s", "t", "u"]], max_iter=15, tol=0.0)
-    trace = np.array(fitted.learned.trace)
+    trace = np.array(_learned(fitted).trace)
     assert len(trace) > 3
     assert (np.diff(trace) >= -1e-9 * np.abs(trace[1:])).all()
 
@@ -114,8 +114,8 @@ def test_twenty_cases_barely_move_the_expert() -> None:
     """With 20 cases and the default confidence, no number moves by more than 0.15, and each
     moves less than with 2,000 cases."""
     truth = _perturbed()
-    small = _tiny().fit(truth.sample(20, seed=3), max_iter=20).learned.changes
-    large = _tiny().fit(truth.sample(2000, seed=3), max_iter=20).learned.changes
+    small = _learned(_tiny().fit(truth.sample(20, seed=3), max_iter=20)).changes
+    large = _learned(_tiny().fit(truth.sample(2000, seed=3), max_iter=20)).changes
     assert small["change"].abs().max() < 0.15
     assert small["change"].abs().max() < large["change"].abs().max()
 
@@ -127,7 +127,7 @@ def test_frozen_numbers_never_move() -> None:
         "{id: a, prior: 0.2, assumption: x}", "{id: a, prior: 0.2, frozen: true, assumption: x}"
     )
     fitted = _tiny(text).fit(_perturbed().sample(2000, seed=4), max_iter=10)
-    doc = fitted._document
+    doc = fitted._learned_document()
     assert doc["causes"][0]["prior"] == 0.2
     assert "learned" not in doc["causes"][0]
     link = doc["observations"][0]["noisy_or"]["links"]["a"]
@@ -137,9 +137,13 @@ def test_frozen_numbers_never_move() -> None:
     assert "learned" in doc["causes"][1]
 
 
-def _brute_family(
-    model: syncdx.Model, node: str, evidence: dict[str, str]
-) -> dict[tuple[int, ...], np.ndarray]:
+def _learned(model: syncdx.Model) -> FitResult:
+    """What `fit` recorded on a fitted model (present by construction)."""
+    assert model.learned is not None
+    return model.learned
+
+
+def _brute_family(model: syncdx.Model, node: str, evidence: dict[str, str]) -> np.ndarray:
     """P(parents = c, node | evidence) for each configuration c, by enumerating every node."""
     net = model.network
     joint = np.ones(net.cards)
@@ -170,7 +174,7 @@ def test_noisy_or_expected_counts_match_the_configuration_formula(node: str) -> 
     model = _tiny()
     net = model.network
     evidence = {"s": "yes", "t": "mid", "u": "no"}
-    fams = families(model._document, net, 20.0)
+    fams = families(model._learned_document(), net, 20.0)
     family = next(f for f in fams if net.variables[f.node].id == node)
     patterns = _patterns(Diagnoser(net), pd.DataFrame([evidence]))
     counts = expected_counts(net, fams, patterns).counts[fams.index(family)]
@@ -333,7 +337,7 @@ def test_frozen_fix_never_moves_and_learned_ones_say_so() -> None:
     learned = document[1]["fixes"]["b"]["learned"]
     assert learned["from"] == 0.7
     assert learned["interval"][0] < document[1]["fixes"]["b"]["p"] < learned["interval"][1]
-    assert "fix_both.fixes.b" in set(fitted.learned.changes["parameter"])
+    assert "fix_both.fixes.b" in set(_learned(fitted).changes["parameter"])
 
 
 def test_unknown_action_in_fixed_by_is_named() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 import syncdx
 from syncdx import EvidenceError, ImpossibleEvidenceError, Model, Session
 from syncdx import _session as session_module
-from syncdx._session import Entry, SessionError
+from syncdx._session import Entry
 from syncdx.diagnosis import Diagnoser
 from syncdx.diagnosis._repairs import failure_evidence
+from syncdx.errors import SessionError
 
 #: Answers to two questions, again and again (a long history of replaced answers).
 _ANSWERS = [
@@ -114,15 +115,15 @@ def test_fixed_must_be_a_bool(sync: Model, fixed: object) -> None:
     """did() takes True or False only: the truthy string "false" must not count as a fix."""
     session = Session(sync)
     with pytest.raises(TypeError, match=f"fixed must be True or False, got {fixed!r}"):
-        session.did("toggle_imessage", fixed)
+        session.did("toggle_imessage", cast(Any, fixed))
     assert session.history == ()
 
 
 def test_numpy_bools_are_bools(sync: Model) -> None:
     """A numpy bool (as read from a table) is accepted like a Python bool."""
     session = Session(sync)
-    session.did("toggle_imessage", np.False_)
-    session.did("restart_device", np.True_)
+    session.did("toggle_imessage", cast(Any, np.False_))  # numpy bools are not bool to mypy
+    session.did("restart_device", cast(Any, np.True_))
     assert session.failed == ("toggle_imessage",)
     assert session.fixed_by == "restart_device"
 

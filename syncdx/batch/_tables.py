@@ -67,7 +67,9 @@ def require_pyarrow(purpose: str) -> Any:
         import pyarrow.csv
         import pyarrow.parquet
     except ImportError:  # pragma: no cover - pyarrow is installed in the test environment
-        raise MissingExtraError(f"{purpose} needs pyarrow: pip install 'syncdx[parquet]'") from None
+        raise MissingExtraError(
+            f"{purpose} needs pyarrow (a dependency of syncdx): pip install pyarrow"
+        ) from None
     return pyarrow
 
 

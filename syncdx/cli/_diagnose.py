@@ -50,7 +50,7 @@ from syncdx.errors import InputError, MissingExtraError
 if TYPE_CHECKING:
     from rich.console import Console
 
-INSTALL_HINT = "syncdx diagnose needs the 'rich' package: pip install 'syncdx[cli]'"
+INSTALL_HINT = "syncdx diagnose needs the 'rich' package (a dependency of syncdx): pip install rich"
 #: How many characters of a bad reply an error message shows.
 SHOWN_JSON = 60
 #: Console width for scripted runs (stable transcripts), and the most used at a terminal.

@@ -187,7 +187,7 @@ def _add_diagnose(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     diagnose = commands.add_parser(
         "diagnose",
         help="troubleshoot interactively: the next best question or repair, step by step",
-        description="An interactive troubleshooting session (needs: pip install 'syncdx[cli]'). "
+        description="An interactive troubleshooting session. "
         "Replies can also come from --answers FILE (a JSON list) or from stdin when it is not "
         "a terminal.",
     )

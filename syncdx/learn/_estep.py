@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.learn._params import Family, noisy_table
 from syncdx.network._network import FloatArray, Network
@@ -60,6 +61,18 @@ class Counts:
     impossible: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """The main E-step run over the patterns: the compiled model, the patterns' likelihoods,
+    their weights (0 where impossible), log P(e) and every node's posterior marginals."""
+
+    diagnoser: Diagnoser
+    likelihoods: dict[int, FloatArray]
+    weights: FloatArray
+    log_z: FloatArray
+    marginals: dict[int, FloatArray]
+
+
 def expected_counts(network: Network, fams: list[Family], patterns: Patterns) -> Counts:
     """The E-step over `patterns` for the model `network` (whose tables the families hold)."""
     diagnoser = Diagnoser(network)
@@ -68,14 +81,15 @@ def expected_counts(network: Network, fams: list[Family], patterns: Patterns) ->
     weights = np.where(possible, patterns.weights, 0.0)
     log_z = np.where(possible, result.log_evidence, 0.0)
     marginals = {v: np.nan_to_num(m) for v, m in result.marginals.items()}
+    run = _Pass(diagnoser, patterns.likelihoods, weights, log_z, marginals)
     counts, active = [], []
     for family in fams:
         if family.kind == "noisy" and _leaf_noisy_or(network, family):
-            c, a = _leaf(diagnoser, family, patterns.likelihoods, weights, log_z, marginals)
+            c, a = _leaf(run, family)
         elif family.kind == "noisy":
-            c, a = _noisy(network, family, patterns.likelihoods, weights, log_z, marginals)
+            c, a = _noisy(run, family)
         else:
-            c, a = _cpt(diagnoser, family, patterns.likelihoods, weights, log_z, marginals)
+            c, a = _cpt(run, family)
         counts.append(c)
         active.append(a)
     ll = float(weights @ log_z)
@@ -89,8 +103,7 @@ def _clamped(
     rows = len(next(iter(likelihoods.values()))) if likelihoods else 1
     out = dict(likelihoods)
     for v, state in clamp.items():
-        hold = np.zeros((1, cards[v]))
-        hold[0, state] = 1.0
+        hold = ev.one_hot(cards[v], state)
         out[v] = out[v] * hold if v in out else np.repeat(hold, rows, axis=0)
     return out
 
@@ -102,14 +115,8 @@ def _relative(log_joint: FloatArray, log_z: FloatArray, weights: FloatArray) -> 
     return np.asarray(weights * np.nan_to_num(ratio, nan=0.0, posinf=0.0), dtype=np.float64)
 
 
-def _cpt(
-    diagnoser: Diagnoser,
-    family: Family,
-    likelihoods: dict[int, FloatArray],
-    weights: FloatArray,
-    log_z: FloatArray,
-    marginals: dict[int, FloatArray],
-) -> tuple[FloatArray, FloatArray]:
+def _cpt(run: _Pass, family: Family) -> tuple[FloatArray, FloatArray]:
+    diagnoser, weights, marginals = run.diagnoser, run.weights, run.marginals
     network = diagnoser.network
     node, parents = family.node, network.parents[family.node]
     counts = np.zeros_like(family.rows)
@@ -124,26 +131,19 @@ def _cpt(
         rows = np.flatnonzero(np.all([marginals[p][:, c] > 0 for p, c in clamp.items()], axis=0))
         if not rows.size:
             continue
-        subset = {v: x[rows] for v, x in likelihoods.items()}
-        run = diagnoser.infer(_clamped(subset, network.cards, clamp), (node,))
-        counts[flat] = _relative(run.log_evidence, log_z[rows], weights[rows]) @ np.nan_to_num(
-            run.marginals[node]
-        )
+        subset = {v: x[rows] for v, x in run.likelihoods.items()}
+        clamped = diagnoser.infer(_clamped(subset, network.cards, clamp), (node,))
+        relative = _relative(clamped.log_evidence, run.log_z[rows], weights[rows])
+        counts[flat] = relative @ np.nan_to_num(clamped.marginals[node])
     return counts, counts.sum(axis=1)
 
 
-def _noisy(
-    network: Network,
-    family: Family,
-    likelihoods: dict[int, FloatArray],
-    weights: FloatArray,
-    log_z: FloatArray,
-    marginals: dict[int, FloatArray],
-) -> tuple[FloatArray, FloatArray]:
+def _noisy(run: _Pass, family: Family) -> tuple[FloatArray, FloatArray]:
     """Counts of a noisy node with children, by one run of a half-mixed model per (row, level):
     P(e) is linear in each contribution's distribution d_i, so the model with d_i replaced by
     (d_i + point mass at s) / 2 has P_mix(e, A) = (P(e, A) + P'(e, A)) / 2 for any event A.
     Unlike P' itself, it makes no possible case impossible (no slow fallback rows)."""
+    network, weights, marginals = run.diagnoser.network, run.weights, run.marginals
     rows = family.rows
     counts = np.zeros_like(rows)
     active = np.zeros(len(rows))
@@ -157,12 +157,13 @@ def _noisy(
             if rows[i, s] <= 0.0:
                 continue
             mixed = rows.copy()
-            mixed[i] = (rows[i] + np.eye(rows.shape[1])[s]) / 2.0
+            mixed[i] = (rows[i] + ev.one_hot(rows.shape[1], s)[0]) / 2.0
             cpts = list(network.cpts)
             cpts[family.node] = noisy_table(family, network, mixed)
-            run = Diagnoser(_with_tables(network, cpts)).infer(likelihoods, _targets(parent))
-            given = np.ones(len(weights)) if parent is None else run.marginals[parent][:, state]
-            ratio = _relative(run.log_evidence, log_z, weights) * np.nan_to_num(given)
+            model = Diagnoser(_with_tables(network, cpts))
+            other = model.infer(run.likelihoods, _targets(parent))
+            given = np.ones(len(weights)) if parent is None else other.marginals[parent][:, state]
+            ratio = _relative(other.log_evidence, run.log_z, weights) * np.nan_to_num(given)
             counts[i, s] = max(rows[i, s] * (2.0 * ratio.sum() - active[i]), 0.0)
         counts[i, 0] = max(active[i] - counts[i, 1:].sum(), 0.0)
     return counts, active
@@ -177,19 +178,12 @@ def _leaf_noisy_or(network: Network, family: Family) -> bool:
     return len(family.levels) == 2 and not any(node in ps for ps in network.parents)
 
 
-def _leaf(
-    diagnoser: Diagnoser,
-    family: Family,
-    likelihoods: dict[int, FloatArray],
-    weights: FloatArray,
-    log_z: FloatArray,
-    marginals: dict[int, FloatArray],
-) -> tuple[FloatArray, FloatArray]:
+def _leaf(run: _Pass, family: Family) -> tuple[FloatArray, FloatArray]:
     """`_noisy` for a noisy-OR node without children: one run without the node's answer."""
-    node = family.node
+    node, weights, marginals = family.node, run.weights, run.marginals
     parents = tuple(dict.fromkeys(p for p, _ in family.active))
-    if node in likelihoods:
-        scale, given = _leaf_runs(diagnoser, family, likelihoods, weights, log_z, marginals)
+    if node in run.likelihoods:
+        scale, given = _leaf_runs(run, family)
     else:  # never answered: the run would be the main one
         scale, given = weights, {p: marginals[p] for p in parents}
     rows = family.rows
@@ -203,30 +197,25 @@ def _leaf(
     return counts, active
 
 
-def _leaf_runs(
-    diagnoser: Diagnoser,
-    family: Family,
-    likelihoods: dict[int, FloatArray],
-    weights: FloatArray,
-    log_z: FloatArray,
-    marginals: dict[int, FloatArray],
-) -> tuple[FloatArray, dict[int, FloatArray]]:
+def _leaf_runs(run: _Pass, family: Family) -> tuple[FloatArray, dict[int, FloatArray]]:
     """Per pattern, w * L_Y(on) * P(e without Y, . ) / P(e) and the parents' marginals in that
     run. Only patterns whose answer to Y is informative and allows "on" are run: where Y's
     likelihood is 0 at "on" the scale is 0, and where it is flat the run is the main one."""
-    node, on = family.node, family.levels[1]
+    node, on, weights = family.node, family.levels[1], run.weights
     parents = tuple(dict.fromkeys(p for p, _ in family.active))
-    lik = likelihoods[node]
+    lik = run.likelihoods[node]
     flat = (lik == lik[:, :1]).all(axis=1)
     scale = np.where(flat, weights, 0.0)
-    given = {p: marginals[p].copy() for p in parents}
+    given = {p: run.marginals[p].copy() for p in parents}
     rows = np.flatnonzero(~flat & (lik[:, on] > 0))
     if rows.size:
-        rest = {v: x[rows] for v, x in likelihoods.items() if v != node}
-        run = diagnoser.infer(rest, parents)
-        scale[rows] = _relative(run.log_evidence, log_z[rows], weights[rows]) * lik[rows, on]
+        rest = {v: x[rows] for v, x in run.likelihoods.items() if v != node}
+        without = run.diagnoser.infer(rest, parents)
+        scale[rows] = (
+            _relative(without.log_evidence, run.log_z[rows], weights[rows]) * lik[rows, on]
+        )
         for p in parents:
-            given[p][rows] = np.nan_to_num(run.marginals[p])
+            given[p][rows] = np.nan_to_num(without.marginals[p])
     return scale, given
 
 

@@ -7,6 +7,7 @@ the compiled `Diagnoser` it holds.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -320,6 +321,11 @@ class Model:
             f"observations, {len(n.actions)} actions>"
         )
 
+    @functools.cached_property
+    def _picture(self) -> str:
+        """The network as inline SVG, drawn once (about a second): the model never changes."""
+        return _svg(self)
+
     def _repr_html_(self) -> str:
         """Causes with priors and provenance, questions, repairs, documents, and the network
         picture (inline SVG) when matplotlib is installed."""
@@ -327,7 +333,7 @@ class Model:
 
         prior = self.posterior()
         return model_html(
-            self.network, list(zip(map(str, prior.index), prior.tolist())), _svg(self)
+            self.network, list(zip(map(str, prior.index), prior.tolist())), self._picture
         )
 
 

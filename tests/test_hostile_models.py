@@ -34,21 +34,9 @@ from syncdx.network._network import (
     reserved_column,
     topological_order,
 )
+from tests.models import YAML_BODY, YAML_HEAD
 
-HEAD = "syncdx_model: 1\n"
-BODY = """\
-causes:
-  - {id: c, prior: 0.1, assumption: a}
-observations:
-  - id: o
-    question: Seen?
-    cost: 1
-    assumption: a
-    noisy_or:
-      leak: {p: 0.1, assumption: a}
-      links:
-        c: {p: 0.5, assumption: a}
-"""
+HEAD, BODY = YAML_HEAD, YAML_BODY
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -16,6 +16,7 @@ import syncdx
 from syncdx import ModelError
 from syncdx.network._bif import to_pgmpy
 from syncdx.network._network import Network
+from tests.models import TINY_YAML
 from tests.strategies import networks
 
 BIF = """network test {
@@ -47,19 +48,7 @@ XMLBIF = """<?xml version="1.0"?>
 </BIF>
 """
 
-YAML = """syncdx_model: 1
-causes:
-  - {id: c, prior: 0.1, assumption: a}
-observations:
-  - id: o
-    question: Seen?
-    cost: 1
-    assumption: a
-    noisy_or:
-      leak: {p: 0.1, assumption: a}
-      links:
-        c: {p: 0.5, assumption: a}
-"""
+YAML = TINY_YAML
 
 FILES = {"m.bif": BIF, "m.xmlbif": XMLBIF, "m.yaml": YAML}
 

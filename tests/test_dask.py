@@ -192,7 +192,7 @@ def test_unreadable_csv_fails_as_in_the_local_engine(
 def test_cr_line_endings_read_as_in_the_local_engine(scheduler: str, tmp_path: Path) -> None:
     """A CSV whose lines end in CR alone scores the same rows as locally."""
     src = tmp_path / "in.csv"
-    src.write_bytes(b'id,screen 5",paused_banner\r1,a,yes\r2,b,maybe\r\r')
+    src.write_bytes(b'id,screen 5",paused_banner\r1,a,yes\r2,b,perhaps\r\r')
     score_file(src, tmp_path / "local.csv")
     score_dask(str(src), str(tmp_path / "out"), scheduler=scheduler)
     expected = pd.read_csv(tmp_path / "local.csv", dtype=object, keep_default_na=False)

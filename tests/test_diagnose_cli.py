@@ -35,10 +35,10 @@ def _run(tmp_path: Path, replies: list[str], *options: str, ids: bool = True) ->
 
 def test_bad_answer_is_asked_again(tmp_path: Path) -> None:
     """A reply that is not an allowed answer is reported and the same question is re-asked."""
-    code, text = _run(tmp_path, ["maybe", "yes", "quit"])
+    code, text = _run(tmp_path, ["perhaps", "yes", "quit"])
     assert code == 0
     first = text.index("Question (1 min): Does the device warn that iCloud storage is full")
-    assert "Not an answer: 'maybe' is not a state of 'storage_full_alert'" in text
+    assert "Not an answer: 'perhaps' is not a state of 'storage_full_alert'" in text
     assert text.count("iCloud storage is full", first) == 1  # asked once, prompted twice
     assert text.count("[yes / no] > ") >= 2
     assert "icloud_storage_full   80.4%" in text
@@ -324,9 +324,9 @@ def test_commands_with_a_colon(tmp_path: Path, command: str) -> None:
 
 def test_replies_are_echoed_as_typed(tmp_path: Path) -> None:
     """An error quotes the reply as typed, and an answer is matched whatever its case."""
-    code, text = _run(tmp_path, ["Maybe", "YES", "quit"])
+    code, text = _run(tmp_path, ["Perhaps", "YES", "quit"])
     assert code == 0
-    assert "Not an answer: 'Maybe' is not a state of 'storage_full_alert'" in text
+    assert "Not an answer: 'Perhaps' is not a state of 'storage_full_alert'" in text
     assert "icloud_storage_full   80.4%" in text
 
 
@@ -507,11 +507,18 @@ def _console() -> Any:
 
 
 def test_help_lists_the_commands_and_the_answers(tmp_path: Path) -> None:
-    """`?` and `help` show the commands, the answers allowed here and the "don't know" words."""
+    """`?` and `help` show the commands, the answers allowed here and the "don't know" words;
+    `?` is help at the prompt, so it is not listed among them, and help says so."""
     model = _model_file(tmp_path, LAMP)
     _, text = _full(tmp_path, ["?", "help", "quit"], "--model", model)
     assert text.count("Answers here: ") == 2
-    assert "not sure" in text
+    listed = [line for line in text.splitlines() if line.startswith('"Don\'t know" words: ')]
+    assert len(listed) == 2
+    words = listed[0].split(": ", 1)[1].split(", ")
+    assert "not sure" in words
+    assert "maybe" in words
+    assert "?" not in words
+    assert "Here ? is help" in text
 
 
 def test_peoples_words_by_default_ids_on_request(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ action was tried or skipped) it asks the question `recommend()` ranks first inst
 from answers given as arguments (`paused_banner=yes`) or a session saved with `--save`
 (`--load`). A reply is an answer (a state in any case, y/n, the number of a choice, or a
 unique start of one: see `_replies`), a volunteered answer `question=state`, a "don't know"
-word (`syncdx.unknown_words()`: the question is skipped, no evidence), or a command: `skip`,
+word (the model's `unknown_words`, `--unknown-words`; at the prompt `?` is help, not one of
+them: the question is skipped, no evidence), or a command: `skip`,
 `undo`, `why` (what the step is for and what moved the likeliest cause), `help` or `?`, `quit`,
 also written `:skip` etc.; a state of the current question wins over the bare command word of
 the same name. A reply that contradicts earlier ones is not recorded. An action that targets a
@@ -34,7 +35,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from syncdx._loading import load_model
 from syncdx._model import Model
 from syncdx._session import Session
 from syncdx.cli._dialogue import DONE as DONE
@@ -44,6 +44,7 @@ from syncdx.cli._dialogue import Dialogue as Dialogue
 from syncdx.cli._dialogue import Reader
 from syncdx.cli._dialogue import _refusal as _refusal
 from syncdx.cli._display import CAUSES_HELP, causes_list
+from syncdx.cli._models import load
 from syncdx.cli._replies import parse_answers
 from syncdx.errors import InputError, MissingExtraError
 
@@ -69,7 +70,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         from rich.console import Console
     except ImportError:
         raise MissingExtraError(INSTALL_HINT) from None
-    model = load_model(args.model, causes=args.causes)
+    model = load(args)
     session = _start(model, args.load, parse_answers(args.given, model.network))
     replies = _replies(args.answers)
     width = console_width(interactive=replies is None)

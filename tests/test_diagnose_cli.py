@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import sys
@@ -579,3 +580,42 @@ def test_narrow_console_keeps_bars_within_the_width() -> None:
     assert lines
     assert all(len(line) <= 60 for line in lines)
     assert any("…" in line for line in lines)
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_the_end_summary_wraps_on_words(width: int) -> None:
+    """The text summary is wrapped to the terminal's width on word boundaries: no line wider,
+    the same words in the same order (none cut in two), continuation lines indented; the
+    markdown and JSON forms are not wrapped (one line per item, to paste)."""
+    from syncdx.cli._diagnose import summary_text
+
+    session = Session(syncdx.load_model())
+    session.answer("storage_full_alert", "yes")
+    session.answer("low_power_mode_on", "no")
+    whole = summary_text(session, "text")
+    assert max(len(line) for line in whole.splitlines()) > width  # something to wrap
+    text = summary_text(session, "text", width=width)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert text.split() == whole.split()
+    start = lines.index("Likeliest causes:") + 1
+    causes = list(itertools.takewhile(lambda line: line.startswith(" "), lines[start:]))
+    continued = [line for line in causes if not re.match(r"  [<>]?\d+%  \S", line)]
+    assert continued  # a long cause's text goes on under its first word
+    assert all(re.match(r" {7}\S", line) for line in continued)
+    for form in ("markdown", "json"):
+        assert summary_text(session, form, width=width) == summary_text(session, form)
+
+
+def test_scripted_summary_lines_fit_the_fixed_width(tmp_path: Path) -> None:
+    """A scripted run's summary (100 columns) keeps every cause's text whole and within it."""
+    code, text = _full(tmp_path, ["quit"], "storage_full_alert=yes")
+    assert code == 0
+    summary = text.split("\nSummary\n")[1]
+    assert max(len(line) for line in summary.splitlines()) <= 100
+    model = syncdx.load_model()
+    shown = " ".join(summary.split())
+    listed = [c for c in model.causes if model.network.variable(c).text[:30] in shown]
+    assert listed
+    for cause in listed:
+        assert " ".join(model.network.variable(cause).text.split()) in shown

@@ -43,7 +43,7 @@ from syncdx.cli._dialogue import OUT_OF_REPLIES as OUT_OF_REPLIES
 from syncdx.cli._dialogue import Dialogue as Dialogue
 from syncdx.cli._dialogue import Reader
 from syncdx.cli._dialogue import _refusal as _refusal
-from syncdx.cli._display import CAUSES_HELP, causes_list
+from syncdx.cli._display import CAUSES_HELP, causes_list, wrapped
 from syncdx.cli._models import load
 from syncdx.cli._replies import parse_answers
 from syncdx.errors import InputError, MissingExtraError
@@ -79,7 +79,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     dialogue = Dialogue(session, console, replies, ids=args.ids, reader=reader)
     code = dialogue.run()
     console.print()
-    console.print(summary_text(session, args.summary_format, ids=args.ids), soft_wrap=True)
+    summary = summary_text(session, args.summary_format, ids=args.ids, width=console.width)
+    console.print(summary, soft_wrap=True)
     if args.save:
         _save(session, Path(args.save))
         console.print(f"Saved the session to {args.save}")
@@ -107,14 +108,18 @@ def _save(session: Session, path: Path) -> None:
         raise InputError(f"cannot save the session: {exc.strerror}", file=str(path)) from None
 
 
-def summary_text(session: Session, form: str, *, ids: bool = False) -> str:
-    """`session.summary()` as `form` ("text", "markdown" or "json") shows it."""
+def summary_text(
+    session: Session, form: str, *, ids: bool = False, width: int | None = None
+) -> str:
+    """`session.summary()` as `form` ("text", "markdown" or "json") shows it; the text wrapped
+    on words to `width` columns if given (markdown and JSON stay one line per item, to paste)."""
     summary = session.summary()
     if form == "json":
         return json.dumps(summary.to_dict(), indent=1)
     if form == "markdown":
         return summary.to_markdown(ids=ids)
-    return f"Summary\n{summary.to_text(ids=ids)}"
+    text = f"Summary\n{summary.to_text(ids=ids)}"
+    return text if width is None else wrapped(text, width)
 
 
 def console_width(*, interactive: bool) -> int:

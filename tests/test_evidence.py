@@ -162,3 +162,29 @@ def test_the_command_line_takes_one_answer_given_twice(capsys: pytest.CaptureFix
     """The same answer twice (yes and YES) is one answer on the command line too."""
     assert main(["posterior", "paused_banner=yes", "paused_banner=YES"]) == 0
     assert "paused_banner=yes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("word", sorted(ev.UNKNOWN_WORDS))
+def test_a_dont_know_word_that_is_a_state_keeps_meaning_the_state(word: str) -> None:
+    """Every default "don't know" word is no evidence for a yes/no node, but a node with a
+    state spelled so (any case) keeps that state; soft evidence never reads one as blank."""
+    assert ev.state_index(Variable("b", ("yes", "no")), word, ev.UNKNOWN_WORDS) == ev.UNOBSERVED
+    own = Variable("c", ("yes", "no", word.upper()))
+    assert ev.state_index(own, word, ev.UNKNOWN_WORDS) == 2
+    with pytest.raises(EvidenceError, match="is not a state"):
+        ev.state_index(Variable("b", ("yes", "no")), word, ev.NO_WORDS)
+
+
+def test_a_models_words_are_its_own() -> None:
+    """Two models with different words read the same answer differently, each its own way;
+    `word_set` compares as people type (case, inner spaces, curly apostrophe)."""
+    assert ev.word_set(["Don\u2019t  Know", " "]) == frozenset({"don't know"})
+    assert ev.word_set(None) == ev.UNKNOWN_WORDS
+    with pytest.raises(TypeError, match="unknown_words"):
+        ev.word_set([1])  # type: ignore[list-item]
+    model = _model(("yes", "no"))
+    other = model.with_unknown_words(["idk"])
+    assert model.posterior({"o0": "maybe"}).equals(model.posterior())
+    with pytest.raises(EvidenceError):
+        other.posterior({"o0": "maybe"})
+    assert other.posterior({"o0": "IDK"}).equals(model.posterior())

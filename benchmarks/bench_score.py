@@ -106,9 +106,9 @@ def _pgmpy_rate(model: Model, src: Path, rows: int) -> float:
 
 
 def _state(model: Model, node: str, value: str) -> int:
-    from syncdx.diagnosis._evidence import state_index
+    from syncdx.diagnosis._evidence import state_index, words
 
-    return state_index(model.network.variable(node), value)
+    return state_index(model.network.variable(node), value, words(model.network))
 
 
 if __name__ == "__main__":

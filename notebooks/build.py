@@ -23,8 +23,7 @@ symptoms a person can report, and the repairs that fix them. Its structure comes
 seed documents; its numbers are judgements, each written down beside it. This notebook reads
 it: what is in it, where each part comes from, how it is wired, what it believes before any
 answer, and how a first answer moves it.""",
-    """import matplotlib.pyplot as plt
-import pandas as pd
+    """import pandas as pd
 
 import syncdx
 from syncdx.plot import plot_network, plot_posterior
@@ -105,21 +104,6 @@ plot_posterior(posterior, prior=prior, title="Given a paused banner and no inter
 Each cause shows its posterior as a shade, each other node its likeliest state, and the
 answered questions have a thick border.""",
     """plot_network(model, evidence);""",
-    """### A closer look
-
-The whole network is wide (its 25 questions side by side). `plot_network` returns its Axes, so
-a part of it can be shown at a readable size: here, around *this device cannot talk to
-iCloud*.""",
-    """fig, ax = plt.subplots(figsize=(9.5, 5))
-plot_network(model, evidence, ax=ax)
-left, right = -2, 14
-for label in list(ax.texts):  # keep the nodes that fit whole, in a larger font
-    if left + 0.7 < label.get_position()[0] < right - 0.7:
-        label.set_fontsize(8)
-    else:
-        label.remove()
-ax.set_xlim(left, right)
-ax.set_title("Around 'this device cannot talk to iCloud', given the evidence");""",
     """### Questions not yet asked
 
 `marginals` gives every state's probability for any node: what the person would likely answer

@@ -13,7 +13,7 @@ from syncdx._public import export as _export
 from syncdx._scoring import score_file
 from syncdx._session import Session
 from syncdx._widget import widget
-from syncdx.diagnosis._evidence import UNKNOWN_WORDS, set_unknown_words, unknown_words
+from syncdx.diagnosis._evidence import UNKNOWN_WORDS
 from syncdx.diagnosis._plan import Step
 from syncdx.diagnosis._summary import SessionSummary
 from syncdx.errors import (
@@ -51,9 +51,7 @@ __all__ = [
     "evaluate",
     "load_model",
     "score_file",
-    "set_unknown_words",
     "shipped_model_path",
-    "unknown_words",
     "widget",
 ]
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ the compiled `Diagnoser` it holds.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Iterable
@@ -35,7 +36,9 @@ class Model:
 
     Evidence is a mapping {node id: answer} or a pandas Series (a row of a frame); answers
     follow the model's states (case-insensitive where that names one state; yes/no also as
-    true/false, 1/0, y/n); a blank answer means "not observed". `soft` evidence maps a node to a
+    true/false, 1/0, y/n); a blank answer, or one of the model's `unknown_words` ("don't know",
+    "not sure", "maybe", ...) that is no state of the node, means "not observed". `soft`
+    evidence maps a node to a
     weight for every one of its states, 0 ruling a state out:
     {"internet_works": {"yes": 0.8, "no": 0.2}}; only the ratios matter to a posterior.
     """
@@ -70,6 +73,20 @@ class Model:
     def states(self, node: str) -> tuple[str, ...]:
         """The states of `node`, in model order."""
         return self._diagnoser.states(node)
+
+    @property
+    def unknown_words(self) -> frozenset[str]:
+        """The answers that mean "don't know" (no evidence) for a node with no state spelled
+        so, as compared (lower case, single spaces; default `syncdx.UNKNOWN_WORDS`)."""
+        return ev.words(self.network)
+
+    def with_unknown_words(self, words: str | Iterable[str] | None) -> Model:
+        """This model with `words` as its "don't know" answers (None: the default set, an
+        empty list: none), for every query, session and scoring run on it."""
+        chosen = None if words is None else ev.word_set(words)
+        model = Model(dataclasses.replace(self.network, unknown_words=chosen))
+        model._document, model._fit_result = self._document, self._fit_result
+        return model
 
     @property
     def actions(self) -> pd.DataFrame:

@@ -79,7 +79,7 @@ class Session:
         `allow_cause=True`, for when a cause was confirmed or ruled out by other means: its
         state is then pinned, as an answer is. An EvidenceError if the node or state is
         unknown, an ImpossibleEvidenceError if the answers so far then cannot all hold.
-        A "don't know" answer (`syncdx.unknown_words()`, e.g. "not sure") that is no state of
+        A "don't know" answer (`model.unknown_words`, e.g. "not sure") that is no state of
         the question records no evidence: the question is skipped, as `skip()` does.
         """
         self._check_open()
@@ -348,7 +348,7 @@ def _is_unknown(model: Model, observation: str, state: object) -> bool:
     if observation not in model.network.index:
         return False
     variable = model.network.variable(observation)
-    lookup = ev.spellings(variable)
+    lookup = ev.spellings(variable, ev.words(model.network))
     return state.strip() != "" and lookup.get(state.strip()) == ev.UNOBSERVED
 
 
@@ -369,7 +369,7 @@ def _answer_entry(
             f"{variable.id!r} is a cause, not a question; to pin it (confirmed or ruled out "
             'by other means) pass allow_cause=True (in a saved session: "cause": true)'
         )
-    index = ev.state_index(variable, state)
+    index = ev.state_index(variable, state, ev.words(model.network))
     if index == ev.UNOBSERVED:
         raise EvidenceError(
             f"the answer to {observation!r} is blank", node=observation, allowed=variable.states

@@ -8,13 +8,12 @@ does not start mathtext. Figures of a model use its texts (shortened), or its id
 
 from __future__ import annotations
 
-import itertools
 import math
 import textwrap
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from syncdx.network._layout import Drawing, layered_drawing
+from syncdx.network._layout import Page, fit_to_page, layered_drawing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,51 +128,65 @@ ROLE_COLOURS = {
     "action": "#dcefd5",
 }
 PRESENT_COLOUR = (0.77, 0.31, 0.32)
-#: Characters per label line, and lines per label.
-LABEL_WIDTH, LABEL_LINES = 15, 2
-#: Up and down shift (layer units) of alternate nodes in a crowded layer, so labels can be
-#: about twice as wide as the space between nodes; the widest figure, in inches.
-STAGGER, MAX_WIDTH = 0.22, 16.0
+#: Characters per label line, and most lines per label (the first clause of a node's text,
+#: wrapped on words; one too long ends in "…" after a whole word).
+LABEL_WIDTH, LABEL_LINES = 18, 4
+#: The labels' font size (points) on the figure plot_network makes; the widest such figure
+#: (inches: about 950 pixels, a notebook's width, at 100 dpi), and its margins.
+FONT_SIZE, MAX_WIDTH, MARGIN, TITLE_ROOM = 9.0, 9.5, 0.1, 0.45
+#: A label's line height and its box's padding, in font sizes.
+LINE_HEIGHT, BOX_PAD = 1.2, 0.3
 
 
 def network_layout(model: Model, *, actions: bool = False) -> dict[str, tuple[float, float]]:
-    """{node id: (x, y)} of `plot_network`'s drawing: layers top to bottom (y falls by one per
-    layer), nodes a unit apart or more; with `actions`, action ids too, above their causes."""
-    return dict(_drawing(model, actions).positions)
+    """{node id: (x, y)} of `plot_network`'s drawing (without evidence), in inches from the
+    bottom left: layers top to bottom, a crowded layer folded into sub-rows; with `actions`,
+    action ids too, above their causes."""
+    labels = {v: _label(model, v, False) for v in _nodes(model, actions)}
+    return dict(_page(model, actions, labels).drawing.positions)
 
 
-def _drawing(model: Model, actions: bool) -> Drawing:
-    """The layered drawing, alternate nodes of crowded layers shifted up and down."""
+def _nodes(model: Model, actions: bool) -> list[str]:
+    network = model.network
+    extra = [a.id for a in network.actions if a.fixes] if actions else []
+    return [*extra, *network.ids()]
+
+
+def _page(model: Model, actions: bool, labels: Mapping[str, str]) -> Page:
+    """The layered drawing fitted to a page, each node a box around its label."""
     network = model.network
     edges = [(a.id, c) for a in network.actions for c in a.fixes] if actions else []
-    drawing = layered_drawing(network, edges)
-    moved = dict(drawing.positions)
-    left = min(x for x, _ in moved.values())
-    right = max(x for x, _ in moved.values())
-    for k in (0, len(drawing.layers) - 1):  # no dummy points there: even them out, in order
-        row = drawing.layers[k]
-        for j, v in enumerate(row):
-            even = left + (right - left) * (j + 0.5) / len(row)
-            moved[v] = ((moved[v][0] + even) / 2, moved[v][1])
-    for row in drawing.layers:
-        xs = [moved[v][0] for v in row]
-        if len(row) > 1 and min(b - a for a, b in itertools.pairwise(xs)) < 2.6:
-            for j, v in enumerate(row):
-                x, y = moved[v]
-                moved[v] = (x, y + (STAGGER if j % 2 == 0 else -STAGGER))
-    routes = {
-        (u, v): (moved[u], *route[1:-1], moved[v]) for (u, v), route in drawing.routes.items()
-    }
-    return Drawing(moved, routes, drawing.layers, drawing.crossings)
+    boxes = {v: _box(labels[v], FONT_SIZE) for v in labels}
+    return fit_to_page(layered_drawing(network, edges), boxes, MAX_WIDTH - 2 * MARGIN)
+
+
+def _box(label: str, font: float) -> tuple[float, float]:
+    """How wide and tall (inches) a label's box is at `font` points (its lines measured in
+    matplotlib's default font)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    lines = label.split("\n")
+    prop = FontProperties(size=font)
+    points = max(text_to_path.get_text_width_height_descent(s, prop, False)[0] for s in lines)
+    wide = points / font + 2 * BOX_PAD
+    tall = len(lines) * LINE_HEIGHT + 2 * BOX_PAD
+    return wide * font / 72, tall * font / 72
 
 
 def short_text(text: str, width: int = LABEL_WIDTH, lines: int = LABEL_LINES) -> str:
-    """`text` cut to its first clause and wrapped to at most `lines` lines of `width`."""
+    """`text` cut to its first clause and wrapped on words to at most `lines` lines of
+    `width` characters; when more would be needed, the last line ends in "…" after a whole
+    word (a word longer than a line is broken)."""
     head = text.split(" (")[0].split("; ")[0].rstrip("?.")
-    wrapped = textwrap.wrap(head, width) or [text]
-    if len(wrapped) > lines:
-        wrapped = [*wrapped[: lines - 1], wrapped[lines - 1][: width - 1] + "\u2026"]
-    return "\n".join(wrapped)
+    wrapped = textwrap.wrap(head, width, break_on_hyphens=False) or [text]
+    if len(wrapped) <= lines:
+        return "\n".join(wrapped)
+    kept = wrapped[: lines - 1]
+    words = wrapped[lines - 1].split()
+    while len(words) > 1 and len(" ".join(words)) + 2 > width:
+        words.pop()
+    return "\n".join([*kept, " ".join(words) + " \u2026"])
 
 
 def _label(model: Model, node: str, ids: bool) -> str:
@@ -192,44 +205,54 @@ def plot_network(
     ax: Any = None,
 ) -> Any:
     """The whole network, layered top to bottom (causes, hidden nodes, observations; actions
-    above the causes with `actions`), the order in each layer chosen for few edge crossings.
+    above the causes with `actions`), the order in each layer chosen for few edge crossings,
+    a crowded layer folded into sub-rows so that labels stay readable at a notebook's width
+    (9-point labels on a figure at most 9.5 inches wide; in a given `ax`, scaled to it).
 
     With evidence (or soft evidence), each node shows its posterior: a cause its
     P(present), shaded; any other node its likeliest state; observed nodes get a thick border
-    and their answer. Labels are the model's texts, shortened (ids with `ids=True`).
+    and their answer. Labels are the model's texts, their first clause wrapped on words (ids
+    with `ids=True`).
     """
-    drawing = _drawing(model, actions)
-    xs = [x for route in drawing.routes.values() for x, _ in route]
-    xs += [x for x, _ in drawing.positions.values()]
-    span, depth = max(xs) - min(xs) + 1.4, len(drawing.layers)
-    width = min(MAX_WIDTH, max(6.0, 0.9 * span))
-    if ax is None:
-        ax = _pyplot().subplots(figsize=(width, max(3.5, 1.6 * depth)))[1]
-    for route in drawing.routes.values():
-        ax.plot(*zip(*route), color="#9a9a9a", linewidth=0.7, zorder=1)
     shown = _posterior_labels(model, evidence, soft) if evidence or soft else {}
+    labels = {v: _label(model, v, ids) + shown.get(v, ("", 0.0))[0] for v in _nodes(model, actions)}
+    page = _page(model, actions, labels)
+    ax, font = _page_axes(page, ax)
+    for route in page.drawing.routes.values():
+        ax.plot(*zip(*route), color="#9a9a9a", linewidth=0.7, zorder=1)
     observed = _observed(model, evidence)
-    labels = {v: _label(model, v, ids) for v in drawing.positions}
-    longest = max(len(line) for text in labels.values() for line in text.split("\n"))
-    font = max(5.0, min(8.0, 1.7 * (width / span) * 72 / (0.68 * longest)))
-    for node, (x, y) in drawing.positions.items():
+    for node, (x, y) in page.drawing.positions.items():
         role = model.network.variable(node).role if node in model.network.index else "action"
-        label = labels[node] + shown.get(node, ("", 0.0))[0]
         face = _shade(shown[node][1]) if node in shown and role == "cause" else ROLE_COLOURS[role]
         thick = node in observed
         ax.text(
-            x, y, label, ha="center", va="center", fontsize=font, zorder=3,
-            fontweight="normal",
-            bbox={"boxstyle": "round,pad=0.3", "facecolor": face,
+            x, y, labels[node], ha="center", va="center", fontsize=font, zorder=3,
+            linespacing=LINE_HEIGHT,
+            bbox={"boxstyle": f"round,pad={BOX_PAD}", "facecolor": face,
                   "edgecolor": "black" if thick else "#666666", "linewidth": 1.8 if thick else 0.6},
         )  # fmt: skip
-    ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
-    ax.set_ylim(-0.75, depth - 0.25)
-    ax.set_axis_off()
     title = model.network.title or model.name
     ax.set_title(_literal(title + (" (given the evidence)" if shown else "")))
-    ax.figure.tight_layout()
     return ax
+
+
+def _page_axes(page: Page, ax: Any) -> tuple[Any, float]:
+    """Axes showing the page (a new figure its size, in inches, if `ax` is None) and the
+    labels' font size there: FONT_SIZE, scaled to a given `ax`."""
+    wide, tall = page.width + 2 * MARGIN, page.height + 2 * MARGIN
+    font = FONT_SIZE
+    if ax is None:
+        figure = _pyplot().figure(figsize=(wide, tall + TITLE_ROOM))
+        ax = figure.add_axes((0.0, 0.0, 1.0, tall / (tall + TITLE_ROOM)))
+    else:
+        box = ax.get_position()
+        inches = ax.figure.get_size_inches()
+        font *= min(box.width * inches[0] / wide, box.height * inches[1] / tall)
+    ax.set_xlim(-MARGIN, page.width + MARGIN)
+    ax.set_ylim(-MARGIN, page.height + MARGIN)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_axis_off()
+    return ax, font
 
 
 def _shade(p: float) -> tuple[float, float, float]:

@@ -108,12 +108,12 @@ def test_top_k_lists_likeliest_causes_in_order(sync: Model) -> None:
 def test_unknown_state_keeps_row_with_error(sync: Model) -> None:
     """A value that is not a state leaves its row in place with empty scores and a message."""
     frame = pd.DataFrame(
-        {"paused_banner": ["yes", "maybe", "no"], "system_status": ["", "green", ""]}
+        {"paused_banner": ["yes", "perhaps", "no"], "system_status": ["", "green", ""]}
     )
     out = sync.score(frame)
     assert list(out["error"].isna()) == [True, False, True]
     message = out["error"].loc[1]
-    assert "column 'paused_banner': 'maybe' is not a state; allowed: yes, no" in message
+    assert "column 'paused_banner': 'perhaps' is not a state; allowed: yes, no" in message
     assert "column 'system_status': 'green'" in message
     assert "allowed: all_green, icloud_issue, imessage_issue" in message
     assert out.loc[1, [f"p_{c}" for c in sync.causes]].isna().all()
@@ -230,7 +230,7 @@ def test_bom_and_chunking_do_not_change_output(sync: Model, tmp_path: Path) -> N
 
 def test_parquet_round_trip_matches_csv(sync: Model, tmp_path: Path) -> None:
     """Parquet in and out gives the same table as CSV, and reports its total to progress."""
-    frame = pd.DataFrame({"id": ["01", "02", "03"], "paused_banner": ["yes", "maybe", ""]})
+    frame = pd.DataFrame({"id": ["01", "02", "03"], "paused_banner": ["yes", "perhaps", ""]})
     frame.to_parquet(tmp_path / "in.parquet", row_group_size=2)
     frame.to_csv(tmp_path / "in.csv", index=False)
     seen: list[tuple[int, int | None]] = []
@@ -293,8 +293,8 @@ def test_missing_file_and_unknown_format(sync: Model, tmp_path: Path) -> None:
 def test_strict_names_physical_line_and_column(sync: Model, tmp_path: Path) -> None:
     """--strict stops at the first bad row, counting lines inside quoted fields."""
     src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
-    write_csv(src, ["note", "paused_banner"], [["a\nb\nc", "yes"], None, ["x", "maybe"]])
-    with pytest.raises(InputError, match=r"in\.csv, line 6, column 'paused_banner': 'maybe'"):
+    write_csv(src, ["note", "paused_banner"], [["a\nb\nc", "yes"], None, ["x", "perhaps"]])
+    with pytest.raises(InputError, match=r"in\.csv, line 6, column 'paused_banner': 'perhaps'"):
         score_file(src, dst, model=sync, strict=True)
     assert not dst.exists()
 
@@ -331,7 +331,7 @@ def test_interrupted_run_keeps_old_output(
 
 
 CELL = st.one_of(
-    st.sampled_from(["yes", "No", "TRUE", "y", "0", "", " ", "NA", "None", "maybe", "yes?"]),
+    st.sampled_from(["yes", "No", "TRUE", "y", "0", "", " ", "NA", "None", "perhaps", "yes?"]),
     st.text(st.sampled_from('ab ,"\né'), max_size=6),
 )
 
@@ -440,7 +440,7 @@ def test_csv_without_pyarrow_gives_same_table(
 ) -> None:
     """Without pyarrow, CSV output (written by pandas) reads back as the same table."""
     src = tmp_path / "in.csv"
-    write_csv(src, ["id", "paused_banner"], [["01", "yes"], ["02", "maybe"], ["03", ""]])
+    write_csv(src, ["id", "paused_banner"], [["01", "yes"], ["02", "perhaps"], ["03", ""]])
     score_file(src, tmp_path / "arrow.csv", model=sync)
     monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
     score_file(src, tmp_path / "pandas.csv", model=sync)
@@ -548,8 +548,8 @@ def test_every_record_is_scored_whatever_the_header_or_line_endings(
 def test_strict_counts_cr_line_endings(sync: Model, tmp_path: Path, csv_reader: str) -> None:
     """--strict names the physical line in a file whose lines end in CR alone."""
     src = tmp_path / "in.csv"
-    src.write_bytes(b'id,paused_banner\r1,yes\r"2\r",no\r3,maybe\r')
-    with pytest.raises(InputError, match=r"in\.csv, line 5, column 'paused_banner': 'maybe'"):
+    src.write_bytes(b'id,paused_banner\r1,yes\r"2\r",no\r3,perhaps\r')
+    with pytest.raises(InputError, match=r"in\.csv, line 5, column 'paused_banner': 'perhaps'"):
         score_file(src, tmp_path / "out.csv", model=sync, strict=True)
 
 
@@ -563,7 +563,7 @@ def test_unterminated_quote_in_header_is_input_error(sync: Model, tmp_path: Path
 
 @pytest.mark.parametrize(
     ("last", "message"),
-    [("3,z,maybe", "line 4, column 'paused_banner': 'maybe'"), ("3,z", "line 4: Expected 3")],
+    [("3,z,perhaps", "line 4, column 'paused_banner': 'perhaps'"), ("3,z", "line 4: Expected 3")],
 )
 def test_fields_longer_than_the_csv_module_limit_are_located(
     sync: Model, tmp_path: Path, last: str, message: str
@@ -635,7 +635,7 @@ def test_error_is_missing_for_good_rows_in_memory_and_read_back(
     sync: Model, tmp_path: Path
 ) -> None:
     """`error.notna()` picks the bad rows of a scored frame and of a scored CSV read back."""
-    frame = pd.DataFrame({"paused_banner": ["yes", "maybe", ""]})
+    frame = pd.DataFrame({"paused_banner": ["yes", "perhaps", ""]})
     frame.to_csv(tmp_path / "in.csv", index=False)
     score_file(tmp_path / "in.csv", tmp_path / "out.csv", model=sync)
     read = pd.read_csv(tmp_path / "out.csv")

@@ -88,11 +88,14 @@ def test_every_missing_extra_exits_1(
 
 
 def test_unknown_words_option(capsys: pytest.CaptureFixture[str]) -> None:
-    """`syncdx --unknown-words maybe,idk` makes those words no evidence for the command (and
-    the usual ones answers that are not states again), then restores the set."""
+    """`syncdx --unknown-words maybe,idk` makes those words the model's "don't know" words for
+    the command (the usual ones are answers that are not states again); the library's
+    defaults are untouched."""
     code, text = _run("--unknown-words", "maybe,idk", "posterior", "paused_banner=idk")
     assert code == 0
     assert "paused_banner=idk" in text
     assert _run("--unknown-words", "maybe", "posterior", "paused_banner=not sure")[0] == 2
     assert "'not sure' is not a state" in capsys.readouterr().err
-    assert syncdx.unknown_words() == syncdx.UNKNOWN_WORDS
+    assert syncdx.load_model().unknown_words == syncdx.UNKNOWN_WORDS
+    code, text = _run("--unknown-words", "idk", "describe")
+    assert code == 0

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import syncdx
 from syncdx import InputError, SyncdxError, cli, score_file
 from syncdx.batch._dask import score_dask
 from syncdx.batch._part_folder import MARKER
@@ -90,7 +91,7 @@ def test_csv_glob_matches_local_engine(scheduler: str, tmp_path: Path) -> None:
     expected = pd.read_csv(tmp_path / "local.csv", dtype=object, keep_default_na=False)
     assert_same_scores(read_parts(tmp_path / "out"), expected)
     assert summary.rows == len(expected) == 401
-    assert summary.errors == 6  # the 2 "not sure" cells are no evidence, not errors
+    assert summary.errors == 5  # the "not sure" and "maybe" cells are no evidence, not errors
 
 
 def test_parquet_row_groups_match_local_engine(scheduler: str, tmp_path: Path) -> None:
@@ -132,6 +133,43 @@ def test_cli_dask_engine(scheduler: str, tmp_path: Path) -> None:
     assert code == 0
     assert len(read_parts(tmp_path / "scores.parquet")) == 400
     assert "scored 400 rows" in out.getvalue()
+
+
+def test_both_engines_give_the_same_columns_and_undetermined_flags(
+    scheduler: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`syncdx score` on the sample reports: the Dask engine writes the same columns as the
+    local one (the `undetermined` column of --min-lift included) with the same values, and
+    its summary line counts the undetermined rows too."""
+    local, parts = tmp_path / "local.csv", tmp_path / "parts"
+    base = ["score", str(SAMPLE), "--min-lift", "0.1"]
+    assert cli.main([*base, "-o", str(local)]) == 0
+    local_line = capsys.readouterr().err
+    assert cli.main([*base, "-o", str(parts), "--engine", "dask", "--scheduler", scheduler]) == 0
+    dask_line = capsys.readouterr().err
+    expected = pd.read_csv(local, dtype=object, keep_default_na=False)
+    got = read_parts(parts)
+    assert "undetermined" in expected.columns
+    assert_same_scores(got, expected)
+    flagged = int((expected["undetermined"] == "yes").sum())
+    assert 0 < flagged < len(expected)
+    for line in (local_line, dask_line):
+        assert f", {flagged} undetermined (top cause within 0.1 of its prior)" in line
+
+
+def test_dask_reads_the_models_unknown_words(scheduler: str, tmp_path: Path) -> None:
+    """`unknown_words` reach the workers: those words are no evidence, the defaults errors."""
+    src = tmp_path / "in.csv"
+    src.write_text("id,paused_banner\n1,perhaps\n2,maybe\n3,yes\n")
+    words = frozenset({"perhaps"})
+    summary = score_dask(str(src), str(tmp_path / "out"), scheduler=scheduler, unknown_words=words)
+    scored = read_parts(tmp_path / "out")
+    assert (scored["error"] != "").tolist() == [False, True, False]
+    assert summary.errors == 1
+    model = syncdx.load_model(unknown_words=words)
+    score_file(src, tmp_path / "local.csv", model=model)
+    expected = pd.read_csv(tmp_path / "local.csv", dtype=object, keep_default_na=False)
+    assert_same_scores(scored, expected)
 
 
 def test_no_matching_file(tmp_path: Path) -> None:
@@ -192,7 +230,7 @@ def test_unreadable_csv_fails_as_in_the_local_engine(
 def test_cr_line_endings_read_as_in_the_local_engine(scheduler: str, tmp_path: Path) -> None:
     """A CSV whose lines end in CR alone scores the same rows as locally."""
     src = tmp_path / "in.csv"
-    src.write_bytes(b'id,screen 5",paused_banner\r1,a,yes\r2,b,maybe\r\r')
+    src.write_bytes(b'id,screen 5",paused_banner\r1,a,yes\r2,b,perhaps\r\r')
     score_file(src, tmp_path / "local.csv")
     score_dask(str(src), str(tmp_path / "out"), scheduler=scheduler)
     expected = pd.read_csv(tmp_path / "local.csv", dtype=object, keep_default_na=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import sys
@@ -35,10 +36,10 @@ def _run(tmp_path: Path, replies: list[str], *options: str, ids: bool = True) ->
 
 def test_bad_answer_is_asked_again(tmp_path: Path) -> None:
     """A reply that is not an allowed answer is reported and the same question is re-asked."""
-    code, text = _run(tmp_path, ["maybe", "yes", "quit"])
+    code, text = _run(tmp_path, ["perhaps", "yes", "quit"])
     assert code == 0
     first = text.index("Question (1 min): Does the device warn that iCloud storage is full")
-    assert "Not an answer: 'maybe' is not a state of 'storage_full_alert'" in text
+    assert "Not an answer: 'perhaps' is not a state of 'storage_full_alert'" in text
     assert text.count("iCloud storage is full", first) == 1  # asked once, prompted twice
     assert text.count("[yes / no] > ") >= 2
     assert "icloud_storage_full   80.4%" in text
@@ -324,9 +325,9 @@ def test_commands_with_a_colon(tmp_path: Path, command: str) -> None:
 
 def test_replies_are_echoed_as_typed(tmp_path: Path) -> None:
     """An error quotes the reply as typed, and an answer is matched whatever its case."""
-    code, text = _run(tmp_path, ["Maybe", "YES", "quit"])
+    code, text = _run(tmp_path, ["Perhaps", "YES", "quit"])
     assert code == 0
-    assert "Not an answer: 'Maybe' is not a state of 'storage_full_alert'" in text
+    assert "Not an answer: 'Perhaps' is not a state of 'storage_full_alert'" in text
     assert "icloud_storage_full   80.4%" in text
 
 
@@ -507,11 +508,18 @@ def _console() -> Any:
 
 
 def test_help_lists_the_commands_and_the_answers(tmp_path: Path) -> None:
-    """`?` and `help` show the commands, the answers allowed here and the "don't know" words."""
+    """`?` and `help` show the commands, the answers allowed here and the "don't know" words;
+    `?` is help at the prompt, so it is not listed among them, and help says so."""
     model = _model_file(tmp_path, LAMP)
     _, text = _full(tmp_path, ["?", "help", "quit"], "--model", model)
     assert text.count("Answers here: ") == 2
-    assert "not sure" in text
+    listed = [line for line in text.splitlines() if line.startswith('"Don\'t know" words: ')]
+    assert len(listed) == 2
+    words = listed[0].split(": ", 1)[1].split(", ")
+    assert "not sure" in words
+    assert "maybe" in words
+    assert "?" not in words
+    assert "Here ? is help" in text
 
 
 def test_peoples_words_by_default_ids_on_request(tmp_path: Path) -> None:
@@ -572,3 +580,42 @@ def test_narrow_console_keeps_bars_within_the_width() -> None:
     assert lines
     assert all(len(line) <= 60 for line in lines)
     assert any("…" in line for line in lines)
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_the_end_summary_wraps_on_words(width: int) -> None:
+    """The text summary is wrapped to the terminal's width on word boundaries: no line wider,
+    the same words in the same order (none cut in two), continuation lines indented; the
+    markdown and JSON forms are not wrapped (one line per item, to paste)."""
+    from syncdx.cli._diagnose import summary_text
+
+    session = Session(syncdx.load_model())
+    session.answer("storage_full_alert", "yes")
+    session.answer("low_power_mode_on", "no")
+    whole = summary_text(session, "text")
+    assert max(len(line) for line in whole.splitlines()) > width  # something to wrap
+    text = summary_text(session, "text", width=width)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert text.split() == whole.split()
+    start = lines.index("Likeliest causes:") + 1
+    causes = list(itertools.takewhile(lambda line: line.startswith(" "), lines[start:]))
+    continued = [line for line in causes if not re.match(r"  [<>]?\d+%  \S", line)]
+    assert continued  # a long cause's text goes on under its first word
+    assert all(re.match(r" {7}\S", line) for line in continued)
+    for form in ("markdown", "json"):
+        assert summary_text(session, form, width=width) == summary_text(session, form)
+
+
+def test_scripted_summary_lines_fit_the_fixed_width(tmp_path: Path) -> None:
+    """A scripted run's summary (100 columns) keeps every cause's text whole and within it."""
+    code, text = _full(tmp_path, ["quit"], "storage_full_alert=yes")
+    assert code == 0
+    summary = text.split("\nSummary\n")[1]
+    assert max(len(line) for line in summary.splitlines()) <= 100
+    model = syncdx.load_model()
+    shown = " ".join(summary.split())
+    listed = [c for c in model.causes if model.network.variable(c).text[:30] in shown]
+    assert listed
+    for cause in listed:
+        assert " ".join(model.network.variable(cause).text.split()) in shown

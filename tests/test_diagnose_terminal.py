@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import syncdx
+
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +91,22 @@ def test_typed_answers_and_tab_completion(terminal: Terminal) -> None:
     bars = [line for line in screen.splitlines() if "█" in line]
     assert bars
     assert all(line.startswith("  ") and "%" in line for line in bars)  # not wrapped
+    _assert_summary_wrapped_on_words(screen)
+
+
+def _assert_summary_wrapped_on_words(screen: str) -> None:
+    """The end summary on the screen: no line wider than the terminal, and every cause and
+    question text it shows whole (a word cut by the terminal would read as two)."""
+    summary = screen[screen.rindex("Summary") : screen.index("EXIT=")]
+    assert max(len(line) for line in summary.splitlines()) <= WIDTH
+    shown = " ".join(summary.split())
+    model = syncdx.load_model()
+    texts = [" ".join(variable.text.split()) for variable in model.network.variables]
+    listed = [text for text in texts if text and text[:25] in shown]
+    assert len(listed) >= 3  # two answers and the likeliest causes
+    assert any(len(text) > WIDTH for text in listed)  # something had to wrap
+    for text in listed:
+        assert text in shown
 
 
 def test_ctrl_c_stops_with_a_summary(terminal: Terminal) -> None:

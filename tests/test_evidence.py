@@ -33,18 +33,20 @@ def test_an_exact_spelling_always_names_its_own_state(states: list[str]) -> None
     """Whatever the other states look like, a state spelled exactly is that state."""
     variable = Variable("x", tuple(states))
     for i, state in enumerate(states):
-        assert ev.state_index(variable, state) == i
+        assert ev.state_index(variable, state, ev.UNKNOWN_WORDS) == i
 
 
 def test_states_differing_only_in_case() -> None:
     """`on` and `ON` are both reachable; `On` could be either, so it is refused naming both."""
     variable = Variable("a", ("on", "ON", "off"))
-    assert ev.state_index(variable, "on") == 0
-    assert ev.state_index(variable, "ON") == 1
-    assert ev.state_index(variable, " on ") == 0
-    assert ev.state_index(variable, "OFF") == 2  # unambiguous: case-insensitive as usual
+    assert ev.state_index(variable, "on", ev.UNKNOWN_WORDS) == 0
+    assert ev.state_index(variable, "ON", ev.UNKNOWN_WORDS) == 1
+    assert ev.state_index(variable, " on ", ev.UNKNOWN_WORDS) == 0
+    assert (
+        ev.state_index(variable, "OFF", ev.UNKNOWN_WORDS) == 2
+    )  # unambiguous: case-insensitive as usual
     with pytest.raises(EvidenceError, match=r"'On' is ambiguous for 'a': the states on, ON"):
-        ev.state_index(variable, "On")
+        ev.state_index(variable, "On", ev.UNKNOWN_WORDS)
 
 
 def test_a_frame_cell_differing_only_in_case_is_refused_by_row() -> None:
@@ -61,7 +63,7 @@ def test_a_frame_cell_differing_only_in_case_is_refused_by_row() -> None:
 @pytest.mark.parametrize("value", [2, 2.0, np.float64(2.0), np.float32(2.0), np.int64(2), "2"])
 def test_integral_numbers_match_numeric_state_names(value: object) -> None:
     """A state spelled "2" (as BIF files spell numbers) is matched by 2.0 and other numbers."""
-    assert ev.state_index(Variable("b", ("1", "2")), value) == 1
+    assert ev.state_index(Variable("b", ("1", "2")), value, ev.UNKNOWN_WORDS) == 1
 
 
 def test_float_column_with_blanks_matches_numeric_states() -> None:
@@ -77,14 +79,14 @@ def test_float_column_with_blanks_matches_numeric_states() -> None:
 def test_messages_show_plain_values(value: object, shown: str) -> None:
     """An error shows a numpy scalar as the number it is, not as `np.float64(1.5)`."""
     with pytest.raises(EvidenceError) as info:
-        ev.state_index(Variable("b", ("1", "2")), value)
+        ev.state_index(Variable("b", ("1", "2")), value, ev.UNKNOWN_WORDS)
     assert str(info.value).startswith(f"{shown} is not a state of 'b'")
 
 
 @pytest.mark.parametrize("blank", [np.float32("nan"), np.float64("nan"), pd.NaT, pd.NA, None, ""])
 def test_every_kind_of_missing_value_is_blank(blank: object) -> None:
     """NaN of any float type, pandas' NA and NaT, None and empty text mean "not observed"."""
-    assert ev.state_index(Variable("b", ("yes", "no")), blank) == ev.UNOBSERVED
+    assert ev.state_index(Variable("b", ("yes", "no")), blank, ev.UNKNOWN_WORDS) == ev.UNOBSERVED
 
 
 SYNC = syncdx.load_model()
@@ -160,3 +162,29 @@ def test_the_command_line_takes_one_answer_given_twice(capsys: pytest.CaptureFix
     """The same answer twice (yes and YES) is one answer on the command line too."""
     assert main(["posterior", "paused_banner=yes", "paused_banner=YES"]) == 0
     assert "paused_banner=yes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("word", sorted(ev.UNKNOWN_WORDS))
+def test_a_dont_know_word_that_is_a_state_keeps_meaning_the_state(word: str) -> None:
+    """Every default "don't know" word is no evidence for a yes/no node, but a node with a
+    state spelled so (any case) keeps that state; soft evidence never reads one as blank."""
+    assert ev.state_index(Variable("b", ("yes", "no")), word, ev.UNKNOWN_WORDS) == ev.UNOBSERVED
+    own = Variable("c", ("yes", "no", word.upper()))
+    assert ev.state_index(own, word, ev.UNKNOWN_WORDS) == 2
+    with pytest.raises(EvidenceError, match="is not a state"):
+        ev.state_index(Variable("b", ("yes", "no")), word, ev.NO_WORDS)
+
+
+def test_a_models_words_are_its_own() -> None:
+    """Two models with different words read the same answer differently, each its own way;
+    `word_set` compares as people type (case, inner spaces, curly apostrophe)."""
+    assert ev.word_set(["Don\u2019t  Know", " "]) == frozenset({"don't know"})
+    assert ev.word_set(None) == ev.UNKNOWN_WORDS
+    with pytest.raises(TypeError, match="unknown_words"):
+        ev.word_set([1])  # type: ignore[list-item]
+    model = _model(("yes", "no"))
+    other = model.with_unknown_words(["idk"])
+    assert model.posterior({"o0": "maybe"}).equals(model.posterior())
+    with pytest.raises(EvidenceError):
+        other.posterior({"o0": "maybe"})
+    assert other.posterior({"o0": "IDK"}).equals(model.posterior())

@@ -280,7 +280,7 @@ def feed_fifo(path: Path, data: bytes, done: threading.Event) -> threading.Threa
     ("data", "strict", "message"),
     [
         (b'id,paused_banner\n1,"a\nb"\n2,yes,extra\n', False, "line 4: Expected 2 fields, saw 3"),
-        (b'id,paused_banner\n"1\n",yes\n2,maybe\n', True, "line 4, column 'paused_banner'"),
+        (b'id,paused_banner\n"1\n",yes\n2,perhaps\n', True, "line 4, column 'paused_banner'"),
         (b"id,paused_banner\n1,yes\n2,caf\xe9\n", False, r"line 3: not UTF-8"),
     ],
     ids=["ragged", "strict", "not-utf8"],

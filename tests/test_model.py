@@ -66,8 +66,8 @@ def test_unknown_node_names_the_node(sync: Model) -> None:
 
 def test_unknown_state_lists_allowed_values(sync: Model) -> None:
     """An unknown state names the node, the value and the allowed states."""
-    with pytest.raises(EvidenceError, match="'maybe' is not a state of 'system_status'") as info:
-        sync.posterior({"system_status": "maybe"})
+    with pytest.raises(EvidenceError, match="'perhaps' is not a state of 'system_status'") as info:
+        sync.posterior({"system_status": "perhaps"})
     assert info.value.allowed == ("all_green", "icloud_issue", "imessage_issue")
 
 

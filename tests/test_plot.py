@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 import matplotlib
 import matplotlib.pyplot
@@ -136,6 +137,69 @@ def test_win95pts_is_drawn_with_few_crossings() -> None:
     assert {t.get_text() for t in ax.texts} == set(win.network.ids())  # ids are their texts
     assert set(network_layout(win)) == set(win.network.ids())
     assert _texts_inside(ax)
+
+
+def _boxes(ax: Any) -> list[Any]:
+    """The window extents of the node boxes, drawn."""
+    ax.figure.canvas.draw()
+    return [t.get_bbox_patch().get_window_extent() for t in ax.texts]
+
+
+def test_shipped_network_is_readable_at_a_notebooks_width(model: syncdx.Model) -> None:
+    """The shipped model's picture is at most 9.5 inches (950 pixels at 100 dpi) wide with
+    9-point labels, no two node boxes overlap, every box is inside the figure, and each label
+    is the start of its node's text in whole words (ending in "…" when shortened)."""
+    from syncdx.plot import plot_network
+
+    ax = plot_network(model, {"storage_full_alert": "yes"})
+    width, height = ax.figure.get_size_inches()
+    assert width <= 9.5
+    assert height > width / 2  # folded: taller, not a strip
+    assert {t.get_fontsize() for t in ax.texts} == {9.0}
+    boxes = _boxes(ax)
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+    assert _texts_inside(ax)
+    plain = plot_network(model)
+    for node, label in zip(network_ids(model), plain.texts):
+        words = label.get_text().replace("\n", " ").removesuffix(" \u2026").split()
+        text = model.network.variable(node).text.replace("?", " ").split()
+        assert words == text[: len(words)], (node, label.get_text())
+
+
+def network_ids(model: syncdx.Model) -> list[str]:
+    """The nodes in the order plot_network draws their labels."""
+    from syncdx.plot import network_layout
+
+    return list(network_layout(model))
+
+
+def test_short_text_wraps_on_words() -> None:
+    """Labels are the first clause wrapped on words; a text too long ends in "…" after a
+    whole word, never inside one."""
+    from syncdx.plot import short_text
+
+    assert short_text("Is the device on a work network (a school)?", 14, 4) == (
+        "Is the device\non a work\nnetwork"
+    )
+    text = "one two three four five six seven eight nine ten"
+    first, last = short_text(text, 10, 2).split("\n")
+    assert last.endswith(" \u2026")
+    assert len(last) <= 10
+    kept = last.removesuffix(" \u2026")
+    assert text.startswith(f"{first} {kept} ")
+
+
+def test_network_in_a_given_axes_scales_its_labels(model: syncdx.Model) -> None:
+    """In a smaller Axes of the user's, the labels shrink with it (boxes still apart)."""
+    from syncdx.plot import plot_network
+
+    ax = matplotlib.pyplot.subplots(figsize=(6, 6))[1]
+    plot_network(model, ax=ax)
+    sizes = {float(t.get_fontsize()) for t in ax.texts}
+    assert len(sizes) == 1
+    assert 4.0 < sizes.pop() < 9.0
+    boxes = _boxes(ax)
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
 
 
 def test_network_layers_causes_above_hidden_above_observations(model: syncdx.Model) -> None:

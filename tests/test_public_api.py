@@ -35,9 +35,7 @@ PUBLIC = {
         "evaluate",
         "load_model",
         "score_file",
-        "set_unknown_words",
         "shipped_model_path",
-        "unknown_words",
         "widget",
     ],
     "syncdx.network": [

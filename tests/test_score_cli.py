@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import syncdx
-from syncdx import cli
+from syncdx import UNKNOWN_WORDS, cli
 from syncdx.cli._score import progress_bar
 
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
@@ -25,25 +25,27 @@ def run(argv: list[str]) -> tuple[int, str]:
 def test_sample_reports_score_with_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The shipped sample scores row for row, its bad rows flagged ("not sure" is no evidence,
-    not an error), with a summary table; the one-line summary on stderr counts the errors and
-    the undetermined rows, which the `undetermined` column flags."""
+    """The shipped sample scores row for row, its bad rows flagged ("not sure" and "maybe"
+    are no evidence, not errors: no error names a "don't know" word), with a summary table;
+    the one-line summary on stderr counts the errors and the undetermined rows, which the
+    `undetermined` column flags."""
     dst = tmp_path / "scores.csv"
     code, text = run(["score", str(SAMPLE), "-o", str(dst), "--summary"])
     assert code == 0
     source = pd.read_csv(SAMPLE, dtype=object, keep_default_na=False)
     scored = pd.read_csv(dst, dtype=object, keep_default_na=False)
     pd.testing.assert_frame_equal(scored[source.columns], source)
-    assert (scored["error"] != "").sum() == 6
-    assert not scored["error"].str.contains("not sure").any()
+    assert (scored["error"] != "").sum() == 5
+    for word in UNKNOWN_WORDS:
+        assert not scored["error"].str.contains(f"'{word}'", regex=False).any()
     assert f"scored {len(source)} rows" in text
-    assert "6 with errors" in text
+    assert "5 with errors" in text
     assert "top cause" in text
     undetermined = int((scored["undetermined"] == "yes").sum())
     assert 0 < undetermined < len(source)
     err = capsys.readouterr().err  # no progress bar when stderr is not a terminal
     assert err == (
-        f"syncdx: scored 400 rows, 6 with errors (see the error column of {dst}), "
+        f"syncdx: scored 400 rows, 5 with errors (see the error column of {dst}), "
         f"{undetermined} undetermined (top cause within 0.05 of its prior); wrote {dst} in "
         + err.split(" in ")[-1]
     )
@@ -147,11 +149,11 @@ def test_strict_on_stdin_names_the_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """On stdin too, --strict names the line (found while reading, counting quoted breaks)."""
-    data = b'note,paused_banner\n"two\nlines",yes\nx,maybe\n'
+    data = b'note,paused_banner\n"two\nlines",yes\nx,perhaps\n'
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
     code, _ = run(["score", "-", "-o", "-", "--strict"])
     assert code == 4
-    assert "<stdin>, line 4, column 'paused_banner': 'maybe' is not" in capsys.readouterr().err
+    assert "<stdin>, line 4, column 'paused_banner': 'perhaps' is not" in capsys.readouterr().err
 
 
 def test_stdout_output_stopped_midway_says_it_is_partial(
@@ -159,13 +161,13 @@ def test_stdout_output_stopped_midway_says_it_is_partial(
 ) -> None:
     """On stdout, rows already written cannot be taken back: exit 4 says how many there are."""
     src = tmp_path / "in.csv"
-    src.write_text("id,paused_banner\n1,yes\n2,no\n3,maybe\n")
+    src.write_text("id,paused_banner\n1,yes\n2,no\n3,perhaps\n")
     code = cli.main(["score", str(src), "--strict", "--chunk-size", "2"])
     captured = capsysbinary.readouterr()
     assert code == 4
     assert len(pd.read_csv(io.BytesIO(captured.out))) == 2
     assert captured.err.endswith(
-        b"'maybe' is not a state; allowed: yes, no; 2 rows were already "
+        b"'perhaps' is not a state; allowed: yes, no; 2 rows were already "
         b"written to stdout: partial\n"
     )
 

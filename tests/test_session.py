@@ -94,8 +94,8 @@ def test_bad_steps_are_refused_and_not_recorded(sync: Model) -> None:
     session = Session(sync)
     with pytest.raises(EvidenceError, match="unknown node 'banner'"):
         session.answer("banner", "yes")
-    with pytest.raises(EvidenceError, match="'maybe' is not a state of 'paused_banner'"):
-        session.answer("paused_banner", "maybe")
+    with pytest.raises(EvidenceError, match="'perhaps' is not a state of 'paused_banner'"):
+        session.answer("paused_banner", "perhaps")
     with pytest.raises(EvidenceError, match="unknown action 'reboot'"):
         session.did("reboot", fixed=False)
     with pytest.raises(EvidenceError, match="blank"):
@@ -251,7 +251,7 @@ def test_bad_documents_are_rejected(
             EvidenceError,
             "unknown node 'banner'",
         ),
-        ({"kind": "answer", "id": "paused_banner", "state": "maybe"}, EvidenceError, "'maybe'"),
+        ({"kind": "answer", "id": "paused_banner", "state": "perhaps"}, EvidenceError, "'perhaps'"),
         ({"kind": "action", "id": "reboot", "fixed": False}, EvidenceError, "unknown action"),
         ({"kind": "action", "id": "restart_device", "fixed": "no"}, SessionError, "boolean"),
         ({"kind": "teleport", "id": "x"}, SessionError, "kind 'answer'"),
@@ -526,19 +526,39 @@ def test_summary_lists_answers_actions_causes_and_minutes(sync: Model) -> None:
     assert "paused_banner: yes" in summary.to_text(ids=True)
 
 
-def test_unknown_words_are_no_evidence_in_the_api_and_settable(sync: Model) -> None:
-    """posterior({"x": "don't know"}) is the prior; set_unknown_words changes the words, and
-    a word that is a state of the node keeps meaning that state."""
+def test_unknown_words_are_no_evidence_in_the_api_and_the_models_own(sync: Model) -> None:
+    """posterior({"x": "don't know"}) (or "maybe") is the prior; with_unknown_words gives a
+    model with other words and leaves the first as it was (no global setting), and a word
+    that is a state of the node keeps meaning that state."""
     prior = sync.posterior({})
-    pd.testing.assert_series_equal(sync.posterior({"paused_banner": "Don't know"}), prior)
-    previous = syncdx.set_unknown_words(["perhaps"])
-    try:
-        assert syncdx.unknown_words() == frozenset({"perhaps"})
-        pd.testing.assert_series_equal(sync.posterior({"paused_banner": "perhaps"}), prior)
-        with pytest.raises(EvidenceError, match="'not sure' is not a state"):
-            sync.posterior({"paused_banner": "not sure"})
-        syncdx.set_unknown_words(["yes"])
-        assert sync.posterior({"paused_banner": "yes"}).iloc[0] != prior.iloc[0]
-    finally:
-        syncdx.set_unknown_words(previous)
-    assert syncdx.unknown_words() == syncdx.UNKNOWN_WORDS
+    for word in ("Don't know", "maybe", " NOT  sure "):
+        pd.testing.assert_series_equal(sync.posterior({"paused_banner": word}), prior)
+    assert sync.unknown_words == syncdx.UNKNOWN_WORDS
+    assert "maybe" in syncdx.UNKNOWN_WORDS
+    perhaps = sync.with_unknown_words(["Perhaps"])
+    assert perhaps.unknown_words == frozenset({"perhaps"})
+    pd.testing.assert_series_equal(perhaps.posterior({"paused_banner": "perhaps"}), prior)
+    with pytest.raises(EvidenceError, match="'not sure' is not a state"):
+        perhaps.posterior({"paused_banner": "not sure"})
+    with pytest.raises(EvidenceError, match="'perhaps' is not a state"):
+        sync.posterior({"paused_banner": "perhaps"})
+    assert (
+        sync.with_unknown_words(["yes"]).posterior({"paused_banner": "yes"}).iloc[0]
+        != (prior.iloc[0])
+    )
+    assert sync.with_unknown_words([]).unknown_words == frozenset()
+    assert sync.with_unknown_words(None).unknown_words == syncdx.UNKNOWN_WORDS
+
+
+def test_unknown_words_reach_sessions_scoring_and_load_model(sync: Model) -> None:
+    """A model's words hold in its Session, in score() and in load_model(unknown_words=)."""
+    perhaps = syncdx.load_model(unknown_words="perhaps")
+    assert perhaps.unknown_words == frozenset({"perhaps"})
+    session = Session(perhaps)
+    session.answer("paused_banner", "perhaps")
+    assert session.evidence == {}
+    with pytest.raises(EvidenceError):
+        session.answer("paused_banner", "maybe")
+    frame = pd.DataFrame({"paused_banner": ["perhaps", "maybe"]})
+    assert perhaps.score(frame)["error"].isna().tolist() == [True, False]
+    assert sync.score(frame)["error"].isna().tolist() == [False, True]

@@ -30,11 +30,12 @@ READ_BYTES = 1 << 21
 TEXT_ROWS = 1 << 13
 
 
-def encode_arrow(variable: Variable, column: Any) -> ev.CodeArray:
+def encode_arrow(variable: Variable, column: Any, unknown: frozenset[str]) -> ev.CodeArray:
     """State codes of one Arrow column (any type; null means not observed), via its dictionary.
 
     Bytes (binary columns) are read as UTF-8 text; bytes that are not, and nested values
-    (lists, structs, maps), are invalid answers: errors of their rows, as in a DataFrame."""
+    (lists, structs, maps), are invalid answers: errors of their rows, as in a DataFrame;
+    `unknown` are the model's "don't know" words."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -48,7 +49,7 @@ def encode_arrow(variable: Variable, column: Any) -> ev.CodeArray:
         codes: ev.CodeArray = np.where(column.is_null().to_numpy(False), ev.UNOBSERVED, ev.INVALID)
         return codes.astype(np.int16)
     values = encoded.dictionary.to_pylist()
-    lookup = ev.spellings(variable)
+    lookup = ev.spellings(variable, unknown)
     table = np.empty(len(values) + 1, dtype=np.int16)
     table[-1] = ev.UNOBSERVED  # null cells
     for i, value in enumerate(values):

@@ -15,6 +15,7 @@ Needs the `dask` extra: pip install 'syncdx[dask]'.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import hashlib
 import importlib
@@ -60,11 +61,15 @@ def score_dask(
     next_question: bool = False,
     scheduler: str | None = None,
     blocksize: str | int | None = None,
+    min_lift: float | None = None,
+    unknown_words: frozenset[str] | None = None,
 ) -> Summary:
     """Score `src` (a file or glob) into the directory `dst`, on `scheduler` or a local cluster.
 
     With `strict`, any bad row fails the run (an InputError naming the first) and `dst` is
-    left as it was.
+    left as it was. `min_lift` adds the `undetermined` column and count, as `score_file` does;
+    `unknown_words` are the model's "don't know" words (None: the default set; see
+    `Model.unknown_words`).
     """
     if dst == STDIO:
         raise InputError("the Dask engine writes a directory of parts, not stdout: give -o DIR")
@@ -74,7 +79,8 @@ def score_dask(
     start = time.perf_counter()
     path = _path(model)
     pinned = (path, _model_digest(path))  # the workers compile this content of the file
-    scorer = _worker_scorer(pinned, top, next_question)
+    options = Options(top, next_question, min_lift, unknown_words)
+    scorer = _worker_scorer(pinned, options)
     scorer.evidence_columns(columns, files[0])
     try:
         frame = _read(dd, files, fmt, columns, blocksize)
@@ -82,7 +88,7 @@ def score_dask(
         raise _unreadable(files, error, blocksize) from None
     meta = scorer.score(frame._meta)
     scored = frame.map_partitions(
-        _score_partition, pinned, top, next_question, meta=meta, align_dataframes=False
+        _score_partition, pinned, options, meta=meta, align_dataframes=False
     )
     out_fmt = table_format(dst) if Path(dst).suffix else fmt
     with _client(scheduler), staged_parts(folder) as staging:
@@ -208,23 +214,40 @@ def _model_digest(path: str | None) -> str | None:
         return None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Options:
+    """How a worker scores: the scorer's options and the model's "don't know" words."""
+
+    top: int
+    next_question: bool
+    min_lift: float | None
+    unknown_words: frozenset[str] | None
+
+
 @lru_cache(maxsize=8)
-def _worker_scorer(model: tuple[str | None, str | None], top: int, next_question: bool) -> Scorer:
-    """One scorer per worker process and model file content (path, hash): the model is compiled
-    once, not shipped, and compiled again when its file changes (a long-running cluster)."""
+def _worker_scorer(model: tuple[str | None, str | None], options: Options) -> Scorer:
+    """One scorer per worker process, model file content (path, hash) and options: the model is
+    compiled once, not shipped, and compiled again when its file changes (a long-running
+    cluster)."""
     path, digest = model
-    scorer = Scorer(Diagnoser(read_model_file(path)), top=top, next_question=next_question)
+    network = dataclasses.replace(read_model_file(path), unknown_words=options.unknown_words)
+    scorer = Scorer(
+        Diagnoser(network),
+        top=options.top,
+        next_question=options.next_question,
+        min_lift=options.min_lift,
+    )
     if _model_digest(path) != digest:
         raise InputError("the model file changed during the run: score again", file=path)
     return scorer
 
 
 def _score_partition(
-    frame: pd.DataFrame, model: tuple[str | None, str | None], top: int, next_question: bool
+    frame: pd.DataFrame, model: tuple[str | None, str | None], options: Options
 ) -> pd.DataFrame:
     """The scores of one partition: as many rows as it read, or an error (never a short part)."""
     frame = frame.reset_index(drop=True)
-    scored = _worker_scorer(model, top, next_question).score(frame)
+    scored = _worker_scorer(model, options).score(frame)
     if len(scored) != len(frame):
         raise SyncdxError(f"{len(frame)} records read, {len(scored)} rows scored: nothing written")
     return scored
@@ -252,8 +275,10 @@ def _write_part(frame: pd.DataFrame, path: str) -> Stats:
     bad = np.flatnonzero(frame["error"].notna().to_numpy())
     ok = frame.loc[frame["error"].isna(), ["top_cause", "top_probability"]]
     grouped = ok.groupby("top_cause", observed=True)["top_probability"].agg(["count", "sum"])
+    flags = frame["undetermined"] if "undetermined" in frame.columns else None
     return {
         "rows": len(frame),
+        "undetermined": 0 if flags is None else int((flags == "yes").sum()),
         "errors": len(bad),
         "first_error": (int(bad[0]), str(frame["error"].iloc[bad[0]])) if len(bad) else None,
         "counts": grouped["count"].to_dict(),
@@ -283,6 +308,7 @@ def _summary(model: Diagnoser, stats: list[Stats], seconds: float) -> Summary:
         seconds,
         tuple(int(c) for c in counts),
         tuple(float(s) for s in sums),
+        undetermined=sum(s["undetermined"] for s in stats),
     )
 
 

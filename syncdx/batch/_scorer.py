@@ -192,7 +192,9 @@ class Scorer:
         network = self.model.network
         names = list(found)
         variables = [network.variables[network.index[node]] for node in found.values()]
-        codes = np.column_stack([_encode(v, frame[n]) for v, n in zip(variables, names)])
+        codes = np.column_stack(
+            [_encode(v, frame[n], ev.words(network)) for v, n in zip(variables, names)]
+        )
         columns = tuple(network.index[node] for node in found.values())
         invalid = (codes == ev.INVALID).any(axis=1)
         unique, inverse, numbers = self._numbers(
@@ -323,13 +325,13 @@ def _lift(value: float | None) -> float | None:
     return float(value)
 
 
-def _encode(variable: Variable, column: Any) -> ev.CodeArray:
-    """State codes of a pandas or Arrow column."""
+def _encode(variable: Variable, column: Any, unknown: frozenset[str]) -> ev.CodeArray:
+    """State codes of a pandas or Arrow column (`unknown`: the model's "don't know" words)."""
     if hasattr(column, "iloc"):
-        return ev.encode_column(variable, column)
+        return ev.encode_column(variable, column, unknown)
     from syncdx.batch._arrow import encode_arrow
 
-    return encode_arrow(variable, column)
+    return encode_arrow(variable, column, unknown)
 
 
 def _append_empty(values: np.ndarray, count: int) -> np.ndarray:

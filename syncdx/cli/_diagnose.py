@@ -7,7 +7,8 @@ action was tried or skipped) it asks the question `recommend()` ranks first inst
 from answers given as arguments (`paused_banner=yes`) or a session saved with `--save`
 (`--load`). A reply is an answer (a state in any case, y/n, the number of a choice, or a
 unique start of one: see `_replies`), a volunteered answer `question=state`, a "don't know"
-word (`syncdx.unknown_words()`: the question is skipped, no evidence), or a command: `skip`,
+word (the model's `unknown_words`, `--unknown-words`; at the prompt `?` is help, not one of
+them: the question is skipped, no evidence), or a command: `skip`,
 `undo`, `why` (what the step is for and what moved the likeliest cause), `help` or `?`, `quit`,
 also written `:skip` etc.; a state of the current question wins over the bare command word of
 the same name. A reply that contradicts earlier ones is not recorded. An action that targets a
@@ -34,7 +35,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from syncdx._loading import load_model
 from syncdx._model import Model
 from syncdx._session import Session
 from syncdx.cli._dialogue import DONE as DONE
@@ -43,7 +43,8 @@ from syncdx.cli._dialogue import OUT_OF_REPLIES as OUT_OF_REPLIES
 from syncdx.cli._dialogue import Dialogue as Dialogue
 from syncdx.cli._dialogue import Reader
 from syncdx.cli._dialogue import _refusal as _refusal
-from syncdx.cli._display import CAUSES_HELP, causes_list
+from syncdx.cli._display import CAUSES_HELP, causes_list, wrapped
+from syncdx.cli._models import load
 from syncdx.cli._replies import parse_answers
 from syncdx.errors import InputError, MissingExtraError
 
@@ -69,7 +70,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         from rich.console import Console
     except ImportError:
         raise MissingExtraError(INSTALL_HINT) from None
-    model = load_model(args.model, causes=args.causes)
+    model = load(args)
     session = _start(model, args.load, parse_answers(args.given, model.network))
     replies = _replies(args.answers)
     width = console_width(interactive=replies is None)
@@ -78,7 +79,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     dialogue = Dialogue(session, console, replies, ids=args.ids, reader=reader)
     code = dialogue.run()
     console.print()
-    console.print(summary_text(session, args.summary_format, ids=args.ids), soft_wrap=True)
+    summary = summary_text(session, args.summary_format, ids=args.ids, width=console.width)
+    console.print(summary, soft_wrap=True)
     if args.save:
         _save(session, Path(args.save))
         console.print(f"Saved the session to {args.save}")
@@ -106,14 +108,18 @@ def _save(session: Session, path: Path) -> None:
         raise InputError(f"cannot save the session: {exc.strerror}", file=str(path)) from None
 
 
-def summary_text(session: Session, form: str, *, ids: bool = False) -> str:
-    """`session.summary()` as `form` ("text", "markdown" or "json") shows it."""
+def summary_text(
+    session: Session, form: str, *, ids: bool = False, width: int | None = None
+) -> str:
+    """`session.summary()` as `form` ("text", "markdown" or "json") shows it; the text wrapped
+    on words to `width` columns if given (markdown and JSON stay one line per item, to paste)."""
     summary = session.summary()
     if form == "json":
         return json.dumps(summary.to_dict(), indent=1)
     if form == "markdown":
         return summary.to_markdown(ids=ids)
-    return f"Summary\n{summary.to_text(ids=ids)}"
+    text = f"Summary\n{summary.to_text(ids=ids)}"
+    return text if width is None else wrapped(text, width)
 
 
 def console_width(*, interactive: bool) -> int:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 HELP = (
     "Answer each step (a number, y/n, or the start of an answer), or type skip, undo, why, "
-    'help or quit; question=state gives an answer unasked; "don\'t know" skips a question.'
+    'help (or ?) or quit; question=state gives an answer unasked; a "don\'t know" word skips '
+    'a question (no evidence). Here ? is help, not "don\'t know".'
 )
 YES, NO = ("yes", "y", "true", "1"), ("no", "n", "false", "0")
 TOP_CAUSES = 6
@@ -189,7 +190,14 @@ class Dialogue:
     def _help(self, proposal: Proposal) -> None:
         self.console.print(HELP)
         self.console.print(f"Answers here: {self._choices(proposal)}")
-        self.console.print(f'"Don\'t know" words: {", ".join(sorted(ev.unknown_words()))}')
+        self.console.print(f'"Don\'t know" words: {", ".join(self._unknown_here(proposal))}')
+
+    def _unknown_here(self, proposal: Proposal) -> list[str]:
+        """The model's "don't know" words that mean "don't know" at this prompt: not those
+        read as a command (`?` is help), except `skip`, which does the same."""
+        answers = self._answers(proposal)
+        words = self.session.model.unknown_words
+        return sorted(w for w in words if parse_command(w, answers) in (None, "skip"))
 
     def _despite(self, proposal: Proposal) -> list[str]:
         """For an action: the answers that made a cause it targets less likely, and why it is
@@ -235,7 +243,8 @@ class Dialogue:
         """Every spelling that answers the proposal (lower case)."""
         if proposal.kind == "action":
             return YES + NO
-        return ev.spellings(ev.node(self.session.model.network, proposal.id)).keys()
+        variable = ev.node(self.session.model.network, proposal.id)
+        return ev.spellings(variable, ev.NO_WORDS).keys()
 
     def _record(self, proposal: Proposal, reply: str) -> bool:
         """Record the reply; False (and say why) if it is not an answer or contradicts others."""
@@ -257,7 +266,7 @@ class Dialogue:
             return True
         if proposal.kind == "question":
             variable = network.variable(proposal.id)
-            if ev.spellings(variable).get(reply) == ev.UNOBSERVED:
+            if ev.spellings(variable, ev.words(network)).get(reply) == ev.UNOBSERVED:
                 self.session.skip(proposal.id)
                 self.console.print("Not known: no evidence; the question is skipped.")
                 return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,6 +43,33 @@ def bars(probabilities: pd.Series, width: int | None = None) -> list[str]:
 def cut(text: str, width: int) -> str:
     """`text` in at most `width` characters, ending in "…" when it was cut."""
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+#: A list item's indent and percentage ("  80%  "): its text continues under the text.
+_PERCENT_ITEM = re.compile(r" *[<>]?\d+% +")
+
+
+def wrapped(text: str, width: int) -> str:
+    """`text` with each line longer than `width` wrapped on spaces (never inside a word, unless
+    a word alone is wider), its continuation lines indented to where the line's item text
+    starts ("  80%  A transient stall ..." continues under "A"; other lines two columns
+    further in than they start)."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            out.append(line)
+            continue
+        item = _PERCENT_ITEM.match(line)
+        start = item.end() if item else len(line) - len(line.lstrip(" ")) + 2
+        indent = min(start, width // 2)
+        out += textwrap.wrap(
+            line,
+            width=width,
+            subsequent_indent=" " * indent,
+            break_on_hyphens=False,
+            drop_whitespace=True,
+        )
+    return "\n".join(out)
 
 
 CAUSES_HELP = "comma-separated nodes to diagnose (default: the model's causes; for BIF, its roots)"

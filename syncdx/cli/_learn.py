@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from syncdx._loading import load_model
+from syncdx.cli._models import load
 from syncdx.errors import InputError, MissingExtraError
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def add_simulate(commands: Subparsers) -> None:
 
 def run_simulate(args: argparse.Namespace, out: TextIO) -> int:
     """Write the simulated cases."""
-    model = load_model(args.model)
+    model = load(args)
     cases = model.sample(args.n, seed=args.seed, missing=args.missing, fault_mix=args.fault_mix)
     write_table(cases, args.output, out)
     return 0
@@ -105,7 +105,7 @@ def run_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     """Print the evaluation report; write the figures with --plot."""
     from syncdx._learning import evaluate
 
-    model = load_model(args.model)
+    model = load(args)
     report = evaluate(model, read_cases(args.cases), replay=args.replay)
     print(report.table(), file=out)
     if args.plot:
@@ -144,7 +144,7 @@ REPORT_ROWS = 15
 
 def run_fit(args: argparse.Namespace, out: TextIO) -> int:
     """Fit, write the model, and say how far EM went (and, with --report, what moved)."""
-    model = load_model(args.model)
+    model = load(args)
     fitted = model.fit(read_cases(args.cases), confidence=args.confidence, max_iter=args.max_iter)
     fitted.save(args.output)
     result = fitted.learned

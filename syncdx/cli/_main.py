@@ -18,12 +18,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
 from syncdx import __version__
-from syncdx._loading import load_model
 from syncdx.cli._display import CAUSES_HELP, bars, causes_list
-from syncdx.cli._models import add_check, add_describe
+from syncdx.cli._models import add_check, add_describe, load
 from syncdx.cli._replies import parse_answers
 from syncdx.cli._score import at_least
-from syncdx.diagnosis._evidence import UNKNOWN_WORDS, set_unknown_words
+from syncdx.diagnosis._evidence import UNKNOWN_WORDS
 from syncdx.errors import (
     EvidenceError,
     InputError,
@@ -55,7 +54,6 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
     command: Command = args.command
-    previous = set_unknown_words(args.unknown_words) if args.unknown_words is not None else None
     try:
         with _terminate_as_exit():
             return command(args, out)
@@ -66,9 +64,6 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     except BrokenPipeError:
         _drop_stdout()
         return STDOUT_CLOSED
-    finally:
-        if previous is not None:
-            set_unknown_words(previous)
 
 
 @contextlib.contextmanager
@@ -105,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
         "--unknown-words",
         type=causes_list,
         metavar="WORDS",
-        help='comma-separated answers that mean "don\'t know" (no evidence); default: '
+        help='comma-separated answers that mean "don\'t know" (no evidence) for the model of '
+        'the command ("" for none; never for a node with a state spelled so); default: '
         + ", ".join(sorted(UNKNOWN_WORDS)),
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -168,7 +164,7 @@ def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _posterior(args: argparse.Namespace, out: TextIO) -> int:
-    model = load_model(args.model, causes=args.causes)
+    model = load(args)
     answers = parse_answers(args.answers, model.network)
     posterior = model.posterior(answers)
     if args.top is not None:

@@ -15,6 +15,15 @@ if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
+def load(args: argparse.Namespace) -> Model:
+    """The model a command works on: `--model` (default: the shipped one), with `--causes`
+    where the command has it and the "don't know" words of `--unknown-words` (given before
+    the command; default: the library's)."""
+    return load_model(
+        args.model, causes=getattr(args, "causes", None), unknown_words=args.unknown_words
+    )
+
+
 def add_describe(commands: Subparsers) -> None:
     """The `describe` command's arguments."""
     describe = commands.add_parser(
@@ -42,7 +51,7 @@ def add_check(commands: Subparsers) -> None:
 
 
 def _describe(args: argparse.Namespace, out: TextIO) -> int:
-    model = load_model(args.model, causes=args.causes)
+    model = load(args)
     for line in describe_lines(model):
         print(line, file=out)
     return 0
@@ -76,7 +85,7 @@ def describe_lines(model: Model) -> list[str]:
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = load_model(args.model, causes=args.causes)
+        model = load(args)
     network = model.network
     print(f"{args.model}: valid model {model.name!r}", file=out)
     if network.title:

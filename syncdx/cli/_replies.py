@@ -65,14 +65,14 @@ def parse_command(reply: str, answers: Collection[str]) -> str | None:
 def numbered(variable: Variable) -> bool:
     """Whether a question's choices are offered by number: not for yes/no questions (there
     `1` means yes) nor for states that are numbers."""
-    lookup = ev.spellings(variable)
+    lookup = ev.spellings(variable, ev.NO_WORDS)
     return not any(str(n) in lookup for n in range(len(variable.states) + 1))
 
 
 def choose(variable: Variable, reply: str) -> str | None:
     """The state of `variable` a short reply names (see the module), or None."""
     text = reply.strip()
-    lookup = ev.spellings(variable)
+    lookup = ev.spellings(variable, ev.NO_WORDS)  # a "don't know" word names no state
     index = lookup.get(text) if text else None
     if index is not None and index != ev.UNOBSERVED:
         return variable.states[index]
@@ -104,7 +104,7 @@ def volunteered(network: Network, reply: str) -> Volunteered | None:
         raise EvidenceError(f"give a state after '=': one of {', '.join(variable.states)}")
     state = choose(variable, value)
     if state is None:
-        if ev.spellings(variable).get(value.strip()) == ev.UNOBSERVED:
+        if ev.spellings(variable, ev.words(network)).get(value.strip()) == ev.UNOBSERVED:
             raise EvidenceError(f"{value.strip()!r} records nothing; just leave it out")
         raise EvidenceError(ev.value_problem(variable, value.strip()))
     return Volunteered(variable.id, state)

@@ -20,6 +20,8 @@ from typing import Any, TextIO
 
 from syncdx.batch._streaming import ProgressCallback, Summary, score_file
 from syncdx.batch._tables import STDIO
+from syncdx.cli._models import load
+from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import InputWarning
 
 #: Most causes listed in the summary table.
@@ -45,21 +47,24 @@ def run_score(args: argparse.Namespace, out: TextIO) -> int:
 
 def _score(args: argparse.Namespace, out: TextIO) -> int:
     common = {
-        "model": args.model,
         "top": args.top,
         "strict": args.strict,
         "next_question": args.next_question,
+        "min_lift": args.min_lift,
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
         if args.engine == "dask":
             from syncdx.batch._dask import score_dask
 
+            words = None if args.unknown_words is None else ev.word_set(args.unknown_words)
             summary = score_dask(
                 args.input,
                 args.output,
+                model=args.model,
                 scheduler=args.scheduler,
                 blocksize=args.blocksize,
+                unknown_words=words,
                 **common,
             )
         else:
@@ -67,16 +72,15 @@ def _score(args: argparse.Namespace, out: TextIO) -> int:
                 summary = score_file(
                     args.input,
                     args.output,
+                    model=load(args).diagnoser,  # with the --unknown-words of the command
                     chunk_size=args.chunk_size,
                     progress=progress,
-                    min_lift=args.min_lift,
                     **common,
                 )
     for warning in caught:
         print(f"syncdx: warning: {warning.message}", file=sys.stderr)
     if not args.quiet:
-        lift = None if args.engine == "dask" else args.min_lift  # dask: no undetermined column
-        print(summary_line(summary, args.output, lift), file=sys.stderr)
+        print(summary_line(summary, args.output, args.min_lift), file=sys.stderr)
     if args.summary:
         print_summary(summary, sys.stderr if args.output == STDIO else out)
     return 0

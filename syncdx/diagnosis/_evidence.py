@@ -5,11 +5,12 @@ states case-insensitively, with surrounding blanks ignored, when only one state 
 differ only in case, as BIF files allow, must be spelled exactly); for yes/no states, `true/false`,
 `1/0` and `y/n` are accepted too; a number with no fractional part matches the state spelled as
 that integer (2.0 is "2"). A blank (None, NaN, pandas' NA or NaT, "") means "not observed", and
-so does a "don't know" word (`UNKNOWN_WORDS`: "?", "don't know", "not sure", "unknown", "skip",
-"n/a", case and inner spaces ignored; `set_unknown_words` changes the set) unless it spells a
-state of the node: a node with a state "unknown" keeps it. ("maybe" is not among them: it often
-means "partly"; add it if your reports use it for "don't know".) Anything else is an
-`EvidenceError` naming the node, the value and the allowed states.
+so does a "don't know" word of the model (`Network.unknown_words`, by default `UNKNOWN_WORDS`:
+"?", "don't know", "not sure", "maybe", "unknown", "skip", "n/a", case and inner spaces ignored)
+unless it spells a state of the node: a node with a state "unknown" (or "maybe") keeps it. The
+words are the model's, never a process-wide setting: functions that read answers take them
+(`words(network)`). Anything else is an `EvidenceError` naming the node, the value and the
+allowed states.
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ if TYPE_CHECKING:  # pandas is imported where tables are read, to keep `import s
 ALIASES = {"yes": ("true", "1", "y", "1.0"), "no": ("false", "0", "n", "0.0")}
 #: Code for "not observed" in encoded evidence.
 UNOBSERVED = -1
-#: Answers that mean "no evidence" (as blanks do) for a node that has no state spelled so.
+#: The default answers that mean "no evidence" (as blanks do) for a node that has no state
+#: spelled so ("maybe" included: in a report it means the person could not tell).
 UNKNOWN_WORDS = frozenset(
-    {"?", "don't know", "dont know", "do not know", "not sure", "unknown", "skip", "n/a"}
+    {"?", "don't know", "dont know", "do not know", "not sure", "maybe", "unknown", "skip", "n/a"}
 )
-_unknown_words = UNKNOWN_WORDS
+#: No "don't know" words: for state names (soft evidence), which must name a state.
+NO_WORDS: frozenset[str] = frozenset()
 #: Code for a value that is not a state of its node.
 INVALID = -2
 
@@ -119,18 +122,22 @@ class Spellings(Mapping[str, int]):
         return len({**self.exact, **self.folded})
 
 
-def spellings(variable: Variable) -> Spellings:
-    """The spellings accepted for the variable's states (see `Spellings`)."""
-    return _spellings(variable.states)
-
-
-def _spellings(states: tuple[str, ...]) -> Spellings:
-    return _cached_spellings(states, _unknown_words)
+def spellings(variable: Variable, unknown: frozenset[str]) -> Spellings:
+    """The spellings accepted for the variable's states, `unknown` being the "don't know"
+    words (`words(network)`; see `Spellings`)."""
+    return _spellings(variable.states, unknown)
 
 
 @cache
-def _cached_spellings(states: tuple[str, ...], unknown: frozenset[str]) -> Spellings:
+def _spellings(states: tuple[str, ...], unknown: frozenset[str]) -> Spellings:
     return Spellings(states, unknown)
+
+
+def words(network: Network) -> frozenset[str]:
+    """The answers that mean "no evidence" in reports on `network` (its `unknown_words`, or
+    `UNKNOWN_WORDS`)."""
+    chosen = network.unknown_words
+    return UNKNOWN_WORDS if chosen is None else chosen
 
 
 def unknown_key(text: str) -> str:
@@ -138,24 +145,17 @@ def unknown_key(text: str) -> str:
     return " ".join(text.replace("\u2019", "'").casefold().split())
 
 
-def unknown_words() -> frozenset[str]:
-    """The answers that currently mean "no evidence" (see `set_unknown_words`)."""
-    return _unknown_words
+def word_set(chosen: str | Iterable[str] | None) -> frozenset[str]:
+    """ "Don't know" words as a model keeps them: compared as `unknown_key` spells them, blanks
+    dropped (None: `UNKNOWN_WORDS`; an empty list: none). A TypeError unless they are text."""
+    given = UNKNOWN_WORDS if chosen is None else names(chosen, "unknown_words")
+    return frozenset(key for key in map(unknown_key, given) if key)
 
 
-def set_unknown_words(words: Iterable[str] | None) -> frozenset[str]:
-    """Make `words` the answers that mean "no evidence" for every node without a state spelled
-    so (None: back to `UNKNOWN_WORDS`; an empty list: none); returns the previous set."""
-    global _unknown_words
-    previous = _unknown_words
-    chosen = UNKNOWN_WORDS if words is None else names(words, "unknown_words")
-    _unknown_words = frozenset(unknown_key(w) for w in chosen if unknown_key(w))
-    return previous
-
-
-def state_index(variable: Variable, value: object) -> int:
-    """The index of the state `value` names (UNOBSERVED for a blank); EvidenceError otherwise."""
-    lookup = _spellings(variable.states)
+def state_index(variable: Variable, value: object, unknown: frozenset[str]) -> int:
+    """The index of the state `value` names (UNOBSERVED for a blank or one of the `unknown`
+    words that is no state); EvidenceError otherwise."""
+    lookup = _spellings(variable.states, unknown)
     if type(value) is str:  # most answers are spelled as the model spells them
         index = lookup.exact.get(value)
         if index is not None:
@@ -197,7 +197,7 @@ def value_problem(variable: Variable, value: object, *, named: bool = True) -> s
     listed); `named` says which node it is for."""
     for_node, of_node = (f" for {variable.id!r}", f" of {variable.id!r}") if named else ("", "")
     text = normalise(value)
-    clash = _spellings(variable.states).clashes.get(text.casefold()) if text else None
+    clash = _spellings(variable.states, NO_WORDS).clashes.get(text.casefold()) if text else None
     answer = _shown_answer(value)
     if clash:
         return (
@@ -287,7 +287,7 @@ def encode(network: Network, evidence: Evidence | None) -> dict[int, int]:
         if not isinstance(name, str) or name not in network.index:
             raise _unknown_or_twin(network, name, evidence)
         variable = network.variables[network.index[name]]
-        index, code = network.index[name], state_index(variable, value)
+        index, code = network.index[name], state_index(variable, value, words(network))
         first = given.setdefault(index, (value, code))
         if first[1] != code:
             raise _two_answers(variable, first[0], value)
@@ -306,7 +306,7 @@ def _unknown_or_twin(network: Network, name: object, evidence: Evidence | None) 
         if twin is not None and theirs:
             variable = network.variable(twin)
             mine = next(value for key, value in pairs if key == name)
-            if not _same_answer(variable, theirs[0], mine):
+            if not _same_answer(variable, theirs[0], mine, words(network)):
                 return _two_answers(variable, theirs[0], mine, name)
     return _unknown(network, name)
 
@@ -316,12 +316,14 @@ def same_answer(network: Network | None, name: str, first: object, second: objec
     if the node is unknown or a value is not a state, whether they are equal)."""
     if network is None or name not in network.index:
         return first == second
-    return _same_answer(network.variable(name), first, second)
+    return _same_answer(network.variable(name), first, second, words(network))
 
 
-def _same_answer(variable: Variable, first: object, second: object) -> bool:
+def _same_answer(
+    variable: Variable, first: object, second: object, unknown: frozenset[str]
+) -> bool:
     try:
-        return state_index(variable, first) == state_index(variable, second)
+        return state_index(variable, first, unknown) == state_index(variable, second, unknown)
     except EvidenceError:
         return first == second
 
@@ -366,7 +368,7 @@ def _soft_weights(variable: Variable, weights: object) -> FloatArray:
         raise _bad_soft(variable, weights, f"must map each state to a weight, got {weights!r}")
     vector = np.full(variable.card, np.nan)
     for value, weight in weights.items():
-        index = state_index(variable, value)
+        index = state_index(variable, value, NO_WORDS)  # a weight names a state, never "maybe"
         if index == UNOBSERVED:
             raise _bad_soft(variable, weights, f"has a blank state name ({shown(value)})")
         if not (isinstance(weight, Real) and 0.0 <= _as_float(weight) < math.inf):
@@ -513,7 +515,7 @@ def encode_frame(network: Network, frame: pd.DataFrame) -> EncodedFrame:
     found = column_nodes(tuple(labels), network.ids())
     codes = np.full((len(frame), len(found)), UNOBSERVED, dtype=np.int16)
     for j, (name, node_id) in enumerate(found.items()):
-        codes[:, j] = encode_column(network.variable(node_id), frame[labels[name]])
+        codes[:, j] = encode_column(network.variable(node_id), frame[labels[name]], words(network))
     return EncodedFrame(codes, tuple(network.index[n] for n in found.values()), tuple(found))
 
 
@@ -589,31 +591,32 @@ def folded_name(name: str) -> str:
     return "_".join(name.strip().casefold().replace("-", " ").replace("_", " ").split())
 
 
-def encode_column(variable: Variable, column: pd.Series) -> CodeArray:
-    """State codes of one column, decoding each distinct value once."""
+def encode_column(variable: Variable, column: pd.Series, unknown: frozenset[str]) -> CodeArray:
+    """State codes of one column, decoding each distinct value once (`unknown`: the "don't
+    know" words)."""
     import pandas as pd
 
     try:
         keys, uniques = pd.factorize(column, use_na_sentinel=True)
     except TypeError:  # unhashable cells (lists, dicts): none of them is a state
-        return np.array([_cell_code(variable, value) for value in column], dtype=np.int16)
+        return np.array([_cell_code(variable, v, unknown) for v in column], dtype=np.int16)
     table = np.empty(len(uniques) + 1, dtype=np.int16)
     table[-1] = UNOBSERVED  # factorize marks missing values with -1
-    lookup = spellings(variable)
+    lookup = spellings(variable, unknown)
     for i, value in enumerate(uniques):
         text = normalise(value)
         table[i] = UNOBSERVED if text is None else lookup.get(text, INVALID)
     return table[keys]
 
 
-def _cell_code(variable: Variable, value: object) -> int:
+def _cell_code(variable: Variable, value: object, unknown: frozenset[str]) -> int:
     """The state code of one cell: INVALID for a value that cannot be a state (a list)."""
     try:
         hash(value)
     except TypeError:
         return INVALID
     text = normalise(value)
-    return UNOBSERVED if text is None else spellings(variable).get(text, INVALID)
+    return UNOBSERVED if text is None else spellings(variable, unknown).get(text, INVALID)
 
 
 def pattern_keys(codes: CodeArray, cards: Sequence[int]) -> npt.NDArray[np.int64] | None:

@@ -38,7 +38,7 @@ class Finding:
 def answer_finding(network: Network, node: str, state: object) -> Finding | None:
     """The finding "node = state" (None for a blank answer)."""
     variable = ev.node(network, node)
-    code = ev.state_index(variable, state)
+    code = ev.state_index(variable, state, ev.words(network))
     if code == ev.UNOBSERVED:
         return None
     index = network.index[variable.id]

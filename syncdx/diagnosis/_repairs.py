@@ -133,7 +133,10 @@ def combine_soft(
     for node, weights in second.items():
         if node in out:
             variable = ev.node(network, node)
-            given = {variable.states[ev.state_index(variable, s)]: w for s, w in out[node].items()}
+            given = {
+                variable.states[ev.state_index(variable, s, ev.NO_WORDS)]: w
+                for s, w in out[node].items()
+            }
             out[node] = {s: given.get(s, 0.0) * w for s, w in weights.items()}
         else:
             out[node] = weights

@@ -61,7 +61,9 @@ def read_cases(diagnoser: Diagnoser, frame: pd.DataFrame) -> Cases:
     labels = {str(c): c for c in frame.columns}
     codes = np.full((len(frame), len(observed)), ev.UNOBSERVED, dtype=np.int16)
     for j, (name, node) in enumerate(observed.items()):
-        codes[:, j] = ev.encode_column(network.variable(node), frame[labels[name]])
+        codes[:, j] = ev.encode_column(
+            network.variable(node), frame[labels[name]], ev.words(network)
+        )
         _check_codes(diagnoser, frame, labels[name], node, codes[:, j])
     present = np.full((len(frame), len(diagnoser.causes)), -1, dtype=np.int8)
     has_causes = False

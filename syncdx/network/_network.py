@@ -98,7 +98,9 @@ class Network:
     `variables` are in a topological order (parents first), `cards` their numbers of states;
     `parents[i]` holds the indices of variable i's parents; `cpts[i]` is its conditional
     probability table. `documents` maps the keys that `source` references cite to the documents'
-    titles; `file` is where it was read from.
+    titles; `file` is where it was read from. `unknown_words` are the answers that mean "don't
+    know" (no evidence) in reports on this model (None: the default set, see
+    `syncdx.diagnosis._evidence.UNKNOWN_WORDS`).
     """
 
     variables: tuple[Variable, ...]
@@ -109,6 +111,7 @@ class Network:
     title: str = ""
     documents: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     file: str | None = None
+    unknown_words: frozenset[str] | None = None
     index: Mapping[str, int] = field(init=False, repr=False)
     cards: tuple[int, ...] = field(init=False, repr=False)
 

@@ -381,7 +381,7 @@ def test_rows_in_equal_rows_out(
         out = read_back(dst)
         assert not rows or dst.read_bytes() == arrow_writer_bytes(sync, src, chunk)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
+            patch.setattr("syncdx.batch._readers._pyarrow_or_none", lambda: None)
             score_file(src, Path(folder) / "pandas.csv", model=sync, chunk_size=chunk)
         assert_same_table(read_back(Path(folder) / "pandas.csv"), out)
     expected = [row if row is not None else [""] * len(header) for row in rows]
@@ -404,7 +404,7 @@ def arrow_writer_bytes(sync: Model, src: Path, chunk: int) -> bytes:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    from syncdx.batch._tables import read_table
+    from syncdx.batch._readers import read_table
 
     scorer, sink = Scorer(sync.diagnoser), pa.BufferOutputStream()
     with read_table(str(src), chunk) as chunks:
@@ -442,7 +442,7 @@ def test_csv_without_pyarrow_gives_same_table(
     src = tmp_path / "in.csv"
     write_csv(src, ["id", "paused_banner"], [["01", "yes"], ["02", "maybe"], ["03", ""]])
     score_file(src, tmp_path / "arrow.csv", model=sync)
-    monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
+    monkeypatch.setattr("syncdx.batch._readers._pyarrow_or_none", lambda: None)
     score_file(src, tmp_path / "pandas.csv", model=sync)
     assert_same_table(read_back(tmp_path / "pandas.csv"), read_back(tmp_path / "arrow.csv"))
 
@@ -519,7 +519,7 @@ def test_threads_sharing_a_scorer_get_the_same_scores(
 def csv_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each CSV reading path: pyarrow's, and pandas' (the fallback without pyarrow)."""
     if request.param == "pandas":
-        monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
+        monkeypatch.setattr("syncdx.batch._readers._pyarrow_or_none", lambda: None)
     return str(request.param)
 
 
@@ -588,7 +588,7 @@ def test_pandas_path_reports_invalid_utf8_in_the_first_block(
     sync: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without pyarrow, a non-UTF-8 byte near the start is an InputError, not a traceback."""
-    monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
+    monkeypatch.setattr("syncdx.batch._readers._pyarrow_or_none", lambda: None)
     src = tmp_path / "in.csv"
     src.write_bytes(b"id,paused_banner\ncaf\xe9,yes\n")
     with pytest.raises(InputError, match=r"in\.csv, line 2: not UTF-8 text"):

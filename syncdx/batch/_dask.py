@@ -30,7 +30,7 @@ import numpy as np
 from syncdx.batch._part_folder import check_part_folder, staged_parts
 from syncdx.batch._scorer import DEFAULT_TOP, Scorer
 from syncdx.batch._streaming import Summary
-from syncdx.batch._tables import (
+from syncdx.batch._readers import (
     STDIO,
     physical_line,
     read_table,
@@ -243,7 +243,7 @@ def _write_parts(scored: Any, folder: str, fmt: str) -> list[Stats]:
 
 def _write_part(frame: pd.DataFrame, path: str) -> Stats:
     """Write one scored partition; what it held, for the summary."""
-    from syncdx.batch._tables import TableWriter
+    from syncdx.batch._readers import TableWriter
 
     with open(path, "wb") as handle:
         writer = TableWriter(handle, table_format(path), path)

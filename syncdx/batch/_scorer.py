@@ -36,7 +36,7 @@ import numpy.typing as npt
 from syncdx._counts import count
 from syncdx._ranking import descending
 from syncdx.batch._patterns import Memo, Numbers, infer_patterns
-from syncdx.batch._tables import check_columns
+from syncdx.batch._readers import check_columns
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import ImpossibleEvidenceError, InputError, InputWarning

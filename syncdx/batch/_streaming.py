@@ -27,7 +27,7 @@ from syncdx.network._files import read_model_file
 if TYPE_CHECKING:
     import pandas as pd
 
-    from syncdx.batch._tables import Chunks
+    from syncdx.batch._readers import Chunks
 
 #: Rows scored together when streaming a file: bounds memory, amortises the per-chunk cost.
 DEFAULT_CHUNK_ROWS = 50_000
@@ -138,7 +138,7 @@ def score_file(
     appears only once complete. With `strict`, the first row with an error stops the run with
     an InputError naming its line and column.
     """
-    from syncdx.batch._tables import read_table, write_table
+    from syncdx.batch._readers import read_table, write_table
 
     chunk_size = count(chunk_size, "chunk_size", minimum=1)
     scorer = Scorer(
@@ -227,7 +227,7 @@ def _stop_at_first_error(
 ) -> None:
     """InputError for the first row with an error (`before`: rows in earlier chunks), at the
     line `locate` finds (found while reading: the input is never read again)."""
-    from syncdx.batch._tables import label
+    from syncdx.batch._readers import label
 
     bad = np.flatnonzero(scored.culprit != None)  # noqa: E711
     if not bad.size:

@@ -34,7 +34,7 @@ def sync() -> Model:
 def csv_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each CSV reading path: pyarrow's, and pandas' (the fallback without pyarrow)."""
     if request.param == "pandas":
-        monkeypatch.setattr("syncdx.batch._readers._pyarrow_or_none", lambda: None)
+        monkeypatch.setattr("syncdx.batch._formats.pyarrow_or_none", lambda: None)
     return str(request.param)
 
 
@@ -148,7 +148,7 @@ def test_a_stray_quote_is_an_error_at_its_line_or_loses_no_row(
     wrong = [k for k, r in enumerate(records) if r and not least <= len(r) <= 3]
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
         if reader == "pandas":
-            patch.setattr("syncdx.batch._readers._pyarrow_or_none", lambda: None)
+            patch.setattr("syncdx.batch._formats.pyarrow_or_none", lambda: None)
         src, dst = Path(folder) / "in.csv", Path(folder) / "out.csv"
         src.write_bytes(b"id,note,paused_banner\n" + body.encode())
         if opened is not None or wrong:
@@ -412,7 +412,7 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_output(
     def temporary(target: Path) -> Full:
         return Full(str(target.parent / f".{target.name}.part"), error)
 
-    monkeypatch.setattr("syncdx.batch._readers._temporary", temporary)
+    monkeypatch.setattr("syncdx.batch._atomic._temporary", temporary)
     code, err = run_cli(["score", str(src), "-o", str(dst)], capsys)
     assert code == 4
     assert err == f"syncdx: error: {dst}: cannot write: {os.strerror(error)}\n"

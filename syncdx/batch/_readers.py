@@ -1,11 +1,8 @@
-"""Batch tables on disk: CSV and Parquet read in chunks, and written atomically.
+"""Batch tables read from disk: CSV and Parquet, in chunks, as `Frame`s.
 
 CSV is read as text, every cell a string exactly as written (no NA guessing: "NA" stays "NA"),
-UTF-8 with or without a byte-order mark, `-` meaning stdin/stdout. A blank line is a row whose
-cells are all empty. Parquet keeps its column types and is read row group by row group.
-
-Output goes to a temporary file beside the destination, renamed into place only once complete,
-so an interrupted run never leaves a truncated file where the output should be.
+UTF-8 with or without a byte-order mark, `-` meaning stdin. A blank line is a row whose cells
+are all empty. Parquet keeps its column types and is read row group by row group.
 """
 
 from __future__ import annotations
@@ -14,63 +11,28 @@ import codecs
 import contextlib
 import csv
 import io
-import os
-import stat
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
+from syncdx.batch import _formats as formats
+from syncdx.batch._arrow import READ_BYTES, read_csv
 from syncdx.batch._csvscan import RecordScanner, ScannedStream
-from syncdx.batch._outfile import STDOUT, open_in_place, partial, stdout_buffer, writing
-from syncdx.batch._outfile import target as output_target
-from syncdx.diagnosis import _evidence as ev
-from syncdx.errors import InputError, MissingExtraError
+from syncdx.batch._formats import check_columns, label, table_format
+from syncdx.batch._frames import ArrowFrame, Frame, Output, PandasFrame
+from syncdx.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from pandas._typing import ReadCsvBuffer
+    from pandas.io.parsers import TextFileReader
 
-STDIO = "-"
-CSV_SUFFIXES = (".csv", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 #: The longest CSV field the line-locating paths accept (pyarrow and pandas have no limit).
 FIELD_SIZE_LIMIT = 2**31 - 1
 #: The longest CSV record read (a longer one is an error naming its line): Arrow's limit.
 RECORD_LIMIT = FIELD_SIZE_LIMIT
-
-
-def label(path: str) -> str:
-    """How messages name `path`: `<stdin>` (or stdout) for `-`."""
-    return "<stdin>" if path == STDIO else path
-
-
-def table_format(path: str) -> str:
-    """'csv' or 'parquet', from the file name; `-` is CSV."""
-    suffix = Path(path).suffix.lower()
-    if path == STDIO or suffix in CSV_SUFFIXES:
-        return "csv"
-    if suffix in PARQUET_SUFFIXES:
-        return "parquet"
-    raise InputError(
-        f"unknown table format {suffix or '(no suffix)'!r}; expected .csv or .parquet",
-        file=label(path),
-    )
-
-
-def require_pyarrow(purpose: str) -> Any:
-    """The `pyarrow` module, or an InputError naming the extra that provides it."""
-    try:
-        import pyarrow
-        import pyarrow.csv
-        import pyarrow.parquet
-    except ImportError:  # pragma: no cover - pyarrow is installed in the test environment
-        raise MissingExtraError(
-            f"{purpose} needs pyarrow (a dependency of syncdx): pip install pyarrow"
-        ) from None
-    return pyarrow
 
 
 def _no_line(record: int) -> int | None:
@@ -84,7 +46,7 @@ class Chunks:
 
     columns: tuple[str, ...]
     total: int | None
-    frames: Iterator[Any]  # Arrow tables, or DataFrames without pyarrow
+    frames: Iterator[Frame[Output]]  # Arrow tables, or DataFrames without pyarrow
     locate: Callable[[int], int | None] = _no_line
 
 
@@ -103,21 +65,23 @@ def read_table(path: str, chunk_size: int) -> Iterator[Chunks]:
         header, lines = _read_header(handle, path)
         scanner = RecordScanner(len(header), lines, label(path), RECORD_LIMIT)
         stream = ScannedStream(handle, scanner)
-        if _pyarrow_or_none() is None:
-            frames = _csv_frames(stream, header, chunk_size)
+        if formats.pyarrow_or_none() is None:
+            frames: Iterator[Frame[Output]] = _csv_frames(stream, header, chunk_size)
         else:
             frames = _arrow_frames(stream, header, chunk_size)
-        padded = _pyarrow_or_none() is None  # pandas pads a short record with empty cells
+        padded = formats.pyarrow_or_none() is None  # pandas pads a short record with empty cells
         yield Chunks(header, None, _all_records(frames, scanner, padded), scanner.line_of)
 
 
 def _open_binary(path: str) -> io.BufferedReader:
     """`path` (or stdin) opened for reading bytes, buffered so that lines can be peeked at."""
     try:
-        handle: Any = sys.stdin.buffer if path == STDIO else open(path, "rb")  # noqa: SIM115
+        handle = sys.stdin.buffer if path == formats.STDIO else open(path, "rb")  # noqa: SIM115
     except OSError as error:
         raise InputError(f"cannot open: {error.strerror}", file=label(path)) from None
-    return handle if isinstance(handle, io.BufferedReader) else io.BufferedReader(handle)
+    if isinstance(handle, io.BufferedReader):
+        return handle
+    return io.BufferedReader(cast(io.RawIOBase, handle))  # a stdin that is not one (a test's)
 
 
 def _read_header(handle: io.BufferedReader, path: str) -> tuple[tuple[str, ...], int]:
@@ -180,40 +144,33 @@ def _unlimited_fields() -> Iterator[None]:
         csv.field_size_limit(previous)
 
 
-def check_columns(columns: tuple[str, ...], path: str | None) -> None:
-    """InputError if a column name appears twice or two are unnamed (`path` None: a frame)."""
-    file = None if path is None else label(path)
-    line = 1 if path is not None and table_format(path) == "csv" else None
-    ev.check_column_names(columns, file=file, line=line)
-
-
-def _arrow_frames(stream: ScannedStream, header: tuple[str, ...], chunk_size: int) -> Iterator[Any]:
+def _arrow_frames(
+    stream: ScannedStream, header: tuple[str, ...], chunk_size: int
+) -> Iterator[ArrowFrame]:
     """Arrow tables of text from `stream` (see `_arrow.read_csv`)."""
-    from syncdx.batch._arrow import read_csv
-
-    pa = require_pyarrow("fast CSV input")
+    pa = formats.require_pyarrow("fast CSV input")
     try:
-        yield from read_csv(_blocks(stream), header, chunk_size)
+        for table in read_csv(_blocks(stream), header, chunk_size):
+            yield ArrowFrame(table)
     except pa.ArrowInvalid as error:
         raise _refused(stream.scanner, str(error)) from None
 
 
 def _blocks(stream: ScannedStream) -> Iterator[bytes]:
     """Whole records from `stream`, about `READ_BYTES` at a time, to the end."""
-    from syncdx.batch._arrow import READ_BYTES
-
     while block := stream.read(READ_BYTES):
         yield block
 
 
 def _csv_frames(
     stream: ScannedStream, header: tuple[str, ...], chunk_size: int
-) -> Iterator[pd.DataFrame]:
+) -> Iterator[PandasFrame]:
     """DataFrames of text (pandas, without pyarrow): blank lines, and the missing fields of a
     short record, are empty cells."""
     import pandas as pd
 
-    start, text = 0, cast(Any, _Text(stream))  # what pandas needs of it: `read`
+    text = cast("ReadCsvBuffer[str]", _Text(stream))  # what pandas uses of it: `read`
+    start = 0
     try:
         reader = pd.read_csv(
             text,
@@ -229,12 +186,12 @@ def _csv_frames(
         while (frame := _next_quietly(reader)) is not None:
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
-            yield frame
+            yield PandasFrame(frame)
     except (UnicodeDecodeError, pd.errors.ParserError) as error:
         raise _refused(stream.scanner, str(error).split("C error: ")[-1], padded=True) from None
 
 
-def _next_quietly(reader: Any) -> pd.DataFrame | None:
+def _next_quietly(reader: TextFileReader) -> pd.DataFrame | None:
     """The next chunk pandas reads, None at the end; without the warning that a long first
     record lost fields: `_all_records` stops there with an error naming its line."""
     import pandas as pd
@@ -269,7 +226,9 @@ def _refused(scanner: RecordScanner, message: str, padded: bool = False) -> Inpu
     return InputError(message, file=scanner.file)
 
 
-def _all_records(frames: Iterator[Any], scanner: RecordScanner, padded: bool) -> Iterator[Any]:
+def _all_records(
+    frames: Iterator[Frame[Output]], scanner: RecordScanner, padded: bool
+) -> Iterator[Frame[Output]]:
     """`frames`, checked to hold one row per record read: a record lost is an error, and so
     is any problem `scanner` saw (`padded`: the reader pads short records)."""
     rows = 0
@@ -292,7 +251,7 @@ def _all_records(frames: Iterator[Any], scanner: RecordScanner, padded: bool) ->
 def physical_line(path: str, record: int) -> int | None:
     """The line (header = 1) on which data record `record` (1-based) starts, as the reader's
     `RecordScanner` counts them; None for stdin or past the end."""
-    if path == STDIO:
+    if path == formats.STDIO:
         return None
     with _open_binary(path) as handle:
         header, lines = _read_header(handle, path)
@@ -305,7 +264,7 @@ def physical_line(path: str, record: int) -> int | None:
 
 
 def _read_parquet(path: str, chunk_size: int) -> Chunks:
-    pa = require_pyarrow("Parquet")
+    pa = formats.require_pyarrow("Parquet")
     pq = pa.parquet
     try:
         file = pq.ParquetFile(path)
@@ -314,197 +273,11 @@ def _read_parquet(path: str, chunk_size: int) -> Chunks:
     columns = tuple(file.schema_arrow.names)
     check_columns(columns, path)
 
-    def frames() -> Iterator[Any]:
+    def frames() -> Iterator[ArrowFrame]:
         try:
             for batch in file.iter_batches(batch_size=chunk_size):
-                yield pa.Table.from_batches([batch])
+                yield ArrowFrame(pa.Table.from_batches([batch]))
         except (OSError, pa.lib.ArrowException) as error:
             raise InputError(f"unreadable Parquet data: {error}", file=label(path)) from None
 
     return Chunks(columns, file.metadata.num_rows, frames())
-
-
-class TableWriter:
-    """Writes frames with the same columns, one after the other, into a CSV or Parquet file.
-
-    pyarrow writes both formats (CSV quoted where text, floats in shortest round-trip form);
-    without pyarrow, CSV falls back to pandas (slower).
-    """
-
-    def __init__(self, handle: IO[bytes], fmt: str, name: str | None = None) -> None:
-        """Write `fmt` ('csv' or 'parquet') to `handle`; errors name the file `name`."""
-        self._handle, self._format, self._name = handle, fmt, name
-        self._arrow = _pyarrow_or_none() if fmt == "csv" else require_pyarrow("Parquet output")
-        self._writer: Any = None
-        self._frame_schema: Any = None
-        self._rows = 0
-
-    @property
-    def rows(self) -> int:
-        """Rows written so far."""
-        return self._rows
-
-    def write(self, frame: Any) -> None:
-        """Append the rows of `frame`: a DataFrame, or a `_arrow.ScoredTable`."""
-        with writing(self._name):
-            self._write(frame)
-        self._rows += len(frame)
-
-    def _write(self, frame: Any) -> None:
-        pa = self._arrow
-        if not hasattr(frame, "iloc"):
-            self._write_scored(frame)
-        elif pa is None:
-            # text quoted as pyarrow quotes it: pandas leaves a lone CR bare otherwise
-            quoting = csv.QUOTE_NONNUMERIC
-            frame.to_csv(self._handle, index=False, header=self._rows == 0, quoting=quoting)
-        else:
-            if self._frame_schema is None:  # the first frame's, for every frame
-                self._frame_schema = arrow_schema(frame)
-            table = pa.Table.from_pandas(frame, self._frame_schema, preserve_index=False)
-            self._write_arrow(table.replace_schema_metadata(None))  # no pandas metadata
-
-    def _write_scored(self, scored: Any) -> None:
-        """Append a ScoredTable: CSV lines built by Arrow kernels, or through pyarrow's writers."""
-        from syncdx.batch._arrow import ScoredTable, csv_header, csv_text
-
-        if self._format == "csv":
-            inputs = csv_text(scored.inputs, self._name, self._rows)
-            scored = ScoredTable(inputs, scored.scores, scored.rows)
-        if self._format == "csv" and scored.csv_ready():
-            if self._rows == 0:
-                names = [*scored.inputs.column_names, *scored.scores.column_names]
-                self._handle.write(csv_header(names))
-            for piece in scored.csv_bytes():
-                self._handle.write(piece)
-        else:
-            self._write_arrow(scored.table())
-
-    def _write_arrow(self, table: Any) -> None:
-        """Append an Arrow table through pyarrow's writer (opened with the first table's schema;
-        for CSV, text-like columns as text, see `_arrow.csv_text`)."""
-        from syncdx.batch._arrow import csv_text
-
-        if self._format == "csv":
-            table = csv_text(table, self._name, self._rows)
-        if self._writer is None:
-            pa = self._arrow
-            kind = pa.csv.CSVWriter if self._format == "csv" else pa.parquet.ParquetWriter
-            self._writer = kind(self._handle, table.schema)
-        self._writer.write_table(table)
-
-    def close(self) -> None:
-        """Finish the file (the Parquet footer); the handle stays open."""
-        if self._writer is not None:
-            self._writer.close()
-
-
-def arrow_schema(frame: pd.DataFrame) -> Any:
-    """The Arrow schema of `frame`, text (object) columns as strings even when all empty."""
-    import pandas as pd
-
-    pa = require_pyarrow("Parquet output")
-    fields = []
-    for name, dtype in frame.dtypes.items():
-        if isinstance(dtype, pd.ArrowDtype):
-            kind = dtype.pyarrow_dtype
-        elif pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
-            kind = pa.string()
-        else:
-            kind = pa.from_numpy_dtype(dtype)
-        fields.append(pa.field(str(name), kind))
-    return pa.schema(fields)
-
-
-def _pyarrow_or_none() -> Any:
-    try:
-        return require_pyarrow("fast CSV output")
-    except InputError:  # pragma: no cover - pyarrow is installed in the test environment
-        return None
-
-
-@contextlib.contextmanager
-def write_table(path: str) -> Iterator[TableWriter]:
-    """A writer for `path`: a regular file (or a new one) is replaced only once the block ends
-    without error; a device, named pipe or stdout is written in place, as rows come. A path
-    that cannot be written (a directory, a link loop) is refused before the block runs."""
-    fmt = table_format(path)
-    if path == STDIO:
-        with _in_place(stdout_buffer(), fmt, STDOUT) as writer:
-            yield writer
-        return
-    _, special = output_target(path)
-    if special:
-        handle = open_in_place(path)
-        try:
-            with _in_place(handle, fmt, path) as writer:
-                yield writer
-        finally:
-            with contextlib.suppress(OSError):  # what could not be written is said already
-                handle.close()
-        return
-    with atomic_file(path) as handle:
-        writer = TableWriter(handle, fmt, path)
-        yield writer
-        with writing(path):
-            writer.close()
-
-
-@contextlib.contextmanager
-def _in_place(handle: IO[bytes], fmt: str, name: str) -> Iterator[TableWriter]:
-    """A writer straight into `handle`, which cannot be taken back: an error says how many
-    rows it already has."""
-    writer = TableWriter(handle, fmt, name)
-    try:
-        yield writer
-        with writing(name):
-            writer.close()
-            handle.flush()
-    except InputError as error:
-        with contextlib.suppress(OSError):
-            handle.flush()
-        partial(error, writer.rows, name)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_file(path: str) -> Iterator[IO[bytes]]:
-    """A binary file beside `path`, renamed to `path` on success and removed on failure.
-
-    A symbolic link is followed (its target is replaced, the link kept); a replaced file keeps
-    its permission bits, a new one gets those the umask allows.
-    """
-    target = Path(path).resolve()
-    try:
-        mode = stat.S_IMODE(target.stat().st_mode)
-    except OSError:
-        mode = 0o666 & ~current_umask()
-    try:
-        handle = _temporary(target)
-    except OSError as error:
-        raise InputError(f"cannot write: {error.strerror}", file=label(path)) from None
-    try:
-        yield handle
-        with writing(path):
-            handle.close()
-            os.chmod(handle.name, mode)
-            os.replace(handle.name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):  # the disk is full: the error is said already
-            handle.close()
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-
-
-def _temporary(target: Path) -> Any:
-    """A new file beside `target`, to be renamed to it."""
-    return tempfile.NamedTemporaryFile(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
-    )
-
-
-def current_umask() -> int:
-    """The process's umask (read by setting it, and setting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

@@ -22,6 +22,7 @@ from syncdx.batch._patterns import Numbers
 from syncdx.batch._readers import read_table
 from syncdx.batch._scorer import Scored, Scorer, _bad_cell
 from syncdx.network._network import CAUSE_STATES, Network, Variable
+from tests.strategies import report_files
 
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
 #: Numeric score columns besides p_<cause> (compared to rounding, not as text).
@@ -331,27 +332,6 @@ def test_interrupted_run_keeps_old_output(
         score_file(src, dst, model=sync, chunk_size=2)
     assert dst.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
-
-
-CELL = st.one_of(
-    st.sampled_from(["yes", "No", "TRUE", "y", "0", "", " ", "NA", "None", "maybe", "yes?"]),
-    st.text(st.sampled_from('ab ,"\né'), max_size=6),
-)
-
-
-@st.composite
-def report_files(draw: st.DrawFn) -> tuple[list[str], list[list[str] | None]]:
-    """A header (evidence and extra columns, shuffled) and rows; None rows are empty lines."""
-    evidence = draw(st.lists(st.sampled_from(["paused_banner", "internet_works"]), min_size=1))
-    header = list(dict.fromkeys([*evidence, "ticket", "note"]))
-    header = draw(st.permutations(header))
-    rows = draw(
-        st.lists(
-            st.one_of(st.none(), st.lists(CELL, min_size=len(header), max_size=len(header))),
-            max_size=25,
-        )
-    )
-    return header, rows
 
 
 def assert_same_table(got: pd.DataFrame, expected: pd.DataFrame) -> None:

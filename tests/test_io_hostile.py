@@ -23,6 +23,7 @@ import syncdx
 from syncdx import InputError, Model, cli, score_file
 from syncdx.batch._csvscan import RecordScanner
 from syncdx.batch._readers import physical_line
+from tests.strategies import csv_texts, stray_quote_files
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +85,8 @@ def test_oracle_reads_as_the_csv_module() -> None:
     assert lex('1,2\n3,"a\nb')[2] == 3
 
 
-DATA = st.text(st.sampled_from(["a", ",", '"', "\r", "\n", "é"]), max_size=60)
-
-
 @settings(max_examples=300, deadline=None)
-@given(DATA, st.integers(1, 3), st.lists(st.integers(0, 60), max_size=6))
+@given(csv_texts, st.integers(1, 3), st.lists(st.integers(0, 60), max_size=6))
 def test_scanner_counts_and_locates_records_as_the_oracle(
     data: str, width: int, cuts: list[int]
 ) -> None:
@@ -119,21 +117,6 @@ def test_scanner_finds_the_line_of_bytes_that_are_not_utf8() -> None:
     scanner.finish()
     assert scanner.error is not None
     assert scanner.error.line == 5
-
-
-CELL = st.text(st.sampled_from(["y", "e", "s", "n", "o", " ", ",", '"', "\n"]), max_size=5)
-
-
-@st.composite
-def stray_quote_files(draw: st.DrawFn) -> str:
-    """A well-formed CSV (header `id,note,paused_banner`) with one quote put anywhere after
-    the header."""
-    rows = draw(st.lists(st.lists(CELL, min_size=3, max_size=3), min_size=1, max_size=12))
-    text = io.StringIO()
-    csv.writer(text, lineterminator=draw(st.sampled_from(["\n", "\r\n", "\r"]))).writerows(rows)
-    body = text.getvalue()
-    at = draw(st.integers(0, len(body)))
-    return body[:at] + '"' + body[at:]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 import syncdx
 from syncdx import InputError, Model, score_file
 from syncdx.batch._arrow import ScoredTable
-from syncdx.batch._frames import Frame, Output, PandasFrame
+from syncdx.batch._frames import ArrowFrame, Frame, Output, PandasFrame
 from syncdx.batch._patterns import Numbers
 from syncdx.batch._readers import read_table
 from syncdx.batch._scorer import Scored, Scorer, _bad_cell
 from syncdx.network._network import CAUSE_STATES, Network, Variable
-from tests.strategies import report_files
+from tests.strategies import answer_cells, report_files
 
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
 #: Numeric score columns besides p_<cause> (compared to rounding, not as text).
@@ -697,3 +697,26 @@ def test_bad_cells_show_plain_values_and_ambiguity() -> None:
         "column 'a': 'On' is ambiguous: the states on, ON differ only in case; spell the one "
         "meant exactly"
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(answer_cells, max_size=12), st.data())
+def test_pandas_and_arrow_frames_agree(cells: list[str], data: st.DataObject) -> None:
+    """The same column of text, as a DataFrame or an Arrow table, has the same columns, length,
+    state codes and cells: the scorer sees one table whichever library holds it."""
+    import pyarrow as pa
+
+    variable = Variable("paused_banner", ("yes", "no"), "observation")
+    frame = pd.DataFrame({"paused_banner": pd.Series(cells, dtype=object), "note": "x"})
+    views = [PandasFrame(frame), ArrowFrame(pa.Table.from_pandas(frame, preserve_index=False))]
+    rows = np.asarray(data.draw(st.lists(st.integers(0, max(len(cells) - 1, 0)))), np.intp)
+    rows = rows if cells else rows[:0]
+    pandas_view, arrow_view = views
+    assert pandas_view.columns == arrow_view.columns == ("paused_banner", "note")
+    assert len(pandas_view) == len(arrow_view) == len(cells)
+    np.testing.assert_array_equal(
+        pandas_view.codes(variable, "paused_banner"), arrow_view.codes(variable, "paused_banner")
+    )
+    assert pandas_view.cells("paused_banner", rows).tolist() == [cells[r] for r in rows]
+    assert arrow_view.cells("paused_banner", rows).tolist() == [cells[r] for r in rows]
+    pd.testing.assert_frame_equal(arrow_view.to_pandas().astype(object), frame.astype(object))

@@ -1,8 +1,9 @@
 """One view of a table to score, pandas or Arrow: its columns, its length, a column's answers.
 
-The scorer, the readers and the streaming layer see a `Frame`; `frame_of` is the one place that
-tells a DataFrame from an Arrow table. Scoring a frame gives back its own kind (`Output`): a
-DataFrame for a DataFrame, a factored `ScoredTable` for an Arrow table.
+The readers wrap what they read (`ArrowFrame`, or `PandasFrame` without pyarrow), `Scorer.score`
+wraps a DataFrame; the scorer and the streaming layer see only a `Frame`. Scoring a frame gives
+back its own kind (`Output`): a DataFrame for a DataFrame, a factored `ScoredTable` for an Arrow
+table, which the writer tells apart by type.
 """
 
 from __future__ import annotations
@@ -117,9 +118,3 @@ class ArrowFrame:
     def with_scores(self, scores: Scores, rows: IntArray, columns: Sequence[str]) -> ScoredTable:
         return ScoredTable.build(self.data, scores, rows)
 
-
-def frame_of(table: pd.DataFrame | pa.Table) -> Frame[Output]:
-    """`table` (a DataFrame, else an Arrow table) seen as a `Frame`."""
-    import pandas as pd
-
-    return PandasFrame(table) if isinstance(table, pd.DataFrame) else ArrowFrame(table)

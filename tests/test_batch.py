@@ -708,10 +708,10 @@ def test_pandas_and_arrow_frames_agree(cells: list[str], data: st.DataObject) ->
 
     variable = Variable("paused_banner", ("yes", "no"), "observation")
     frame = pd.DataFrame({"paused_banner": pd.Series(cells, dtype=object), "note": "x"})
-    views = [PandasFrame(frame), ArrowFrame(pa.Table.from_pandas(frame, preserve_index=False))]
+    pandas_view = PandasFrame(frame)
+    arrow_view = ArrowFrame(pa.Table.from_pandas(frame, preserve_index=False))
     rows = np.asarray(data.draw(st.lists(st.integers(0, max(len(cells) - 1, 0)))), np.intp)
     rows = rows if cells else rows[:0]
-    pandas_view, arrow_view = views
     assert pandas_view.columns == arrow_view.columns == ("paused_banner", "note")
     assert len(pandas_view) == len(arrow_view) == len(cells)
     np.testing.assert_array_equal(

@@ -117,4 +117,3 @@ class ArrowFrame:
 
     def with_scores(self, scores: Scores, rows: IntArray, columns: Sequence[str]) -> ScoredTable:
         return ScoredTable.build(self.data, scores, rows)
-

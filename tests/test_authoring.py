@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from syncdx.errors import ModelError
 from syncdx.network._authoring import parse_model, read_yaml_model
 from syncdx.network._network import Network
+from tests.strategies import unit_floats
 
 TINY = """\
 syncdx_model: 1
@@ -537,13 +538,11 @@ def test_shipped_model_loads() -> None:
 
 # -- property -----------------------------------------------------------------------------
 
-_probability = st.floats(0.0, 1.0, allow_nan=False)
-
 
 @given(
-    leak=_probability,
+    leak=unit_floats,
     links=st.lists(
-        st.tuples(_probability, st.sampled_from(["absent", "present"])), min_size=1, max_size=4
+        st.tuples(unit_floats, st.sampled_from(["absent", "present"])), min_size=1, max_size=4
     ),
 )
 def test_noisy_or_is_monotone(leak: float, links: list[tuple[float, str]]) -> None:

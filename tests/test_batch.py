@@ -16,9 +16,14 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx import InputError, Model, score_file
+from syncdx.batch._arrow import ScoredTable
+from syncdx.batch._frames import ArrowFrame, Frame, Output, PandasFrame
 from syncdx.batch._patterns import Numbers
-from syncdx.batch._scorer import Scorer, _bad_cell
+from syncdx.batch._readers import read_table
+from syncdx.batch._scorer import Scored, Scorer, _bad_cell
+from syncdx.diagnosis._evidence import UNKNOWN_WORDS
 from syncdx.network._network import CAUSE_STATES, Network, Variable
+from tests.strategies import answer_cells, report_files
 
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
 #: Numeric score columns besides p_<cause> (compared to rounding, not as text).
@@ -317,7 +322,7 @@ def test_interrupted_run_keeps_old_output(
     calls = {"n": 0}
     original = Scorer.scored
 
-    def failing(self: Scorer, frame: pd.DataFrame, file: str | None = None) -> object:
+    def failing(self: Scorer, frame: Frame[Output], file: str | None = None) -> Scored[Output]:
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
@@ -328,27 +333,6 @@ def test_interrupted_run_keeps_old_output(
         score_file(src, dst, model=sync, chunk_size=2)
     assert dst.read_text() == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
-
-
-CELL = st.one_of(
-    st.sampled_from(["yes", "No", "TRUE", "y", "0", "", " ", "NA", "None", "perhaps", "yes?"]),
-    st.text(st.sampled_from('ab ,"\né'), max_size=6),
-)
-
-
-@st.composite
-def report_files(draw: st.DrawFn) -> tuple[list[str], list[list[str] | None]]:
-    """A header (evidence and extra columns, shuffled) and rows; None rows are empty lines."""
-    evidence = draw(st.lists(st.sampled_from(["paused_banner", "internet_works"]), min_size=1))
-    header = list(dict.fromkeys([*evidence, "ticket", "note"]))
-    header = draw(st.permutations(header))
-    rows = draw(
-        st.lists(
-            st.one_of(st.none(), st.lists(CELL, min_size=len(header), max_size=len(header))),
-            max_size=25,
-        )
-    )
-    return header, rows
 
 
 def assert_same_table(got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -381,7 +365,7 @@ def test_rows_in_equal_rows_out(
         out = read_back(dst)
         assert not rows or dst.read_bytes() == arrow_writer_bytes(sync, src, chunk)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
+            patch.setattr("syncdx.batch._formats.pyarrow_or_none", lambda: None)
             score_file(src, Path(folder) / "pandas.csv", model=sync, chunk_size=chunk)
         assert_same_table(read_back(Path(folder) / "pandas.csv"), out)
     expected = [row if row is not None else [""] * len(header) for row in rows]
@@ -404,11 +388,11 @@ def arrow_writer_bytes(sync: Model, src: Path, chunk: int) -> bytes:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    from syncdx.batch._tables import read_table
-
     scorer, sink = Scorer(sync.diagnoser), pa.BufferOutputStream()
     with read_table(str(src), chunk) as chunks:
-        tables = [scorer.scored(table).frame.table() for table in chunks.frames]
+        scored = [scorer.scored(frame).frame for frame in chunks.frames]
+    tables = [out.table() for out in scored if isinstance(out, ScoredTable)]
+    assert len(tables) == len(scored)  # every chunk read by Arrow, scored factored
     with pcsv.CSVWriter(sink, tables[0].schema) as writer:
         for table in tables:
             writer.write_table(table)
@@ -442,7 +426,7 @@ def test_csv_without_pyarrow_gives_same_table(
     src = tmp_path / "in.csv"
     write_csv(src, ["id", "paused_banner"], [["01", "yes"], ["02", "perhaps"], ["03", ""]])
     score_file(src, tmp_path / "arrow.csv", model=sync)
-    monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
+    monkeypatch.setattr("syncdx.batch._formats.pyarrow_or_none", lambda: None)
     score_file(src, tmp_path / "pandas.csv", model=sync)
     assert_same_table(read_back(tmp_path / "pandas.csv"), read_back(tmp_path / "arrow.csv"))
 
@@ -519,7 +503,7 @@ def test_threads_sharing_a_scorer_get_the_same_scores(
 def csv_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each CSV reading path: pyarrow's, and pandas' (the fallback without pyarrow)."""
     if request.param == "pandas":
-        monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
+        monkeypatch.setattr("syncdx.batch._formats.pyarrow_or_none", lambda: None)
     return str(request.param)
 
 
@@ -588,7 +572,7 @@ def test_pandas_path_reports_invalid_utf8_in_the_first_block(
     sync: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without pyarrow, a non-UTF-8 byte near the start is an InputError, not a traceback."""
-    monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
+    monkeypatch.setattr("syncdx.batch._formats.pyarrow_or_none", lambda: None)
     src = tmp_path / "in.csv"
     src.write_bytes(b"id,paused_banner\ncaf\xe9,yes\n")
     with pytest.raises(InputError, match=r"in\.csv, line 2: not UTF-8 text"):
@@ -606,7 +590,8 @@ def test_columns_match_observations_whatever_case_and_spaces(sync: Model) -> Non
 
 def test_impossible_row_names_the_column_as_spelled(strict_model: Model) -> None:
     """The column at fault in an impossible row is the input's column, not the node id."""
-    scored = Scorer(strict_model.diagnoser).scored(pd.DataFrame({" A": ["yes"], "b": ["no"]}))
+    frame = PandasFrame(pd.DataFrame({" A": ["yes"], "b": ["no"]}))
+    scored = Scorer(strict_model.diagnoser).scored(frame)
     assert scored.culprit[0] in {" A", "b"}
     assert "a=yes, b=no" in scored.error[0]
 
@@ -713,3 +698,27 @@ def test_bad_cells_show_plain_values_and_ambiguity() -> None:
         "column 'a': 'On' is ambiguous: the states on, ON differ only in case; spell the one "
         "meant exactly"
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(answer_cells, max_size=12), st.data())
+def test_pandas_and_arrow_frames_agree(cells: list[str], data: st.DataObject) -> None:
+    """The same column of text, as a DataFrame or an Arrow table, has the same columns, length,
+    state codes and cells: the scorer sees one table whichever library holds it."""
+    import pyarrow as pa
+
+    variable = Variable("paused_banner", ("yes", "no"), "observation")
+    frame = pd.DataFrame({"paused_banner": pd.Series(cells, dtype=object), "note": "x"})
+    pandas_view = PandasFrame(frame)
+    arrow_view = ArrowFrame(pa.Table.from_pandas(frame, preserve_index=False))
+    rows = np.asarray(data.draw(st.lists(st.integers(0, max(len(cells) - 1, 0)))), np.intp)
+    rows = rows if cells else rows[:0]
+    assert pandas_view.columns == arrow_view.columns == ("paused_banner", "note")
+    assert len(pandas_view) == len(arrow_view) == len(cells)
+    np.testing.assert_array_equal(
+        pandas_view.codes(variable, "paused_banner", UNKNOWN_WORDS),
+        arrow_view.codes(variable, "paused_banner", UNKNOWN_WORDS),
+    )
+    assert pandas_view.cells("paused_banner", rows).tolist() == [cells[r] for r in rows]
+    assert arrow_view.cells("paused_banner", rows).tolist() == [cells[r] for r in rows]
+    pd.testing.assert_frame_equal(arrow_view.to_pandas().astype(object), frame.astype(object))

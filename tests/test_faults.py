@@ -15,6 +15,7 @@ from syncdx._ranking import TIE
 from syncdx.diagnosis._faults import clamp_causes, fault_sets
 from syncdx.diagnosis._repairs import Repairs, sequence_cost
 from tests.oracle import joint
+from tests.strategies import fault_set_weights, stay_probabilities
 
 Subset = frozenset[int]
 
@@ -53,13 +54,8 @@ def test_every_set_of_at_most_width_causes(causes: int, width: int, size: int) -
     assert (sets.indicator.sum(axis=1) == (sets.members < causes).sum(axis=1)).all()
 
 
-#: Weights of the ten fault sets of four causes (three rows), and P(each cause stays) per row.
-WEIGHTS = arrays(np.float64, (3, 10), elements=st.floats(0, 1))
-STAYS = st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0])
-
-
 @settings(max_examples=50, deadline=None)
-@given(weights=WEIGHTS, stay=arrays(np.float64, (3, 4), elements=STAYS))
+@given(weights=fault_set_weights, stay=arrays(np.float64, (3, 4), elements=stay_probabilities))
 def test_shrink_matches_the_subsets_by_hand(weights: np.ndarray, stay: np.ndarray) -> None:
     """Each set moves to each of its subsets with the product of stay / fix probabilities."""
     sets = fault_sets(4, 2)
@@ -73,7 +69,7 @@ def test_shrink_matches_the_subsets_by_hand(weights: np.ndarray, stay: np.ndarra
 
 
 @settings(max_examples=30, deadline=None)
-@given(weights=WEIGHTS, stay=arrays(np.float64, (2, 4), elements=STAYS))
+@given(weights=fault_set_weights, stay=arrays(np.float64, (2, 4), elements=stay_probabilities))
 def test_transitions_are_shrink_as_matrices(weights: np.ndarray, stay: np.ndarray) -> None:
     """weights @ transitions(stay)[r] moves the weights as shrink does with stay[r]."""
     sets = fault_sets(4, 2)

@@ -29,12 +29,12 @@ from syncdx.network._authoring import MAX_DEPTH, _Loader, parse_model, read_yaml
 from syncdx.network._limits import MAX_TABLE_ENTRIES
 from syncdx.network._network import (
     CAUSE_STATES,
-    OUTPUT_COLUMNS,
     Variable,
     reserved_column,
     topological_order,
 )
 from tests.models import YAML_BODY, YAML_HEAD
+from tests.strategies import nested_values, reserved_column_names
 
 HEAD, BODY = YAML_HEAD, YAML_BODY
 
@@ -111,14 +111,8 @@ def test_nesting_within_the_limit_reads() -> None:
 
 # -- what an error message shows ---------------------------------------------------------------
 
-_huge = st.recursive(
-    st.text(max_size=5) | st.integers(),
-    lambda inner: st.lists(inner, min_size=1, max_size=4) | st.dictionaries(st.text(), inner),
-    max_leaves=30,
-)
 
-
-@given(value=_huge, copies=st.integers(1, 10**6))
+@given(value=nested_values, copies=st.integers(1, 10**6))
 def test_error_messages_are_bounded(value: Any, copies: int) -> None:
     """Whatever value a field holds, however big or shared, the message stays short."""
     huge = [value] * copies  # a million references: the shape an alias bomb builds
@@ -240,14 +234,7 @@ def test_empty_model_via_diagnose_is_a_model_error(tmp_path: Path) -> None:
     assert main(["diagnose", "--model", str(path)]) != 0
 
 
-_reserved = st.sampled_from([*OUTPUT_COLUMNS, "top_1", "top_12", "p_c"]).flatmap(
-    lambda name: st.tuples(
-        st.sampled_from(["", " "]), st.booleans(), st.sampled_from(["", " "])
-    ).map(lambda t: t[0] + (name.upper() if t[1] else name) + t[2])
-)
-
-
-@given(name=_reserved)
+@given(name=reserved_column_names)
 def test_reserved_observation_names_are_refused(name: str) -> None:
     """An observation named like a scoring output column (any case, spaces) is refused."""
     document = _base()

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 import syncdx
 from syncdx import InputError, Model, cli, score_file
 from syncdx.batch._csvscan import RecordScanner
-from syncdx.batch._tables import physical_line
+from syncdx.batch._readers import physical_line
+from tests.strategies import csv_texts, stray_quote_files
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def sync() -> Model:
 def csv_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each CSV reading path: pyarrow's, and pandas' (the fallback without pyarrow)."""
     if request.param == "pandas":
-        monkeypatch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
+        monkeypatch.setattr("syncdx.batch._formats.pyarrow_or_none", lambda: None)
     return str(request.param)
 
 
@@ -84,11 +85,8 @@ def test_oracle_reads_as_the_csv_module() -> None:
     assert lex('1,2\n3,"a\nb')[2] == 3
 
 
-DATA = st.text(st.sampled_from(["a", ",", '"', "\r", "\n", "é"]), max_size=60)
-
-
 @settings(max_examples=300, deadline=None)
-@given(DATA, st.integers(1, 3), st.lists(st.integers(0, 60), max_size=6))
+@given(csv_texts, st.integers(1, 3), st.lists(st.integers(0, 60), max_size=6))
 def test_scanner_counts_and_locates_records_as_the_oracle(
     data: str, width: int, cuts: list[int]
 ) -> None:
@@ -121,21 +119,6 @@ def test_scanner_finds_the_line_of_bytes_that_are_not_utf8() -> None:
     assert scanner.error.line == 5
 
 
-CELL = st.text(st.sampled_from(["y", "e", "s", "n", "o", " ", ",", '"', "\n"]), max_size=5)
-
-
-@st.composite
-def stray_quote_files(draw: st.DrawFn) -> str:
-    """A well-formed CSV (header `id,note,paused_banner`) with one quote put anywhere after
-    the header."""
-    rows = draw(st.lists(st.lists(CELL, min_size=3, max_size=3), min_size=1, max_size=12))
-    text = io.StringIO()
-    csv.writer(text, lineterminator=draw(st.sampled_from(["\n", "\r\n", "\r"]))).writerows(rows)
-    body = text.getvalue()
-    at = draw(st.integers(0, len(body)))
-    return body[:at] + '"' + body[at:]
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stray_quote_files(), st.sampled_from(["pyarrow", "pandas"]))
 def test_a_stray_quote_is_an_error_at_its_line_or_loses_no_row(
@@ -148,7 +131,7 @@ def test_a_stray_quote_is_an_error_at_its_line_or_loses_no_row(
     wrong = [k for k, r in enumerate(records) if r and not least <= len(r) <= 3]
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
         if reader == "pandas":
-            patch.setattr("syncdx.batch._tables._pyarrow_or_none", lambda: None)
+            patch.setattr("syncdx.batch._formats.pyarrow_or_none", lambda: None)
         src, dst = Path(folder) / "in.csv", Path(folder) / "out.csv"
         src.write_bytes(b"id,note,paused_banner\n" + body.encode())
         if opened is not None or wrong:
@@ -241,7 +224,7 @@ def test_a_record_over_the_limit_names_its_line_and_the_limit(
     sync: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, csv_reader: str
 ) -> None:
     """A record longer than the most a field may hold is refused at its line, with the limit."""
-    monkeypatch.setattr("syncdx.batch._tables.RECORD_LIMIT", 10_000)
+    monkeypatch.setattr("syncdx.batch._readers.RECORD_LIMIT", 10_000)
     src = tmp_path / "in.csv"
     src.write_text('id,paused_banner\n1,yes\n2,"' + "y\n" * 20_000 + '"\n3,no\n')
     with pytest.raises(InputError, match=r"line 3: a record longer than 10,000 bytes"):
@@ -412,7 +395,7 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_output(
     def temporary(target: Path) -> Full:
         return Full(str(target.parent / f".{target.name}.part"), error)
 
-    monkeypatch.setattr("syncdx.batch._tables._temporary", temporary)
+    monkeypatch.setattr("syncdx.batch._atomic._temporary", temporary)
     code, err = run_cli(["score", str(src), "-o", str(dst)], capsys)
     assert code == 4
     assert err == f"syncdx: error: {dst}: cannot write: {os.strerror(error)}\n"

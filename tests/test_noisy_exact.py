@@ -15,23 +15,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncdx._model import Model
 from syncdx.errors import ModelWarning
 from syncdx.network._authoring import parse_model
+from tests.strategies import probabilities, state_weights, tiny_probabilities
 
 RTOL = 1e-12
-
-#: Probabilities across every scale: tiny (down to 1e-300), ordinary, near 1, and 0 and 1.
-probability = st.one_of(
-    st.floats(-300, 0).map(lambda e: 10.0**e),
-    st.floats(0, 1),
-    st.floats(-300, -1).map(lambda e: 1.0 - 10.0**e),
-    st.sampled_from([0.0, 1.0]),
-)
-tiny = st.floats(-300, -4).map(lambda e: 10.0**e)
 
 
 def _close(got: float, exact: Fraction) -> bool:
@@ -55,7 +47,7 @@ def _noisy_or_document(leak: float, links: list[float], prior: float = 0.5) -> d
     return {"syncdx_model": 1, "causes": _causes(len(links), prior), "observations": [observation]}
 
 
-@given(leak=probability, links=st.lists(probability, min_size=1, max_size=4))
+@given(leak=probabilities, links=st.lists(probabilities, min_size=1, max_size=4))
 def test_noisy_or_table_is_exact(leak: float, links: list[float]) -> None:
     """Every entry of a noisy-OR table equals 1 - (1 - leak) prod (1 - p) (and its complement)
     to 1e-12 relative, for probabilities of any size."""
@@ -69,7 +61,7 @@ def test_noisy_or_table_is_exact(leak: float, links: list[float]) -> None:
         assert _close(float(table[(*config, 0)]), 1 - off), (config, table[config])
 
 
-@given(leak=tiny, link=tiny, prior=st.floats(0.01, 0.99))
+@given(leak=tiny_probabilities, link=tiny_probabilities, prior=st.floats(0.01, 0.99))
 @settings(deadline=None)
 def test_posterior_with_tiny_noisy_or_numbers_is_exact(
     leak: float, link: float, prior: float
@@ -96,18 +88,6 @@ def test_the_issue_example() -> None:
 STATES = ["none", "low", "mid", "high"]
 
 
-@st.composite
-def _distributions(draw: st.DrawFn) -> dict[str, float]:
-    """Weights on states above the first (the first takes the rest), at any scale."""
-    chosen = draw(st.lists(st.sampled_from(STATES[1:]), unique=True, max_size=3))
-    weights = {state: draw(probability) for state in chosen}
-    total = sum(weights.values())
-    if total > 1:
-        weights = {state: w / total / (1 + 1e-15) for state, w in weights.items()}
-    assume(sum(map(Fraction, weights.values())) <= 1)  # the first state takes 1 - the sum
-    return weights
-
-
 def _exact_cdf(weights: dict[str, float]) -> list[Fraction]:
     """P(X <= s) for each state, with the first state taking exactly the rest."""
     p = [Fraction(weights.get(state, 0.0)) for state in STATES]
@@ -115,7 +95,7 @@ def _exact_cdf(weights: dict[str, float]) -> list[Fraction]:
     return [sum(p[: s + 1], Fraction(0)) for s in range(len(STATES))]
 
 
-@given(leak=_distributions(), links=st.lists(_distributions(), min_size=1, max_size=3))
+@given(leak=state_weights(STATES), links=st.lists(state_weights(STATES), min_size=1, max_size=3))
 @settings(deadline=None)
 def test_noisy_max_table_is_exact(leak: dict[str, float], links: list[dict[str, float]]) -> None:
     """Every entry of a noisy-MAX table equals prod F_i(s) - prod F_i(s - 1), exactly computed,

@@ -12,7 +12,6 @@ from typing import Any, cast
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import syncdx
 from syncdx import Action, EvidenceError, Model, ModelError, Network, Variable
@@ -21,6 +20,7 @@ from syncdx.diagnosis._plan import WIDTHS, Step
 from syncdx.diagnosis._repairs import failure_evidence
 from syncdx.network._network import CAUSE_STATES
 from tests.oracle import joint
+from tests.strategies import troubleshooting_models
 
 Policy = Callable[[dict[str, str], tuple[str, ...]], tuple[str, str]]
 
@@ -272,50 +272,8 @@ def test_the_plan_is_optimal_on_a_tiny_model() -> None:
     assert world.after({}, (), (step.kind, step.id), world._best) == pytest.approx(best)
 
 
-@st.composite
-def _troubleshooting_models(draw: st.DrawFn) -> Model:
-    """2-3 causes, 1-2 noisy-OR questions on random causes, 2-3 actions, a last resort."""
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    n = draw(st.integers(2, 3))
-    priors = [draw(st.sampled_from([0.1, 0.2, 0.3, 0.5])) for _ in range(n)]
-    variables = [Variable(f"c{k}", CAUSE_STATES, "cause") for k in range(n)]
-    parents: list[tuple[int, ...]] = [()] * n
-    cpts = [np.array([1 - p, p]) for p in priors]
-    for j in range(draw(st.integers(1, 2))):
-        ps = tuple(sorted(draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=2))))
-        cost = draw(st.sampled_from([0.5, 1.0]))
-        variables.append(Variable(f"q{j}", ("no", "yes"), "observation", cost=cost))
-        parents.append(ps)
-        cpts.append(_noisy_or(rng, len(ps)))
-    actions = [
-        Action(
-            f"a{j}",
-            f"a{j}",
-            draw(st.sampled_from([5.0, 10.0, 20.0])),
-            {
-                f"c{k}": draw(st.sampled_from([0.3, 0.6, 0.9, 1.0]))
-                for k in range(n)
-                if rng.random() < 0.6
-            },
-        )
-        for j in range(draw(st.integers(2, 3)))
-    ]
-    rest = draw(st.sampled_from([0.5, 0.8, 1.0]))
-    cost = draw(st.sampled_from([30.0, 60.0]))
-    actions.append(Action("support", "support", cost, {}, last_resort=True, fixes_rest=rest))
-    return Model(Network(tuple(variables), tuple(parents), tuple(cpts), tuple(actions)))
-
-
-def _noisy_or(rng: np.random.Generator, parents: int) -> np.ndarray:
-    """A random leaky noisy-OR table (no, yes) over `parents` binary causes."""
-    links, leak = rng.uniform(0.5, 0.95, parents), rng.uniform(0.02, 0.2)
-    active = np.array(list(itertools.product((0, 1), repeat=parents))).reshape([2] * parents + [-1])
-    no = (1 - leak) * np.prod((1 - links) ** active, axis=-1)
-    return np.stack([no, 1 - no], axis=-1)
-
-
 @settings(max_examples=40, deadline=None)
-@given(model=_troubleshooting_models())
+@given(model=troubleshooting_models())
 def test_replanning_is_never_worse_than_its_estimate_nor_than_acting_alone(model: Model) -> None:
     """In the planner's own world, following plan() costs at most the value it reports, which
     is at most the ECR of acting without questions (the base heuristic); and that ECR is the

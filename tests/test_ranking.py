@@ -7,22 +7,9 @@ import itertools
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from syncdx._ranking import TIE, best, descending
-
-#: Exact scores drawn from a few well-separated values, so that ties are common.
-LEVELS = st.sampled_from([0.0, 0.05, 0.25, 0.25 + 1e-6, 0.5, 1.0])
-
-
-@st.composite
-def noisy_scores(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
-    """A (rows, columns) table of exact scores, and the same plus last-bit noise."""
-    rows, columns = draw(st.integers(1, 5)), draw(st.integers(1, 8))
-    exact = draw(arrays(np.float64, (rows, columns), elements=LEVELS))
-    noise = draw(arrays(np.float64, (rows, columns), elements=st.floats(-1e-14, 1e-14)))
-    return exact, exact + noise
+from tests.strategies import noisy_scores
 
 
 @given(noisy_scores())

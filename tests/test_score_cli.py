@@ -199,14 +199,15 @@ def test_sigterm_removes_the_partial_output(
     """SIGTERM mid-run exits 143 and leaves the old output, like Ctrl-C, without a .part file."""
     import signal
 
-    from syncdx.batch._scorer import Scorer
+    from syncdx.batch._frames import Frame, Output
+    from syncdx.batch._scorer import Scored, Scorer
 
     src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
     src.write_text("paused_banner\n" + "yes\n" * 10)
     dst.write_text("previous\n")
     original, handler = Scorer.scored, signal.getsignal(signal.SIGTERM)
 
-    def terminated(self: Scorer, frame: object, file: str | None = None) -> object:
+    def terminated(self: Scorer, frame: Frame[Output], file: str | None = None) -> Scored[Output]:
         signal.raise_signal(signal.SIGTERM)
         return original(self, frame, file)
 

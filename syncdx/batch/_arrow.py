@@ -13,13 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import InputError
 from syncdx.network._network import Variable
+
+if TYPE_CHECKING:
+    # pyarrow has no annotations (mypy sees its names as Any): these names say what each value
+    # is, and a checker with pyarrow stubs would check them.
+    import pyarrow as pa
+
+#: An Arrow column: one array, or several chunks of one.
+Column: TypeAlias = "pa.Array | pa.ChunkedArray"
 
 #: Bytes pyarrow parses at a time (it parses the pieces of a block in parallel).
 BLOCK_BYTES = 1 << 18
@@ -30,7 +38,7 @@ READ_BYTES = 1 << 21
 TEXT_ROWS = 1 << 13
 
 
-def encode_arrow(variable: Variable, column: Any, unknown: frozenset[str]) -> ev.CodeArray:
+def encode_arrow(variable: Variable, column: Column, unknown: frozenset[str]) -> ev.CodeArray:
     """State codes of one Arrow column (any type; null means not observed), via its dictionary.
 
     Bytes (binary columns) are read as UTF-8 text; bytes that are not, and nested values
@@ -72,7 +80,7 @@ def _decoded(value: object) -> object:
     return value
 
 
-def csv_text(table: Any, file: str | None, before: int) -> Any:
+def csv_text(table: pa.Table, file: str | None, before: int) -> pa.Table:
     """`table` ready for CSV: string views and bytes as plain text (bytes read as UTF-8).
 
     InputError naming `file` and the column for values CSV cannot hold: bytes that are not
@@ -94,7 +102,7 @@ def csv_text(table: Any, file: str | None, before: int) -> Any:
     return table
 
 
-def _binary(kind: Any) -> bool:
+def _binary(kind: pa.DataType) -> bool:
     import pyarrow as pa
 
     return bool(
@@ -105,7 +113,7 @@ def _binary(kind: Any) -> bool:
     )
 
 
-def _text_castable(kind: Any) -> bool:
+def _text_castable(kind: pa.DataType) -> bool:
     """Whether Arrow can write values of type `kind` as text."""
     import pyarrow as pa
 
@@ -116,7 +124,7 @@ def _text_castable(kind: Any) -> bool:
     return True
 
 
-def _utf8(column: Any, field: Any, file: str | None, before: int) -> Any:
+def _utf8(column: Column, field: pa.Field, file: str | None, before: int) -> Column:
     """`column` (bytes or a string view) as plain text; InputError at the first bytes that are
     not UTF-8."""
     import pyarrow as pa
@@ -140,12 +148,14 @@ class ScoredTable:
     """Input rows (`inputs`, an Arrow table) and their scores, factored: row i of the output is
     `inputs` row i followed by `scores` row `rows[i]`."""
 
-    inputs: Any
-    scores: Any
-    rows: Any
+    inputs: pa.Table
+    scores: pa.Table
+    rows: pa.Int64Array
 
     @classmethod
-    def build(cls, inputs: Any, scores: dict[str, np.ndarray], rows: np.ndarray) -> ScoredTable:
+    def build(
+        cls, inputs: pa.Table, scores: dict[str, np.ndarray], rows: np.ndarray
+    ) -> ScoredTable:
         """From the score columns as NumPy arrays (None or NaN: empty)."""
         import pyarrow as pa
 
@@ -160,7 +170,7 @@ class ScoredTable:
     def __len__(self) -> int:
         return int(self.inputs.num_rows)
 
-    def table(self) -> Any:
+    def table(self) -> pa.Table:
         """The whole table: input columns, then score columns."""
         import pyarrow as pa
 
@@ -192,13 +202,13 @@ def csv_header(names: list[str]) -> bytes:
     return (",".join('"' + n.replace('"', '""') + '"' for n in names) + "\n").encode()
 
 
-def _cells(table: Any) -> list[Any]:
+def _cells(table: pa.Table) -> list[pa.Array]:
     """Each column of `table` as CSV cell text, consecutive text columns already joined."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cells: list[Any] = []
-    run: list[Any] = []
+    cells: list[pa.Array] = []
+    run: list[pa.Array] = []
     for column in table.columns:
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         if column.type == pa.string() and column.null_count == 0:
@@ -216,7 +226,7 @@ def _cells(table: Any) -> list[Any]:
     return cells
 
 
-def _number_text(column: Any) -> Any:
+def _number_text(column: pa.Array) -> pa.Array:
     """Numbers as shortest round-trip text, each distinct value formatted once."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -225,7 +235,7 @@ def _number_text(column: Any) -> Any:
     return pc.take(pc.cast(encoded.dictionary, pa.string()), encoded.indices)
 
 
-def _escaped(column: Any) -> Any:
+def _escaped(column: pa.Array) -> pa.Array:
     """Text with its quotes doubled."""
     import pyarrow.compute as pc
 
@@ -234,28 +244,30 @@ def _escaped(column: Any) -> Any:
     return column
 
 
-def _quoted_run(columns: list[Any]) -> Any:
+def _quoted_run(columns: list[pa.Array]) -> pa.Array:
     """Text columns as quoted CSV cells, joined by commas into one column."""
     import pyarrow.compute as pc
 
     return pc.binary_join_element_wise('"', pc.binary_join_element_wise(*columns, '","'), '"', "")
 
 
-def _join(cells: list[Any]) -> Any:
+def _join(cells: list[pa.Array]) -> pa.Array:
     """Columns of cell text joined by commas into one."""
     import pyarrow.compute as pc
 
     return pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
 
 
-def _values(array: Any) -> memoryview:
+def _values(array: pa.Array) -> memoryview:
     """The bytes of a string array's values, back to back."""
     _, offsets, data = array.buffers()
     ends = np.frombuffer(offsets, dtype=np.int32)[array.offset : array.offset + len(array) + 1]
     return memoryview(data)[int(ends[0]) : int(ends[-1])] if len(array) else memoryview(b"")
 
 
-def read_csv(blocks: Iterator[bytes], header: tuple[str, ...], chunk_size: int) -> Iterator[Any]:
+def read_csv(
+    blocks: Iterator[bytes], header: tuple[str, ...], chunk_size: int
+) -> Iterator[pa.Table]:
     """Arrow tables of `chunk_size` rows (the last shorter) from `blocks` of whole records.
 
     Each block is parsed on its own (in parallel by pyarrow, in pieces of `BLOCK_BYTES`), in
@@ -267,12 +279,12 @@ def read_csv(blocks: Iterator[bytes], header: tuple[str, ...], chunk_size: int) 
     yield from rechunk(batches, schema, chunk_size)
 
 
-def _parse(block: bytes, header: tuple[str, ...]) -> Any:
+def _parse(block: bytes, header: tuple[str, ...]) -> pa.Table:
     """The Arrow table of a block of whole CSV records, every column text."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    def parse(block_size: int) -> Any:
+    def parse(block_size: int) -> pa.Table:
         return pcsv.read_csv(
             pa.py_buffer(block),
             read_options=pcsv.ReadOptions(column_names=list(header), block_size=block_size),
@@ -299,11 +311,11 @@ def release_unused() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def rechunk(batches: Iterator[Any], schema: Any, size: int) -> Iterator[Any]:
+def rechunk(batches: Iterator[pa.RecordBatch], schema: pa.Schema, size: int) -> Iterator[pa.Table]:
     """Arrow tables of `size` rows (the last shorter) from record batches of any size."""
     import pyarrow as pa
 
-    pending: list[Any] = []
+    pending: list[pa.RecordBatch] = []
     count = 0
     for batch in batches:
         pending.append(batch)

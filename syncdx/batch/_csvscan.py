@@ -19,18 +19,25 @@ from __future__ import annotations
 import bisect
 import codecs
 import io
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from syncdx.errors import InputError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 QUOTE, COMMA, LF, CR = 34, 44, 10, 13
 #: Bytes after which a quote opens a field (start of a field or record; `""` is an escape).
 _OPENERS = np.array([COMMA, LF, CR, QUOTE], dtype=np.uint8)
 #: Bytes before which a quote closes a field (or the end of the data).
 _CLOSERS = _OPENERS
-_Positions = Any  # an int64 NumPy array of byte offsets within a block
+#: Byte offsets within a block (or the data), ascending.
+_Positions = npt.NDArray[np.intp]
+#: One flag per position.
+_Flags = npt.NDArray[np.bool_]
 
 
 class RecordScanner:
@@ -172,7 +179,11 @@ class RecordScanner:
         return _array(opens), _array(closes), quoted, start
 
     def _count_fields(
-        self, block: np.ndarray, stop: int, record_ends: _Positions, spans: tuple[Any, Any]
+        self,
+        block: np.ndarray,
+        stop: int,
+        record_ends: _Positions,
+        spans: tuple[_Positions, _Positions],
     ) -> None:
         """Count the fields of the records that end in this block (commas outside the quoted
         `spans`, each wholly in one record); remember a wrong width."""
@@ -194,7 +205,9 @@ class RecordScanner:
         else:
             self._fields += int(per_record[-1])
 
-    def _complete(self, ends: _Positions, content_ends: Any, fields: Any = None) -> None:
+    def _complete(
+        self, ends: _Positions, content_ends: _Positions, fields: _Positions | None = None
+    ) -> None:
         """Check the width of records ending at `ends` (offsets of their line endings)."""
         if fields is None:
             fields = np.array([self._fields])
@@ -256,14 +269,14 @@ def _line_ends_in(data: bytes) -> int:
 
 
 def _array(offsets: list[int]) -> _Positions:
-    return np.array(offsets, dtype=np.int64)
+    return np.array(offsets, dtype=np.intp)
 
 
 def _before(positions: _Positions, offset: int) -> int:
     return int(np.searchsorted(positions, offset))
 
 
-def _inside(positions: _Positions, opens: _Positions, closes: _Positions, quoted: bool) -> Any:
+def _inside(positions: _Positions, opens: _Positions, closes: _Positions, quoted: bool) -> _Flags:
     """Whether each of `positions` (no quote among them) is inside a quoted field."""
     opened = np.searchsorted(opens, positions) + int(quoted)
     return opened > np.searchsorted(closes, positions)
@@ -271,12 +284,12 @@ def _inside(positions: _Positions, opens: _Positions, closes: _Positions, quoted
 
 def _quoted_spans(
     stop: int, opens: _Positions, closes: _Positions, quoted: bool
-) -> tuple[Any, Any]:
+) -> tuple[_Positions, _Positions]:
     """The quotes that open and close each quoted span of a block (-1 and `stop` where it
     opened before the block or closes after it)."""
     starts = np.concatenate([[-1], opens]) if quoted else opens
     ends = np.concatenate([closes, [stop]]) if len(starts) > len(closes) else closes
-    return starts.astype(np.int64), ends.astype(np.int64)
+    return starts.astype(np.intp), ends.astype(np.intp)
 
 
 class ScannedStream(io.RawIOBase):
@@ -311,5 +324,7 @@ class ScannedStream(io.RawIOBase):
         self._given += cut
         return piece
 
-    def readinto(self, buffer: Any) -> int:  # pragma: no cover - `read` is what readers call
+    def readinto(
+        self, buffer: WriteableBuffer
+    ) -> int:  # pragma: no cover - `read` is what readers call
         raise io.UnsupportedOperation("readinto")

@@ -24,31 +24,45 @@ import time
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 import numpy as np
 
+from syncdx.batch._formats import STDIO, require_pyarrow, table_format
 from syncdx.batch._part_folder import check_part_folder, staged_parts
+from syncdx.batch._readers import physical_line, read_table
 from syncdx.batch._scorer import DEFAULT_TOP, Scorer
 from syncdx.batch._streaming import Summary
-from syncdx.batch._tables import (
-    STDIO,
-    physical_line,
-    read_table,
-    require_pyarrow,
-    table_format,
-)
+from syncdx.batch._writer import TableWriter
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import InputError, MissingExtraError, SyncdxError
 from syncdx.network._files import read_model_file
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from distributed import Client
 
+#: A `dask.dataframe.DataFrame`, used through Any: dask annotates the class but not the
+#: methods this module calls (`map_partitions`, `to_delayed`), which strict mypy refuses.
+DaskFrame: TypeAlias = Any
 #: Rows per chunk when a file is read again locally to locate an error.
 LOCATE_ROWS = 50_000
-#: What each partition reports back: rows, errors, the first error, top-cause tallies.
-Stats = dict[str, Any]
+
+
+class Stats(TypedDict):
+    """What each partition reports back: rows, errors, the first error (row, message), and
+    per top cause the rows it led and the sum of their top probabilities, and how many rows
+    were undetermined."""
+
+    rows: int
+    errors: int
+    undetermined: int
+    first_error: tuple[int, str] | None
+    counts: dict[str, int]
+    sums: dict[str, float]
 
 
 def score_dask(
@@ -73,7 +87,7 @@ def score_dask(
     """
     if dst == STDIO:
         raise InputError("the Dask engine writes a directory of parts, not stdout: give -o DIR")
-    dd = _dask_dataframe()
+    dask_dataframe = _dask_dataframe()
     files, fmt, columns = _inputs(src)
     folder = check_part_folder(dst, files)
     start = time.perf_counter()
@@ -83,7 +97,7 @@ def score_dask(
     scorer = _worker_scorer(pinned, options)
     scorer.evidence_columns(columns, files[0])
     try:
-        frame = _read(dd, files, fmt, columns, blocksize)
+        frame = _read(dask_dataframe, files, fmt, columns, blocksize)
     except ValueError as error:  # Dask's CSV reader, on its sample (UnicodeDecodeError, ...)
         raise _unreadable(files, error, blocksize) from None
     meta = scorer.score(frame._meta)
@@ -103,7 +117,8 @@ def score_dask(
     return _summary(scorer.model, stats, time.perf_counter() - start)
 
 
-def _dask_dataframe() -> Any:
+def _dask_dataframe() -> ModuleType:
+    """The `dask.dataframe` module (distributed checked too), or an error naming the extra."""
     try:
         import dask.dataframe as dd
         import distributed  # noqa: F401
@@ -146,8 +161,12 @@ def _unreadable(files: list[str], error: ValueError, blocksize: str | int | None
 
 
 def _read(
-    dd: Any, files: list[str], fmt: str, columns: tuple[str, ...], blocksize: str | int | None
-) -> Any:
+    dd: ModuleType,
+    files: list[str],
+    fmt: str,
+    columns: tuple[str, ...],
+    blocksize: str | int | None,
+) -> DaskFrame:
     """A Dask frame of `files`: a partition per Parquet row group, per CSV file or block."""
     if fmt == "parquet":
         groups = [(f, i) for f in files for i in range(_parquet(f).num_row_groups)]
@@ -165,7 +184,7 @@ def _read(
     )
 
 
-def _parquet(path: str) -> Any:
+def _parquet(path: str) -> pq.ParquetFile:
     pa = require_pyarrow("Parquet")
     return pa.parquet.ParquetFile(path)
 
@@ -176,7 +195,7 @@ def _row_group(group: tuple[str, int]) -> pd.DataFrame:
     return _arrow_frame(_parquet(path).read_row_group(index))
 
 
-def _arrow_frame(table: Any) -> pd.DataFrame:
+def _arrow_frame(table: pa.Table) -> pd.DataFrame:
     """`table` as pandas with Arrow types: an integer column with nulls stays integers."""
     import pandas as pd
 
@@ -187,7 +206,7 @@ def _arrow_frame(table: Any) -> pd.DataFrame:
 def _csv_file(path: str) -> pd.DataFrame:
     """A CSV file read by the local engine's reader: the same text, the same errors."""
     with read_table(path, LOCATE_ROWS) as chunks:
-        frames = [f if hasattr(f, "iloc") else f.to_pandas() for f in chunks.frames]
+        frames = [f.to_pandas() for f in chunks.frames]
         return _text_frame(chunks.columns, frames)
 
 
@@ -253,8 +272,9 @@ def _score_partition(
     return scored
 
 
-def _write_parts(scored: Any, folder: str, fmt: str) -> list[Stats]:
-    dask: Any = importlib.import_module("dask")  # untyped: used through Any
+def _write_parts(scored: DaskFrame, folder: str, fmt: str) -> list[Stats]:
+    """Write each partition of `scored` as one part file in `folder`; what each held."""
+    dask: Any = importlib.import_module("dask")  # `delayed`, `compute`: untyped, not exported
 
     parts = scored.to_delayed()
     write = dask.delayed(_write_part, pure=False)
@@ -266,8 +286,6 @@ def _write_parts(scored: Any, folder: str, fmt: str) -> list[Stats]:
 
 def _write_part(frame: pd.DataFrame, path: str) -> Stats:
     """Write one scored partition; what it held, for the summary."""
-    from syncdx.batch._tables import TableWriter
-
     with open(path, "wb") as handle:
         writer = TableWriter(handle, table_format(path), path)
         writer.write(frame)
@@ -281,8 +299,8 @@ def _write_part(frame: pd.DataFrame, path: str) -> Stats:
         "undetermined": 0 if flags is None else int((flags == "yes").sum()),
         "errors": len(bad),
         "first_error": (int(bad[0]), str(frame["error"].iloc[bad[0]])) if len(bad) else None,
-        "counts": grouped["count"].to_dict(),
-        "sums": grouped["sum"].to_dict(),
+        "counts": {str(cause): int(n) for cause, n in grouped["count"].items()},
+        "sums": {str(cause): float(s) for cause, s in grouped["sum"].items()},
     }
 
 
@@ -313,9 +331,9 @@ def _summary(model: Diagnoser, stats: list[Stats], seconds: float) -> Summary:
 
 
 @contextlib.contextmanager
-def _client(scheduler: str | None) -> Iterator[Any]:
+def _client(scheduler: str | None) -> Iterator[Client]:
     """A client of `scheduler`, or of a new local cluster of processes (one per CPU)."""
-    distributed: Any = importlib.import_module("distributed")  # untyped: used through Any
+    distributed: Any = importlib.import_module("distributed")  # LocalCluster: untyped
 
     if scheduler is not None:
         with distributed.Client(scheduler) as client:

@@ -1,7 +1,7 @@
 """Where batch output goes, and every failure to write it said in one line.
 
 A regular file (or a new path) is written beside itself and renamed into place once complete
-(`syncdx.batch._tables.atomic_file`); a device, a named pipe or stdout cannot be replaced, so it is
+(`syncdx.batch._atomic.atomic_file`); a device, a named pipe or stdout cannot be replaced, so it is
 opened and written in place, as the rows come. A symbolic link is followed to what it names.
 """
 

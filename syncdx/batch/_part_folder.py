@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncdx.batch._tables import current_umask
+from syncdx.batch._atomic import current_umask
 from syncdx.errors import InputError
 
 #: The file listing the parts syncdx wrote in an output folder (pyarrow datasets skip `_` names).

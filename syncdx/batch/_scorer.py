@@ -28,15 +28,24 @@ import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic
 
 import numpy as np
 import numpy.typing as npt
 
 from syncdx._counts import count
 from syncdx._ranking import descending
+from syncdx.batch._formats import check_columns
+from syncdx.batch._frames import (
+    Frame,
+    IntArray,
+    ObjectArray,
+    Out_co,
+    Output,
+    PandasFrame,
+    Scores,
+)
 from syncdx.batch._patterns import Memo, Numbers, infer_patterns
-from syncdx.batch._tables import check_columns
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import ImpossibleEvidenceError, InputError, InputWarning
@@ -56,21 +65,18 @@ NEAR_MISS = 0.8
 #: Separates several problems in one row's `error`.
 ERROR_SEPARATOR = " | "
 
-ObjectArray = npt.NDArray[np.object_]
-IntArray = npt.NDArray[np.intp]
-
 
 @dataclass(frozen=True, slots=True)
-class Scored:
+class Scored(Generic[Out_co]):
     """One scored table, with what the streaming layer needs beyond the table itself.
 
     `frame` is a DataFrame for a DataFrame in, a `_arrow.ScoredTable` for an Arrow
-    table in. Per row: `top` is the likeliest cause (an index into the model's causes, -1 for a
-    row with an error), `top_probability` its probability, `error` the row's error (None if
-    none) and `culprit` the column at fault (None if none).
+    table in (see `_frames`). Per row: `top` is the likeliest cause (an index into the model's
+    causes, -1 for a row with an error), `top_probability` its probability, `error` the row's
+    error (None if none) and `culprit` the column at fault (None if none).
     """
 
-    frame: Any
+    frame: Out_co
     top: IntArray
     top_probability: FloatArray
     error: ObjectArray
@@ -83,7 +89,7 @@ class Factored:
     """Score columns kept factored: `scores` has one row per distinct outcome (a pattern of
     answers, or a row with a bad value), `rows` gives each input row's outcome."""
 
-    scores: dict[str, np.ndarray]
+    scores: Scores
     rows: IntArray
     top: IntArray
     culprit: ObjectArray
@@ -159,20 +165,14 @@ class Scorer:
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """`frame` with the score columns appended: same rows, same order, same index."""
-        out: pd.DataFrame = self.scored(frame).frame
-        return out
+        return self.scored(PandasFrame(frame)).frame
 
-    def scored(self, frame: Any, file: str | None = None) -> Scored:
-        """`score` for a DataFrame or an Arrow table (kept factored), with the per-row extras."""
-        arrow = not hasattr(frame, "iloc")
-        found = self.evidence_columns(list(frame.column_names if arrow else frame.columns), file)
+    def scored(self, frame: Frame[Out_co], file: str | None = None) -> Scored[Out_co]:
+        """`score` for a `Frame` (an Arrow table's scores kept factored), with the per-row
+        extras."""
+        found = self.evidence_columns(frame.columns, file)
         factored = self._factored(frame, found)
-        if arrow:
-            from syncdx.batch._arrow import ScoredTable
-
-            table: Any = ScoredTable.build(frame, factored.scores, factored.rows)
-        else:
-            table = self._table(frame, factored)
+        table = frame.with_scores(factored.scores, factored.rows, self.columns)
         rows = factored.rows
         probability = factored.scores["top_probability"][rows]
         flags = factored.scores.get("undetermined")
@@ -186,15 +186,14 @@ class Scorer:
             undetermined,
         )
 
-    def _factored(self, frame: Any, found: dict[str, str]) -> Factored:
+    def _factored(self, frame: Frame[Output], found: dict[str, str]) -> Factored:
         """The score columns of each distinct outcome of `frame` (its evidence columns `found`:
         {column: observation}), and each row's outcome."""
         network = self.model.network
         names = list(found)
         variables = [network.variables[network.index[node]] for node in found.values()]
-        codes = np.column_stack(
-            [_encode(v, frame[n], ev.words(network)) for v, n in zip(variables, names)]
-        )
+        unknown = ev.words(network)
+        codes = np.column_stack([frame.codes(v, n, unknown) for v, n in zip(variables, names)])
         columns = tuple(network.index[node] for node in found.values())
         invalid = (codes == ev.INVALID).any(axis=1)
         unique, inverse, numbers = self._numbers(
@@ -245,14 +244,12 @@ class Scorer:
     def _infer(self, unique: ev.CodeArray, columns: tuple[int, ...]) -> Numbers:
         return infer_patterns(self.model, unique, columns, self.next_question)
 
-    def _diagnose(self, numbers: Numbers) -> tuple[dict[str, np.ndarray], IntArray]:
+    def _diagnose(self, numbers: Numbers) -> tuple[Scores, IntArray]:
         """The score columns of each distinct row, and the index of its top cause (-1: none)."""
         present, possible = numbers.present, numbers.possible
         order = descending(present)
         rows = np.arange(len(numbers))
-        table: dict[str, np.ndarray] = {
-            cause_column(c): present[:, i] for i, c in enumerate(self._names)
-        }
+        table: Scores = {cause_column(c): present[:, i] for i, c in enumerate(self._names)}
         table["top_cause"] = _masked(self._names[order[:, 0]], possible)
         table["top_probability"] = _masked(present[rows, order[:, 0]], possible)
         for k in range(self.top):
@@ -280,15 +277,6 @@ class Scorer:
             error = conflict(self.model, _findings(self.model, unique[row], list(found.values())))
             messages[row], columns[row] = str(error), column_of.get(str(error.node))
         return messages, columns
-
-    def _table(self, frame: pd.DataFrame, factored: Factored) -> pd.DataFrame:
-        import pandas as pd
-
-        out = {name: frame[name] for name in frame.columns}
-        for name, values in factored.scores.items():
-            kind = object if name == "error" else None
-            out[name] = pd.Series(values[factored.rows], index=frame.index, dtype=kind, copy=False)
-        return pd.DataFrame(out, index=frame.index, columns=[*frame.columns, *self.columns])
 
 
 def _observation_columns(
@@ -325,15 +313,6 @@ def _lift(value: float | None) -> float | None:
     return float(value)
 
 
-def _encode(variable: Variable, column: Any, unknown: frozenset[str]) -> ev.CodeArray:
-    """State codes of a pandas or Arrow column (`unknown`: the model's "don't know" words)."""
-    if hasattr(column, "iloc"):
-        return ev.encode_column(variable, column, unknown)
-    from syncdx.batch._arrow import encode_arrow
-
-    return encode_arrow(variable, column, unknown)
-
-
 def _append_empty(values: np.ndarray, count: int) -> np.ndarray:
     """`values` followed by `count` empty entries (None, or NaN for numbers)."""
     empty = np.full(count, None if values.dtype == object else np.nan, dtype=values.dtype)
@@ -362,14 +341,14 @@ def _findings(model: Diagnoser, codes: ev.CodeArray, nodes: Sequence[str]) -> di
 
 
 def _invalid_messages(
-    frame: Any, names: Sequence[str], variables: Sequence[Variable], codes: ev.CodeArray
+    frame: Frame[Output], names: Sequence[str], variables: Sequence[Variable], codes: ev.CodeArray
 ) -> tuple[ObjectArray, ObjectArray]:
     """Per row: what is wrong with its values (joined), and the first column at fault."""
     messages = np.full(len(frame), "", dtype=object)
     culprit = np.full(len(frame), None, dtype=object)
     for j in np.flatnonzero((codes == ev.INVALID).any(axis=0)).tolist():
         rows = np.flatnonzero(codes[:, j] == ev.INVALID)
-        keys, values = _factorize(_cells(frame[names[j]], rows))
+        keys, values = _factorize(frame.cells(names[j], rows))
         texts = np.array([_bad_cell(variables[j], names[j], v) for v in values], dtype=object)
         old: ObjectArray = messages[rows]
         messages[rows] = np.where(old == "", texts[keys], old + ERROR_SEPARATOR + texts[keys])
@@ -386,13 +365,6 @@ def _factorize(cells: ObjectArray) -> tuple[IntArray, ObjectArray]:
         return pd.factorize(cells)
     except TypeError:  # a list in a cell
         return np.arange(len(cells)), cells
-
-
-def _cells(column: Any, rows: IntArray) -> ObjectArray:
-    """The values of a pandas or Arrow column at `rows`, as Python objects."""
-    if hasattr(column, "iloc"):
-        return np.asarray(column.to_numpy()[rows], dtype=object)
-    return np.fromiter(column.take(rows).to_pylist(), dtype=object)  # a list stays one cell
 
 
 def _bad_cell(variable: Variable, name: str, value: object) -> str:

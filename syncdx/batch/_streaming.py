@@ -13,12 +13,17 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from syncdx._counts import count
+from syncdx.batch._arrow import ScoredTable, release_unused
+from syncdx.batch._formats import label
+from syncdx.batch._frames import Frame, Output, PandasFrame
+from syncdx.batch._readers import Chunks, read_table
 from syncdx.batch._scorer import DEFAULT_TOP, Scored, Scorer
+from syncdx.batch._writer import write_table
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.diagnosis._display import bar, percent, table
 from syncdx.errors import InputError
@@ -26,8 +31,6 @@ from syncdx.network._files import read_model_file
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from syncdx.batch._tables import Chunks
 
 #: Rows scored together when streaming a file: bounds memory, amortises the per-chunk cost.
 DEFAULT_CHUNK_ROWS = 50_000
@@ -62,7 +65,7 @@ class Summary:
         """Rows scored per second."""
         return self.rows / self.seconds if self.seconds > 0 else float("nan")
 
-    def add(self, scored: Scored) -> Summary:
+    def add(self, scored: Scored[Output]) -> Summary:
         """This summary plus one more scored chunk."""
         ok = scored.top >= 0
         top_probability = scored.top_probability[ok]
@@ -138,8 +141,6 @@ def score_file(
     appears only once complete. With `strict`, the first row with an error stops the run with
     an InputError naming its line and column.
     """
-    from syncdx.batch._tables import read_table, write_table
-
     chunk_size = count(chunk_size, "chunk_size", minimum=1)
     scorer = Scorer(
         model if isinstance(model, Diagnoser) else Diagnoser(read_model_file(model)),
@@ -157,7 +158,7 @@ def score_file(
 def _stream(
     scorer: Scorer,
     chunks: Chunks,
-    write: Callable[[Any], None],
+    write: Callable[[Output], None],
     source: str,
     strict: bool,
     progress: ProgressCallback | None,
@@ -182,26 +183,24 @@ def _stream(
     return summary
 
 
-def _releasing(write: Callable[[Any], None]) -> Callable[[Any], None]:
+def _releasing(write: Callable[[Output], None]) -> Callable[[Output], None]:
     """`write`, then Arrow's spare memory in the writing thread released (see `_release`)."""
 
-    def run(frame: Any) -> None:
+    def run(frame: Output) -> None:
         write(frame)
         _release(frame)
 
     return run
 
 
-def _release(frame: Any) -> None:
+def _release(frame: Output) -> None:
     """After an Arrow chunk, hand back what Arrow's allocator keeps: it would otherwise keep
     the free pages of every thread that allocated, far more than Arrow holds at any time."""
-    if not hasattr(frame, "iloc"):  # a ScoredTable
-        from syncdx.batch._arrow import release_unused
-
+    if isinstance(frame, ScoredTable):
         release_unused()
 
 
-def _read_ahead(frames: Iterator[Any]) -> Iterator[Any]:
+def _read_ahead(frames: Iterator[Frame[Output]]) -> Iterator[Frame[Output]]:
     """The frames, each next one read in a background thread while this one is scored."""
     with ThreadPoolExecutor(1, "syncdx-read") as reading:
         upcoming = reading.submit(next, frames, None)
@@ -210,7 +209,7 @@ def _read_ahead(frames: Iterator[Any]) -> Iterator[Any]:
             yield frame
 
 
-def _at_least_one(chunks: Chunks) -> Iterator[Any]:
+def _at_least_one(chunks: Chunks) -> Iterator[Frame[Output]]:
     """The chunks, or one empty frame with the input's columns if there are none."""
     import pandas as pd
 
@@ -219,16 +218,16 @@ def _at_least_one(chunks: Chunks) -> Iterator[Any]:
         empty = False
         yield frame
     if empty:
-        yield pd.DataFrame({name: pd.Series([], dtype=object) for name in chunks.columns})
+        yield PandasFrame(
+            pd.DataFrame({name: pd.Series([], dtype=object) for name in chunks.columns})
+        )
 
 
 def _stop_at_first_error(
-    scored: Scored, source: str, before: int, locate: Callable[[int], int | None]
+    scored: Scored[Output], source: str, before: int, locate: Callable[[int], int | None]
 ) -> None:
     """InputError for the first row with an error (`before`: rows in earlier chunks), at the
     line `locate` finds (found while reading: the input is never read again)."""
-    from syncdx.batch._tables import label
-
     bad = np.flatnonzero(scored.culprit != None)  # noqa: E711
     if not bad.size:
         return

@@ -18,8 +18,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+from syncdx.batch._formats import STDIO
 from syncdx.batch._streaming import ProgressCallback, Summary, score_file
-from syncdx.batch._tables import STDIO
 from syncdx.cli._models import load
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import InputWarning

@@ -9,6 +9,7 @@ Run: python benchmarks/bench_public_overhead.py [--networks sync asia alarm] [--
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -34,7 +35,7 @@ def bench(name: str, sets: int, rounds: int) -> str:
     model = load(name)
     cases = as_dicts(evidence_frame(model, sets, observed=0.3, seed=1))
     cases = [c for c in cases if np.isfinite(model.log_probability_of_evidence(c))]
-    calls = {
+    calls: dict[str, Callable[[dict[str, str]], object]] = {
         "marginals": lambda e: model.marginals(e),
         "engine_m": partial(engine_marginals, model),
         "posterior": lambda e: model.posterior(e),

@@ -65,7 +65,11 @@ class FaultSets:
     def shrink(self, weights: FloatArray, stay: FloatArray) -> FloatArray:
         """(rows, sets) weights of the sets still present when each cause c stays with
         probability `stay[:, c]` (rows, causes); what ends up empty (fixed) is dropped."""
-        moved = weights[:, self.source] * self.edge_probabilities(stay)
+        return self.move(weights, self.edge_probabilities(stay))
+
+    def move(self, weights: FloatArray, edges: FloatArray) -> FloatArray:
+        """`shrink` with the (rows, edges) `edge_probabilities` already computed."""
+        moved = weights[:, self.source] * edges
         return np.asarray(np.add.reduceat(moved, self.starts, axis=1)[:, : self.size])
 
     def edge_probabilities(self, stay: FloatArray) -> FloatArray:

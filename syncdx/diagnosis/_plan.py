@@ -216,17 +216,17 @@ def _step(
 ) -> Step:
     """The first step of lowest look-ahead value from the evidence `base`; `stay` (1, causes)
     from the failures."""
-    log_weights, answers = search.infer(base)
+    keys, log_weights, answers = search.infer(base)
     shift = float(np.max(log_weights, initial=-np.inf))
     informed = bool(np.isfinite(shift))
     if informed:
         weights = np.exp(log_weights - shift)
-        look = search.look(weights, stay, answers)
+        look = search.look(weights, stay, answers, keys)
         informed = bool(look.mass[0, 0] > 0)
     if not informed:
         weights, stay, answers = _fallback(search, base, posterior)
         look = search.look(weights, stay, answers)
-    rows = Rows(base, weights, stay, answers, look)
+    rows = Rows(base, weights, stay, answers, look, keys if informed else None)
     deeper = WIDTHS[1:] if informed else ()
     values, actions = search.act_first(rows, shift, deeper)
     acting, action = float(values[0]), int(actions[0])

@@ -15,7 +15,8 @@ V1 = min(ECR, min_Q ECO). On top of it:
 - `Search.best`: the lowest of V1, acting first (then V1) and asking first (`widths` deep).
 
 Every value is the exact expected cost, under the belief, of a concrete policy, so the lowest
-is an upper bound on what the best of them achieves.
+is an upper bound on what the best of them achieves. Rows whose weights come from the evidence
+carry keys (`_beliefs.row_keys`), and their inference and ECRs are remembered by those keys.
 """
 
 from __future__ import annotations
@@ -127,9 +128,7 @@ class Search:
         branches = np.concatenate(
             [weights[:, None, :], weights[:, None, :] * answers.transpose(0, 2, 1)], axis=1
         )
-        flat = branches.reshape(rows * width, self.sets.size)
-        edges = self.sets.edge_probabilities(stay)  # once per row, the same for its answers
-        now = self.sets.move(flat, np.repeat(edges, width, axis=0))
+        now = self.sets.shrink_blocks(branches, stay).reshape(rows * width, self.sets.size)
         if keys is None:
             ecr, first = sequence_cost(self.sets, now, self.repairs)
         else:

@@ -53,7 +53,11 @@ entered as soft evidence (`failure_evidence`), as a session shows it. Cost per c
 five batched engine passes (that posterior, one row; one row per fault set; one per fault set
 and answer of the `WIDTHS[0]` first questions; one per fault set, answer and answer of the
 `WIDTHS[1]` questions after them; one per fault set and answer of the `WIDTHS[1]` questions
-after the first action fails), then numpy work over the fault sets.
+after the first action fails), then numpy work over the fault sets. Nothing is computed twice
+for one model (`_beliefs`): each evidence row's fault-set beliefs and ECRs are remembered by
+what the row says, so a row reached by two answers in either order is computed once, planning
+again on the same evidence runs only the posterior, and after an answer a session's next call
+computes only the rows its new, deeper answers reach.
 """
 
 from __future__ import annotations

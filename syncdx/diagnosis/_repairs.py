@@ -17,12 +17,13 @@ in the order by that rule and ends the sequence; without a last resort every act
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from syncdx._ranking import best, relative_tie
+from syncdx._ranking import TIE
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._faults import FaultSets, IntArray
 from syncdx.network._network import Action, FloatArray, Network
@@ -231,10 +232,21 @@ _LARGEST = float(np.finfo(np.float64).max)
 
 def _pick(efficiency: FloatArray, last: int) -> IntArray:
     """Each row's most efficient action; among ties (relative: efficiencies shrink with P(not
-    fixed yet)) the first in model order, and the last resort only if no other action ties."""
-    tie = relative_tie(efficiency)
-    if last < 0:
-        return best(efficiency, tie)
-    order = np.r_[np.delete(np.arange(efficiency.shape[1]), last), last]
-    picked: IntArray = order[best(efficiency[:, order], tie)]
+    fixed yet)) the first in model order, and the last resort only if no other action ties.
+
+    `_ranking.best` with `relative_tie`, for tables without NaN (`_efficiency` clears them)."""
+    finite = np.where(np.isfinite(efficiency), np.abs(efficiency), 0.0)
+    tie = TIE * finite.max(axis=1, keepdims=True, initial=0.0)
+    order = _order(efficiency.shape[1], last)
+    table = efficiency[:, order]
+    top = np.argmax(table >= table.max(axis=1, keepdims=True) - tie, axis=1)
+    picked: IntArray = order[top]
     return picked
+
+
+@functools.cache
+def _order(actions: int, last: int) -> IntArray:
+    """The actions in model order, the last resort (if any) moved to the end."""
+    if last < 0:
+        return np.arange(actions)
+    return np.r_[np.delete(np.arange(actions), last), last]

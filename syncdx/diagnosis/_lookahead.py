@@ -128,12 +128,12 @@ class Search:
         branches = np.concatenate(
             [weights[:, None, :], weights[:, None, :] * answers.transpose(0, 2, 1)], axis=1
         )
-        now = self.sets.shrink_blocks(branches, stay).reshape(rows * width, self.sets.size)
+        now = self.sets.shrink_blocks(branches, stay)
+        flat = now.reshape(rows * width, self.sets.size)
         if keys is None:
-            ecr, first = sequence_cost(self.sets, now, self.repairs)
+            ecr, first = sequence_cost(self.sets, flat, self.repairs)
         else:
-            ecr, first = self._remembered_costs(now, stay, keys)
-        now = now.reshape(rows, width, self.sets.size)
+            ecr, first = self._remembered_costs(flat, stay, keys)
         ecr = ecr.reshape(rows, width)
         return Look(now, ecr, first.reshape(rows, width), self._eco(now.sum(axis=2), ecr))
 

@@ -247,6 +247,5 @@ def _pick(efficiency: FloatArray, last: int) -> IntArray:
 @functools.cache
 def _order(actions: int, last: int) -> IntArray:
     """The actions in model order, the last resort (if any) moved to the end."""
-    if last < 0:
-        return np.arange(actions)
-    return np.r_[np.delete(np.arange(actions), last), last]
+    order = np.arange(actions)
+    return order if last < 0 else np.append(np.delete(order, last), last)

@@ -79,6 +79,26 @@ def test_transitions_are_shrink_as_matrices(weights: np.ndarray, stay: np.ndarra
         np.testing.assert_allclose(weights @ matrices[r], expected, atol=1e-12)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    weights=arrays(np.float64, (3, 2, 10), elements=st.floats(0, 1)),
+    stay=arrays(np.float64, (3, 4), elements=STAYS),
+    same=st.booleans(),
+)
+def test_shrink_blocks_is_shrink_block_by_block(
+    weights: np.ndarray, stay: np.ndarray, same: bool
+) -> None:
+    """shrink_blocks moves block r's rows as shrink does with stay[r] (stay rows repeated or
+    not, all ones included), and never gives a negative weight."""
+    sets = fault_sets(4, 2)
+    stay = np.repeat(stay[:1], 3, axis=0) if same else stay
+    blocks = sets.shrink_blocks(weights.copy(), stay)
+    for r in range(3):
+        expected = sets.shrink(weights[r], np.repeat(stay[r : r + 1], 2, axis=0))
+        np.testing.assert_allclose(blocks[r], expected, rtol=1e-12, atol=1e-300)
+    assert (blocks >= 0).all()
+
+
 def test_present_and_all_fixed() -> None:
     """P(cause present) sums the sets holding it; an action fixes a set if it fixes each cause."""
     sets = fault_sets(3, 2)  # {0} {1} {2} {0,1} {0,2} {1,2}

@@ -80,6 +80,29 @@ def test_marginals_cover_every_node_and_sum_to_one(sync: Model) -> None:
     assert marginals["paused_banner"]["yes"] == 1.0
 
 
+def test_marginals_are_fresh_series_on_the_engine_values(sync: Model) -> None:
+    """Each marginal is a float Series indexed by the node's states (named "state") with the
+    engine's values; changing one result (its values or its index name) leaves later ones
+    as they were."""
+    evidence = {"paused_banner": "yes"}
+    diagnoser = sync.diagnoser
+    engine = diagnoser.infer(diagnoser.likelihoods(evidence, None), None).marginals
+    first = sync.marginals(evidence)
+    for i, (name, series) in enumerate(first.items()):
+        assert series.name == name
+        assert series.index.name == "state"
+        assert list(series.index) == list(sync.states(name))
+        assert series.dtype == np.float64
+        np.testing.assert_array_equal(series.to_numpy(), engine[i][0])
+    series = first["internet_works"]
+    series.index.name = "changed"
+    series.iloc[0] = -1.0
+    again = sync.marginals(evidence, "internet_works")["internet_works"]
+    assert again.index.name == "state"
+    assert again.iloc[0] == engine[sync.network.index["internet_works"]][0, 0]
+    assert sync.marginals(evidence, []) == {}
+
+
 def test_marginals_agree_with_posterior(sync: Model) -> None:
     """P(present) from marginals() equals posterior()."""
     evidence = {"internet_works": "no", "paused_banner": "yes"}

@@ -51,6 +51,7 @@ class Diagnoser:
         self._causes = network.ids("cause")
         self._cause_index = tuple(network.index[c] for c in self._causes)
         self._labels: pd.Index | None = None
+        self._states: list[pd.Index] | None = None
         self._normal_state = tuple(
             network.variables[i].states.index(network.variables[i].normal)
             for i in self._cause_index
@@ -113,14 +114,15 @@ class Diagnoser:
 
         names = self._network.ids() if variables is None else ev.names(variables, "variables")
         indices = tuple(self._network.index[ev.node(self._network, n).id] for n in names)
-        result = self._query(evidence, soft, indices)
-        return {
+        marginals = self._query(evidence, soft, indices).marginals
+        flat = np.concatenate([marginals[i][0] for i in indices]) if indices else np.zeros(0)
+        ends = np.cumsum([len(marginals[i][0]) for i in indices]).tolist()
+        labels = self._state_labels()
+        return {  # each Series a slice of one fresh array, its index a view of a cached one
             name: pd.Series(
-                result.marginals[i][0],
-                index=pd.Index(self._network.variables[i].states, name="state"),
-                name=name,
+                flat[end - len(labels[i]) : end], index=labels[i].view(), name=name, copy=False
             )
-            for name, i in zip(names, indices)
+            for name, i, end in zip(names, indices, ends)
         }
 
     def probability_of_evidence(
@@ -207,6 +209,14 @@ class Diagnoser:
 
             self._labels = pd.Index(self._causes, dtype=object, name="cause")
         return self._labels
+
+    def _state_labels(self) -> list[pd.Index]:
+        """Each variable's states as a pandas Index named "state", built on first use."""
+        if self._states is None:
+            import pandas as pd
+
+            self._states = [pd.Index(v.states, name="state") for v in self._network.variables]
+        return self._states
 
     def likelihoods(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None

@@ -68,6 +68,24 @@ class FaultSets:
         moved = weights[:, self.source] * self.edge_probabilities(stay)
         return np.asarray(np.add.reduceat(moved, self.starts, axis=1)[:, : self.size])
 
+    def shrink_blocks(self, blocks: FloatArray, stay: FloatArray) -> FloatArray:
+        """`shrink` of (R, width, sets) weights, block r with `stay[r]` (R, causes): one product
+        per distinct stay row, over the sets holding a cause that may have been fixed (the
+        others keep their weight and receive what their supersets lose)."""
+        if (stay == 1.0).all():  # nothing tried: every set stays whole
+            return blocks
+        out = np.empty_like(blocks)
+        distinct, inverse = np.unique(stay, axis=0, return_inverse=True)
+        for g, row in enumerate(distinct):
+            index = np.flatnonzero(inverse.reshape(-1) == g)
+            touched = np.flatnonzero(self.indicator @ (row != 1.0))
+            whole = np.ones(self.size)
+            whole[touched] = 0.0
+            moved = self.transitions(row[np.newaxis])[0][touched]
+            block = blocks[index]
+            out[index] = block * whole + block[:, :, touched] @ moved
+        return out
+
     def edge_probabilities(self, stay: FloatArray) -> FloatArray:
         """(rows, edges) P(a set becomes its subset) from (rows, causes) P(each cause stays)."""
         kept = np.prod(_pad(stay)[:, self.kept], axis=2)

@@ -15,7 +15,8 @@ V1 = min(ECR, min_Q ECO). On top of it:
 - `Search.best`: the lowest of V1, acting first (then V1) and asking first (`widths` deep).
 
 Every value is the exact expected cost, under the belief, of a concrete policy, so the lowest
-is an upper bound on what the best of them achieves.
+is an upper bound on what the best of them achieves. Rows whose weights come from the evidence
+carry keys (`_beliefs.row_keys`), and their inference and ECRs are remembered by those keys.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis._faults import FaultSets, IntArray, clamp_causes
+from syncdx.diagnosis._beliefs import Key, beliefs
+from syncdx.diagnosis._faults import FaultSets, IntArray
 from syncdx.diagnosis._recommend import Layout, question_cost
 from syncdx.diagnosis._repairs import Repairs, sequence_cost
 from syncdx.network._network import FloatArray
@@ -69,13 +71,15 @@ class Look:
 class Rows:
     """R evidence states on the same path of answers: `likelihoods` (R rows each), `weights`
     (R, sets) of the fault sets at the start, `stay` (R, causes), `answers` (R, sets, columns)
-    P(Q = s | e, X = S), and their one-step `look`."""
+    P(Q = s | e, X = S), and their one-step `look`; `keys`, what each row says (`_beliefs`),
+    None when the weights do not come from the evidence alone."""
 
     likelihoods: dict[int, FloatArray]
     weights: FloatArray
     stay: FloatArray
     answers: FloatArray
     look: Look
+    keys: list[Key] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,29 +98,71 @@ class Search:
         costs = np.array([question_cost(model.network, q) for q in layout.questions])
         return cls(model, sets, repairs, layout, costs)
 
-    def infer(self, likelihoods: dict[int, FloatArray]) -> tuple[FloatArray, FloatArray]:
-        """log P(e_r, X = S) (rows, sets) and P(Q = s | e_r, X = S) (rows, sets, columns)."""
-        network, layout, sets = self.model.network, self.layout, self.sets
-        rows = clamp_causes(network, self.model.causes, sets, likelihoods)
-        result = self.model.infer(rows, layout.questions)
-        n = len(result.log_evidence) // sets.size
-        columns = [result.marginals[q] for q in layout.questions]
-        flat = np.concatenate(columns, axis=1) if columns else np.zeros((n * sets.size, 0))
-        answers = np.nan_to_num(flat).reshape(n, sets.size, layout.size)
-        return result.log_evidence.reshape(n, sets.size), answers
+    def infer(self, likelihoods: dict[int, FloatArray]) -> tuple[list[Key], FloatArray, FloatArray]:
+        """Each row's key, log P(e_r, X = S) (rows, sets) and P(Q = s | e_r, X = S) (rows, sets,
+        columns); rows seen before (in this call or an earlier one) come from `_beliefs`."""
+        keys, found = beliefs(self.model, self.sets).rows(likelihoods)
+        columns = self._columns()
+        answers = np.stack([b.answers[:, columns] for b in found])
+        return keys, np.stack([b.log_weights for b in found]), answers
 
-    def look(self, weights: FloatArray, stay: FloatArray, answers: FloatArray) -> Look:
-        """The one-step look-ahead from (R, sets) weights, (R, causes) stay, answer tables."""
+    def _columns(self) -> IntArray:
+        """The layout's columns among the answers of every observation (`_beliefs.Belief`)."""
+        start, cards = beliefs(self.model, self.sets).start, self.model.network.cards
+        return np.array(
+            [start[q] + s for q in self.layout.questions for s in range(cards[q])],
+            dtype=np.intp,
+        )
+
+    def look(
+        self,
+        weights: FloatArray,
+        stay: FloatArray,
+        answers: FloatArray,
+        keys: list[Key] | None = None,
+    ) -> Look:
+        """The one-step look-ahead from (R, sets) weights, (R, causes) stay, answer tables;
+        with the rows' `keys`, ECRs computed before for the same evidence, failures and repairs
+        are reused (and those computed here kept)."""
         rows, width = len(weights), 1 + self.layout.size
         branches = np.concatenate(
             [weights[:, None, :], weights[:, None, :] * answers.transpose(0, 2, 1)], axis=1
         )
-        flat = branches.reshape(rows * width, self.sets.size)
-        now = self.sets.shrink(flat, np.repeat(stay, width, axis=0))
-        ecr, first = sequence_cost(self.sets, now, self.repairs)
-        now = now.reshape(rows, width, self.sets.size)
+        now = self.sets.shrink_blocks(branches, stay)
+        flat = now.reshape(rows * width, self.sets.size)
+        if keys is None:
+            ecr, first = sequence_cost(self.sets, flat, self.repairs)
+        else:
+            ecr, first = self._remembered_costs(flat, stay, keys)
         ecr = ecr.reshape(rows, width)
         return Look(now, ecr, first.reshape(rows, width), self._eco(now.sum(axis=2), ecr))
+
+    def _remembered_costs(
+        self, now: FloatArray, stay: FloatArray, keys: list[Key]
+    ) -> tuple[FloatArray, IntArray]:
+        """`sequence_cost` of the (rows * width, sets) weights `now`, computing only the entries
+        that neither an earlier look nor another row here (the same evidence reached by answers
+        in another order) has computed for the same evidence, failures and repairs."""
+        store = beliefs(self.model, self.sets)
+        columns = np.r_[0, 1 + self._columns()]
+        width = len(columns)
+        tables = [store.costs(k, s, self.repairs.ids) for k, s in zip(keys, stay)]
+        distinct = {id(t): (r, t) for r, t in reversed(list(enumerate(tables)))}
+        todo = [(r, t, np.flatnonzero(~t.known[columns])) for r, t in distinct.values()]
+        todo = [(r, t, cols) for r, t, cols in todo if cols.size]
+        if todo:
+            entries = np.concatenate([r * width + cols for r, _, cols in todo])
+            ecr, first = sequence_cost(self.sets, now[entries], self.repairs)
+            at = 0
+            for _, table, cols in todo:
+                where, at = columns[cols], at + cols.size
+                table.ecr[where] = ecr[at - cols.size : at]
+                table.first[where] = first[at - cols.size : at]
+                table.known[where] = True
+        return (
+            np.concatenate([t.ecr[columns] for t in tables]),
+            np.concatenate([t.first[columns] for t in tables]),
+        )
 
     def _eco(self, mass: FloatArray, ecr: FloatArray) -> FloatArray:
         """(R, questions) C_Q + sum_s P(Q = s | e) ECR(e, Q = s)."""
@@ -145,13 +191,16 @@ class Search:
             after = replace(self, repairs=repairs.without(action))
             stay = rows.stay[group] * (1.0 - repairs.fix[action])
             weights, answers = rows.weights[group], rows.answers[group]
-            then = after.look(weights, stay, answers)
+            keys = None if rows.keys is None else [rows.keys[r] for r in group.tolist()]
+            then = after.look(weights, stay, answers, keys)
             before = look.mass[group, 0]
             fails = then.mass[:, 0] / np.where(before > 0, before, 1.0)
             value = then.value
             if widths and self.layout.size:
                 likelihoods = {v: lik[group] for v, lik in rows.likelihoods.items()}
-                value = after.best(Rows(likelihoods, weights, stay, answers, then), shift, widths)
+                value = after.best(
+                    Rows(likelihoods, weights, stay, answers, then, keys), shift, widths
+                )
             values[group] = repairs.costs[action] + fails * value
         return values, first
 
@@ -172,10 +221,10 @@ class Search:
         ]
         origin = np.array([r for r, _, _ in columns], dtype=np.intp)
         likelihoods = self._answered(rows.likelihoods, columns)
-        log_weights, answers = self.infer(likelihoods)
+        keys, log_weights, answers = self.infer(likelihoods)
         stay = rows.stay[origin]
         weights = np.exp(log_weights - shift)
-        then = self.look(weights, stay, answers)
+        then = self.look(weights, stay, answers, keys)
         before = rows.look.mass[origin, 0]
         p = then.mass[:, 0] / np.where(before > 0, before, 1.0)
         value = then.value
@@ -189,6 +238,7 @@ class Search:
                     stay[deeper],
                     answers[deeper],
                     _select(then, deeper, np.array([columns[j][1] for j in deeper])),
+                    [keys[j] for j in deeper.tolist()],
                 ),
                 shift,
                 widths[1:],

@@ -53,7 +53,11 @@ entered as soft evidence (`failure_evidence`), as a session shows it. Cost per c
 five batched engine passes (that posterior, one row; one row per fault set; one per fault set
 and answer of the `WIDTHS[0]` first questions; one per fault set, answer and answer of the
 `WIDTHS[1]` questions after them; one per fault set and answer of the `WIDTHS[1]` questions
-after the first action fails), then numpy work over the fault sets.
+after the first action fails), then numpy work over the fault sets. Nothing is computed twice
+for one model (`_beliefs`): each evidence row's fault-set beliefs and ECRs are remembered by
+what the row says, so a row reached by two answers in either order is computed once, planning
+again on the same evidence runs only the posterior, and after an answer a session's next call
+computes only the rows its new, deeper answers reach.
 """
 
 from __future__ import annotations
@@ -216,17 +220,17 @@ def _step(
 ) -> Step:
     """The first step of lowest look-ahead value from the evidence `base`; `stay` (1, causes)
     from the failures."""
-    log_weights, answers = search.infer(base)
+    keys, log_weights, answers = search.infer(base)
     shift = float(np.max(log_weights, initial=-np.inf))
     informed = bool(np.isfinite(shift))
     if informed:
         weights = np.exp(log_weights - shift)
-        look = search.look(weights, stay, answers)
+        look = search.look(weights, stay, answers, keys)
         informed = bool(look.mass[0, 0] > 0)
     if not informed:
         weights, stay, answers = _fallback(search, base, posterior)
         look = search.look(weights, stay, answers)
-    rows = Rows(base, weights, stay, answers, look)
+    rows = Rows(base, weights, stay, answers, look, keys if informed else None)
     deeper = WIDTHS[1:] if informed else ()
     values, actions = search.act_first(rows, shift, deeper)
     acting, action = float(values[0]), int(actions[0])

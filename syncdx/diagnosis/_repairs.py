@@ -17,12 +17,13 @@ in the order by that rule and ends the sequence; without a last resort every act
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from syncdx._ranking import best, relative_tie
+from syncdx._ranking import TIE
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._faults import FaultSets, IntArray
 from syncdx.network._network import Action, FloatArray, Network
@@ -153,8 +154,7 @@ def sequence_cost(
     """
     total = weights.sum(axis=1, keepdims=True)
     p = weights / np.where(total > 0, total, 1.0)
-    fixes_all = sets.all_fixed(repairs.fix)  # (actions, sets)
-    moves = sets.transitions(1.0 - repairs.fix)  # (actions, sets, sets)
+    tables = _tables(sets, repairs)
     used = np.zeros((len(p), len(repairs.ids)), dtype=bool)
     ended = total[:, 0] <= 0  # nothing to fix: costs nothing
     cost, first = np.zeros(len(p)), np.zeros(len(p), dtype=np.intp)
@@ -164,37 +164,91 @@ def sequence_cost(
             break
         here = p[live]
         alive = here.sum(axis=1)  # P(not fixed before step k)
-        efficiency = _efficiency(here, alive, fixes_all, repairs)
-        pick = _pick(np.where(used[live], -np.inf, efficiency), repairs.last)
+        efficiency = _efficiency(here, alive, tables.fixes_all, repairs)
+        efficiency[used[live]] = -np.inf
+        pick = _pick(efficiency, repairs.last)
         first[live] = pick if k == 0 else first[live]
         cost[live] += repairs.costs[pick] * alive
-        for action in np.unique(pick).tolist():
-            rows = live[pick == action]
-            p[rows] = p[rows] @ moves[action]
         used[live, pick] = True
         ended[live] = pick == repairs.last
+        for action in np.unique(pick).tolist():
+            if action != repairs.last:  # the last resort ends the sequence: p is not needed
+                rows = live[pick == action]
+                p[rows] = tables.move(action, p[rows])
     return cost, first
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """What `sequence_cost` needs of the repairs over the fault sets: `fixes_all` (sets,
+    actions) P(an action fixes every cause of a set), and per action the sets holding a cause
+    it may fix (`touched`), their rows of the transition matrix (`moved`), and a mask of the
+    sets it leaves whole (`whole`)."""
+
+    fixes_all: FloatArray
+    touched: tuple[IntArray, ...]
+    moved: tuple[FloatArray, ...]
+    whole: tuple[FloatArray, ...]
+
+    def move(self, action: int, p: FloatArray) -> FloatArray:
+        """`p @ transitions` for `action`, with products only for the sets it touches."""
+        return np.asarray(p * self.whole[action] + p[:, self.touched[action]] @ self.moved[action])
+
+
+_TABLES: dict[tuple[int, int, bytes], _Tables] = {}
+
+
+def _tables(sets: FaultSets, repairs: Repairs) -> _Tables:
+    """The `_Tables` of these sets and repairs (remembered: a planning call asks again and
+    again, with the same repairs or one fewer)."""
+    key = (sets.causes, sets.size, repairs.fix.tobytes())
+    found = _TABLES.get(key)
+    if found is None:
+        matrices = sets.transitions(1.0 - repairs.fix)  # (actions, sets, sets)
+        touched = [np.flatnonzero(sets.indicator @ (fix != 0.0)) for fix in repairs.fix]
+        whole = [np.ones(sets.size) for _ in touched]
+        for mask, rows in zip(whole, touched):
+            mask[rows] = 0.0
+        moved = tuple(m[rows] for m, rows in zip(matrices, touched))
+        found = _Tables(sets.all_fixed(repairs.fix).T.copy(), tuple(touched), moved, tuple(whole))
+        if len(_TABLES) >= 256:
+            _TABLES.clear()
+        _TABLES[key] = found
+    return found
 
 
 def _efficiency(
     p: FloatArray, alive: FloatArray, fixes_all: FloatArray, repairs: Repairs
 ) -> FloatArray:
     """(rows, actions) P(the action fixes the problem now) / cost; the last resort's by the swap
-    rule, P(reached) / C_last."""
+    rule, P(reached) / C_last (NaN read as 0, infinities as the largest finite numbers)."""
     with np.errstate(divide="ignore", invalid="ignore"):  # a free action: P / 0 = inf, first
-        efficiency = np.nan_to_num((p @ fixes_all.T) / repairs.costs, nan=0.0)
+        efficiency = (p @ fixes_all) / repairs.costs
         if repairs.last >= 0:
-            reach = np.nan_to_num(alive / repairs.costs[repairs.last], nan=0.0)
-            efficiency[:, repairs.last] = reach
-    return np.asarray(efficiency)
+            efficiency[:, repairs.last] = alive / repairs.costs[repairs.last]
+    efficiency[np.isnan(efficiency)] = 0.0
+    return np.asarray(np.clip(efficiency, -_LARGEST, _LARGEST, out=efficiency))
+
+
+_LARGEST = float(np.finfo(np.float64).max)
 
 
 def _pick(efficiency: FloatArray, last: int) -> IntArray:
     """Each row's most efficient action; among ties (relative: efficiencies shrink with P(not
-    fixed yet)) the first in model order, and the last resort only if no other action ties."""
-    tie = relative_tie(efficiency)
-    if last < 0:
-        return best(efficiency, tie)
-    order = np.r_[np.delete(np.arange(efficiency.shape[1]), last), last]
-    picked: IntArray = order[best(efficiency[:, order], tie)]
+    fixed yet)) the first in model order, and the last resort only if no other action ties.
+
+    `_ranking.best` with `relative_tie`, for tables without NaN (`_efficiency` clears them)."""
+    finite = np.where(np.isfinite(efficiency), np.abs(efficiency), 0.0)
+    tie = TIE * finite.max(axis=1, keepdims=True, initial=0.0)
+    order = _order(efficiency.shape[1], last)
+    table = efficiency[:, order]
+    top = np.argmax(table >= table.max(axis=1, keepdims=True) - tie, axis=1)
+    picked: IntArray = order[top]
     return picked
+
+
+@functools.cache
+def _order(actions: int, last: int) -> IntArray:
+    """The actions in model order, the last resort (if any) moved to the end."""
+    order = np.arange(actions)
+    return order if last < 0 else np.append(np.delete(order, last), last)

@@ -394,6 +394,21 @@ def test_output_folder_messages_say_why_and_what_to_do(scheduler: str, tmp_path:
         score_dask(str(src), str(tmp_path), scheduler=scheduler)
 
 
+def test_a_part_written_over_since_is_refused_and_kept(scheduler: str, tmp_path: Path) -> None:
+    """A user file saved under the name of one of syncdx's parts (its content replaced) is not
+    syncdx's any more: the next run refuses the folder and leaves that file as it is."""
+    srcs = small_inputs(tmp_path, 2)
+    out = tmp_path / "out"
+    score_dask(str(tmp_path / "in*.csv"), str(out), scheduler=scheduler)
+    (out / "part-00001.csv").write_bytes(b"mine")
+    with pytest.raises(InputError, match="part-00001.csv.*changed since syncdx wrote it"):
+        score_dask(str(srcs[0]), str(out), scheduler=scheduler)
+    assert (out / "part-00001.csv").read_bytes() == b"mine"
+    score_dask(str(tmp_path / "in*.csv"), str(tmp_path / "again"), scheduler=scheduler)
+    score_dask(str(srcs[0]), str(tmp_path / "again"), scheduler=scheduler)  # unchanged: replaced
+    assert sorted(p.name for p in (tmp_path / "again").iterdir()) == [MARKER, "part-00000.csv"]
+
+
 def test_output_through_a_link_to_a_folder(
     scheduler: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

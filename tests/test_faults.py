@@ -82,7 +82,7 @@ def test_transitions_are_shrink_as_matrices(weights: np.ndarray, stay: np.ndarra
 @settings(max_examples=30, deadline=None)
 @given(
     weights=arrays(np.float64, (3, 2, 10), elements=st.floats(0, 1)),
-    stay=arrays(np.float64, (3, 4), elements=STAYS),
+    stay=arrays(np.float64, (3, 4), elements=stay_probabilities),
     same=st.booleans(),
 )
 def test_shrink_blocks_is_shrink_block_by_block(

@@ -12,6 +12,7 @@ from typing import Any, cast
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import syncdx
 from syncdx import Action, EvidenceError, Model, ModelError, Network, Variable

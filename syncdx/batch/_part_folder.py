@@ -2,8 +2,9 @@
 
     absent                  created: the parts are staged beside it and renamed into place
     empty                   used
-    a previous output       its marker `_SYNCDX_PARTS` lists the parts syncdx wrote there; only
-                            those are replaced (each atomically) or removed, nothing else
+    a previous output       its marker `_SYNCDX_PARTS` lists the parts syncdx wrote there, each
+                            with its size and modification time; only those are replaced (each
+                            atomically) or removed, nothing else; a part changed since is refused
     anything else           refused with an InputError: a folder holding other files, one
                             holding an input, the current folder or one above it
 
@@ -18,7 +19,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,13 +109,27 @@ def _read_marker(folder: Path, dst: str) -> frozenset[str]:
         text = (folder / MARKER).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         raise not_ours from None
-    names = [line for line in text.splitlines() if line and not line.startswith("#")]
-    if not all(PART_NAME.fullmatch(name) for name in names):
+    lines = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+    names = [fields[0] for fields in lines]
+    if not all(PART_NAME.fullmatch(name) and len(f) <= 2 for name, f in zip(names, lines)):
         raise not_ours
     present = [name for name in names if os.path.lexists(folder / name)]
     if not all(_regular(folder / name) for name in present):
         raise not_ours
+    for name, fields in zip(names, lines):
+        if name in present and fields[1:] and fields[1] != _stamp(folder / name):
+            raise InputError(
+                f"holds {name!r}, changed since syncdx wrote it: move it away, or {ADVICE}",
+                file=dst,
+            )
     return frozenset(names)
+
+
+def _stamp(path: Path) -> str:
+    """A part's size and modification time, as the marker records them: a file written over
+    since (by anyone but syncdx) no longer matches."""
+    info = path.lstat()
+    return f"{info.st_size}:{info.st_mtime_ns}"
 
 
 def _regular(path: Path) -> bool:
@@ -142,30 +157,32 @@ def _commit(folder: PartFolder, staging: Path) -> None:
     """Put the parts in `staging` in place: the whole folder if it is new, else part by part."""
     parts = sorted(name for name in os.listdir(staging) if PART_NAME.fullmatch(name))
     try:
+        new = {name: _stamp(staging / name) for name in parts}  # a rename keeps both
         if not folder.exists:
-            _write_marker(staging, parts)
+            _write_marker(staging, new)
             os.rename(staging, folder.path)
             return
         # Checked again (a file may have appeared since); the marker lists old and new parts
-        # while they are swapped, so that an interrupted swap is still recognised as syncdx's.
+        # while they are swapped, so that an interrupted swap is still recognised as syncdx's
+        # (an old part by its name alone: it is either the old file or the new one).
         previous = _previous_parts(folder.path, folder.label)
-        _swap_marker(staging, folder.path, previous.union(parts))
+        _swap_marker(staging, folder.path, {**dict.fromkeys(previous, ""), **new})
         for name in parts:
             os.replace(staging / name, folder.path / name)
         for name in sorted(previous.difference(parts)):
             (folder.path / name).unlink(missing_ok=True)
-        _swap_marker(staging, folder.path, parts)
+        _swap_marker(staging, folder.path, new)
     except OSError as error:
         raise InputError(f"cannot write the parts: {error.strerror}", file=folder.label) from None
 
 
-def _write_marker(folder: Path, parts: Iterable[str]) -> None:
-    (folder / MARKER).write_text(
-        "\n".join([MARKER_HEADER, *sorted(parts)]) + "\n", encoding="utf-8"
-    )
+def _write_marker(folder: Path, parts: Mapping[str, str]) -> None:
+    """The marker listing `parts`: a name per line, with its stamp after a tab when known."""
+    lines = [f"{name}\t{stamp}" if stamp else name for name, stamp in sorted(parts.items())]
+    (folder / MARKER).write_text("\n".join([MARKER_HEADER, *lines]) + "\n", encoding="utf-8")
 
 
-def _swap_marker(staging: Path, folder: Path, parts: Iterable[str]) -> None:
-    """Replace `folder`'s marker, atomically, by one listing `parts`."""
+def _swap_marker(staging: Path, folder: Path, parts: Mapping[str, str]) -> None:
+    """Replace `folder`'s marker, atomically, by one listing `parts` (name -> stamp)."""
     _write_marker(staging, parts)
     os.replace(staging / MARKER, folder / MARKER)

@@ -105,10 +105,10 @@ def test_elimination_recomputes_costs_locally(n: int, monkeypatch: pytest.Monkey
     cost = _triangulate._cost
 
     def counted_cost(
-        graph: Sequence[set[int]], cards: Sequence[int], v: int
+        graph: Sequence[set[int]], cards: Sequence[int], v: int, weighted: bool = True
     ) -> tuple[int, int, int]:
         calls.append(1)
-        return cost(graph, cards, v)
+        return cost(graph, cards, v, weighted)
 
     monkeypatch.setattr(_triangulate, "_cost", counted_cost)
     network = _chain_forest(n)
@@ -125,10 +125,10 @@ def test_the_elimination_tries_stay_linear(n: int, monkeypatch: pytest.MonkeyPat
     cost = _triangulate._cost
 
     def counted_cost(
-        graph: Sequence[set[int]], cards: Sequence[int], v: int
+        graph: Sequence[set[int]], cards: Sequence[int], v: int, weighted: bool = True
     ) -> tuple[int, int, int]:
         calls.append(1)
-        return cost(graph, cards, v)
+        return cost(graph, cards, v, weighted)
 
     monkeypatch.setattr(_triangulate, "_cost", counted_cost)
     network = _ladder(n)

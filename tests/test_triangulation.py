@@ -61,7 +61,7 @@ def test_the_linear_size_test_counts_the_maximal_cliques(network: Network) -> No
     moral = _triangulate._moral_graph(len(network), families)
     cards = list(network.cards)
     for seed, key in ((-1, lambda f, w, s: (f, s)), (3, lambda f, w, s: (w, s))):
-        order, cliques = _triangulate._eliminate(moral, cards, key, seed)
+        order, cliques = _triangulate._eliminate(moral, cards, key, seed, seed > 0)
         assert _triangulate._entries(order, cliques, cards) == _maximal_entries(
             order, cliques, cards
         )
@@ -99,3 +99,20 @@ def test_the_extra_tries_stop_at_the_work_budget(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(_triangulate, "_WORK", 1)
     _triangulate._elimination(moral, network.cards)
     assert len(calls) == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(networks(max_nodes=20, max_parents=4))
+def test_the_fill_in_cost_matches_the_pairs_it_joins(network: Network) -> None:
+    """A node's cost counts the pairs of its neighbours not yet joined, weighs each by the
+    product of its ends' states (only when asked), and gives its clique's entries."""
+    families = [(*ps, i) for i, ps in enumerate(network.parents)]
+    moral = _triangulate._moral_graph(len(network), families)
+    cards = network.cards
+    for v in range(len(network)):
+        nbrs = sorted(moral[v])
+        pairs = [(a, b) for i, a in enumerate(nbrs) for b in nbrs[i + 1 :] if b not in moral[a]]
+        weight = sum(cards[a] * cards[b] for a, b in pairs)
+        size = math.prod(cards[u] for u in (v, *nbrs))
+        assert _triangulate._cost(moral, cards, v) == (len(pairs), weight, size)
+        assert _triangulate._cost(moral, cards, v, False) == (len(pairs), 0, size)

@@ -67,10 +67,11 @@ def _elimination(
     if sum(len(c) - 1 for c in first[1]) == sum(len(a) for a in adjacency) // 2:
         return first
     affordable = _WORK // max(1, sum(len(c) ** 2 for c in first[1]))
-    keys: list[Key] = [lambda f, w, s: (w, s), lambda f, w, s: (f > 0, s, f)]
-    keys += [_noisy(seed) for seed in range(_TRIES)]
+    keys: list[tuple[Key, bool]] = [(lambda f, w, s: (w, s), True)]
+    keys += [(lambda f, w, s: (f > 0, s, f), False)]
+    keys += [(_noisy(seed), seed % 2 == 1) for seed in range(_TRIES)]
     chosen = enumerate(keys[:affordable])
-    tries = [first, *(_eliminate(adjacency, cards, key, seed) for seed, key in chosen)]
+    tries = [first, *(_eliminate(adjacency, cards, k, seed, w) for seed, (k, w) in chosen)]
     return min(tries, key=lambda t: _entries(t[0], t[1], cards))
 
 
@@ -103,9 +104,11 @@ def _eliminate(
     cards: Sequence[int],
     key: Key = lambda f, w, s: (f, s),
     seed: int = -1,
+    weighted: bool = False,
 ) -> tuple[list[int], list[frozenset[int]]]:
     """Greedy elimination order by `key` (default: min-fill, ties the smallest clique table;
-    last ties: the lowest index, or a random rank from `seed` if >= 0) and its cliques. The
+    last ties: the lowest index, or a random rank from `seed` if >= 0; the fill-in weight is
+    computed, for `key`, only if `weighted`) and its cliques. The
     keys sit in a heap, stale entries skipped when popped; eliminating a node recomputes only
     the costs it can change: its neighbours', and those of the nodes adjacent to both ends of
     a fill-in edge (near-linear on sparse graphs)."""
@@ -113,7 +116,7 @@ def _eliminate(
     rank = list(range(len(graph)))
     if seed >= 0:
         random.Random(seed).shuffle(rank)
-    keys = [key(*_cost(graph, cards, v)) for v in range(len(graph))]
+    keys = [key(*_cost(graph, cards, v, weighted)) for v in range(len(graph))]
     heap = [(k, rank[v], v) for v, k in enumerate(keys)]
     heapq.heapify(heap)
     eliminated = [False] * len(graph)
@@ -127,24 +130,31 @@ def _eliminate(
         order.append(v)
         cliques.append(frozenset({v, *graph[v]}))
         for u in _remove(graph, v):
-            keys[u] = key(*_cost(graph, cards, u))
+            keys[u] = key(*_cost(graph, cards, u, weighted))
             heapq.heappush(heap, (keys[u], rank[u], u))
     return order, cliques
 
 
-def _cost(graph: Sequence[set[int]], cards: Sequence[int], v: int) -> tuple[int, int, int]:
+def _cost(
+    graph: Sequence[set[int]], cards: Sequence[int], v: int, weighted: bool = True
+) -> tuple[int, int, int]:
     """Fill-in edges that eliminating `v` adds, their weight (the product of their ends'
-    states, summed) and the entries of the clique it makes."""
+    states, summed; 0 unless `weighted`) and the entries of the clique it makes."""
     nbrs = graph[v]
-    states = sum(cards[a] for a in nbrs)
+    states = cards.__getitem__
+    others = len(nbrs) - 1
+    size = math.prod(map(states, nbrs)) * states(v)
     # each neighbour a misses the others outside N(v) & N(a); the intersections run over the
     # smaller set, so a hub with a thousand leaf neighbours costs O(deg), not O(deg^2)
-    missing = weight = 0
+    if not weighted:
+        return sum(others - len(nbrs & graph[a]) for a in nbrs) // 2, 0, size
+    total, missing, weight = sum(map(states, nbrs)), 0, 0
     for a in nbrs:
         common = nbrs & graph[a]
-        missing += len(nbrs) - 1 - len(common)
-        weight += cards[a] * (states - cards[a] - sum(cards[b] for b in common))
-    return missing // 2, weight // 2, math.prod(cards[u] for u in nbrs) * cards[v]
+        if len(common) < others:
+            missing += others - len(common)
+            weight += states(a) * (total - states(a) - sum(map(states, common)))
+    return missing // 2, weight // 2, size
 
 
 def _remove(graph: list[set[int]], v: int) -> set[int]:

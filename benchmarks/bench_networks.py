@@ -236,7 +236,7 @@ def line(row: Row) -> str:
     tree = f"{e.get('syncdx', 0):>13,} {e['triangulated']:>12,} {e['pyagrum']:>12,} "
     tree += f"{e['pyagrum'] / e['triangulated']:>5.2f}" if e["pyagrum"] else f"{'-':>5}"
     if row.failed:
-        return f"{row.name:<11}|{tree} | {_short(row.failed)}"
+        return f"{row.name:<11}|{tree} | {row.failed}"
     assert row.marginals is not None
     assert row.posterior is not None
     assert row.batch is not None
@@ -248,10 +248,6 @@ def line(row: Row) -> str:
     parts.append(f"{rate:>13,.0f} {limit:>8,.0f} {100 * rate / limit:>4.0f}% {agrum:>8,.0f}")
     parts[-1] += f" {rate / agrum:>5.1f}x"
     return f"{row.name:<11}|" + " |".join(parts)
-
-
-def _short(reason: str, width: int = 160) -> str:
-    return reason if len(reason) <= width else reason[: width - 3] + "..."
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pandas as pd
 import syncdx
 from syncdx import Model
 from syncdx.network._bif import bundled_network
+from syncdx.network._network import Network
 from syncdx.network._sampling import sample
 
 
@@ -39,11 +40,11 @@ def as_dicts(frame: pd.DataFrame) -> list[dict[str, str]]:
     return [{str(k): v for k, v in row.items() if v} for row in frame.to_dict("records")]
 
 
-def to_pyagrum(model: Model) -> Any:
+def to_pyagrum(model: Model | Network) -> Any:
     """The same network as a pyAgrum BayesNet."""
     import pyagrum as gum
 
-    network = model.network
+    network = model.network if isinstance(model, Model) else model
     bn = gum.BayesNet(network.name)
     for v in network.variables:
         bn.add(gum.LabelizedVariable(v.id, v.id, list(v.states)))
@@ -51,9 +52,9 @@ def to_pyagrum(model: Model) -> Any:
         for p in parents:
             bn.addArc(network.variables[p].id, v.id)
     for v, parents, cpt in zip(network.variables, network.parents, network.cpts):
-        names = [network.variables[p].id for p in parents]
-        for config in np.ndindex(*cpt.shape[:-1]):
-            bn.cpt(v.id)[dict(zip(names, config))] = cpt[config].tolist()
+        # pyAgrum's table runs over (node, parents...) with its first variable fastest
+        k = len(parents)
+        bn.cpt(v.id).fillWith(np.transpose(cpt, [*range(k - 1, -1, -1), k]).ravel().tolist())
     return bn
 
 

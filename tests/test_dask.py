@@ -401,7 +401,7 @@ def test_a_part_written_over_since_is_refused_and_kept(scheduler: str, tmp_path:
     out = tmp_path / "out"
     score_dask(str(tmp_path / "in*.csv"), str(out), scheduler=scheduler)
     (out / "part-00001.csv").write_bytes(b"mine")
-    with pytest.raises(InputError, match="part-00001.csv.*changed since syncdx wrote it"):
+    with pytest.raises(InputError, match=r"part-00001\.csv.*changed since syncdx wrote it"):
         score_dask(str(srcs[0]), str(out), scheduler=scheduler)
     assert (out / "part-00001.csv").read_bytes() == b"mine"
     score_dask(str(tmp_path / "in*.csv"), str(tmp_path / "again"), scheduler=scheduler)

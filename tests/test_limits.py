@@ -66,9 +66,22 @@ def test_the_bytes_compiling_would_allocate_are_bounded() -> None:
     """A table within the clique limit whose compiled arrays (table, scratch, a gather index
     per homed node) would exceed the byte limit is refused with the GiB and the node."""
     network = _many_parents(20)
-    with pytest.raises(ModelError, match=r"0\.4 GiB, over the limit of 0\.1 GiB") as caught:
+    with pytest.raises(ModelError, match=r"0\.4 GiB \(.*\), over the limit of 0\.1 GiB") as caught:
         compile_network(network, limits=Limits(compiled_bytes=2**27))
     assert caught.value.node == "symptom"
+    assert "a junction tree of 2,097,152 entries in 1 tables" in str(caught.value)
+
+
+def test_the_refusal_names_a_limit_that_lets_the_network_compile() -> None:
+    """The way out the byte refusal prints (syncdx.Limits(compiled_bytes=...)) is a limit
+    under which the same network compiles."""
+    network = _many_parents(16)
+    with pytest.raises(ModelError) as caught:
+        compile_network(network, limits=Limits(compiled_bytes=2**20))
+    suggested = str(caught.value).split("limits=syncdx.Limits(compiled_bytes=")[1].rstrip(")")
+    number, _, power = suggested.partition(" * 2**")
+    limits = Limits(compiled_bytes=int(number) * 2 ** int(power))
+    assert compile_network(network, limits=limits).width == 2**17
 
 
 @settings(max_examples=30, deadline=None)
@@ -82,8 +95,9 @@ def test_limits_are_settable_and_exact(k: int, log_limit: int) -> None:
     if width <= 2**log_limit:
         assert compile_network(network, limits=limits).width == width
     else:
-        with pytest.raises(ModelError, match=f"{2**log_limit:,} entries"):
+        with pytest.raises(ModelError, match=f"{2**log_limit:,} entries") as caught:
             compile_network(network, limits=limits)
+        assert f"limits=syncdx.Limits(clique_entries={width:_})" in str(caught.value)
 
 
 def test_the_byte_limit_is_settable() -> None:

@@ -84,22 +84,58 @@ def _chain_forest(n: int) -> Network:
     return Network(tuple(variables), tuple(parents), tuple(cpts))
 
 
+def _ladder(n: int) -> Network:
+    """n binary nodes, each the child of the one before and of the one 3 before: a long band
+    of cycles that every elimination must fill in."""
+    variables, parents, cpts = [], [], []
+    for i in range(n):
+        ps = tuple(p for p in (i - 3, i - 1) if p >= 0)
+        variables.append(Variable(f"v{i}", ("yes", "no")))
+        parents.append(ps)
+        cpts.append(np.full((2,) * (len(ps) + 1), 0.5))
+    return Network(tuple(variables), tuple(parents), tuple(cpts))
+
+
 @pytest.mark.parametrize("n", [500, 2000])
 def test_elimination_recomputes_costs_locally(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Eliminating a node recomputes only nearby costs: O(n) cost evaluations, not O(n^2),
-    and the forest's trees are joined with no clique gaining more than 3 neighbours."""
+    """Eliminating a node recomputes only nearby costs: O(n) cost evaluations, not O(n^2)
+    (a forest needs one try: min-fill adds no edge), and the forest's trees are joined with no
+    clique gaining more than 3 neighbours."""
     calls: list[int] = []
     cost = _triangulate._cost
 
-    def counted_cost(graph: Sequence[set[int]], cards: Sequence[int], v: int) -> tuple[int, int]:
+    def counted_cost(
+        graph: Sequence[set[int]], cards: Sequence[int], v: int, weighted: bool = True
+    ) -> tuple[int, int, int]:
         calls.append(1)
-        return cost(graph, cards, v)
+        return cost(graph, cards, v, weighted)
 
     monkeypatch.setattr(_triangulate, "_cost", counted_cost)
     network = _chain_forest(n)
     _, nbrs = _triangulate.junction_tree(network.cards, network.parents, 0)
     assert len(calls) <= 4 * n
     assert max(len(x) for x in nbrs) <= 5
+
+
+@pytest.mark.parametrize("n", [500, 20_000])
+def test_the_elimination_tries_stay_linear(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A network that needs fill-in gets several elimination tries, each with O(n) cost
+    evaluations; the tries' work is capped, so 20,000 nodes get fewer of them (no O(n^2))."""
+    calls: list[int] = []
+    cost = _triangulate._cost
+
+    def counted_cost(
+        graph: Sequence[set[int]], cards: Sequence[int], v: int, weighted: bool = True
+    ) -> tuple[int, int, int]:
+        calls.append(1)
+        return cost(graph, cards, v, weighted)
+
+    monkeypatch.setattr(_triangulate, "_cost", counted_cost)
+    network = _ladder(n)
+    cliques, _ = _triangulate.junction_tree(network.cards, network.parents, 0)
+    assert max(len(c) for c in cliques) == 4
+    tries = 1 + min(2 + _triangulate._TRIES, _triangulate._WORK // (16 * n))
+    assert len(calls) <= 6 * n * tries
 
 
 def _many_states(states: int) -> Network:

@@ -77,20 +77,27 @@ def check_cliques(
             f"exact inference needs a table of {sizes[worst]:,} entries "
             f"({_gib(sizes[worst])}) over {where}, over the limit of {limits.clique_entries:,} "
             "entries: the network is too densely connected (fewer links, or hidden nodes "
-            "grouping causes, would help), or raise the limit (syncdx.Limits)",
+            "grouping causes, would help), or, with the memory to spare, raise the limit: "
+            f"limits=syncdx.Limits(clique_entries={sizes[worst]:_})",
             file=file,
             node=names[node],
         )
     total = _BYTES * sum(size * n for size, n in zip(sizes, cost))
     if total > limits.compiled_bytes:
         raise ModelError(
-            f"compiling would allocate about {total / 2**30:.1f} GiB, over the limit of "
+            f"compiling would allocate about {total / 2**30:.1f} GiB (a junction tree of "
+            f"{sum(sizes):,} entries in {len(cliques)} tables), over the limit of "
             f"{limits.compiled_bytes / 2**30:.1f} GiB; the largest table ({sizes[worst]:,} "
-            f"entries) is over {where}: fewer links would help, or raise the limit "
-            "(syncdx.Limits)",
+            f"entries) is over {where}: fewer links would help, or, with the memory to spare, "
+            f"raise the limit: limits=syncdx.Limits(compiled_bytes={_round_up(total)})",
             file=file,
             node=names[node],
         )
+
+
+def _round_up(size: int) -> str:
+    """`size` bytes rounded up to whole GiB, as Python reads it (`3 * 2**30`)."""
+    return f"{-(-size // 2**30)} * 2**30"
 
 
 def _clique(names: Sequence[str], clique: tuple[int, ...]) -> str:

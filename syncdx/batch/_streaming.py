@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from syncdx._counts import count
+from syncdx.batch._numbers import DEFAULT_PRECISION, Precision, check_precision
 from syncdx.batch._scorer import DEFAULT_TOP, Scored, Scorer
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.diagnosis._display import bar, percent, table
@@ -130,17 +131,20 @@ def score_file(
     next_question: bool = False,
     progress: ProgressCallback | None = None,
     min_lift: float | None = None,
+    precision: Precision = DEFAULT_PRECISION,
 ) -> Summary:
     """Score the reports in `src` into `dst` (CSV or Parquet by extension; `-` is stdio CSV).
 
     With `min_lift`, an `undetermined` column flags rows whose top cause is less than that
     far above its prior (counted in the summary). Streams `chunk_size` rows at a time. `dst`
     appears only once complete. With `strict`, the first row with an error stops the run with
-    an InputError naming its line and column.
+    an InputError naming its line and column. CSV numbers have `precision` decimals (None:
+    the shortest text that reads back exactly); Parquet keeps every number exactly.
     """
     from syncdx.batch._tables import read_table, write_table
 
     chunk_size = count(chunk_size, "chunk_size", minimum=1)
+    precision = check_precision(precision)
     scorer = Scorer(
         model if isinstance(model, Diagnoser) else Diagnoser(read_model_file(model)),
         top=top,
@@ -148,7 +152,7 @@ def score_file(
         min_lift=min_lift,
     )
     source, start = os.fspath(src), time.perf_counter()
-    with read_table(source, chunk_size) as chunks, write_table(os.fspath(dst)) as writer:
+    with read_table(source, chunk_size) as chunks, write_table(os.fspath(dst), precision) as writer:
         scorer.evidence_columns(chunks.columns, source)
         summary = _stream(scorer, chunks, writer.write, source, strict, progress)
     return dataclasses.replace(summary, seconds=time.perf_counter() - start)

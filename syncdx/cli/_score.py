@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+from syncdx.batch._numbers import MAX_PRECISION, ROUND_TRIP
 from syncdx.batch._streaming import ProgressCallback, Summary, score_file
 from syncdx.batch._tables import STDIO
 from syncdx.errors import InputWarning
@@ -60,6 +61,7 @@ def _score(args: argparse.Namespace, out: TextIO) -> int:
                 args.output,
                 scheduler=args.scheduler,
                 blocksize=args.blocksize,
+                precision=args.precision,
                 **common,
             )
         else:
@@ -70,6 +72,7 @@ def _score(args: argparse.Namespace, out: TextIO) -> int:
                     chunk_size=args.chunk_size,
                     progress=progress,
                     min_lift=args.min_lift,
+                    precision=args.precision,
                     **common,
                 )
     for warning in caught:
@@ -197,6 +200,21 @@ def at_least(low: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def precision(text: str) -> int | None:
+    """An argparse type: decimals from 0 to MAX_PRECISION, or `full` (None: round trip)."""
+    if text.strip().lower() == "full":
+        return ROUND_TRIP
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_PRECISION:
+        raise argparse.ArgumentTypeError(
+            f"expected decimals from 0 to {MAX_PRECISION}, or 'full', got {text!r}"
+        )
+    return value
 
 
 def probability(text: str) -> float:

@@ -92,7 +92,7 @@ def test_precision_option_sets_the_decimals(tmp_path: Path, decimals: int) -> No
     assert code == 0
     out = read_text(dst)
     cells = out.loc[out["error"] == "", number_columns(out)].to_numpy().ravel()
-    pattern = r"\d+\.\d{%d}" % decimals if decimals else r"\d+"
+    pattern = rf"\d+\.\d{{{decimals}}}" if decimals else r"\d+"
     assert pd.Series(cells).str.fullmatch(pattern).all()
 
 
@@ -140,7 +140,8 @@ def test_bad_precision_is_a_usage_error(bad: str, capsys: pytest.CaptureFixture[
 
 def test_check_precision_refuses_other_values() -> None:
     """score_file's precision is an int from 0 to 15 or None."""
-    assert check_precision(None) is None and check_precision(4) == 4
+    assert check_precision(None) is None
+    assert check_precision(4) == 4
     with pytest.raises(ValueError, match="from 0 to 15"):
         check_precision(16)
     with pytest.raises(TypeError):

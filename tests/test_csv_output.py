@@ -21,8 +21,8 @@ from hypothesis.extra import numpy as hnp
 
 import syncdx
 from syncdx import InputError, Model, cli, score_file
-from syncdx.batch import _tables
-from syncdx.batch._numbers import MAX_PRECISION, check_precision, fixed_text
+from syncdx.batch import _numbers, _tables
+from syncdx.batch._numbers import MAX_PRECISION, check_precision, fixed_run, fixed_text
 from syncdx.diagnosis._evidence import unique_rows
 
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
@@ -81,6 +81,27 @@ def test_fixed_text_is_within_half_a_unit(values: list[float], decimals: int) ->
             scaled = abs(value) * 10.0**decimals
             if scaled < 2**52 and abs(scaled - math.floor(scaled) - 0.5) > 1e-6 * max(1, scaled):
                 assert text == f"{value:.{decimals}f}"
+
+
+@given(
+    hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(0, 40), st.integers(1, 5)),
+        elements=st.one_of(
+            st.floats(0, 1), st.floats(-1e6, 1e6), st.sampled_from([np.nan, np.inf, -np.inf])
+        ),
+    ),
+    st.integers(0, 8),
+)
+def test_fixed_run_joins_the_cells_of_each_row(values: np.ndarray, decimals: int) -> None:
+    """fixed_run writes each row as its cells' fixed_text joined by commas, NaN empty, in
+    blocks of any size."""
+    cells = [fixed_text(values[:, j].copy(), decimals).to_pylist() for j in range(values.shape[1])]
+    expected = [",".join(c or "" for c in row) for row in zip(*cells)]
+    assert fixed_run(values, decimals).to_pylist() == expected
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_numbers, "BLOCK_VALUES", 7)
+        assert fixed_run(values, decimals).to_pylist() == expected
 
 
 @pytest.mark.parametrize("decimals", [0, 3, 6])

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from syncdx.batch._numbers import ROUND_TRIP, Precision, number_text
+from syncdx.batch._numbers import ROUND_TRIP, Precision, number_run, number_text
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import InputError
 from syncdx.network._network import Variable
@@ -220,26 +220,30 @@ def csv_header(names: list[str]) -> bytes:
 
 
 def _cells(table: Any, precision: Precision) -> list[Any]:
-    """Each column of `table` as CSV cell text, consecutive text columns already joined."""
+    """Each column of `table` as CSV cell text, consecutive text columns (and consecutive
+    float columns) already joined."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     cells: list[Any] = []
-    run: list[Any] = []
+    run: list[Any] = []  # consecutive columns of one kind, joined when the kind changes
+    kind = ""
     for column in table.columns:
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        if column.type == pa.string() and column.null_count == 0:
-            run.append(_escaped(column))
-            continue
-        if run:
-            cells.append(_quoted_run(run))
+        text = column.type == pa.string() and column.null_count == 0
+        this = "text" if text else "float" if pa.types.is_floating(column.type) else ""
+        if run and this != kind:
+            cells.append(_quoted_run(run) if kind == "text" else number_run(run, precision))
             run = []
-        if column.type == pa.string():
+        kind = this
+        if this:
+            run.append(_escaped(column) if text else column)
+        elif column.type == pa.string():
             cells.append(pc.fill_null(_quoted_run([_escaped(column)]), ""))
         else:
             cells.append(pc.fill_null(number_text(column, precision), ""))
     if run:
-        cells.append(_quoted_run(run))
+        cells.append(_quoted_run(run) if kind == "text" else number_run(run, precision))
     return cells
 
 

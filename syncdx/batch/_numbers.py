@@ -8,8 +8,9 @@ repr: `fixed_text` writes every finite number with exactly `decimals` digits aft
 empty cell (null), infinities `inf` and `-inf` (as Arrow writes them). `ROUND_TRIP` (None) asks
 for Arrow's shortest round-trip text instead (`float(text) == x` exactly).
 
-The digits are cut from one integer per value into a (rows, width) byte matrix, right aligned,
-then packed into an Arrow string array: no Python object per cell.
+The digits are cut from one integer per value into a (rows, columns, width) byte matrix, each
+cell right aligned in its slot and followed by a comma, then packed into an Arrow string array
+(the cells of a row joined, see `number_run`): no Python object, no Arrow join per cell.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ ROUND_TRIP = None
 MAX_PRECISION = 15
 #: Decimal digits of the largest unsigned 64-bit integer.
 _DIGITS = 20
+#: Values formatted together: their intermediate arrays stay in the CPU's cache.
+BLOCK_VALUES = 1 << 15
 _POWERS = np.array([10**k for k in range(_DIGITS)], dtype=np.uint64)
-#: "000" .. "999" as rows of ASCII digits.
-_TRIPLES = np.frombuffer("".join(f"{k:03d}" for k in range(1000)).encode(), np.uint8).reshape(-1, 3)
+#: "0000" .. "9999" in ASCII, each read as one 32-bit word.
+_QUADS = np.frombuffer("".join(f"{k:04d}" for k in range(10_000)).encode(), np.uint32)
 
 Precision = int | None
 
@@ -57,83 +60,132 @@ def number_text(column: Any, precision: Precision) -> Any:
     if precision is ROUND_TRIP or not pa.types.is_floating(column.type):
         encoded = pc.dictionary_encode(column)
         return pc.take(pc.cast(encoded.dictionary, pa.string()), encoded.indices)
-    values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-    return fixed_text(values, precision)
+    return fixed_text(_floats(column), precision)
+
+
+def number_run(columns: list[Any], precision: Precision) -> Any:
+    """Arrow float columns as one column of CSV text: each row's cells joined by commas, a
+    null or NaN an empty cell (see `number_text`)."""
+    import pyarrow.compute as pc
+
+    if precision is ROUND_TRIP:
+        cells = [pc.fill_null(number_text(c, precision), "") for c in columns]
+        return pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
+    return fixed_run(np.column_stack([_floats(c) for c in columns]), precision)
+
+
+def _floats(column: Any) -> npt.NDArray[np.float64]:
+    """An Arrow float column as float64, nulls as NaN."""
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def fixed_text(values: npt.NDArray[np.float64], decimals: int) -> Any:
-    """`values` as an Arrow string array, each with `decimals` decimals (see the module)."""
+    """`values` as an Arrow string array, each with `decimals` decimals, NaN null (see the
+    module)."""
+    import pyarrow as pa
+
+    text = fixed_run(values[:, None], decimals)
+    valid = ~np.isnan(values)
+    if valid.all():
+        return text
+    offsets, data = text.buffers()[1:]
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.StringArray.from_buffers(len(values), offsets, data, bitmap)
+
+
+def fixed_run(values: npt.NDArray[np.float64], decimals: int) -> Any:
+    """The rows of `values` (rows, columns) as an Arrow string array: each row's numbers with
+    `decimals` decimals, joined by commas (NaN: an empty cell)."""
     import pyarrow as pa
 
     finite = np.isfinite(values)
-    with np.errstate(over="ignore"):  # too large to scale: written by Python below
+    with np.errstate(over="ignore", invalid="ignore"):  # too large to scale: see _by_python
         scaled = np.abs(np.where(finite, values, 0.0)) * 10.0**decimals
-    huge = scaled >= 2.0**63  # beyond uint64: formatted by Python (never a probability)
-    digits = np.rint(np.where(huge, 0.0, scaled)).astype(np.uint64)
-    negative = np.signbit(values) & finite
-    data, offsets = _packed(digits, negative, decimals)
-    text = pa.StringArray.from_buffers(
-        len(values), pa.py_buffer(offsets), pa.py_buffer(data), _validity(~np.isnan(values))
-    )
-    odd = huge | np.isinf(values)
-    if odd.any():
-        text = _patched(text, values, odd, decimals)
-    return text
+    if (scaled >= 2.0**63).any():  # beyond uint64 (never a probability): Python formats them
+        return _by_python(values, decimals)
+    digits = np.rint(scaled).astype(np.uint64)
+    step = max(1, BLOCK_VALUES // max(1, values.shape[1]))
+    pieces = [
+        _packed(digits[start : start + step], values[start : start + step], decimals)
+        for start in range(0, len(values), step)
+    ]
+    data = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.uint8)
+    ends = [p[1][1:] for p in pieces]
+    shift = np.cumsum([0] + [int(e[-1]) for e in ends[:-1]])
+    offsets = np.concatenate([np.zeros(1, np.int64), *(e + d for e, d in zip(ends, shift))])
+    offsets = _checked(offsets)
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _packed(
-    digits: npt.NDArray[np.uint64], negative: npt.NDArray[np.bool_], decimals: int
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
-    """The bytes of every value back to back, and the Arrow offsets of each value's text."""
-    whole = digits // _POWERS[decimals]
-    places = np.searchsorted(_POWERS[1:], whole, side="right") + 1  # digits before the point
-    most = int(places.max(initial=1))
+    digits: npt.NDArray[np.uint64], values: npt.NDArray[np.float64], decimals: int
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """The bytes of every row's cells back to back (commas between), and each row's offset."""
+    rows, columns = digits.shape
+    nan, infinite = np.isnan(values), np.isinf(values)
+    negative = np.signbit(values) & ~nan
+    places = np.searchsorted(_POWERS[1:], digits // _POWERS[decimals], side="right") + 1
+    most = max(int(places.max(initial=1)), 3 if infinite.any() else 1)
     point = 1 if decimals else 0
-    width = 1 + most + point + decimals  # a sign, the digits, the point
-    matrix = np.empty((len(digits), width), dtype=np.uint8)
+    sign = 1 if negative.any() else 0
+    width = sign + most + point + decimals
+    matrix = np.empty((rows, columns, width + 1), dtype=np.uint8)  # + a comma
     figures = _figures(digits, most + decimals)
-    matrix[:, width - decimals :] = figures[:, figures.shape[1] - decimals :]
-    matrix[:, 1 : 1 + most] = figures[
-        :, figures.shape[1] - decimals - most : figures.shape[1] - decimals
-    ]
+    end = figures.shape[2]
+    matrix[:, :, sign : sign + most] = figures[:, :, end - decimals - most : end - decimals]
     if point:
-        matrix[:, 1 + most] = ord(".")
-    lengths = (places + point + decimals + negative).astype(np.int32)
-    signed = np.flatnonzero(negative)
-    matrix[signed, width - lengths[signed]] = ord("-")
-    keep = np.arange(width)[None, :] >= (width - lengths)[:, None]
-    offsets = np.zeros(len(digits) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
+        matrix[:, :, sign + most] = ord(".")
+        matrix[:, :, sign + most + 1 : width] = figures[:, :, end - decimals :]
+    matrix[:, :, width] = ord(",")
+    lengths = places + point + decimals + negative
+    if not sign and not nan.any() and not infinite.any() and (places == most).all():
+        line = columns * (width + 1) - 1  # every cell as wide: no packing
+        offsets = np.arange(rows + 1, dtype=np.int64) * line
+        return matrix.reshape(rows, -1)[:, :line].ravel(), offsets
+    if infinite.any():
+        lengths[infinite] = 3 + negative[infinite]
+        matrix[infinite, width - 3 : width] = np.frombuffer(b"inf", np.uint8)
+    lengths[nan] = 0
+    signed = np.nonzero(negative)
+    matrix[(*signed, width - lengths[signed])] = ord("-")
+    keep = np.arange(width + 1) >= (width - lengths)[:, :, None]
+    keep[:, -1, width] = False  # no comma after a row's last cell
+    offsets = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(lengths.sum(axis=1) + columns - 1, out=offsets[1:])
     return matrix[keep], offsets
 
 
+def _checked(offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+    """`offsets` as Arrow string offsets (32-bit)."""
+    if offsets[-1] >= 2**31:
+        raise ValueError("too much text for one Arrow string array: score smaller chunks")
+    return offsets.astype(np.int32)
+
+
 def _figures(digits: npt.NDArray[np.uint64], count: int) -> npt.NDArray[np.uint8]:
-    """The last `count` (or a few more) decimal digits of each value as ASCII, zero padded:
-    three at a time from a table of the 1,000 triples."""
-    groups = -(-count // 3)
-    out = np.empty((len(digits), 3 * groups), dtype=np.uint8)
+    """The last `count` (or up to three more) decimal digits of each value as ASCII, zero
+    padded, shaped (rows, columns, digits): four at a time, from a table of "0000".."9999"
+    read as 32-bit words (so that no digit is moved alone)."""
+    groups = -(-count // 4)
+    words = np.empty((*digits.shape, groups), dtype=np.uint32)
     rest = digits.copy()
     for g in range(groups - 1, -1, -1):
-        out[:, 3 * g : 3 * g + 3] = _TRIPLES[(rest % 1000).astype(np.intp)]
-        rest //= 1000
-    return out
+        words[..., g] = _QUADS[(rest % 10_000).astype(np.intp)]
+        rest //= 10_000
+    return words.view(np.uint8)
 
 
-def _validity(valid: npt.NDArray[np.bool_]) -> Any:
-    """Arrow's validity bitmap for `valid` (None when every value is valid)."""
+def _by_python(values: npt.NDArray[np.float64], decimals: int) -> Any:
+    """`fixed_run`, written by Python's formatting (for numbers too large to scale)."""
     import pyarrow as pa
 
-    if valid.all():
-        return None
-    return pa.py_buffer(np.packbits(valid, bitorder="little"))
+    def cell(value: float) -> str:
+        if np.isnan(value):
+            return ""
+        return ("-inf" if value < 0 else "inf") if np.isinf(value) else f"{value:.{decimals}f}"
 
-
-def _patched(text: Any, values: npt.NDArray[np.float64], odd: Any, decimals: int) -> Any:
-    """`text` with the infinities and the numbers too large to scale written by Python."""
-    import pyarrow as pa
-
-    cells = text.to_pylist()
-    for i in np.flatnonzero(odd).tolist():
-        value = float(values[i])
-        cells[i] = ("-inf" if value < 0 else "inf") if np.isinf(value) else f"{value:.{decimals}f}"
-    return pa.array(cells, type=pa.string())
+    return pa.array([",".join(cell(v) for v in row) for row in values.tolist()], pa.string())

@@ -123,19 +123,22 @@ def test_scores_equal_posterior_to_the_printed_precision(sync: Model, tmp_path: 
     source = read_text(SAMPLE).head(60)
     src = tmp_path / "in.csv"
     source.to_csv(src, index=False)
+    checked = 0
     for decimals in (6, 3):
         dst = tmp_path / f"out{decimals}.csv"
         score_file(src, dst, model=sync, precision=decimals)
-        out = read_text(dst)
-        for i, row in source.iterrows():
-            if out.loc[i, "error"]:
+        out = read_text(dst).to_dict("records")
+        for row, scored in zip(source.to_dict("records"), out, strict=True):
+            if scored["error"]:
                 continue
             answers = {k: v for k, v in row.items() if k in sync.observations and v.strip()}
             posterior = sync.posterior(answers)
+            checked += 1
             for cause in sync.causes:
-                printed = float(out.loc[i, f"p_{cause}"])
+                printed = float(scored[f"p_{cause}"])
                 # half a unit of the last decimal; 1e-12 for the batch and single engines' sums
                 assert abs(printed - posterior[cause]) <= 0.5 * 10.0**-decimals + 1e-12
+    assert checked > 100  # most of the 60 rows, twice
 
 
 def test_full_precision_reads_back_exactly(sync: Model, tmp_path: Path) -> None:

@@ -233,7 +233,7 @@ def _cells(table: Any, precision: Precision) -> list[Any]:
         text = column.type == pa.string() and column.null_count == 0
         this = "text" if text else "float" if pa.types.is_floating(column.type) else ""
         if run and this != kind:
-            cells.append(_quoted_run(run) if kind == "text" else number_run(run, precision))
+            cells += [_quoted_run(run)] if kind == "text" else number_run(run, precision)
             run = []
         kind = this
         if this:
@@ -243,7 +243,7 @@ def _cells(table: Any, precision: Precision) -> list[Any]:
         else:
             cells.append(pc.fill_null(number_text(column, precision), ""))
     if run:
-        cells.append(_quoted_run(run) if kind == "text" else number_run(run, precision))
+        cells += [_quoted_run(run)] if kind == "text" else number_run(run, precision)
     return cells
 
 

@@ -63,15 +63,15 @@ def number_text(column: Any, precision: Precision) -> Any:
     return fixed_text(_floats(column), precision)
 
 
-def number_run(columns: list[Any], precision: Precision) -> Any:
-    """Arrow float columns as one column of CSV text: each row's cells joined by commas, a
-    null or NaN an empty cell (see `number_text`)."""
+def number_run(columns: list[Any], precision: Precision) -> list[Any]:
+    """Arrow float columns as CSV text, a null or NaN an empty cell (see `number_text`): one
+    column of each row's cells joined by commas, or for `ROUND_TRIP` one column per column
+    (joined with the others' in one pass by the caller)."""
     import pyarrow.compute as pc
 
     if precision is ROUND_TRIP:
-        cells = [pc.fill_null(number_text(c, precision), "") for c in columns]
-        return pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
-    return fixed_run(np.column_stack([_floats(c) for c in columns]), precision)
+        return [pc.fill_null(number_text(c, precision), "") for c in columns]
+    return [fixed_run(np.column_stack([_floats(c) for c in columns]), precision)]
 
 
 def _floats(column: Any) -> npt.NDArray[np.float64]:

@@ -1,12 +1,15 @@
 """Batch scoring end to end: `syncdx score` on a file of realistic reports, vs pgmpy row by row.
 
 Makes (once, seeded) a file of reports sampled from the sync model with
-`benchmarks/make_reports.py`, then times `syncdx.score_file` on it end to end (read, score,
-write) for CSV and Parquet, optionally the Dask engine on a local cluster too. pgmpy has no
-batch API: its VariableElimination is timed row by row on a small sample of the same rows (one
-query per cause) and extrapolated to the whole file, which the table says.
+`benchmarks/make_reports.py` (or, with `--distinct`, reports whose answers are each a distinct
+random pattern: every row is inferred, none reused), then times `syncdx.score_file` on it end
+to end (read, score, write) for CSV and Parquet, optionally the Dask engine on a local cluster
+too; the median of `--repeat` runs. pgmpy has no batch API: its VariableElimination is timed
+row by row on a small sample of the same rows (one query per cause) and extrapolated to the
+whole file, which the table says (`--pgmpy-rows 0` skips it).
 
     python -m benchmarks.bench_score [--rows 1000000] [--pgmpy-rows 200] [--dask]  # repo root
+    python -m benchmarks.bench_score --rows 200000 --distinct --repeat 3 --pgmpy-rows 0
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import syncdx
@@ -31,43 +35,80 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pgmpy-rows", type=int, default=200, help="rows pgmpy is timed on")
     parser.add_argument("--dask", action="store_true", help="also time --engine dask")
     parser.add_argument("--folder", default=tempfile.gettempdir(), help="where files go")
+    parser.add_argument("--distinct", action="store_true", help="every row a distinct pattern")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per work (median shown)")
+    parser.add_argument(
+        "--precision", default="6", help="CSV decimals, or 'full' (round trip); default 6"
+    )
     args = parser.parse_args(argv)
     model = syncdx.load_model()
     folder = Path(args.folder)
-    csv_in, parquet_in = _inputs(folder, args.rows)
+    csv_in, parquet_in = _inputs(folder, args.rows, args.distinct)
+    precision = None if args.precision == "full" else int(args.precision)
+    works = [
+        ("csv -> csv", csv_in, folder / "bench-scores.csv"),
+        ("parquet -> parquet", parquet_in, folder / "bench-scores.parquet"),
+    ]
     results = [
-        _time_file(model, "csv -> csv", csv_in, folder / "bench-scores.csv"),
-        _time_file(model, "parquet -> parquet", parquet_in, folder / "bench-scores.parquet"),
+        (f"syncdx {name}", _median(args.repeat, model, src, dst, precision))
+        for name, src, dst in works
     ]
     if args.dask:
         results.append(_time_dask(csv_in, folder / "bench-scores-dask"))
-    pgmpy_rate = _pgmpy_rate(model, csv_in, args.pgmpy_rows)
-    print(f"{args.rows:,} reports, sync model, {os.cpu_count()} CPUs")
+    pgmpy_rate = _pgmpy_rate(model, csv_in, args.pgmpy_rows) if args.pgmpy_rows else None
+    kind = "distinct random" if args.distinct else "sampled"
+    print(f"{args.rows:,} {kind} reports, sync model, {os.cpu_count()} CPUs")
     print(f"{'work':<28} {'seconds':>9} {'rows/s':>12} {'x pgmpy':>9}")
     for name, seconds in results:
         rate = args.rows / seconds
-        print(f"{name:<28} {seconds:>9.2f} {rate:>12,.0f} {rate / pgmpy_rate:>8,.0f}x")
-    print(
-        f"{'pgmpy VE, row by row':<28} {args.rows / pgmpy_rate:>9.0f} {pgmpy_rate:>12,.1f} "
-        f"{1:>8}x   (timed on {args.pgmpy_rows} rows, extrapolated)"
-    )
+        times = f"{rate / pgmpy_rate:>8,.0f}x" if pgmpy_rate else ""
+        print(f"{name:<28} {seconds:>9.2f} {rate:>12,.0f} {times}")
+    if pgmpy_rate:
+        print(
+            f"{'pgmpy VE, row by row':<28} {args.rows / pgmpy_rate:>9.0f} {pgmpy_rate:>12,.1f} "
+            f"{1:>8}x   (timed on {args.pgmpy_rows} rows, extrapolated)"
+        )
     return 0
 
 
-def _inputs(folder: Path, rows: int) -> tuple[Path, Path]:
+def _inputs(folder: Path, rows: int, distinct: bool = False) -> tuple[Path, Path]:
     """The CSV and Parquet files of `rows` reports, made once (seeded)."""
-    csv_in, parquet_in = folder / f"reports-{rows}.csv", folder / f"reports-{rows}.parquet"
+    stem = f"reports-{'distinct-' if distinct else ''}{rows}"
+    csv_in, parquet_in = folder / f"{stem}.csv", folder / f"{stem}.parquet"
     if not csv_in.exists() or not parquet_in.exists():
-        frame = reports(rows, bad=rows // 10_000, seed=1)
+        frame = distinct_reports(rows, seed=1) if distinct else reports(rows, rows // 10_000, 1)
         frame.to_csv(csv_in, index=False)
         frame.to_parquet(parquet_in, index=False, row_group_size=100_000)
     return csv_in, parquet_in
 
 
-def _time_file(model: Model, name: str, src: Path, dst: Path) -> tuple[str, float]:
-    start = time.perf_counter()
-    syncdx.score_file(src, dst, model=model)
-    return f"syncdx {name}", time.perf_counter() - start
+def distinct_reports(rows: int, seed: int) -> pd.DataFrame:
+    """`rows` reports (the columns of `make_reports.reports`) whose answers are each a distinct
+    random pattern: every question blank or one of its states, uniformly (none impossible in
+    the sync model); a repeated pattern is drawn again."""
+    rng = np.random.default_rng(seed)
+    model = syncdx.load_model()
+    frame = reports(rows, bad=0, seed=seed)
+    names = list(model.observations)
+    choices = [np.asarray(["", *model.states(name)], dtype=object) for name in names]
+    codes = np.empty((0, len(names)), dtype=np.int64)
+    while len(codes) < rows:
+        more = np.column_stack([rng.integers(len(c), size=rows) for c in choices])
+        codes = np.unique(np.concatenate([codes, more]), axis=0)
+    codes = rng.permutation(codes)[:rows]
+    for j, name in enumerate(names):
+        frame[name] = choices[j][codes[:, j]]
+    return frame
+
+
+def _median(repeat: int, model: Model, src: Path, dst: Path, precision: int | None) -> float:
+    """The median seconds of `repeat` runs of `score_file` from `src` to `dst`."""
+    times = []
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        syncdx.score_file(src, dst, model=model, precision=precision)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
 
 
 def _time_dask(src: Path, dst: Path) -> tuple[str, float]:

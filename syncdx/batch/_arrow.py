@@ -6,7 +6,7 @@ encoded from Arrow dictionaries. The scores of a chunk stay factored (`ScoredTab
 distinct outcome, taken per input row only when written. CSV output is built with Arrow compute
 kernels, byte for byte what `pyarrow.csv.CSVWriter` writes for the same table (text quoted,
 numbers unquoted in shortest round-trip form, empty cells empty), each distinct outcome's score
-cells formatted once.
+cells formatted once; or, asked for a precision, with floats in fixed decimals (`_numbers`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
+from syncdx.batch._numbers import ROUND_TRIP, Precision, number_run, number_text
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import InputError
 from syncdx.network._network import Variable
@@ -81,7 +82,8 @@ def _decoded(value: object) -> object:
 
 
 def csv_text(table: pa.Table, file: str | None, before: int) -> pa.Table:
-    """`table` ready for CSV: string views and bytes as plain text (bytes read as UTF-8).
+    """`table` ready for CSV: string views, large strings and bytes as plain text (bytes read
+    as UTF-8).
 
     InputError naming `file` and the column for values CSV cannot hold: bytes that are not
     UTF-8 (their row given, counting `before` rows already written), nested values (lists,
@@ -91,7 +93,7 @@ def csv_text(table: pa.Table, file: str | None, before: int) -> pa.Table:
     for i, field in enumerate(table.schema):
         if field.type == pa.string():
             continue
-        if _binary(field.type) or pa.types.is_string_view(field.type):
+        if _binary(field.type) or _other_text(field.type):
             table = table.set_column(i, field.name, _utf8(table.column(i), field, file, before))
         elif not _text_castable(field.type):
             raise InputError(
@@ -111,6 +113,13 @@ def _binary(kind: pa.DataType) -> bool:
         or pa.types.is_fixed_size_binary(kind)
         or pa.types.is_binary_view(kind)
     )
+
+
+def _other_text(kind: pa.DataType) -> bool:
+    """Text other than plain strings: string views and large strings."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_string_view(kind) or pa.types.is_large_string(kind))
 
 
 def _text_castable(kind: pa.DataType) -> bool:
@@ -186,15 +195,34 @@ class ScoredTable:
 
         return all(t == pa.string() for t in self.inputs.schema.types)
 
-    def csv_bytes(self) -> Iterator[memoryview]:
-        """The CSV lines of the rows (no header), as `CSVWriter` writes them, in pieces."""
+    def csv_bytes(self, precision: Precision = ROUND_TRIP) -> Iterator[memoryview]:
+        """The CSV lines of the rows (no header), in pieces: as `CSVWriter` writes them for
+        `ROUND_TRIP`, else numbers with `precision` decimals (see `_numbers.fixed_text`)."""
         import pyarrow.compute as pc
 
-        tails = pc.binary_join_element_wise(_join(_cells(self.scores)), "\n", "")
+        tails = pc.binary_join_element_wise(_join(_cells(self.scores, precision)), "\n", "")
         for start in range(0, len(self), TEXT_ROWS):
             stop = min(start + TEXT_ROWS, len(self))
             tail = pc.take(tails, self.rows[start:stop])
-            yield _values(_join([*_cells(self.inputs.slice(start, stop - start)), tail]))
+            inputs = _cells(self.inputs.slice(start, stop - start), precision)
+            yield _values(_join([*inputs, tail]))
+
+
+def plain_csv(table: pa.Table) -> bool:
+    """Whether `plain_csv_bytes` writes `table`: every column text or floating point."""
+    import pyarrow as pa
+
+    return all(t == pa.string() or pa.types.is_floating(t) for t in table.schema.types)
+
+
+def plain_csv_bytes(table: pa.Table, precision: Precision) -> Iterator[memoryview]:
+    """The CSV lines of a `plain_csv` table (no header), in pieces: text quoted, numbers with
+    `precision` decimals (see `_numbers`), empty cells empty."""
+    import pyarrow.compute as pc
+
+    for start in range(0, table.num_rows, TEXT_ROWS):
+        cells = _cells(table.slice(start, TEXT_ROWS), precision)
+        yield _values(pc.binary_join_element_wise(_join(cells), "\n", ""))
 
 
 def csv_header(names: list[str]) -> bytes:
@@ -202,37 +230,32 @@ def csv_header(names: list[str]) -> bytes:
     return (",".join('"' + n.replace('"', '""') + '"' for n in names) + "\n").encode()
 
 
-def _cells(table: pa.Table) -> list[pa.Array]:
-    """Each column of `table` as CSV cell text, consecutive text columns already joined."""
+def _cells(table: pa.Table, precision: Precision) -> list[pa.Array]:
+    """Each column of `table` as CSV cell text, consecutive text columns (and consecutive
+    float columns) already joined."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     cells: list[pa.Array] = []
-    run: list[pa.Array] = []
+    run: list[pa.Array] = []  # consecutive columns of one kind, joined when the kind changes
+    kind = ""
     for column in table.columns:
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        if column.type == pa.string() and column.null_count == 0:
-            run.append(_escaped(column))
-            continue
-        if run:
-            cells.append(_quoted_run(run))
+        text = column.type == pa.string() and column.null_count == 0
+        this = "text" if text else "float" if pa.types.is_floating(column.type) else ""
+        if run and this != kind:
+            cells += [_quoted_run(run)] if kind == "text" else number_run(run, precision)
             run = []
-        if column.type == pa.string():
+        kind = this
+        if this:
+            run.append(_escaped(column) if text else column)
+        elif column.type == pa.string():
             cells.append(pc.fill_null(_quoted_run([_escaped(column)]), ""))
         else:
-            cells.append(pc.fill_null(_number_text(column), ""))
+            cells.append(pc.fill_null(number_text(column, precision), ""))
     if run:
-        cells.append(_quoted_run(run))
+        cells += [_quoted_run(run)] if kind == "text" else number_run(run, precision)
     return cells
-
-
-def _number_text(column: pa.Array) -> pa.Array:
-    """Numbers as shortest round-trip text, each distinct value formatted once."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    encoded = pc.dictionary_encode(column)
-    return pc.take(pc.cast(encoded.dictionary, pa.string()), encoded.indices)
 
 
 def _escaped(column: pa.Array) -> pa.Array:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 import numpy as np
 
 from syncdx.batch._formats import STDIO, require_pyarrow, table_format
+from syncdx.batch._numbers import DEFAULT_PRECISION, Precision, check_precision
 from syncdx.batch._part_folder import check_part_folder, staged_parts
 from syncdx.batch._readers import physical_line, read_table
 from syncdx.batch._scorer import DEFAULT_TOP, Scorer
@@ -77,8 +78,10 @@ def score_dask(
     blocksize: str | int | None = None,
     min_lift: float | None = None,
     unknown_words: frozenset[str] | None = None,
+    precision: Precision = DEFAULT_PRECISION,
 ) -> Summary:
-    """Score `src` (a file or glob) into the directory `dst`, on `scheduler` or a local cluster.
+    """Score `src` (a file or glob) into the directory `dst`, on `scheduler` or a local cluster
+    (CSV numbers with `precision` decimals, None: round trip, as `score_file` writes them).
 
     With `strict`, any bad row fails the run (an InputError naming the first) and `dst` is
     left as it was. `min_lift` adds the `undetermined` column and count, as `score_file` does;
@@ -107,7 +110,8 @@ def score_dask(
     out_fmt = table_format(dst) if Path(dst).suffix else fmt
     with _client(scheduler), staged_parts(folder) as staging:
         try:
-            stats = _write_parts(scored, staging, "parquet" if out_fmt == "parquet" else "csv")
+            part_fmt = "parquet" if out_fmt == "parquet" else "csv"
+            stats = _write_parts(scored, staging, part_fmt, check_precision(precision))
         except SyncdxError:  # raised by a worker (the model file changed, ...): as it is
             raise
         except ValueError as error:  # Dask's CSV reader failed (UnicodeDecodeError, ParserError)
@@ -272,22 +276,23 @@ def _score_partition(
     return scored
 
 
-def _write_parts(scored: DaskFrame, folder: str, fmt: str) -> list[Stats]:
+def _write_parts(scored: DaskFrame, folder: str, fmt: str, precision: Precision) -> list[Stats]:
     """Write each partition of `scored` as one part file in `folder`; what each held."""
     dask: Any = importlib.import_module("dask")  # `delayed`, `compute`: untyped, not exported
 
     parts = scored.to_delayed()
     write = dask.delayed(_write_part, pure=False)
     tasks = [
-        write(part, os.path.join(folder, f"part-{i:05d}.{fmt}")) for i, part in enumerate(parts)
+        write(part, os.path.join(folder, f"part-{i:05d}.{fmt}"), precision)
+        for i, part in enumerate(parts)
     ]
     return list(dask.compute(*tasks))
 
 
-def _write_part(frame: pd.DataFrame, path: str) -> Stats:
+def _write_part(frame: pd.DataFrame, path: str, precision: Precision) -> Stats:
     """Write one scored partition; what it held, for the summary."""
     with open(path, "wb") as handle:
-        writer = TableWriter(handle, table_format(path), path)
+        writer = TableWriter(handle, table_format(path), path, precision)
         writer.write(frame)
         writer.close()
     bad = np.flatnonzero(frame["error"].notna().to_numpy())

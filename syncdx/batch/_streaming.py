@@ -21,6 +21,7 @@ from syncdx._counts import count
 from syncdx.batch._arrow import ScoredTable, release_unused
 from syncdx.batch._formats import label
 from syncdx.batch._frames import Frame, Output, PandasFrame
+from syncdx.batch._numbers import DEFAULT_PRECISION, Precision, check_precision
 from syncdx.batch._readers import Chunks, read_table
 from syncdx.batch._scorer import DEFAULT_TOP, Scored, Scorer
 from syncdx.batch._writer import write_table
@@ -133,15 +134,18 @@ def score_file(
     next_question: bool = False,
     progress: ProgressCallback | None = None,
     min_lift: float | None = None,
+    precision: Precision = DEFAULT_PRECISION,
 ) -> Summary:
     """Score the reports in `src` into `dst` (CSV or Parquet by extension; `-` is stdio CSV).
 
     With `min_lift`, an `undetermined` column flags rows whose top cause is less than that
     far above its prior (counted in the summary). Streams `chunk_size` rows at a time. `dst`
     appears only once complete. With `strict`, the first row with an error stops the run with
-    an InputError naming its line and column.
+    an InputError naming its line and column. CSV numbers have `precision` decimals (None:
+    the shortest text that reads back exactly); Parquet keeps every number exactly.
     """
     chunk_size = count(chunk_size, "chunk_size", minimum=1)
+    precision = check_precision(precision)
     scorer = Scorer(
         model if isinstance(model, Diagnoser) else Diagnoser(read_model_file(model)),
         top=top,
@@ -149,7 +153,7 @@ def score_file(
         min_lift=min_lift,
     )
     source, start = os.fspath(src), time.perf_counter()
-    with read_table(source, chunk_size) as chunks, write_table(os.fspath(dst)) as writer:
+    with read_table(source, chunk_size) as chunks, write_table(os.fspath(dst), precision) as writer:
         scorer.evidence_columns(chunks.columns, source)
         summary = _stream(scorer, chunks, writer.write, source, strict, progress)
     return dataclasses.replace(summary, seconds=time.perf_counter() - start)

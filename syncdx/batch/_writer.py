@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
 from syncdx.batch import _formats as formats
-from syncdx.batch._arrow import ScoredTable, csv_header, csv_text
+from syncdx.batch._arrow import ScoredTable, csv_header, csv_text, plain_csv, plain_csv_bytes
 from syncdx.batch._atomic import atomic_file
 from syncdx.batch._frames import Output
+from syncdx.batch._numbers import Precision, check_precision
 from syncdx.batch._outfile import STDOUT, open_in_place, partial, stdout_buffer, writing
 from syncdx.batch._outfile import target as output_target
 from syncdx.errors import InputError
@@ -26,13 +27,18 @@ if TYPE_CHECKING:
 class TableWriter:
     """Writes frames with the same columns, one after the other, into a CSV or Parquet file.
 
-    pyarrow writes both formats (CSV quoted where text, floats in shortest round-trip form);
-    without pyarrow, CSV falls back to pandas (slower).
+    pyarrow writes both formats (CSV quoted where text; the floats of scored tables with
+    `precision` decimals, see `_numbers`, other floats in shortest round-trip form); without
+    pyarrow, CSV falls back to pandas (slower).
     """
 
-    def __init__(self, handle: IO[bytes], fmt: str, name: str | None = None) -> None:
-        """Write `fmt` ('csv' or 'parquet') to `handle`; errors name the file `name`."""
+    def __init__(
+        self, handle: IO[bytes], fmt: str, name: str | None = None, precision: Precision = None
+    ) -> None:
+        """Write `fmt` ('csv' or 'parquet') to `handle`, CSV numbers with `precision` decimals
+        (None: round trip); errors name the file `name`."""
         self._handle, self._format, self._name = handle, fmt, name
+        self._precision = check_precision(precision)
         self._arrow = (
             formats.pyarrow_or_none() if fmt == "csv" else formats.require_pyarrow("Parquet output")
         )
@@ -57,8 +63,15 @@ class TableWriter:
             self._write_scored(frame)
         elif pa is None:
             # text quoted as pyarrow quotes it: pandas leaves a lone CR bare otherwise
+            digits = None if self._precision is None else f"%.{self._precision}f"
             header = self._rows == 0
-            frame.to_csv(self._handle, index=False, header=header, quoting=csv.QUOTE_NONNUMERIC)
+            frame.to_csv(
+                self._handle,
+                index=False,
+                header=header,
+                quoting=csv.QUOTE_NONNUMERIC,
+                float_format=digits,
+            )
         else:
             if self._frame_schema is None:  # the first frame's, for every frame
                 self._frame_schema = arrow_schema(frame)
@@ -74,16 +87,23 @@ class TableWriter:
             if self._rows == 0:
                 names = [*scored.inputs.column_names, *scored.scores.column_names]
                 self._handle.write(csv_header(names))
-            for piece in scored.csv_bytes():
+            for piece in scored.csv_bytes(self._precision):
                 self._handle.write(piece)
         else:
             self._write_arrow(scored.table())
 
     def _write_arrow(self, table: pa.Table) -> None:
         """Append an Arrow table through pyarrow's writer (opened with the first table's schema;
-        for CSV, text-like columns as text, see `_arrow.csv_text`)."""
+        for CSV, text-like columns as text, see `_arrow.csv_text`), or, for CSV of text and
+        floats with a `precision`, as lines built by Arrow kernels (`_arrow.plain_csv_bytes`)."""
         if self._format == "csv":
             table = csv_text(table, self._name, self._rows)
+            if self._writer is None and self._precision is not None and plain_csv(table):
+                if self._rows == 0:
+                    self._handle.write(csv_header(table.column_names))
+                for piece in plain_csv_bytes(table, self._precision):
+                    self._handle.write(piece)
+                return
         if self._writer is None:
             pa = formats.require_pyarrow("Parquet output")
             kind = pa.csv.CSVWriter if self._format == "csv" else pa.parquet.ParquetWriter
@@ -114,37 +134,40 @@ def arrow_schema(frame: pd.DataFrame) -> pa.Schema:
 
 
 @contextlib.contextmanager
-def write_table(path: str) -> Iterator[TableWriter]:
-    """A writer for `path`: a regular file (or a new one) is replaced only once the block ends
-    without error; a device, named pipe or stdout is written in place, as rows come. A path
-    that cannot be written (a directory, a link loop) is refused before the block runs."""
+def write_table(path: str, precision: Precision = None) -> Iterator[TableWriter]:
+    """A writer for `path` (CSV numbers with `precision` decimals, None: round trip): a regular
+    file (or a new one) is replaced only once the block ends without error; a device, named
+    pipe or stdout is written in place, as rows come. A path that cannot be written (a
+    directory, a link loop) is refused before the block runs."""
     fmt = formats.table_format(path)
     if path == formats.STDIO:
-        with _in_place(stdout_buffer(), fmt, STDOUT) as writer:
+        with _in_place(stdout_buffer(), fmt, STDOUT, precision) as writer:
             yield writer
         return
     _, special = output_target(path)
     if special:
         handle = open_in_place(path)
         try:
-            with _in_place(handle, fmt, path) as writer:
+            with _in_place(handle, fmt, path, precision) as writer:
                 yield writer
         finally:
             with contextlib.suppress(OSError):  # what could not be written is said already
                 handle.close()
         return
     with atomic_file(path) as handle:
-        writer = TableWriter(handle, fmt, path)
+        writer = TableWriter(handle, fmt, path, precision)
         yield writer
         with writing(path):
             writer.close()
 
 
 @contextlib.contextmanager
-def _in_place(handle: IO[bytes], fmt: str, name: str) -> Iterator[TableWriter]:
+def _in_place(
+    handle: IO[bytes], fmt: str, name: str, precision: Precision
+) -> Iterator[TableWriter]:
     """A writer straight into `handle`, which cannot be taken back: an error says how many
     rows it already has."""
-    writer = TableWriter(handle, fmt, name)
+    writer = TableWriter(handle, fmt, name, precision)
     try:
         yield writer
         with writing(name):

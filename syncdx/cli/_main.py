@@ -130,9 +130,10 @@ def _add_posterior(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from syncdx.batch._numbers import DEFAULT_PRECISION
     from syncdx.batch._scorer import DEFAULT_MIN_LIFT, DEFAULT_TOP
     from syncdx.batch._streaming import DEFAULT_CHUNK_ROWS
-    from syncdx.cli._score import at_least, probability, run_score
+    from syncdx.cli._score import at_least, precision, probability, run_score
 
     score = commands.add_parser(
         "score",
@@ -155,6 +156,15 @@ def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_MIN_LIFT,
         help="flag a row 'undetermined' when its top cause is less than this above its prior "
         f"(default {DEFAULT_MIN_LIFT}; the column 'undetermined')",
+    )
+    add(
+        "--precision",
+        type=precision,
+        default=DEFAULT_PRECISION,
+        metavar="N|full",
+        help=f"decimals of the numbers in CSV output (default {DEFAULT_PRECISION}: "
+        "probabilities to within 5e-7); 'full' writes the shortest text that reads back as the "
+        "same double; Parquet keeps every number exactly",
     )
     add("--next-question", action="store_true", help="add the most informative next question")
     add("--engine", choices=("local", "dask"), default="local", help="where to score")

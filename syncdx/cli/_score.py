@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from syncdx.batch._formats import STDIO
+from syncdx.batch._numbers import MAX_PRECISION, ROUND_TRIP
 from syncdx.batch._streaming import ProgressCallback, Summary, score_file
 from syncdx.cli._models import load
 from syncdx.diagnosis import _evidence as ev
@@ -65,6 +66,7 @@ def _score(args: argparse.Namespace, out: TextIO) -> int:
                 scheduler=args.scheduler,
                 blocksize=args.blocksize,
                 unknown_words=words,
+                precision=args.precision,
                 **common,
             )
         else:
@@ -75,6 +77,7 @@ def _score(args: argparse.Namespace, out: TextIO) -> int:
                     model=load(args).diagnoser,  # with the --unknown-words of the command
                     chunk_size=args.chunk_size,
                     progress=progress,
+                    precision=args.precision,
                     **common,
                 )
     for warning in caught:
@@ -201,6 +204,21 @@ def at_least(low: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def precision(text: str) -> int | None:
+    """An argparse type: decimals from 0 to MAX_PRECISION, or `full` (None: round trip)."""
+    if text.strip().lower() == "full":
+        return ROUND_TRIP
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_PRECISION:
+        raise argparse.ArgumentTypeError(
+            f"expected decimals from 0 to {MAX_PRECISION}, or 'full', got {text!r}"
+        )
+    return value
 
 
 def probability(text: str) -> float:

@@ -183,6 +183,12 @@ class Diagnoser:
         """Exact inference on a batch: log P(e) per row and the marginals of `targets`."""
         return self._tree.run(likelihoods, targets)
 
+    def families(
+        self, likelihoods: dict[int, FloatArray], families: Sequence[tuple[int, ...]]
+    ) -> tuple[FloatArray, list[FloatArray]]:
+        """log P(e) per row and each family's joint posterior (B, *states, in the given order)."""
+        return self._tree.families(likelihoods, families)
+
     def infer_codes(
         self, codes: ev.CodeArray, columns: tuple[int, ...], targets: Sequence[int] | None
     ) -> Result:

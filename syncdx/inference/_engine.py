@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple, cast
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
+from syncdx.inference._batch import Plan, Planner, Segment, Spare
 from syncdx.inference._kernels import (
     Kernel,
     base_potentials,
@@ -51,14 +52,13 @@ from syncdx.inference._kernels import (
 )
 from syncdx.inference._rowpass import Group, RowPass
 from syncdx.inference._threads import one_blas_thread, pool
-from syncdx.inference._tree import Cliques, Edge
+from syncdx.inference._tree import Cliques
 from syncdx.inference._triangulate import (
     columns,
     cover,
     holders,
     inward_sums,
     junction_tree,
-    live_inward,
     separator,
     smallest,
     towards,
@@ -69,8 +69,13 @@ from syncdx.network._network import FloatArray, Network
 #: The support tree decides possibility exactly while the product of the cardinalities
 #: stays below 2**SUPPORT_BITS (a double reaches 2**-1022; see `JunctionTree._redo`).
 SUPPORT_BITS = 1000
-#: Most table entries (rows x clique size) a batch chunk may hold in one clique.
+#: Most table entries (rows x clique size) a batch chunk may hold in one clique...
 _CHUNK_ENTRIES = 1 << 20
+#: ... unless that leaves fewer than `_CHUNK_ROWS` rows: then up to this many entries. Sums and
+#: products along the batch axis run at memory speed only with a few dozen rows (4 rows in a
+#: 262,144-entry clique ran at a quarter of it).
+_CHUNK_MOST = 1 << 23
+_CHUNK_ROWS = 32
 #: Batches of at least this many rows run with BLAS held to one thread (see _threads).
 _BATCH_ROWS = 256
 #: Adjacent cliques whose union has at most this many entries are merged into one.
@@ -98,25 +103,6 @@ class Result:
         return np.isfinite(self.log_evidence)
 
 
-class _Call(NamedTuple):
-    """Run `kernel` on the given slots; store its output in slot `out` (-1: scratch)."""
-
-    kernel: Kernel
-    inputs: tuple[int, ...]
-    out: int
-    on_path: bool  # its total is a factor of P(e)
-    targets: tuple[tuple[int, int, int], ...]  # (variable, start, stop) columns of the output
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """The steps of one batched run for fixed evidence variables and targets."""
-
-    steps: tuple[_Call, ...]
-    slots: int
-    log_const: float  # log scale factors of the prior messages on the way to the P(e) clique
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class JunctionTree(Cliques):
     """A compiled network: its cliques, tables and prior messages (`Cliques`), and the caches.
@@ -129,10 +115,10 @@ class JunctionTree(Cliques):
     width: int
     network: Network = field(repr=False)
     limits: Limits = field(default=Limits(), repr=False)
-    _plans: dict[tuple[tuple[int, ...], tuple[int, ...]], _Plan] = field(
+    _plans: dict[tuple[object, ...], Plan] = field(default_factory=dict, repr=False)
+    _kernels: dict[tuple[object, ...], Kernel | FloatArray] = field(
         default_factory=dict, repr=False
     )
-    _kernels: dict[tuple[object, ...], Kernel] = field(default_factory=dict, repr=False)
     _covers: dict[tuple[int, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rows: RowPass = field(init=False, repr=False)
@@ -162,10 +148,7 @@ class JunctionTree(Cliques):
             result = Result(np.array([log_z]), marginals)
         else:
             plan = self._plan(tuple(likelihoods), wanted)
-            if rows < _BATCH_ROWS:
-                result = self._run(plan, list(likelihoods.values()), rows)
-            else:
-                result = self._run_chunks(plan, likelihoods, wanted, rows)
+            result = self._run_chunks(plan, likelihoods, wanted, rows)
             result = self._blank_rows_exact(result, likelihoods, wanted)
         redo = np.flatnonzero(np.isnan(result.log_evidence))
         return self._redo(result, likelihoods, wanted, redo) if redo.size else result
@@ -246,59 +229,158 @@ class JunctionTree(Cliques):
         return Result(np.zeros(rows), marginals)
 
     def _run_chunks(
-        self, plan: _Plan, likelihoods: Mapping[int, FloatArray], wanted: tuple[int, ...], rows: int
+        self, plan: Plan, likelihoods: Mapping[int, FloatArray], wanted: tuple[int, ...], rows: int
     ) -> Result:
         """`_run` on chunks of a large batch, on the thread pool with one BLAS thread."""
-        step = max(1, _CHUNK_ENTRIES // self.width)
-        chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
+        log_z, out = self._chunked(plan, likelihoods, rows)
+        return Result(log_z, {segment[0]: values for segment, values in out.items()})
 
-        def run_chunk(chunk: slice) -> Result:
+    def _chunked(
+        self, plan: Plan, likelihoods: Mapping[int, FloatArray], rows: int
+    ) -> tuple[FloatArray, dict[Segment, FloatArray]]:
+        """`_steps` on chunks of a batch, on the thread pool with one BLAS thread if large."""
+        if rows < _BATCH_ROWS:
+            return self._steps(plan, list(likelihoods.values()), rows, Spare())
+        step = max(1, _CHUNK_ENTRIES // self.width, min(_CHUNK_ROWS, _CHUNK_MOST // self.width))
+        chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
+        spare = Spare()  # the chunks reuse each other's large arrays
+
+        def run_chunk(chunk: slice) -> tuple[FloatArray, dict[Segment, FloatArray]]:
             inputs = [lik[chunk] for lik in likelihoods.values()]
-            return self._run(plan, inputs, chunk.stop - chunk.start)
+            return self._steps(plan, inputs, chunk.stop - chunk.start, spare)
 
         with one_blas_thread():
             if len(chunks) == 1:
                 return run_chunk(chunks[0])
             parts = list(pool().map(run_chunk, chunks))
-        return Result(
-            np.concatenate([p.log_evidence for p in parts]),
-            {v: np.concatenate([p.marginals[v] for p in parts]) for v in wanted},
-        )
+        keys = parts[0][1].keys()
+        return np.concatenate([p[0] for p in parts]), {
+            k: np.concatenate([p[1][k] for p in parts]) for k in keys
+        }
 
-    def _run(self, plan: _Plan, likelihoods: list[FloatArray], rows: int) -> Result:
-        """One plan on (rows, states) likelihoods; the kernels run with the batch axis last."""
+    def families(
+        self, likelihoods: Mapping[int, FloatArray], families: Sequence[Segment]
+    ) -> tuple[FloatArray, list[FloatArray]]:
+        """log P(e) per row and, for each family (any variables sharing a clique, such as a
+        node and its parents), the joint posterior P(family | e) per row: (B, *their states)
+        with axes in the order given. Rows of impossible evidence get -inf and NaN."""
+        rows = _batch_size(likelihoods)
+        if not likelihoods:
+            likelihoods = {0: np.ones((rows, self.cards[0]))}
+        segments = [tuple(sorted(set(f))) for f in families]
+        key = (tuple(likelihoods), ("families", *segments))
+        plan = self._plans.get(key)
+        if plan is None:
+            groups = [(self._holder(s), (s,)) for s in dict.fromkeys(segments)]
+            plan = Planner(self, tuple(likelihoods), self.kernel, self._table).plan(groups)
+            self._plans[key] = plan
+        log_z, out = self._chunked(plan, likelihoods, rows)
+        redo = np.flatnonzero(np.isnan(log_z))
+        if redo.size:
+            log_z, out = self._redo_families(log_z, out, likelihoods, families, redo)
+        joints = []
+        for family, segment in zip(families, segments):
+            joint = out[segment].reshape(rows, *(self.cards[v] for v in segment))
+            joints.append(joint.transpose(0, *(1 + segment.index(v) for v in family)))
+        return log_z, joints
+
+    def _holder(self, segment: Segment) -> int:
+        """The smallest clique holding every variable of `segment`."""
+        holding = [c for c, clique in enumerate(self.cliques) if set(segment) <= set(clique)]
+        if not holding:
+            raise ValueError(f"variables {segment} share no clique of the junction tree")
+        return min(holding, key=lambda c: len(self.cliques[c]))
+
+    def _redo_families(
+        self,
+        log_z: FloatArray,
+        out: dict[Segment, FloatArray],
+        likelihoods: Mapping[int, FloatArray],
+        families: Sequence[Segment],
+        rows: npt.NDArray[np.intp],
+    ) -> tuple[FloatArray, dict[Segment, FloatArray]]:
+        """`families`' answer with `rows` (out of a double's range) decided as `_redo` does."""
+        log_z = log_z.copy()
+        possible = self.possible({v: lik[rows] for v, lik in likelihoods.items()})
+        log_z[rows[~possible]] = -np.inf
+        for values in out.values():
+            values[rows[~possible]] = np.nan
+        check = rows if self._support_bits > SUPPORT_BITS else rows[possible]
+        if check.size:
+            tree = self._fallback("extended")
+            subset = {v: _widen(lik[check]) for v, lik in likelihoods.items()}
+            exact, joints = tree.families(subset, families)
+            found = np.isin(check, rows[possible]) | np.isfinite(exact)
+            log_z[check] = np.where(found, exact, -np.inf)
+            for family, joint in zip(families, joints):
+                segment = tuple(sorted(set(family)))
+                flat = joint.transpose(0, *(1 + family.index(v) for v in segment))
+                values = np.where(found[:, None], flat.reshape(check.size, -1), np.nan)
+                out[segment][check] = values
+        return log_z, out
+
+    def _run(
+        self, plan: Plan, likelihoods: list[FloatArray], rows: int, spare: Spare | None = None
+    ) -> Result:
+        """One plan on (rows, states) likelihoods; the steps run with the batch axis last."""
+        log_z, out = self._steps(plan, likelihoods, rows, spare or Spare())
+        return Result(log_z, {segment[0]: values for segment, values in out.items()})
+
+    def _steps(
+        self, plan: Plan, likelihoods: list[FloatArray], rows: int, spare: Spare
+    ) -> tuple[FloatArray, dict[tuple[int, ...], FloatArray]]:
+        """log P(e) (NaN: to redo) and every planned segment's (rows, joint states) values."""
         slots = [np.ascontiguousarray(lik.T) for lik in likelihoods]
-        slots += [_NOTHING] * (plan.slots + 1)
+        slots += [_NOTHING] * (plan.slots - len(slots))
         totals: list[FloatArray] = []
-        out: dict[int, FloatArray] = {}
+        out: dict[tuple[int, ...], FloatArray] = {}
         low, high = np.full(rows, np.inf), np.zeros(rows)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for kernel, inputs, target, on_path, columns in plan.steps:
-                total, values = kernel([slots[k] for k in inputs])
-                slots[target] = values
-                if on_path:
-                    totals.append(total)
-                np.fmin(low, total, out=low)
-                np.fmax(high, total, out=high)
-                for var, start, stop in columns:
-                    out[var] = values[start:stop].T
+            for call in plan.steps:
+                results = call.step([slots[k] for k in call.inputs], spare)
+                for (slot, on_path, columns), (total, values) in zip(call.outs, results):
+                    if slot >= 0:
+                        slots[slot] = values
+                    if total is None:
+                        continue
+                    if on_path:
+                        totals.append(total)
+                    np.fmin(low, total, out=low)
+                    np.fmax(high, total, out=high)
+                    for segment, start, stop in columns:
+                        out[segment] = values[start:stop].T
+                for k in call.free:
+                    spare.give(slots[k])
+                    slots[k] = _NOTHING
             log_z = np.log(np.stack(totals)).sum(axis=0)
         log_z = np.where(np.isnan(log_z), -np.inf, log_z + plan.log_const)
         if self.tiny:  # out of range: NaN, for `run` to redo; zero may be an underflow too
             log_z[(low < self.tiny) | (high == np.inf)] = np.nan
-        return Result(log_z, out)
+        return log_z, out
 
     # -- caches ---------------------------------------------------------------------------
-    def _plan(self, evidence: tuple[int, ...], targets: tuple[int, ...]) -> _Plan:
+    def _plan(self, evidence: tuple[int, ...], targets: tuple[int, ...]) -> Plan:
         """The (cached) steps for these evidence variables and targets."""
         key = (evidence, targets)
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) >= _CACHE:
                 self._plans.clear()
-            plan = _Planner(self, evidence).plan(self._cover(targets))
+            groups = [(g.clique, tuple((v,) for v in g.variables)) for g in self._cover(targets)]
+            plan = Planner(self, evidence, self.kernel, self._table).plan(groups)
             self._plans[key] = plan
         return plan
+
+    def _table(self, clique: int, dead: tuple[int, ...]) -> FloatArray:
+        """The (cached) table of `clique` times the prior messages from `dead` neighbours."""
+        key = ("table", clique, dead)
+        table = self._kernels.get(key)
+        if table is None:
+            if len(self._kernels) >= _CACHE:
+                self._kernels.clear()
+            table = clique_table(self.cliques, self.base, self.prior, clique, dead)
+            self._kernels[key] = table
+        return cast(FloatArray, table)
 
     def _cover(self, targets: tuple[int, ...]) -> tuple[Group, ...]:
         """The (cached) cliques whose marginals give the targets, with their output columns."""
@@ -317,16 +399,16 @@ class JunctionTree(Cliques):
         clique: int,
         live: tuple[tuple[int, ...], ...],
         dead: tuple[int, ...],
-        out: int | tuple[int, ...],
+        out: int | tuple[tuple[int, ...], ...],
     ) -> Kernel:
         """The cached kernel of `clique` for live input scopes, prior-message neighbours `dead`
-        and output `out`: a neighbour (a message to it) or a tuple of target variables."""
+        and output `out`: a neighbour (a message to it) or a tuple of target segments."""
         key = (clique, live, dead, out)
         kernel = self._kernels.get(key)
-        if kernel is None:
+        if not isinstance(kernel, Kernel):
             if len(self._kernels) >= _CACHE:
                 self._kernels.clear()
-            table = clique_table(self.cliques, self.base, self.prior, clique, dead)
+            table = self._table(clique, dead)
             own = self.cliques[clique]
             if isinstance(out, int):
                 sep = self.separators[(clique, out)]
@@ -335,67 +417,6 @@ class JunctionTree(Cliques):
                 kernel = build_kernel(own, self.cards, table, live, None, out)
             self._kernels[key] = kernel
         return kernel
-
-
-class _Planner:
-    """Works out which messages a batched run needs, in order, for fixed evidence variables."""
-
-    def __init__(self, tree: JunctionTree, evidence: tuple[int, ...]) -> None:
-        self.tree = tree
-        self.position = {v: i for i, v in enumerate(evidence)}
-        self.mask = _mask(tree, evidence)
-        self.steps: list[_Call] = []
-        self.slot: dict[Edge, int] = {}
-        self.on_path = True
-
-    def plan(self, groups: tuple[Group, ...]) -> _Plan:
-        """Steps: first the P(e) clique (the first target's or evidence's home), then targets."""
-        tree = self.tree
-        first = groups[0] if groups else Group(tree.home[next(iter(self.position))], ())
-        self._belief(first)
-        self.on_path = False
-        log_const = tree.inward_log[first.clique] - sum(tree.prior_log[e] for e in self.slot)
-        for group in groups[1:]:
-            self._belief(group)
-        return _Plan(tuple(self.steps), len(self.slot), log_const)
-
-    def _inputs(self, clique: int, skip: int) -> tuple[list[int], list[tuple[int, ...]], list[int]]:
-        """Slots and scopes of the live inputs of `clique` (not from `skip`); dead neighbours."""
-        tree, position, mask = self.tree, self.position, self.mask
-        scopes: list[tuple[int, ...]] = [(v,) for v in tree.homed[clique] if v in position]
-        slots = [position[v] for (v,) in scopes]
-        dead = []
-        for n in tree.neighbours[clique]:
-            if n == skip:
-                continue
-            if tree.side[(n, clique)] & mask:
-                slots.append(self.slot[(n, clique)])
-                scopes.append(tree.separators[(n, clique)])
-            else:
-                dead.append(n)
-        return slots, scopes, dead
-
-    def _belief(self, group: Group) -> None:
-        """Plan the live messages towards the group's clique, leaves first, then its marginals."""
-        tree, mask, slot = self.tree, self.mask, self.slot
-        for source, target in live_inward(tree.neighbours, tree.side, group.clique, mask):
-            if (source, target) not in slot:
-                slots, scopes, dead = self._inputs(source, target)
-                kernel = tree.kernel(source, tuple(scopes), tuple(dead), target)
-                slot[(source, target)] = out = len(self.position) + len(slot)
-                self.steps.append(_Call(kernel, tuple(slots), out, self.on_path, ()))
-        slots, scopes, dead = self._inputs(group.clique, -1)
-        variables = tuple(v for v, _, _ in group.columns)
-        kernel = tree.kernel(group.clique, tuple(scopes), tuple(dead), variables)
-        self.steps.append(_Call(kernel, tuple(slots), -1, self.on_path, group.columns))
-
-
-def _mask(tree: JunctionTree, evidence: Iterable[int]) -> int:
-    """Bit mask of the cliques that are home to some evidence."""
-    mask = 0
-    for v in evidence:
-        mask |= 1 << tree.home[v]
-    return mask
 
 
 def _spread(cpt: FloatArray) -> FloatArray:

@@ -137,7 +137,7 @@ def _dims(segment: tuple[int, ...], table: FloatArray) -> tuple[int, ...]:
     return tuple(table.shape[a] for a in segment)
 
 
-def _product_order(scopes: Sequence[frozenset[int]], cards: Sequence[int]) -> list[tuple[int, int]]:
+def product_order(scopes: Sequence[frozenset[int]], cards: Sequence[int]) -> list[tuple[int, int]]:
     """Pairs of operands to multiply, the pair with the smallest result first (each result is
     appended to the operands), until one operand covers every scope. A heap of candidate
     pairs, each product's new pairs pushed as it is made: a clique with a thousand inputs (a
@@ -169,16 +169,17 @@ def build_kernel(
     table: FloatArray,
     live: tuple[tuple[int, ...], ...],
     separator: tuple[int, ...] | None,
-    targets: tuple[int, ...] = (),
+    targets: tuple[tuple[int, ...], ...] = (),
 ) -> Kernel:
     """`table` (over the clique `own`) as a map from the `live` input scopes to either the
-    joint states of `separator` (a message) or else to each target's states (marginals)."""
+    joint states of `separator` (a message) or else to each target segment's joint states
+    (marginals: a segment is one variable, or several in clique order)."""
     operands: list[Any] = [table, list(range(table.ndim))]
     union = tuple(v for v in own if any(v in scope for scope in live))
     shapes = tuple((*(cards[v] if v in scope else 1 for v in union), -1) for scope in live)
-    order = tuple(_product_order([frozenset(scope) for scope in live], cards))
+    order = tuple(product_order([frozenset(scope) for scope in live], cards))
     rows = math.prod(cards[v] for v in union)
-    segments = [separator] if separator is not None else [(v,) for v in targets]
+    segments = [separator] if separator is not None else list(targets)
     dense = rows * sum(math.prod(cards[v] for v in segment) for segment in segments)
     if dense > (_DENSE_ENTRIES if separator is not None else _DENSE_TARGET_ENTRIES):
         return _einsum_kernel(operands, own, union, segments, shapes, order)

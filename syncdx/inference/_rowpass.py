@@ -60,7 +60,8 @@ class _Link:
         self.field: int | None = None  # bits of a row's evidence key on the sending side
         self.prior_log = prior_log
         self.homed: Homed = ()  # the variables homed in the sending clique
-        self.senders: Senders = ()  # messages into the sending clique, from its other neighbours
+        self.senders: Senders | None = None  # messages into the sending clique, from its other
+        # neighbours (set on first use)
         self.kernel: RowKernel | None = None  # built on first use
         self.memo: dict[int, Entry] = {}  # by the row's evidence key masked to `field`
 
@@ -90,26 +91,11 @@ class RowPass:
             for edge in tree.side  # fields on first use: O(variables) each, not all at once
         }
         self._links = tuple(links.values())
-        cards, cliques = tree.cards, tree.cliques
-        self._homed = tuple(
-            tuple((v, spread(cards, cliques[c], (v,))) for v in tree.homed[c])
-            for c in range(len(cliques))
-        )
-        self._into = tuple(
-            tuple(
-                (
-                    tree.side[(n, c)],
-                    links[(n, c)],
-                    spread(cards, cliques[c], tree.separators[(n, c)]),
-                )
-                for n in nbrs
-            )
-            for c, nbrs in enumerate(tree.neighbours)
-        )
-        for link in self._links:
-            source, target = link.edge
-            link.homed = self._homed[source]
-            link.senders = tuple(s for s in self._into[source] if s[1].edge[0] != target)
+        self._by_edge = links
+        # a clique's gather indices (clique-sized each) are built on its first single-row use:
+        # built eagerly they were most of a large network's compile time and memory
+        self._homed: list[Homed | None] = [None] * len(tree.cliques)
+        self._into: list[Senders | None] = [None] * len(tree.cliques)
         self._beliefs: dict[Group, RowKernel] = {}
         self._memoised = 0  # entries in the links' memos
         self._tokens: dict[tuple[int, bytes], tuple[int, FloatArray]] = {}
@@ -130,7 +116,7 @@ class RowPass:
             token, vectors[v] = self._intern(v, likelihood)
             key |= token << (v * _TOKEN_BITS)
             mask |= 1 << tree.home[v]
-        walk = _Walk(tree, vectors, key, mask)
+        walk = _Walk(self, vectors, key, mask)
         first = groups[0] if groups else Group(tree.home[next(iter(vectors))], ())
         out: dict[int, FloatArray] = {}
         log_z = tree.inward_log[first.clique] + self._belief(walk, first, out)
@@ -140,10 +126,30 @@ class RowPass:
         self._memoised += walk.computed
         return log_z, out
 
+    def inputs(self, clique: int) -> tuple[Homed, Senders]:
+        """The clique's homed variables and the messages into it, with their gather indices
+        over its joint states (built on first use)."""
+        homed, into = self._homed[clique], self._into[clique]
+        if homed is None or into is None:
+            tree = self._tree
+            cards, own = tree.cards, tree.cliques[clique]
+            homed = self._homed[clique] = tuple(
+                (v, spread(cards, own, (v,))) for v in tree.homed[clique]
+            )
+            into = self._into[clique] = tuple(
+                (
+                    tree.side[(n, clique)],
+                    self._by_edge[(n, clique)],
+                    spread(cards, own, tree.separators[(n, clique)]),
+                )
+                for n in tree.neighbours[clique]
+            )
+        return homed, into
+
     def _belief(self, walk: _Walk, group: Group, out: dict[int, FloatArray]) -> float:
         """Store the group's marginals in `out`; return the belief's `acc`."""
         clique = group.clique
-        x, acc = walk.product(self._homed[clique], self._into[clique])
+        x, acc = walk.product(*self.inputs(clique))
         kernel = self._beliefs.get(group)
         if kernel is None:
             kernel = self._belief_kernel(group)
@@ -178,10 +184,11 @@ class _Walk:
     """One row's walk: its evidence vectors, evidence key and evidence clique mask, and how
     many messages it computed."""
 
-    __slots__ = ("computed", "key", "mask", "tree", "vectors")
+    __slots__ = ("computed", "key", "mask", "rows", "tree", "vectors")
 
-    def __init__(self, tree: Cliques, vectors: dict[int, FloatArray], key: int, mask: int) -> None:
-        self.tree, self.vectors, self.key, self.mask = tree, vectors, key, mask
+    def __init__(self, rows: RowPass, vectors: dict[int, FloatArray], key: int, mask: int) -> None:
+        self.rows, self.tree = rows, rows._tree
+        self.vectors, self.key, self.mask = vectors, key, mask
         self.computed = 0
 
     def product(self, homed: Homed, senders: Senders) -> tuple[FloatArray, float]:
@@ -217,6 +224,10 @@ class _Walk:
     def message(self, link: _Link, masked: int) -> Entry:
         """Compute the message of `link` (as a ratio to the prior) and its acc; memoise them
         under `masked`, the row's evidence key masked to the link's field."""
+        if link.senders is None:
+            source, target = link.edge
+            link.homed, into = self.rows.inputs(source)
+            link.senders = tuple(s for s in into if s[1].edge[0] != target)
         x, acc = self.product(link.homed, link.senders)
         kernel = link.kernel
         if kernel is None:

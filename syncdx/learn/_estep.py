@@ -4,8 +4,8 @@ Cases are reduced to their distinct evidence patterns (weighted by how often eac
 every inference below runs on all patterns in one batched call of the exact engine.
 
 - A cause (a root): its posterior marginal, from one run with every node a target.
-- A `cpt` node with parents: for each configuration c of the parents, a run with the parents
-  clamped to c gives P(e, c) and P(node | e, c); the family's posterior is their product / P(e).
+- A `cpt` node with parents: the joint posterior P(parents, node | e) of its family, from one
+  run for every such node at once (a family lies inside one clique of the junction tree).
 - A noisy node (leaky noisy-OR / noisy-MAX, see `_params`): the contribution X_i of the leak
   (i = 0) or of link i is hidden. Its expected count at level s >= 1 is
 
@@ -82,9 +82,14 @@ def expected_counts(network: Network, fams: list[Family], patterns: Patterns) ->
     log_z = np.where(possible, result.log_evidence, 0.0)
     marginals = {v: np.nan_to_num(m) for v, m in result.marginals.items()}
     run = _Pass(diagnoser, patterns.likelihoods, weights, log_z, marginals)
+    joints = _family_joints(run, fams)
     counts, active = [], []
     for family in fams:
-        if family.kind == "noisy" and _leaf_noisy_or(network, family):
+        if family.node in joints:
+            c = (weights @ joints[family.node].reshape(len(weights), -1)).reshape(family.rows.shape)
+            c[family.frozen] = 0.0
+            a = c.sum(axis=1)
+        elif family.kind == "noisy" and _leaf_noisy_or(network, family):
             c, a = _leaf(run, family)
         elif family.kind == "noisy":
             c, a = _noisy(run, family)
@@ -96,16 +101,14 @@ def expected_counts(network: Network, fams: list[Family], patterns: Patterns) ->
     return Counts(counts, active, ll, float(patterns.weights[~possible].sum()))
 
 
-def _clamped(
-    likelihoods: dict[int, FloatArray], cards: tuple[int, ...], clamp: dict[int, int]
-) -> dict[int, FloatArray]:
-    """`likelihoods` with each variable of `clamp` also held to one state."""
-    rows = len(next(iter(likelihoods.values()))) if likelihoods else 1
-    out = dict(likelihoods)
-    for v, state in clamp.items():
-        hold = ev.one_hot(cards[v], state)
-        out[v] = out[v] * hold if v in out else np.repeat(hold, rows, axis=0)
-    return out
+def _family_joints(run: _Pass, fams: list[Family]) -> dict[int, FloatArray]:
+    """Per `cpt` node with parents: P(parents, node | e) per pattern (0 where impossible)."""
+    parents = run.diagnoser.network.parents
+    nodes = [f.node for f in fams if f.kind != "noisy" and parents[f.node]]
+    if not nodes:
+        return {}
+    _, joints = run.diagnoser.families(run.likelihoods, [(*parents[v], v) for v in nodes])
+    return {v: np.nan_to_num(joint) for v, joint in zip(nodes, joints)}
 
 
 def _relative(log_joint: FloatArray, log_z: FloatArray, weights: FloatArray) -> FloatArray:
@@ -116,25 +119,9 @@ def _relative(log_joint: FloatArray, log_z: FloatArray, weights: FloatArray) -> 
 
 
 def _cpt(run: _Pass, family: Family) -> tuple[FloatArray, FloatArray]:
-    diagnoser, weights, marginals = run.diagnoser, run.weights, run.marginals
-    network = diagnoser.network
-    node, parents = family.node, network.parents[family.node]
+    """Counts of a `cpt` node without parents (a cause): its posterior marginal."""
     counts = np.zeros_like(family.rows)
-    if not parents:
-        counts[0] = weights @ marginals[node]
-        return counts, counts.sum(axis=1)
-    shape = tuple(network.cards[p] for p in parents)
-    for flat, config in enumerate(np.ndindex(*shape)):
-        if family.frozen[flat]:
-            continue
-        clamp = dict(zip(parents, config))
-        rows = np.flatnonzero(np.all([marginals[p][:, c] > 0 for p, c in clamp.items()], axis=0))
-        if not rows.size:
-            continue
-        subset = {v: x[rows] for v, x in run.likelihoods.items()}
-        clamped = diagnoser.infer(_clamped(subset, network.cards, clamp), (node,))
-        relative = _relative(clamped.log_evidence, run.log_z[rows], weights[rows])
-        counts[flat] = relative @ np.nan_to_num(clamped.marginals[node])
+    counts[0] = run.weights @ run.marginals[family.node]
     return counts, counts.sum(axis=1)
 
 

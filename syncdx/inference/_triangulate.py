@@ -234,8 +234,9 @@ def _merge_small(
     cliques: list[frozenset[int] | None], edges: list[set[int]], cards: Sequence[int], limit: int
 ) -> None:
     """Greedily merge the adjacent pair with the smallest union while it has <= `limit` entries
-    (ties: the lowest indices). Pairs sit in a heap; an entry is stale once either clique
-    has changed since it was pushed."""
+    (ties: the lowest indices) and no more than the two tables had together, so merging never
+    grows the tree. Pairs sit in a heap; an entry is stale once either clique has changed since
+    it was pushed."""
     version = [0] * len(cliques)
     heap = [
         (_size(ca | cb, cards), a, b, 0, 0)
@@ -248,6 +249,9 @@ def _merge_small(
     while heap and heap[0][0] <= limit:
         _, a, b, va, vb = heapq.heappop(heap)
         if (va, vb) != (version[a], version[b]) or cliques[a] is None or cliques[b] is None:
+            continue
+        left, right = cliques[a] or frozenset(), cliques[b] or frozenset()
+        if _size(left | right, cards) > _size(left, cards) + _size(right, cards):
             continue
         _contract(cliques, edges, a, b)
         version[a] += 1

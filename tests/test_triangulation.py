@@ -47,6 +47,16 @@ def test_junction_trees_stay_within_the_recorded_budget(name: str) -> None:
     assert _entries(network) == (total, largest)
 
 
+@settings(max_examples=60, deadline=None)
+@given(networks(max_nodes=12, max_parents=3))
+def test_merging_small_cliques_never_grows_the_tree(network: Network) -> None:
+    """The compiled tree (small neighbouring cliques merged for speed) holds no more entries
+    than the junction tree before merging."""
+    merged, _ = _triangulate.junction_tree(network.cards, network.parents, 128)
+    total, _ = _entries(network)
+    assert sum(math.prod(network.cards[v] for v in c) for c in merged) <= total
+
+
 def _maximal_entries(order: list[int], cliques: list[frozenset[int]], cards: list[int]) -> int:
     alive, _ = _triangulate._clique_tree(order, cliques)
     return sum(_triangulate._size(c, cards) for c in alive if c is not None)

@@ -155,7 +155,10 @@ class RowPass:
             kernel = self._belief_kernel(group)
         total, values = kernel(x)
         for var, start, stop in group.columns:
-            out[var] = values[None, start:stop]
+            marginal = values[None, start:stop]
+            # each by its own sum, not the clique's: the two may differ in the last bit, and a
+            # variable's marginal sums to one (an observed one is exactly one-hot)
+            out[var] = marginal / marginal.sum()
         return acc + log(total, self._tree.tiny)
 
     def _belief_kernel(self, group: Group) -> RowKernel:
@@ -194,7 +197,8 @@ class _Walk:
     def product(self, homed: Homed, senders: Senders) -> tuple[FloatArray, float]:
         """The product of a clique's live inputs (its own evidence, then messages with evidence
         behind them), flat over its joint states, and the sum of the messages' accs."""
-        vectors, mask, key = self.vectors, self.mask, self.key
+        self._fill(senders)
+        vectors, mask = self.vectors, self.mask
         x: FloatArray | None = None
         for v, index in homed:
             vector = vectors.get(v)
@@ -206,13 +210,7 @@ class _Walk:
         acc = 0.0
         for side, link, index in senders:
             if side & mask:
-                field = link.field
-                if field is None:
-                    field = link.field = fields(self.tree.home, side, _TOKEN_BITS)
-                masked = key & field
-                entry = link.memo.get(masked)
-                if entry is None:
-                    entry = self.message(link, masked)
+                entry = link.memo[self._masked(link, side)]
                 if x is None:
                     x = entry[0][index]
                 else:
@@ -221,14 +219,41 @@ class _Walk:
         assert x is not None, "every clique has evidence in it or on some neighbour's side"
         return x, acc
 
-    def message(self, link: _Link, masked: int) -> Entry:
-        """Compute the message of `link` (as a ratio to the prior) and its acc; memoise them
-        under `masked`, the row's evidence key masked to the link's field."""
+    def _masked(self, link: _Link, side: int) -> int:
+        """The row's evidence key masked to the field of `link` (whose sending side is `side`)."""
+        field = link.field
+        if field is None:
+            field = link.field = fields(self.tree.home, side, _TOKEN_BITS)
+        return self.key & field
+
+    def _fill(self, senders: Senders) -> None:
+        """Memoise every live message into `senders` not memoised yet, deepest first: a loop
+        over an explicit stack, so a tree as deep as a long chain is no deep recursion."""
+        stack = [(link, side, False) for side, link, _ in senders if side & self.mask]
+        while stack:
+            link, side, inputs_ready = stack.pop()
+            masked = self._masked(link, side)
+            if masked in link.memo:
+                continue
+            if inputs_ready:
+                self.message(link, masked)
+                continue
+            stack.append((link, side, True))
+            stack.extend((s, d, False) for d, s, _ in self._senders(link) if d & self.mask)
+
+    def _senders(self, link: _Link) -> Senders:
+        """The messages into the sending clique of `link` but its own (built on first use)."""
         if link.senders is None:
             source, target = link.edge
             link.homed, into = self.rows.inputs(source)
             link.senders = tuple(s for s in into if s[1].edge[0] != target)
-        x, acc = self.product(link.homed, link.senders)
+        return link.senders
+
+    def message(self, link: _Link, masked: int) -> Entry:
+        """Compute the message of `link` (as a ratio to the prior) and its acc; memoise them
+        under `masked`, the row's evidence key masked to the link's field."""
+        senders = self._senders(link)
+        x, acc = self.product(link.homed, senders)
         kernel = link.kernel
         if kernel is None:
             kernel = link.kernel = _message_kernel(self.tree, link.edge)

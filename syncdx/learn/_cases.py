@@ -5,6 +5,11 @@ A case table has a column per observation (blank = not reported), and the truth 
 yes/no, true/false, present/absent; blank = not known). Other columns are ignored, except
 `fixed_by` (the action that fixed the case) and `tried` (actions tried before, separated by
 `;`), read by `fit` for repair success rates.
+
+Which causes a case says were present (`known_causes`): its `cause_<id>` cells where given; a
+confirmed cause is present, and a case with a `confirmed_cause` column names the cause of the
+case: the causes it does not name were absent (a blank: no cause was found; leave unresolved
+cases out, or leave out the column). Without that column, blank cause cells are not known.
 """
 
 from __future__ import annotations
@@ -128,3 +133,22 @@ def _confirmed(diagnoser: Diagnoser, frame: pd.DataFrame, label: object) -> npt.
             )
         out[i] = index[text]
     return out
+
+
+def known_causes(cases: Cases) -> npt.NDArray[np.int8]:
+    """(N, causes) 1 present, 0 absent, -1 not known: the `cause_<id>` cells where given, the
+    confirmed cause present and, with a `confirmed_cause` column, every other cause left blank
+    absent (see the module docstring).
+
+    Reading the causes a case does not name as unknown instead would make the data say only
+    "present": each case confirming c adds log theta_c to the likelihood of c's prior and no
+    case ever adds log(1 - theta_c), so EM would push every confirmed cause towards 1, held
+    back only by its prior's weight (theta_c = (w theta0 + n_c) / (w + n_c)).
+    """
+    present = cases.present.copy()
+    if not cases.has_confirmed:
+        return present
+    present[present < 0] = 0
+    rows = np.flatnonzero(cases.confirmed >= 0)
+    present[rows, cases.confirmed[rows]] = 1
+    return present

@@ -39,7 +39,7 @@ import pandas as pd
 
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
-from syncdx.learn._cases import Cases, read_cases
+from syncdx.learn._cases import Cases, known_causes, read_cases
 from syncdx.learn._estep import Counts, Patterns, expected_counts
 from syncdx.learn._fixes import Histories, fit_fixes, fix_params, read_histories, with_fixes
 from syncdx.learn._params import Family, families, table
@@ -198,9 +198,7 @@ def _patterns(diagnoser: Diagnoser, cases: pd.DataFrame) -> Patterns:
 
 def _patterns_of(diagnoser: Diagnoser, read: Cases) -> Patterns:
     """`_patterns` of cases already read."""
-    present = read.present.copy()
-    rows = np.flatnonzero(read.confirmed >= 0)
-    present[rows, read.confirmed[rows]] = 1
+    present = known_causes(read)
     codes = np.concatenate([read.codes, present.astype(np.int16)], axis=1)
     distinct = ev.distinct_rows(codes)
     unique, inverse = distinct.rows, distinct.inverse

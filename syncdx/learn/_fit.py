@@ -84,8 +84,9 @@ def fit(
     fams = families(document, network, confidence)
     if sequential:
         _add_learned_weight(fams)
-    read = read_cases(Diagnoser(network), cases)
-    patterns = _patterns_of(Diagnoser(network), read)
+    expert_model = Diagnoser(network)  # compiled once here (tables change each iteration)
+    read = read_cases(expert_model, cases)
+    patterns = _patterns_of(expert_model, read)
     expert = [f.rows.copy() for f in fams]
     counts = expected_counts(network, fams, patterns)
     trace = [counts.log_likelihood + _log_prior(fams, expert)]
@@ -128,18 +129,20 @@ def _fit_fixes(
     params = fix_params(document, network, confidence)
     if sequential:
         params.weight += [_learned_cases(entry) for entry in params.entries]
-    result = Diagnoser(network).infer(patterns.likelihoods, Diagnoser(network).cause_index)
-    prior = _cause_prior(network, result, patterns.inverse, read.confirmed)
+    diagnoser = Diagnoser(network)
+    result = diagnoser.infer(patterns.likelihoods, diagnoser.cause_index)
+    prior = _cause_prior(diagnoser, result, patterns.inverse, read.confirmed)
     q, n, _ = fit_fixes(network, params, histories, prior)
     return with_fixes(network, params, q), write_fixes(params, q, n)
 
 
 def _cause_prior(
-    network: Network, result: Result, inverse: np.ndarray, confirmed: np.ndarray
+    diagnoser: Diagnoser, result: Result, inverse: np.ndarray, confirmed: np.ndarray
 ) -> FloatArray:
     """(N, causes): the confirmed cause, else P(cause present | the case) normalised."""
+    network = diagnoser.network
     present = []
-    for v in Diagnoser(network).cause_index:
+    for v in diagnoser.cause_index:
         variable = network.variables[v]
         normal = variable.states.index(variable.normal)
         present.append(1.0 - np.nan_to_num(result.marginals[v][:, normal], nan=1.0))

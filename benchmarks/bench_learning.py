@@ -15,7 +15,11 @@ on the same 5,000 held-out cases (log loss in nats, top-1 accuracy of the confir
   pseudo-counts); families with a hidden node keep the expert table (it cannot count them).
 - pyAgrum: BNLearner with EM (1e-4), the expert network as Dirichlet prior (weight 20, one
   global weight), learning full tables on the expert's structure; hidden nodes as all-missing.
-Run: python -m benchmarks.bench_learning [--sizes 100 1000 10000 100000] [--plot FILE]
+Run (every row of the issue's table: 30% and 60% blanks, 100 to 100,000 cases, one command):
+    python -m benchmarks.bench_learning [--sizes 100 1000 10000 100000] [--blanks 0.3 0.6]
+        [--plot FILE] [--csv FILE] [--learners syncdx pyagrum pgmpy]
+Each row is printed as it finishes and, with --csv, appended to FILE (a stopped run keeps the
+rows it finished); the end prints the table as Markdown, as RESULTS.md records it.
 """
 
 from __future__ import annotations
@@ -173,7 +177,15 @@ def timed(fn: Any, *args: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
-def run(sizes: list[int], blanks: list[float]) -> pd.DataFrame:
+LEARNERS = ("syncdx", "pyagrum", "pgmpy")
+
+
+def run(
+    sizes: list[int],
+    blanks: list[float],
+    csv: str | None = None,
+    learners: tuple[str, ...] = LEARNERS,
+) -> pd.DataFrame:
     truth, expert = truth_model(), syncdx.load_model()
     records = []
     for missing in blanks:
@@ -185,13 +197,16 @@ def run(sizes: list[int], blanks: list[float]) -> pd.DataFrame:
         for n in sizes:
             sample = truth.sample(n, seed=n, missing=missing)
             train = sample.drop(columns="confirmed_cause")
-            learners: list[tuple[str, Any]] = [
-                ("syncdx fit", fit_syncdx),
-                ("pyAgrum EM", fit_pyagrum),
+            chosen = [
+                (name, fn)
+                for key, name, fn, cap in (
+                    ("syncdx", "syncdx fit", fit_syncdx, n),
+                    ("pyagrum", "pyAgrum EM", fit_pyagrum, PYAGRUM_CAP),
+                    ("pgmpy", "pgmpy", fit_pgmpy, PGMPY_CAP),
+                )
+                if key in learners and n <= cap
             ]
-            if n <= PGMPY_CAP:
-                learners.append(("pgmpy", fit_pgmpy))
-            for name, fn in learners:
+            for name, fn in chosen:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     out, seconds = timed(fn, expert, train)
@@ -199,8 +214,30 @@ def run(sizes: list[int], blanks: list[float]) -> pd.DataFrame:
                 ll, top1 = score(model, test)
                 label = name + (f" ({how})" if how else "")
                 records.append(_record(missing, label, ll, top1) | {"cases": n, "fit_s": seconds})
-                print(records[-1], flush=True)
+                _report(records, csv)
     return pd.DataFrame.from_records(records)
+
+
+def _report(records: list[dict[str, Any]], csv: str | None) -> None:
+    """Print the newest record; with `csv`, write every record so far."""
+    print(records[-1], flush=True)
+    if csv:
+        pd.DataFrame.from_records(records).to_csv(csv, index=False)
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """The results as RESULTS.md's table: blanks, cases, learner, log loss, top-1, fit time."""
+    lines = [
+        "| blanks | cases | learner | held-out log loss | top-1 | fit (s) |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
+    for row in frame.itertuples(index=False):
+        fit = "" if pd.isna(getattr(row, "fit_s", np.nan)) else f"{row.fit_s:.3g}"
+        lines.append(
+            f"| {row.blanks:.0%} | {row.cases:,} | {row.learner} | {row.log_loss:.4f} "
+            f"| {row.top1:.1%} | {fit} |"
+        )
+    return "\n".join(lines)
 
 
 def _record(missing: float, learner: str, ll: float, top1: float) -> dict[str, Any]:
@@ -236,9 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10_000, 100_000])
     parser.add_argument("--blanks", type=float, nargs="+", default=[0.3, 0.6])
     parser.add_argument("--plot", default="benchmarks/learning.png")
+    parser.add_argument("--csv", default=None, help="write the rows here as they finish")
+    parser.add_argument("--learners", nargs="+", choices=LEARNERS, default=list(LEARNERS))
     args = parser.parse_args(argv)
-    frame = run(args.sizes, args.blanks)
+    frame = run(args.sizes, args.blanks, args.csv, tuple(args.learners))
     print(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print(markdown(frame))
     plot(frame, args.plot)
     print(f"plot: {args.plot}")
     return 0

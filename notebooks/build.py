@@ -407,10 +407,10 @@ truth = syncdx.load_model(folder / "truth.yaml")""",
 
 Each case holds what was reported (30% of answers blank here), whether each cause was found
 present (`cause_<id>`, 1/0) and the cause confirmed. A team that records only
-`confirmed_cause` gives EM much less to go on: on these cases, fitting on `confirmed_cause`
-alone moved two priors the wrong way (a cause made common but weakly expressed explains the
-answers as well), so record every cause checked where you can, and compare held-out scores
-before adopting a fit.""",
+`confirmed_cause` gives EM less to go on: each case is then read as having that one cause and
+no other, which is exact when cases have one cause each but pulls the priors down when several
+causes often occur together (here, in over a third of the cases). Record every cause checked where
+you can, and compare held-out scores before adopting a fit.""",
     """train = truth.sample(5000, seed=1, missing=0.3)
 test = truth.sample(2000, seed=2, missing=0.3)  # held out: never fitted on
 train.head()""",

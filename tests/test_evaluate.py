@@ -158,3 +158,22 @@ def test_evaluate_command_prints_the_report_and_the_figures(
     assert out.getvalue().startswith("icloud_sync: log loss ")
     for name in ("reliability.png", "confusion.png", "auc.png"):
         assert (tmp_path / "figs" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_unreadable_truth_cells_name_their_row_and_column(
+    model: syncdx.Model, cases: pd.DataFrame
+) -> None:
+    """A cause cell that is not 1/0, or a confirmed cause the model lacks, is an InputError
+    naming the first such row; yes/no and blanks read as 1/0 and unknown."""
+    frame = cases.head(6).copy()
+    column = f"cause_{model.causes[0]}"
+    frame[column] = ["yes", "no", None, "maybe", "1", "maybe"]
+    with pytest.raises(InputError, match=r"row 3: 'maybe' is not 1/0") as raised:
+        syncdx.evaluate(model, frame, replay=0)
+    assert raised.value.column == column
+    frame[column] = ["yes", "no", None, "0", "1", "PRESENT"]
+    frame["confirmed_cause"] = [None, model.causes[1], "gremlins", None, None, "gremlins"]
+    with pytest.raises(InputError, match=r"row 2: 'gremlins' is not a cause"):
+        syncdx.evaluate(model, frame, replay=0)
+    frame["confirmed_cause"] = [None, model.causes[1], None, None, model.causes[0], None]
+    assert syncdx.evaluate(model, frame, replay=0).cases == 6

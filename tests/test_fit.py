@@ -345,3 +345,50 @@ def test_unknown_action_in_fixed_by_is_named() -> None:
     cases = _histories(10, seed=6).assign(fixed_by="reinstall")
     with pytest.raises(syncdx.errors.InputError, match=r"reinstall"):
         _with_actions().fit(cases, max_iter=1)
+
+
+def _confirmed_only(model: syncdx.Model, confirmed: list[str | None]) -> pd.DataFrame:
+    """Cases giving only their confirmed cause: every answer blank."""
+    frame = pd.DataFrame({o: [None] * len(confirmed) for o in model.observations})
+    frame["confirmed_cause"] = confirmed
+    return frame
+
+
+def test_confirmed_cause_alone_recovers_the_confirmed_frequencies() -> None:
+    """Cases naming only their confirmed cause fit each prior to its confirmed frequency:
+    the MAP (w * expert + n_c) / (w + N), a blank confirming no cause."""
+    model = syncdx.load_model()
+    counts = {c: 10 * (k + 1) for k, c in enumerate(model.causes[:5])}
+    confirmed = [c for c, n in counts.items() for _ in range(n)] + [None] * 300
+    fitted = model.fit(_confirmed_only(model, confirmed), confidence=20)
+    expert, after = model.posterior(), fitted.posterior()
+    for cause in model.causes:
+        n = counts.get(cause, 0)
+        assert after[cause] == pytest.approx((20 * expert[cause] + n) / (20 + len(confirmed)))
+    big = model.fit(_confirmed_only(model, confirmed * 40), confidence=20).posterior()
+    for cause in model.causes:
+        assert big[cause] == pytest.approx(
+            counts.get(cause, 0) / len(confirmed), rel=0.02, abs=1e-3
+        )
+
+
+def test_confirmed_cause_reads_as_the_cause_columns_of_single_fault_cases() -> None:
+    """With one cause per case, fitting on confirmed_cause alone gives the numbers that the
+    cause_<id> columns give."""
+    model = syncdx.load_model()
+    cases = model.sample(1_500, seed=3, missing=0.3, fault_mix="single")
+    causes = [f"cause_{c}" for c in model.causes]
+    by_confirmed = model.fit(cases.drop(columns=causes)).network.cpts
+    by_columns = model.fit(cases.drop(columns="confirmed_cause")).network.cpts
+    for a, b in zip(by_confirmed, by_columns):
+        np.testing.assert_allclose(a, b, rtol=1e-9)
+
+
+def test_cause_cells_outrank_the_confirmed_reading() -> None:
+    """A cause_<id> cell given as 1 counts that cause present beside the confirmed one."""
+    model = syncdx.load_model()
+    first, second = model.causes[:2]
+    frame = _confirmed_only(model, [first] * 50)
+    frame[f"cause_{second}"] = 1
+    after = model.fit(frame, confidence=20).posterior()
+    assert after[second] == pytest.approx((20 * model.posterior()[second] + 50) / 70)

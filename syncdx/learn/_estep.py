@@ -138,20 +138,22 @@ def _noisy(run: _Pass, family: Family) -> tuple[FloatArray, FloatArray]:
         parent, state = family.active[i - 1] if i else (None, 0)
         base = np.ones(len(weights)) if parent is None else marginals[parent][:, state]
         active[i] = weights @ base
+        keep = np.flatnonzero(weights * base > 0)  # P(e, A) = 0 makes P'(e, A) = 0: not run
         if family.frozen[i]:
             continue
         for s in range(1, rows.shape[1]):
-            if rows[i, s] <= 0.0:
+            if rows[i, s] <= 0.0 or not keep.size:
                 continue
             mixed = rows.copy()
             mixed[i] = (rows[i] + ev.one_hot(rows.shape[1], s)[0]) / 2.0
             cpts = list(network.cpts)
             cpts[family.node] = noisy_table(family, network, mixed)
             model = Diagnoser(_with_tables(network, cpts))
-            other = model.infer(run.likelihoods, _targets(parent))
-            given = np.ones(len(weights)) if parent is None else other.marginals[parent][:, state]
-            ratio = _relative(other.log_evidence, run.log_z, weights) * np.nan_to_num(given)
-            counts[i, s] = max(rows[i, s] * (2.0 * ratio.sum() - active[i]), 0.0)
+            subset = {v: x[keep] for v, x in run.likelihoods.items()}
+            other = model.infer(subset, _targets(parent))
+            given = np.ones(len(keep)) if parent is None else other.marginals[parent][:, state]
+            ratio = _relative(other.log_evidence, run.log_z[keep], weights[keep])
+            counts[i, s] = max(rows[i, s] * (2.0 * (ratio @ np.nan_to_num(given)) - active[i]), 0.0)
         counts[i, 0] = max(active[i] - counts[i, 1:].sum(), 0.0)
     return counts, active
 

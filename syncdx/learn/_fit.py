@@ -39,7 +39,7 @@ import pandas as pd
 
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
-from syncdx.learn._cases import Cases, read_cases
+from syncdx.learn._cases import Cases, known_causes, read_cases
 from syncdx.learn._estep import Counts, Patterns, expected_counts
 from syncdx.learn._fixes import Histories, fit_fixes, fix_params, read_histories, with_fixes
 from syncdx.learn._params import Family, families, table
@@ -84,8 +84,9 @@ def fit(
     fams = families(document, network, confidence)
     if sequential:
         _add_learned_weight(fams)
-    read = read_cases(Diagnoser(network), cases)
-    patterns = _patterns_of(Diagnoser(network), read)
+    expert_model = Diagnoser(network)  # compiled once here (tables change each iteration)
+    read = read_cases(expert_model, cases)
+    patterns = _patterns_of(expert_model, read)
     expert = [f.rows.copy() for f in fams]
     counts = expected_counts(network, fams, patterns)
     trace = [counts.log_likelihood + _log_prior(fams, expert)]
@@ -128,18 +129,20 @@ def _fit_fixes(
     params = fix_params(document, network, confidence)
     if sequential:
         params.weight += [_learned_cases(entry) for entry in params.entries]
-    result = Diagnoser(network).infer(patterns.likelihoods, Diagnoser(network).cause_index)
-    prior = _cause_prior(network, result, patterns.inverse, read.confirmed)
+    diagnoser = Diagnoser(network)
+    result = diagnoser.infer(patterns.likelihoods, diagnoser.cause_index)
+    prior = _cause_prior(diagnoser, result, patterns.inverse, read.confirmed)
     q, n, _ = fit_fixes(network, params, histories, prior)
     return with_fixes(network, params, q), write_fixes(params, q, n)
 
 
 def _cause_prior(
-    network: Network, result: Result, inverse: np.ndarray, confirmed: np.ndarray
+    diagnoser: Diagnoser, result: Result, inverse: np.ndarray, confirmed: np.ndarray
 ) -> FloatArray:
     """(N, causes): the confirmed cause, else P(cause present | the case) normalised."""
+    network = diagnoser.network
     present = []
-    for v in Diagnoser(network).cause_index:
+    for v in diagnoser.cause_index:
         variable = network.variables[v]
         normal = variable.states.index(variable.normal)
         present.append(1.0 - np.nan_to_num(result.marginals[v][:, normal], nan=1.0))
@@ -198,9 +201,7 @@ def _patterns(diagnoser: Diagnoser, cases: pd.DataFrame) -> Patterns:
 
 def _patterns_of(diagnoser: Diagnoser, read: Cases) -> Patterns:
     """`_patterns` of cases already read."""
-    present = read.present.copy()
-    rows = np.flatnonzero(read.confirmed >= 0)
-    present[rows, read.confirmed[rows]] = 1
+    present = known_causes(read)
     codes = np.concatenate([read.codes, present.astype(np.int16)], axis=1)
     distinct = ev.distinct_rows(codes)
     unique, inverse = distinct.rows, distinct.inverse

@@ -1,6 +1,10 @@
 """Forward sampling: draw complete cases from a network, optionally with some nodes fixed.
 
-Used to make realistic sample reports and to simulate troubleshooting sessions.
+Used to make realistic sample reports and to simulate troubleshooting sessions. Vectorised per
+node over all rows: each node's states are drawn at once by inverse CDF, one uniform per row,
+from its table's row for each row's parent configuration. The states are kept as small integer
+codes, one contiguous array per variable (`sample_codes`, variables first), which is what the
+simulator reads; `sample` gives the same draws as one (rows, variables) int64 array.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import numpy.typing as npt
 from syncdx.network._network import Network
 
 StateArray = npt.NDArray[np.int64]
+#: (variables, rows) state codes, each variable's row contiguous.
+CodeRows = npt.NDArray[np.int16]
 
 
 def sample(
@@ -26,19 +32,42 @@ def sample(
     `fixed` sets some nodes (to one state, or one state per row) instead of drawing them; their
     descendants are drawn given those values (an intervention, not conditioning).
     """
+    codes = sample_codes(network, size, rng, fixed)
+    return np.asarray(codes.T.astype(np.int64), dtype=np.int64)  # columns stay contiguous
+
+
+def sample_codes(
+    network: Network,
+    size: int,
+    rng: np.random.Generator,
+    fixed: Mapping[str, StateArray | int] | None = None,
+) -> CodeRows:
+    """`sample`'s draws as (variables, size) int16 codes: row v holds variable v's states.
+
+    Draws consume `rng` exactly as `sample` does (one uniform per row per drawn node, in model
+    order), so a seed gives the same cases either way.
+    """
     fixed = fixed or {}
-    states = np.zeros((size, len(network)), dtype=np.int64, order="F")  # columns contiguous
+    codes = np.empty((len(network), size), dtype=np.int16)
     for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
         name = network.variables[var].id
         if name in fixed:
-            states[:, var] = fixed[name]
+            codes[var] = fixed[name]
             continue
-        thresholds = _thresholds(cpt)
-        rows = _configuration(states, parents, cpt.shape) if parents else 0
-        cut = thresholds[rows].reshape(-1, thresholds.shape[1])
+        cut = _thresholds(cpt)
+        rows = _configuration(codes, parents, cpt.shape) if parents else None
         u = rng.random(size)
-        states[:, var] = u >= cut[:, 0] if cut.shape[1] == 1 else (u[:, None] >= cut).sum(axis=1)
-    return states
+        codes[var] = u >= _column(cut, 0, rows)
+        for k in range(1, cut.shape[1]):  # the cuts of a row rise: count those passed
+            codes[var] += u >= _column(cut, k, rows)
+    return codes
+
+
+def _column(
+    cut: npt.NDArray[np.float64], k: int, rows: npt.NDArray[np.intp] | None
+) -> npt.NDArray[np.float64] | np.float64:
+    """Cut k for every row: one number for a root, else gathered by parent configuration."""
+    return cut[0, k] if rows is None else cut[:, k].take(rows)
 
 
 def _thresholds(cpt: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -50,10 +79,11 @@ def _thresholds(cpt: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def _configuration(
-    states: StateArray, parents: tuple[int, ...], shape: tuple[int, ...]
+    codes: CodeRows, parents: tuple[int, ...], shape: tuple[int, ...]
 ) -> npt.NDArray[np.intp]:
     """Each row's parent configuration, as a row index of the table flattened to 2-d."""
-    index = np.zeros(len(states), dtype=np.intp)
-    for parent, card in zip(parents, shape[:-1]):
-        index = index * card + states[:, parent]
+    index: npt.NDArray[np.intp] = codes[parents[0]].astype(np.intp)
+    for parent, card in zip(parents[1:], shape[1:-1]):
+        index *= card
+        index += codes[parent]
     return index

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from syncdx._ranking import descending, relative_tie
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._beliefs import Key, beliefs
 from syncdx.diagnosis._faults import FaultSets, IntArray
@@ -212,7 +213,7 @@ class Search:
         `len(widths) - 1` steps further, `widths[1]` questions wide, and so on (see the module).
         `shift` is the log scale of the weights."""
         cards, questions = self.model.network.cards, self.layout.questions
-        top = np.argsort(rows.look.eco, axis=1, kind="stable")[:, : widths[0]]
+        top = descending(-rows.look.eco)[:, : widths[0]]  # near-ties in model order
         columns = [
             (r, k, s)
             for r, ks in enumerate(top.tolist())
@@ -259,7 +260,10 @@ class Search:
         slot = {(r, k): j for r, ks in enumerate(top.tolist()) for j, k in enumerate(ks)}
         for (r, k, _), term in zip(columns, terms.tolist()):
             values[r, slot[r, k]] += term
-        pick = np.argmin(values, axis=1)
+        # near-ties (values equal but for their last bits, which depend on what earlier calls
+        # computed and how rows were batched) go to the first question in model order
+        tied = values <= values.min(axis=1, keepdims=True) + relative_tie(values)
+        pick = np.argmin(np.where(tied, top, np.iinfo(np.intp).max), axis=1)
         chosen = np.take_along_axis(values, pick[:, None], axis=1)[:, 0]
         return chosen, np.take_along_axis(top, pick[:, None], axis=1)[:, 0]
 

@@ -76,7 +76,7 @@ def infer_patterns(
     targets = tuple(model.network.index[c] for c in model.causes)
     # the rows are distinct already: `infer` directly, not `infer_codes` (which would look
     # for repeats again and copy every marginal back through an identity gather)
-    likelihoods = ev.likelihoods(model.network.cards, codes, columns)
+    likelihoods = ev.likelihoods(model.network.cards, codes, columns, states_major=True)
     if likelihoods and len(codes):
         result = model.infer(likelihoods, targets)
     else:  # no evidence at all: `infer` cannot tell the number of rows

@@ -342,7 +342,7 @@ class JunctionTree(Cliques):
         self, plan: Plan, likelihoods: list[FloatArray], rows: int, spare: Spare
     ) -> tuple[FloatArray, dict[tuple[int, ...], FloatArray]]:
         """log P(e) (NaN: to redo) and every planned segment's (rows, joint states) values."""
-        slots = [np.ascontiguousarray(lik.T) for lik in likelihoods]
+        slots = [_rows_last(lik) for lik in likelihoods]
         slots += [_NOTHING] * (plan.slots - len(slots))
         totals: list[FloatArray] = []
         out: dict[tuple[int, ...], FloatArray] = {}
@@ -429,6 +429,15 @@ class JunctionTree(Cliques):
                 kernel = build_kernel(own, self.cards, table, live, None, out)
             self._kernels[key] = kernel
         return kernel
+
+
+def _rows_last(likelihood: FloatArray) -> FloatArray:
+    """(rows, states) likelihoods as (states, rows) with contiguous rows: a view where the
+    array is laid out so (see `_evidence.likelihoods`' `states_major`), else a copy."""
+    view = likelihood.T
+    if view.strides[-1] == view.itemsize or view.shape[-1] <= 1:
+        return view
+    return np.ascontiguousarray(view)
 
 
 def _spread(cpt: FloatArray) -> FloatArray:

@@ -50,19 +50,19 @@ def main(argv: list[str] | None = None) -> int:
         ("parquet -> parquet", parquet_in, folder / "bench-scores.parquet"),
     ]
     results = [
-        (f"syncdx {name}", _median(args.repeat, model, src, dst, precision))
+        (f"syncdx {name}", *_median(args.repeat, model, src, dst, precision))
         for name, src, dst in works
     ]
     if args.dask:
-        results.append(_time_dask(csv_in, folder / "bench-scores-dask"))
+        results.append((*_time_dask(csv_in, folder / "bench-scores-dask"), float("nan")))
     pgmpy_rate = _pgmpy_rate(model, csv_in, args.pgmpy_rows) if args.pgmpy_rows else None
     kind = "distinct random" if args.distinct else "sampled"
     print(f"{args.rows:,} {kind} reports, sync model, {os.cpu_count()} CPUs")
-    print(f"{'work':<28} {'seconds':>9} {'rows/s':>12} {'x pgmpy':>9}")
-    for name, seconds in results:
+    print(f"{'work':<28} {'seconds':>9} {'rows/s':>12} {'CPU-s':>7} {'x pgmpy':>9}")
+    for name, seconds, cpu in results:
         rate = args.rows / seconds
         times = f"{rate / pgmpy_rate:>8,.0f}x" if pgmpy_rate else ""
-        print(f"{name:<28} {seconds:>9.2f} {rate:>12,.0f} {times}")
+        print(f"{name:<28} {seconds:>9.2f} {rate:>12,.0f} {cpu:>7.2f} {times}")
     if pgmpy_rate:
         print(
             f"{'pgmpy VE, row by row':<28} {args.rows / pgmpy_rate:>9.0f} {pgmpy_rate:>12,.1f} "
@@ -101,14 +101,18 @@ def distinct_reports(rows: int, seed: int) -> pd.DataFrame:
     return frame
 
 
-def _median(repeat: int, model: Model, src: Path, dst: Path, precision: int | None) -> float:
-    """The median seconds of `repeat` runs of `score_file` from `src` to `dst`."""
-    times = []
+def _median(
+    repeat: int, model: Model, src: Path, dst: Path, precision: int | None
+) -> tuple[float, float]:
+    """The median seconds and CPU seconds (all threads) of `repeat` runs of `score_file` from
+    `src` to `dst` (on a shared machine the CPU seconds vary less than the wall time)."""
+    times, cpu = [], []
     for _ in range(max(1, repeat)):
-        start = time.perf_counter()
+        start, used = time.perf_counter(), time.process_time()
         syncdx.score_file(src, dst, model=model, precision=precision)
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        cpu.append(time.process_time() - used)
+    return float(np.median(times)), float(np.median(cpu))
 
 
 def _time_dask(src: Path, dst: Path) -> tuple[str, float]:

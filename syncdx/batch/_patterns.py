@@ -74,7 +74,13 @@ def infer_patterns(
 ) -> Numbers:
     """The numbers of each row of `codes` (distinct rows, -1 for unobserved)."""
     targets = tuple(model.network.index[c] for c in model.causes)
-    result = model.infer_codes(codes, columns, targets)
+    # the rows are distinct already: `infer` directly, not `infer_codes` (which would look
+    # for repeats again and copy every marginal back through an identity gather)
+    likelihoods = ev.likelihoods(model.network.cards, codes, columns, states_major=True)
+    if likelihoods and len(codes):
+        result = model.infer(likelihoods, targets)
+    else:  # no evidence at all: `infer` cannot tell the number of rows
+        result = model.infer_codes(codes, columns, targets)
     present = model.cause_probabilities(result)
     question = np.full(len(codes), -1, dtype=np.intp)
     gain = np.full(len(codes), np.nan)

@@ -451,17 +451,45 @@ def one_hot(card: int, state: int) -> FloatArray:
 
 
 def likelihoods(
-    cards: tuple[int, ...], codes: CodeArray, columns: tuple[int, ...]
+    cards: tuple[int, ...],
+    codes: CodeArray,
+    columns: tuple[int, ...],
+    *,
+    states_major: bool = False,
 ) -> dict[int, FloatArray]:
-    """One (rows, states) likelihood array per column of `codes`: one-hot, or ones if blank."""
+    """One (rows, states) likelihood array per column of `codes`: one-hot, or ones if blank
+    (zeros for any other negative code). With `states_major`, each is the transposed view of
+    a (states, rows) array: the layout the batch engine reads, so it copies nothing."""
     out = {}
     for j, var in enumerate(columns):
         column = codes[:, j]
         if (column == UNOBSERVED).all():
             continue
-        states = np.arange(cards[var])
-        out[var] = ((column[:, None] == states) | (column[:, None] == UNOBSERVED)).astype(float)
+        card = cards[var]
+        if card > _GATHERED_STATES:
+            states = np.arange(card)
+            lik = ((column[:, None] == states) | (column[:, None] == UNOBSERVED)).astype(float)
+            out[var] = np.asfortranarray(lik) if states_major else lik
+            continue
+        index = np.where(column >= 0, column + 1, np.where(column == UNOBSERVED, 0, card + 1))
+        wide = _evidence_columns(card).take(index, axis=1)  # (states, rows)
+        out[var] = wide.T if states_major else np.ascontiguousarray(wide.T)
     return out
+
+
+#: Variables with at most this many states get their likelihoods by one gather (`likelihoods`).
+_GATHERED_STATES = 64
+
+
+@lru_cache(maxsize=_GATHERED_STATES)
+def _evidence_columns(card: int) -> FloatArray:
+    """(card, card + 2) read-only: the likelihood of a blank (ones), of each state (one-hot),
+    then of a bad code (zeros), as columns."""
+    table = np.zeros((card, card + 2))
+    table[:, 0] = 1.0
+    table[:, 1 : card + 1] = np.eye(card)
+    table.setflags(write=False)
+    return table
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,7 +109,7 @@ class _One:
     kernel: Kernel
 
     def __call__(self, inputs: Sequence[FloatArray], spare: Spare) -> list[Output]:
-        return [self.kernel(inputs)]
+        return [self.kernel(inputs, spare)]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

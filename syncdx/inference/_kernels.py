@@ -13,7 +13,7 @@ import math
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,16 @@ _DENSE_ENTRIES = 1 << 13
 #: target (a dense one grows as the square of the states of a variable that is both evidence
 #: and target: 12 GiB for 40,000 states).
 _DENSE_TARGET_ENTRIES = 1 << 19
+
+
+class Scratch(Protocol):
+    """Where a batched step takes its large temporary arrays from and hands them back."""
+
+    def take(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+        """An array of that shape and type, its contents undefined."""
+
+    def give(self, array: FloatArray) -> None:
+        """Hand `array` back (no one may use it afterwards)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +55,35 @@ class Kernel:
     grid: tuple[int, ...] = ()  # for the einsum: (states of each input variable, -1)
     more: tuple[tuple[str, FloatArray], ...] = ()  # further einsums, their outputs appended
 
-    def __call__(self, inputs: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray]:
-        """Row totals (B,) and the outputs divided by them (outputs, B)."""
+    def __call__(
+        self, inputs: Sequence[FloatArray], scratch: Scratch | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """Row totals (B,) and the outputs divided by them (outputs, B).
+
+        With `scratch`, the products of the inputs go to arrays taken from it and handed back
+        once used (a fresh large array costs a page fault per page: as much as the product)."""
         operands = [x.reshape(shape) for x, shape in zip(inputs, self.shapes)]
+        made = len(operands)
         for a, b in self.order:
-            operands.append(operands[a] * operands[b])
+            x, y = operands[a], operands[b]
+            if scratch is None:
+                operands.append(x * y)
+            else:
+                shape = np.broadcast_shapes(x.shape, y.shape)
+                operands.append(np.multiply(x, y, out=scratch.take(shape, np.result_type(x, y))))
         x = operands[-1]
+        if self.subscripts or scratch is None:
+            return self._outputs(x)
+        out = self.matrix @ x.reshape(-1, x.shape[-1])
+        for product in operands[made:]:
+            scratch.give(product)
+        total = out[0]
+        rest = out[1:]
+        rest /= total  # in place: the rows below the totals are not read again
+        return total, rest
+
+    def _outputs(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Row totals and normalised outputs from the product `x` of the inputs."""
         if self.subscripts:
             x = x.reshape(self.grid)
             out = np.einsum(self.subscripts, x, self.matrix)

@@ -43,6 +43,7 @@ from syncdx.learn._cases import Cases, known_causes, read_cases
 from syncdx.learn._estep import Counts, Patterns, expected_counts
 from syncdx.learn._fixes import Histories, fit_fixes, fix_params, read_histories, with_fixes
 from syncdx.learn._params import Family, families, table
+from syncdx.learn._split import split_patterns
 from syncdx.learn._writeback import by_change, changes, write_back, write_fixes
 from syncdx.network._network import FloatArray, Network
 
@@ -88,12 +89,13 @@ def fit(
     read = read_cases(expert_model, cases)
     patterns = _patterns_of(expert_model, read)
     expert = [f.rows.copy() for f in fams]
-    counts = expected_counts(network, fams, patterns)
+    split = split_patterns(network, patterns.likelihoods, len(patterns.weights))
+    counts = expected_counts(network, fams, patterns, split)
     trace = [counts.log_likelihood + _log_prior(fams, expert)]
     for _ in range(max_iter):
         _maximise(fams, expert, counts)
         network = _with(network, fams)
-        counts = expected_counts(network, fams, patterns)
+        counts = expected_counts(network, fams, patterns, split)
         trace.append(counts.log_likelihood + _log_prior(fams, expert))
         if trace[-1] - trace[-2] < tol * max(len(cases), 1):
             break

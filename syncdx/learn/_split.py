@@ -1,0 +1,172 @@
+"""Evidence patterns split on their known roots, so the E-step runs far fewer rows.
+
+A root (a node without parents: every cause) whose likelihood in a pattern is non-zero at one
+state only is *known* there. Given its known roots K, a pattern's other nodes fall apart into
+components: the connected parts of the network once K is removed (a known root is never a
+collider, so it blocks every path through it). A component C depends on the rest only through
+the known roots adjacent to it, A(C), so
+
+    P(e) = prod over k in K of L_k(x_k) P(x_k)  *  prod over C of P(e_C | x_A(C))
+
+and every family of a node in C has the same posterior given e as given (e_C, x_A(C)) alone.
+Each component's *sub-pattern* (the evidence on C and A(C), nothing else) is therefore run
+once however many patterns share it: with every cause known (a `confirmed_cause` column, or
+all the `cause_<id>` columns), a question with only causes as parents has a handful of
+sub-patterns, and 100,000 distinct cases shrink to a few thousand rows. The run returns
+log P(e_C, x_A(C)) = log P(e_C | x_A(C)) + sum over A(C) of log L_k(x_k) P(x_k), so that sum
+(`adjacent`) is taken back off. Patterns sharing the same set of known roots share the split
+(with no known root: one component per connected part of the network, the patterns as given).
+The split depends on the structure and the patterns only; `_estep` recomputes the terms that
+hold the tables (the roots' priors) at each iteration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from syncdx.network._network import FloatArray, Network
+
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """Sub-patterns (R rows) and how the B patterns are made of them.
+
+    `likelihoods`: the sub-patterns (R, states), all-ones off their component and adjacent
+    roots. `pattern`, `row` (L,): pattern `pattern[j]` has sub-pattern `row[j]` as one of its
+    components. `inside[v]`: the sub-patterns whose component holds node v. `known[k]` (B,)
+    and `adjacent[k]` (R,): root k's known state in each pattern, and in each sub-pattern
+    whose component it is adjacent to (-1 elsewhere); `scale[k]` (B,): L_k at that state;
+    `size`: R.
+    """
+
+    likelihoods: dict[int, FloatArray]
+    pattern: IntArray
+    row: IntArray
+    inside: dict[int, IntArray]
+    known: dict[int, IntArray]
+    adjacent: dict[int, IntArray]
+    scale: dict[int, FloatArray]
+    size: int
+
+
+def split_patterns(network: Network, likelihoods: dict[int, FloatArray], rows: int) -> Split:
+    """The split of `rows` patterns given as `likelihoods` (see the module docstring)."""
+    known, scale = _known_roots(network, likelihoods, rows)
+    roots = list(known)
+    masks = np.stack([known[k] >= 0 for k in roots], axis=1) if roots else np.zeros((rows, 0))
+    groups, group_of = np.unique(masks, axis=0, return_inverse=True)
+    builder = _Builder(network, likelihoods, roots)
+    for g, mask in enumerate(groups):
+        members = np.flatnonzero(group_of.reshape(-1) == g)
+        known_here = {k for k, m in zip(roots, mask) if m}
+        for component in _components(network, known_here):
+            builder.add(members, component, known)
+    return builder.build(known, scale)
+
+
+def _known_roots(
+    network: Network, likelihoods: dict[int, FloatArray], rows: int
+) -> tuple[dict[int, IntArray], dict[int, FloatArray]]:
+    """Per root with evidence: its state where the pattern's likelihood allows one state only
+    (-1 elsewhere), and the likelihood there."""
+    known, scale = {}, {}
+    for v, lik in likelihoods.items():
+        if network.parents[v]:
+            continue
+        single = (lik > 0).sum(axis=1) == 1
+        state = np.where(single, lik.argmax(axis=1), -1)
+        if (state >= 0).any():
+            known[v] = state.astype(np.intp)
+            scale[v] = np.where(single, lik.max(axis=1), 1.0)
+    return known, scale
+
+
+def _components(network: Network, removed: set[int]) -> list[tuple[list[int], list[int]]]:
+    """The connected parts of the network without `removed`, each with the removed nodes
+    adjacent to it (parents of its nodes: `removed` holds roots only)."""
+    seen: set[int] = set(removed)
+    children: list[list[int]] = [[] for _ in network.parents]
+    for v, ps in enumerate(network.parents):
+        for p in ps:
+            children[p].append(v)
+    out = []
+    for start in range(len(network)):
+        if start in seen:
+            continue
+        seen.add(start)
+        stack, nodes = [start], []
+        while stack:
+            v = stack.pop()
+            nodes.append(v)
+            for u in (*network.parents[v], *children[v]):
+                if u not in seen:
+                    seen.add(u)
+                    stack.append(u)
+        adjacent = sorted({p for v in nodes for p in network.parents[v] if p in removed})
+        out.append((sorted(nodes), adjacent))
+    return out
+
+
+class _Builder:
+    """Accumulates the sub-patterns of each (group of patterns, component)."""
+
+    def __init__(
+        self, network: Network, likelihoods: dict[int, FloatArray], roots: list[int]
+    ) -> None:
+        self.network, self.likelihoods = network, likelihoods
+        self.blocks: dict[int, list[FloatArray]] = {v: [] for v in likelihoods}
+        self.adjacent: dict[int, list[IntArray]] = {k: [] for k in roots}
+        self.pattern: list[IntArray] = []
+        self.row: list[IntArray] = []
+        self.inside: dict[int, list[IntArray]] = {v: [] for v in range(len(network))}
+        self.rows = 0
+
+    def add(
+        self,
+        members: IntArray,
+        component: tuple[list[int], list[int]],
+        known: dict[int, IntArray],
+    ) -> None:
+        """The distinct sub-patterns of `component` among the patterns `members`."""
+        nodes, adjacent = component
+        evidence = [v for v in (*nodes, *adjacent) if v in self.likelihoods]
+        if evidence:
+            matrix = np.concatenate([self.likelihoods[v][members] for v in evidence], axis=1)
+            _, first, inverse = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
+        else:
+            first, inverse = np.zeros(1, dtype=np.intp), np.zeros(len(members), dtype=np.intp)
+        count = len(first)
+        picked = members[first]
+        for v, blocks in self.blocks.items():
+            if v in evidence:
+                blocks.append(self.likelihoods[v][picked])
+            else:
+                blocks.append(np.ones((count, self.network.cards[v])))
+        for k, blocks_k in self.adjacent.items():
+            blocks_k.append(known[k][picked] if k in adjacent else np.full(count, -1, np.intp))
+        span = np.arange(self.rows, self.rows + count)
+        for v in nodes:
+            self.inside[v].append(span)
+        self.pattern.append(members)
+        self.row.append(self.rows + inverse.reshape(-1))
+        self.rows += count
+
+    def build(self, known: dict[int, IntArray], scale: dict[int, FloatArray]) -> Split:
+        def join(parts: list[IntArray]) -> IntArray:
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+
+        return Split(
+            {v: np.concatenate(b) for v, b in self.blocks.items()},
+            join(self.pattern),
+            join(self.row),
+            {v: join(parts) for v, parts in self.inside.items()},
+            known,
+            {k: join(parts) for k, parts in self.adjacent.items()},
+            scale,
+            self.rows,
+        )

@@ -94,9 +94,7 @@ def family_sums(
     members = [(*network.parents[f.node], f.node) for f in fams]
     asked = [tuple(sorted(m)) for m in members]  # the engine's own order: no transposed copies
     log_z, joints = _run(diagnoser, split.likelihoods, split.size, asked)
-    log_p, possible_p = _pattern_evidence(network, split, log_z, len(patterns.weights))
-    weights = np.where(possible_p, patterns.weights, 0.0)
-    row_weights = np.bincount(split.row, weights[split.pattern], minlength=len(log_z))
+    weights, row_weights, log_likelihood = _weigh(network, split, log_z, patterns.weights)
     sums = []
     for family, joint, m, member in zip(fams, joints, asked, members):
         rows = split.inside[family.node]
@@ -106,8 +104,7 @@ def family_sums(
             state = split.known[family.node]
             total += np.bincount(state[state >= 0], weights[state >= 0], total.size)
         sums.append(total.transpose([m.index(v) for v in member]))
-    log_likelihood = float(weights @ np.where(possible_p, log_p, 0.0))
-    return sums, log_likelihood, float(patterns.weights[~possible_p].sum())
+    return sums, log_likelihood, float(patterns.weights[weights == 0].sum())
 
 
 def _run(
@@ -135,14 +132,15 @@ def _run(
     return log_z, joints
 
 
-def _pattern_evidence(
-    network: Network, split: Split, log_z: FloatArray, patterns: int
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """log P(e) of each pattern from its sub-patterns' runs and its known roots, and whether
-    it is possible."""
+def _weigh(
+    network: Network, split: Split, log_z: FloatArray, weights: FloatArray
+) -> tuple[FloatArray, FloatArray, float]:
+    """The patterns' weights (0 where impossible), the sub-patterns' weights (the sum of the
+    possible patterns' having each) and the log likelihood of the possible patterns: each
+    pattern's log P(e) is its sub-patterns' log P(e_C | x_A(C)) and its known roots' terms."""
     with np.errstate(divide="ignore"):
         adjacent = np.zeros(len(log_z))
-        own = np.zeros(patterns)
+        own = np.zeros(len(weights))
         for k, state in split.known.items():
             prior = np.log(network.cpts[k])
             at = split.adjacent[k] >= 0
@@ -150,11 +148,14 @@ def _pattern_evidence(
             on = state >= 0
             own[on] += prior[state[on]] + np.log(split.scale[k][on])
     finite = np.isfinite(log_z)
-    term = np.where(finite, log_z - np.where(finite, adjacent, 0.0), 0.0)
-    log_p = np.bincount(split.pattern, term[split.row], minlength=patterns) + own
-    bad = np.bincount(split.pattern, ~finite[split.row], minlength=patterns) > 0
-    possible = ~bad & np.isfinite(own)
-    return log_p, possible
+    if not finite.all() or not np.isfinite(own).all():
+        bad = np.bincount(split.pattern, ~finite[split.row], minlength=len(weights)) > 0
+        weights = np.where(bad | ~np.isfinite(own), 0.0, weights)
+    rows = np.bincount(split.row, weights[split.pattern], minlength=len(log_z))
+    with np.errstate(invalid="ignore"):  # -inf - -inf on rows no possible pattern has
+        term = np.where(rows > 0, log_z - adjacent, 0.0)
+    mine = np.where(weights > 0, own, 0.0)
+    return weights, rows, float(rows @ term + weights @ mine)
 
 
 def noisy_counts(

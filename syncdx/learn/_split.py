@@ -58,11 +58,14 @@ def split_patterns(network: Network, likelihoods: dict[int, FloatArray], rows: i
     """The split of `rows` patterns given as `likelihoods` (see the module docstring)."""
     known, scale = _known_roots(network, likelihoods, rows)
     roots = list(known)
-    masks = np.stack([known[k] >= 0 for k in roots], axis=1) if roots else np.zeros((rows, 0))
-    groups, group_of = np.unique(masks, axis=0, return_inverse=True)
+    flags = [((known[k] >= 0).astype(np.intp), 2) for k in roots]
+    first, group_of = _distinct(flags, np.arange(rows))
     builder = _Builder(network, likelihoods, roots)
-    for g, mask in enumerate(groups):
-        members = np.flatnonzero(group_of.reshape(-1) == g)
+    order = np.argsort(group_of, kind="stable")
+    bounds = np.searchsorted(group_of[order], np.arange(len(first) + 1))
+    for g, row in enumerate(first):
+        members = order[bounds[g] : bounds[g + 1]]
+        mask = [known[k][row] >= 0 for k in roots]
         known_here = {k for k, m in zip(roots, mask) if m}
         for component in _components(network, known_here):
             builder.add(members, component, known)
@@ -119,6 +122,7 @@ class _Builder:
         self, network: Network, likelihoods: dict[int, FloatArray], roots: list[int]
     ) -> None:
         self.network, self.likelihoods = network, likelihoods
+        self.ids = {v: _row_ids(lik) for v, lik in likelihoods.items()}
         self.blocks: dict[int, list[FloatArray]] = {v: [] for v in likelihoods}
         self.adjacent: dict[int, list[IntArray]] = {k: [] for k in roots}
         self.pattern: list[IntArray] = []
@@ -135,11 +139,7 @@ class _Builder:
         """The distinct sub-patterns of `component` among the patterns `members`."""
         nodes, adjacent = component
         evidence = [v for v in (*nodes, *adjacent) if v in self.likelihoods]
-        if evidence:
-            matrix = np.concatenate([self.likelihoods[v][members] for v in evidence], axis=1)
-            _, first, inverse = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
-        else:
-            first, inverse = np.zeros(1, dtype=np.intp), np.zeros(len(members), dtype=np.intp)
+        first, inverse = _distinct([self.ids[v] for v in evidence], members)
         count = len(first)
         picked = members[first]
         for v, blocks in self.blocks.items():
@@ -170,3 +170,48 @@ class _Builder:
             scale,
             self.rows,
         )
+
+
+def _row_ids(lik: FloatArray) -> tuple[IntArray, int]:
+    """Each row's index among the possible rows of `lik` (exact), and how many indices there
+    are: 0 all ones, 1 + s one-hot at s where every row is one of those, else the distinct
+    rows compared as bytes."""
+    card = lik.shape[1]
+    plain = np.concatenate([np.ones((1, card)), np.eye(card)])
+    guess = np.where((lik == 1.0).all(axis=1), 0, lik.argmax(axis=1) + 1)
+    if (lik == plain[guess]).all():
+        return guess.astype(np.intp), card + 1
+    raw = np.ascontiguousarray(lik).view(np.dtype((np.void, lik.dtype.itemsize * card)))
+    unique, inverse = np.unique(raw.reshape(-1), return_inverse=True)
+    return inverse.reshape(-1).astype(np.intp), len(unique)
+
+
+def _distinct(ids: list[tuple[IntArray, int]], members: IntArray) -> tuple[IntArray, IntArray]:
+    """One member with each distinct combination of `ids` among `members`, and which
+    combination each member has (the ids combined into one integer, renumbered densely
+    before it overflows)."""
+    if not ids:
+        return np.zeros(1, dtype=np.intp), np.zeros(len(members), dtype=np.intp)
+    key = np.zeros(len(members), dtype=np.int64)
+    radix = 1
+    for values, count in ids:
+        if radix * count >= 2**62:  # would overflow: number the combinations so far densely
+            key, radix = _dense(key, radix)
+        key = key * count + values[members]
+        radix *= count
+    key, radix = _dense(key, radix)
+    first = np.zeros(radix, dtype=np.intp)
+    first[key] = np.arange(len(key))  # any member of a combination stands for it
+    return first, key.astype(np.intp)
+
+
+def _dense(key: npt.NDArray[np.int64], radix: int) -> tuple[npt.NDArray[np.int64], int]:
+    """`key` renumbered 0..k-1 (k distinct values) keeping order: by counting when the range
+    is small, else by sorting."""
+    if radix <= max(4 * len(key), 1 << 22):
+        present = np.zeros(radix, dtype=bool)
+        present[key] = True
+        number = np.cumsum(present) - 1
+        return number[key].astype(np.int64), int(present.sum())
+    distinct, inverse = np.unique(key, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), len(distinct)

@@ -34,22 +34,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import numpy.typing as npt
 
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
+from syncdx.learn._estep import Patterns
 from syncdx.learn._params import Family, noisy_table
 from syncdx.network._network import FloatArray, Network
-
-
-@dataclass(frozen=True, slots=True)
-class Patterns:
-    """Distinct evidence rows as likelihood arrays (B, states), how many cases each is, and
-    each case's pattern (N,)."""
-
-    likelihoods: dict[int, FloatArray]
-    weights: FloatArray
-    inverse: npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, slots=True)

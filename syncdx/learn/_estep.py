@@ -119,6 +119,8 @@ def _run(
     if not likelihoods:  # no evidence at all: every row is the prior
         likelihoods = {0: np.ones((rows, cards[0]))}
     step = max(1, _CHUNK_ENTRIES // max(width, 1))
+    if not rows:  # every node a known root: nothing to run
+        return np.zeros(0), [np.zeros((0, *(cards[v] for v in m))) for m in asked]
     parts = []
     for start in range(0, rows, step):
         chunk = slice(start, min(start + step, rows))
@@ -151,7 +153,7 @@ def _weigh(
     if not finite.all() or not np.isfinite(own).all():
         bad = np.bincount(split.pattern, ~finite[split.row], minlength=len(weights)) > 0
         weights = np.where(bad | ~np.isfinite(own), 0.0, weights)
-    rows = np.bincount(split.row, weights[split.pattern], minlength=len(log_z))
+    rows = np.bincount(split.row, weights[split.pattern], minlength=len(log_z)).astype(np.float64)
     with np.errstate(invalid="ignore"):  # -inf - -inf on rows no possible pattern has
         term = np.where(rows > 0, log_z - adjacent, 0.0)
     mine = np.where(weights > 0, own, 0.0)

@@ -12,9 +12,10 @@ and every family of a node in C has the same posterior given e as given (e_C, x_
 Each component's *sub-pattern* (the evidence on C and A(C), nothing else) is therefore run
 once however many patterns share it: with every cause known (a `confirmed_cause` column, or
 all the `cause_<id>` columns), a question with only causes as parents has a handful of
-sub-patterns, and 100,000 distinct cases shrink to a few thousand rows. The run returns
-log P(e_C, x_A(C)) = log P(e_C | x_A(C)) + sum over A(C) of log L_k(x_k) P(x_k), so that sum
-(`adjacent`) is taken back off. Patterns sharing the same set of known roots share the split
+sub-patterns, and 100,000 distinct cases shrink to a few thousand rows. A sub-pattern holds
+each adjacent known root as a point mass (likelihood 1 at x_k), so its run returns
+log P(e_C, x_A(C)) = log P(e_C | x_A(C)) + sum over A(C) of log P(x_k), and that sum is taken
+back off. Patterns sharing the same set of known roots share the split
 (with no known root: one component per connected part of the network, the patterns as given).
 The split depends on the structure and the patterns only; `_estep` recomputes the terms that
 hold the tables (the roots' priors) at each iteration.
@@ -143,10 +144,13 @@ class _Builder:
         count = len(first)
         picked = members[first]
         for v, blocks in self.blocks.items():
-            if v in evidence:
+            card = self.network.cards[v]
+            if v in adjacent:  # a known root: its state, weight 1 (L_k is the pattern's)
+                blocks.append(np.eye(card)[known[v][picked]])
+            elif v in evidence:
                 blocks.append(self.likelihoods[v][picked])
             else:
-                blocks.append(np.ones((count, self.network.cards[v])))
+                blocks.append(np.ones((count, card)))
         for k, blocks_k in self.adjacent.items():
             blocks_k.append(known[k][picked] if k in adjacent else np.full(count, -1, np.intp))
         span = np.arange(self.rows, self.rows + count)
@@ -161,7 +165,10 @@ class _Builder:
             return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
 
         return Split(
-            {v: np.concatenate(b) for v, b in self.blocks.items()},
+            {
+                v: np.concatenate(b) if b else np.ones((0, self.network.cards[v]))
+                for v, b in self.blocks.items()
+            },
             join(self.pattern),
             join(self.row),
             {v: join(parts) for v, parts in self.inside.items()},

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx.diagnosis._diagnoser import Diagnoser
-from syncdx.learn import _fit
+from syncdx.learn import _fit, _split
 from syncdx.learn._estep import Patterns, expected_counts, family_sums
 from syncdx.learn._fit import _patterns, model_document
 from syncdx.learn._params import Family, families
@@ -210,12 +210,24 @@ def evidence_batches(draw: st.DrawFn) -> tuple[Network, Patterns]:
     return network, Patterns(likelihoods, weights, np.arange(rows))
 
 
-@settings(max_examples=60)
-@given(evidence_batches())
-def test_split_patterns_give_the_unsplit_sums(batch: tuple[Network, Patterns]) -> None:
+@settings(max_examples=80)
+@given(evidence_batches(), st.sampled_from([1, 3, 1000]))
+def test_split_patterns_give_the_unsplit_sums(
+    batch: tuple[Network, Patterns], most_groups: int
+) -> None:
     """Summed family joints, log likelihood and impossible weight are the same whether the
-    patterns are split on their known roots or run whole, on any network and evidence."""
+    patterns are split on their known roots (each set of known roots on its own, or the
+    rarer sets together on the roots they share) or run whole, on any network and evidence."""
     network, patterns = batch
+    saved = _split._MOST_GROUPS
+    _split._MOST_GROUPS = most_groups
+    try:
+        _check_split(network, patterns)
+    finally:
+        _split._MOST_GROUPS = saved
+
+
+def _check_split(network: Network, patterns: Patterns) -> None:
     fams = [
         Family(v, "cpt", np.zeros((1, 1)), np.zeros(1), np.zeros(1), [], {})
         for v in range(len(network))

@@ -1,10 +1,12 @@
 """The E-step: expected counts of every family's rows given the cases, by exact inference.
 
-Cases are reduced to their distinct evidence patterns (weighted by how often each occurs). One
-batched run of the exact engine (`Diagnoser.families`) gives, per pattern, log P(e) and the
-joint posterior P(parents, node | e) of every node's family (a node and its parents always
-share a clique: the node's table lies in one). Summed over the patterns with their weights,
-these are the expected counts of every parent configuration x and node state y:
+Cases are reduced to their distinct evidence patterns (weighted by how often each occurs),
+and those to the distinct evidence of their independent parts once their known causes are
+conditioned on (`_split`: exact, and far fewer rows when the cases say which causes were
+present). One batched run of the exact engine (`Diagnoser.families`) gives, per row, log P(e)
+and the joint posterior P(parents, node | e) of every node's family (a node and its parents
+always share a clique: the node's table lies in one). Summed with the patterns' weights, these
+are the expected counts of every parent configuration x and node state y:
 W(x, y) = sum over patterns of w * P(x, y | e).
 
 - A cause (a root, or any node without parents): its posterior marginal, summed.

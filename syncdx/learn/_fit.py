@@ -15,9 +15,8 @@ Leaky noisy-OR / noisy-MAX. The node's level is the maximum of independent contr
 the leak X_0 ~ d_0 and, for each active link i, X_i ~ d_i (inactive links contribute level 0).
 With the X_i as hidden variables the complete-data likelihood factorises per contribution, and
 the expected counts E[X_i = s, link i active | case] are computed exactly in `_estep` (from the
-counts of every parent configuration, this is E[X_i = s | c, y] = P(X_i = s, Y = y | c) /
-P(Y = y | c), summed over configurations c and levels y weighted by their posterior; `_estep`
-gets the same sum from one modified-model run per link and level). The M-step above, applied
+expected counts of every parent configuration c and level y of the node, each weighted by
+P(X_i = s | c, y) = P(X_i = s, Y = y | c) / P(Y = y | c)). The M-step above, applied
 to each contribution's distribution, is then exact EM for the noisy-OR's own parameters: links
 and leak stay links and leak, and the fitted file stays readable.
 

@@ -32,6 +32,9 @@ from syncdx.network._network import FloatArray, Network
 
 IntArray = npt.NDArray[np.intp]
 
+#: Patterns are split on the roots they know in at most this many sets of known roots.
+_MOST_GROUPS = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class Split:
@@ -40,8 +43,9 @@ class Split:
     `likelihoods`: the sub-patterns (R, states), all-ones off their component and adjacent
     roots. `pattern`, `row` (L,): pattern `pattern[j]` has sub-pattern `row[j]` as one of its
     components. `inside[v]`: the sub-patterns whose component holds node v. `known[k]` (B,)
-    and `adjacent[k]` (R,): root k's known state in each pattern, and in each sub-pattern
-    whose component it is adjacent to (-1 elsewhere); `scale[k]` (B,): L_k at that state;
+    and `adjacent[k]` (R,): root k's state in each pattern split on it, and in each
+    sub-pattern whose component it is adjacent to (-1 elsewhere: a root known in a pattern
+    that is not split on it is evidence inside a component); `scale[k]` (B,): L_k there;
     `size`: R.
     """
 
@@ -56,25 +60,39 @@ class Split:
 
 
 def split_patterns(network: Network, likelihoods: dict[int, FloatArray], rows: int) -> Split:
-    """The split of `rows` patterns given as `likelihoods` (see the module docstring)."""
-    known, scale = _known_roots(network, likelihoods, rows)
+    """The split of `rows` patterns given as `likelihoods` (see the module docstring).
+
+    Patterns are grouped by which roots they know, and the groups' components pooled: a
+    component (its nodes and adjacent known roots) met in several groups is one set of
+    sub-patterns. Past the `_MOST_GROUPS` largest groups, the other patterns are split
+    together on the roots all of them know."""
+    known, scale = _known_roots(network, likelihoods)
     roots = list(known)
     flags = [((known[k] >= 0).astype(np.intp), 2) for k in roots]
     first, group_of = _distinct(flags, np.arange(rows))
-    builder = _Builder(network, likelihoods, roots)
     order = np.argsort(group_of, kind="stable")
     bounds = np.searchsorted(group_of[order], np.arange(len(first) + 1))
-    for g, row in enumerate(first):
-        members = order[bounds[g] : bounds[g + 1]]
-        mask = [known[k][row] >= 0 for k in roots]
-        known_here = {k for k, m in zip(roots, mask) if m}
-        for component in _components(network, known_here):
-            builder.add(members, component, known)
+    by_size = np.argsort(-np.diff(bounds), kind="stable")
+    groups = [order[bounds[g] : bounds[g + 1]] for g in by_size[:_MOST_GROUPS]]
+    if len(by_size) > _MOST_GROUPS:
+        rest = np.concatenate([order[bounds[g] : bounds[g + 1]] for g in by_size[_MOST_GROUPS:]])
+        groups.append(rest)
+        for k in roots:  # split on only where every pattern of the rest knows it
+            if (known[k][rest] < 0).any():
+                known[k][rest] = -1
+    pooled: dict[tuple[tuple[int, ...], tuple[int, ...]], list[IntArray]] = {}
+    for members in groups:
+        conditioned = {k for k in roots if known[k][members[0]] >= 0}
+        for component in _components(network, conditioned):
+            pooled.setdefault(component, []).append(members)
+    builder = _Builder(network, likelihoods, roots)
+    for component, parts in pooled.items():
+        builder.add(np.concatenate(parts), component, known)
     return builder.build(known, scale)
 
 
 def _known_roots(
-    network: Network, likelihoods: dict[int, FloatArray], rows: int
+    network: Network, likelihoods: dict[int, FloatArray]
 ) -> tuple[dict[int, IntArray], dict[int, FloatArray]]:
     """Per root with evidence: its state where the pattern's likelihood allows one state only
     (-1 elsewhere), and the likelihood there."""
@@ -90,7 +108,9 @@ def _known_roots(
     return known, scale
 
 
-def _components(network: Network, removed: set[int]) -> list[tuple[list[int], list[int]]]:
+def _components(
+    network: Network, removed: set[int]
+) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     """The connected parts of the network without `removed`, each with the removed nodes
     adjacent to it (parents of its nodes: `removed` holds roots only)."""
     seen: set[int] = set(removed)
@@ -112,7 +132,7 @@ def _components(network: Network, removed: set[int]) -> list[tuple[list[int], li
                     seen.add(u)
                     stack.append(u)
         adjacent = sorted({p for v in nodes for p in network.parents[v] if p in removed})
-        out.append((sorted(nodes), adjacent))
+        out.append((tuple(sorted(nodes)), tuple(adjacent)))
     return out
 
 
@@ -134,7 +154,7 @@ class _Builder:
     def add(
         self,
         members: IntArray,
-        component: tuple[list[int], list[int]],
+        component: tuple[tuple[int, ...], tuple[int, ...]],
         known: dict[int, IntArray],
     ) -> None:
         """The distinct sub-patterns of `component` among the patterns `members`."""

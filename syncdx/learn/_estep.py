@@ -1,44 +1,47 @@
 """The E-step: expected counts of every family's rows given the cases, by exact inference.
 
-Cases are reduced to their distinct evidence patterns (weighted by how often each occurs) and
-every inference below runs on all patterns in one batched call of the exact engine.
+Cases are reduced to their distinct evidence patterns (weighted by how often each occurs),
+and those to the distinct evidence of their independent parts once their known causes are
+conditioned on (`_split`: exact, and far fewer rows when the cases say which causes were
+present). One batched run of the exact engine (`Diagnoser.families`) gives, per row, log P(e)
+and the joint posterior P(parents, node | e) of every node's family (a node and its parents
+always share a clique: the node's table lies in one). Summed with the patterns' weights, these
+are the expected counts of every parent configuration x and node state y:
+W(x, y) = sum over patterns of w * P(x, y | e).
 
-- A cause (a root): its posterior marginal, from one run with every node a target.
-- A `cpt` node with parents: the joint posterior P(parents, node | e) of its family, from one
-  run for every such node at once (a family lies inside one clique of the junction tree).
-- A noisy node (leaky noisy-OR / noisy-MAX, see `_params`): the contribution X_i of the leak
-  (i = 0) or of link i is hidden. Its expected count at level s >= 1 is
+- A cause (a root, or any node without parents): its posterior marginal, summed.
+- A `cpt` node: W itself, one row per parent configuration.
+- A noisy node Y (leaky noisy-OR / noisy-MAX, see `_params`): Y's level is the highest of
+  hidden contributions Z_0 ~ d_0 (the leak) and Z_i ~ d_i for each link i active in x (an
+  inactive link contributes level 0). The expected count of row i at level s is
 
-      E[X_i = s, parent_i active | e] = d_i(s) * P'(e, parent_i active) / P(e)
+      E[Z_i = s, link i active | e] = sum over x activating i, and y, of W(x, y) P(Z_i = s | x, y)
 
-  where P' is the model with d_i replaced by a point mass at s: X_i = s happens with
-  probability d_i(s) when the link is active, and the rest of the model then runs as if the
-  link always contributed s. P(e, A) is linear in d_i, so P' comes from the model with d_i
-  half-mixed with that point mass: P_mix = (P + P') / 2 (a point mass itself would make
-  possible cases impossible, which the engine decides on a slow exact path). So one run of a
-  modified model per (link, level), no table of parent configurations. The count at level 0
-  is the rest: P(parent_i active | e) minus those.
+  and P(Z_i = s | x, y) is local to the family: with G(y) = prod over the other contributions
+  active in x of their CDFs at y (the CDF of the highest of them) and g(y) = G(y) - G(y - 1),
 
-  For a noisy-OR node Y with no children (every observation of the shipped model) the modified
-  model needs no compiling: with link i always firing, Y is "on" whenever parent_i is active,
-  so P'(e, parent_i active) = L_Y(on) * P(e without Y's answer, parent_i active), L_Y(on) the
-  case's likelihood of Y being on (1 when blank). One run of the model itself per node, with
-  Y's answer left out and Y's parents as targets, gives every link and the leak at once; it
-  runs only on the patterns that answered Y "on" (answered "off" the counts are 0, blank the
-  main run has them).
+      P(Z_i = s, Y = y | x) = d_i(s) g(y) if s < y,  d_i(y) G(y) if s = y,  0 if s > y,
+
+  normalised over s. It is computed once per parent configuration, not per case: the work
+  is the size of Y's table times its number of rows (links + 1) and levels, and the patterns
+  are run in chunks whose family joints hold at most `_CHUNK_ENTRIES` numbers, so no family
+  is larger here than the model's own table of it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
-from syncdx.learn._params import Family, noisy_table
+from syncdx.learn._params import Family
+from syncdx.learn._split import Split, split_patterns
 from syncdx.network._network import FloatArray, Network
+
+#: Numbers of family joints (patterns x entries) one engine call returns at most.
+_CHUNK_ENTRIES = 1 << 22
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,152 +64,138 @@ class Counts:
     impossible: float
 
 
-@dataclass(frozen=True, slots=True)
-class _Pass:
-    """The main E-step run over the patterns: the compiled model, the patterns' likelihoods,
-    their weights (0 where impossible), log P(e) and every node's posterior marginals."""
-
-    diagnoser: Diagnoser
-    likelihoods: dict[int, FloatArray]
-    weights: FloatArray
-    log_z: FloatArray
-    marginals: dict[int, FloatArray]
-
-
-def expected_counts(network: Network, fams: list[Family], patterns: Patterns) -> Counts:
-    """The E-step over `patterns` for the model `network` (whose tables the families hold)."""
-    diagnoser = Diagnoser(network)
-    result = diagnoser.infer(patterns.likelihoods, None)
-    possible = result.possible
-    weights = np.where(possible, patterns.weights, 0.0)
-    log_z = np.where(possible, result.log_evidence, 0.0)
-    marginals = {v: np.nan_to_num(m) for v, m in result.marginals.items()}
-    run = _Pass(diagnoser, patterns.likelihoods, weights, log_z, marginals)
-    joints = _family_joints(run, fams)
+def expected_counts(
+    network: Network, fams: list[Family], patterns: Patterns, split: Split | None = None
+) -> Counts:
+    """The E-step over `patterns` for the model `network` (whose tables the families hold);
+    `split`: the patterns' `split_patterns` (structure only: computed here if not given)."""
+    if split is None:
+        split = split_patterns(network, patterns.likelihoods, len(patterns.weights))
+    sums, log_likelihood, impossible = family_sums(Diagnoser(network), fams, patterns, split)
     counts, active = [], []
-    for family in fams:
-        if family.node in joints:
-            c = (weights @ joints[family.node].reshape(len(weights), -1)).reshape(family.rows.shape)
-            c[family.frozen] = 0.0
-            a = c.sum(axis=1)
-        elif family.kind == "noisy" and _leaf_noisy_or(network, family):
-            c, a = _leaf(run, family)
-        elif family.kind == "noisy":
-            c, a = _noisy(run, family)
+    for family, total in zip(fams, sums):
+        if family.kind == "noisy":
+            c, a = noisy_counts(family, network, total)
         else:
-            c, a = _cpt(run, family)
+            c = total.reshape(family.rows.shape).copy()
+            if network.parents[family.node]:
+                c[family.frozen] = 0.0
+            a = c.sum(axis=1)
         counts.append(c)
         active.append(a)
-    ll = float(weights @ log_z)
-    return Counts(counts, active, ll, float(patterns.weights[~possible].sum()))
+    return Counts(counts, active, log_likelihood, impossible)
 
 
-def _family_joints(run: _Pass, fams: list[Family]) -> dict[int, FloatArray]:
-    """Per `cpt` node with parents: P(parents, node | e) per pattern (0 where impossible)."""
-    parents = run.diagnoser.network.parents
-    nodes = [f.node for f in fams if f.kind != "noisy" and parents[f.node]]
-    if not nodes:
-        return {}
-    _, joints = run.diagnoser.families(run.likelihoods, [(*parents[v], v) for v in nodes])
-    return {v: np.nan_to_num(joint) for v, joint in zip(nodes, joints)}
+def family_sums(
+    diagnoser: Diagnoser, fams: list[Family], patterns: Patterns, split: Split
+) -> tuple[list[FloatArray], float, float]:
+    """Per family, W = sum over possible patterns of w * P(parents, node | e) (axes: parents
+    in table order, then the node); the log likelihood of the possible cases; and the number
+    of impossible ones. Runs the split's sub-patterns (see `_split`)."""
+    network = diagnoser.network
+    members = [(*network.parents[f.node], f.node) for f in fams]
+    asked = [tuple(sorted(m)) for m in members]  # the engine's own order: no transposed copies
+    log_z, joints = _run(diagnoser, split.likelihoods, split.size, asked)
+    weights, row_weights, log_likelihood = _weigh(network, split, log_z, patterns.weights)
+    sums = []
+    for family, joint, m, member in zip(fams, joints, asked, members):
+        rows = split.inside[family.node]
+        flat = joint[rows].reshape(len(rows), int(np.prod(joint.shape[1:])))
+        total = (row_weights[rows] @ flat).reshape(joint.shape[1:])
+        if family.node in split.known:  # patterns where the node is a known root
+            state = split.known[family.node]
+            total += np.bincount(state[state >= 0], weights[state >= 0], total.size)
+        sums.append(total.transpose([m.index(v) for v in member]))
+    return sums, log_likelihood, float(patterns.weights[weights == 0].sum())
 
 
-def _relative(log_joint: FloatArray, log_z: FloatArray, weights: FloatArray) -> FloatArray:
-    """w * P(e, x) / P(e) per pattern (0 where impossible)."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        ratio = np.exp(log_joint - log_z)
-    return np.asarray(weights * np.nan_to_num(ratio, nan=0.0, posinf=0.0), dtype=np.float64)
+def _run(
+    diagnoser: Diagnoser,
+    likelihoods: dict[int, FloatArray],
+    rows: int,
+    asked: list[tuple[int, ...]],
+) -> tuple[FloatArray, list[FloatArray]]:
+    """log P(e) and the family joints of `rows` rows, in chunks (0 where impossible)."""
+    cards = diagnoser.network.cards
+    width = sum(int(np.prod([cards[v] for v in m])) for m in asked)
+    if not likelihoods:  # no evidence at all: every row is the prior
+        likelihoods = {0: np.ones((rows, cards[0]))}
+    step = max(1, _CHUNK_ENTRIES // max(width, 1))
+    if not rows:  # every node a known root: nothing to run
+        return np.zeros(0), [np.zeros((0, *(cards[v] for v in m))) for m in asked]
+    parts = []
+    for start in range(0, rows, step):
+        chunk = slice(start, min(start + step, rows))
+        parts.append(diagnoser.families({v: x[chunk] for v, x in likelihoods.items()}, asked))
+    log_z = np.concatenate([p[0] for p in parts])
+    joints = [np.concatenate([p[1][f] for p in parts]) for f in range(len(asked))]
+    bad = ~np.isfinite(log_z)
+    if bad.any():
+        for joint in joints:
+            joint[bad] = 0.0
+    return log_z, joints
 
 
-def _cpt(run: _Pass, family: Family) -> tuple[FloatArray, FloatArray]:
-    """Counts of a `cpt` node without parents (a cause): its posterior marginal."""
-    counts = np.zeros_like(family.rows)
-    counts[0] = run.weights @ run.marginals[family.node]
-    return counts, counts.sum(axis=1)
+def _weigh(
+    network: Network, split: Split, log_z: FloatArray, weights: FloatArray
+) -> tuple[FloatArray, FloatArray, float]:
+    """The patterns' weights (0 where impossible), the sub-patterns' weights (the sum of the
+    possible patterns' having each) and the log likelihood of the possible patterns: each
+    pattern's log P(e) is its sub-patterns' log P(e_C | x_A(C)) and its known roots' terms."""
+    with np.errstate(divide="ignore"):
+        adjacent = np.zeros(len(log_z))
+        own = np.zeros(len(weights))
+        for k, state in split.known.items():
+            prior = np.log(network.cpts[k])
+            at = split.adjacent[k] >= 0
+            adjacent[at] += prior[split.adjacent[k][at]]
+            on = state >= 0
+            own[on] += prior[state[on]] + np.log(split.scale[k][on])
+    finite = np.isfinite(log_z)
+    if not finite.all() or not np.isfinite(own).all():
+        bad = np.bincount(split.pattern, ~finite[split.row], minlength=len(weights)) > 0
+        weights = np.where(bad | ~np.isfinite(own), 0.0, weights)
+    rows = np.bincount(split.row, weights[split.pattern], minlength=len(log_z)).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # -inf - -inf on rows no possible pattern has
+        term = np.where(rows > 0, log_z - adjacent, 0.0)
+    mine = np.where(weights > 0, own, 0.0)
+    return weights, rows, float(rows @ term + weights @ mine)
 
 
-def _noisy(run: _Pass, family: Family) -> tuple[FloatArray, FloatArray]:
-    """Counts of a noisy node with children, by one run of a half-mixed model per (row, level):
-    P(e) is linear in each contribution's distribution d_i, so the model with d_i replaced by
-    (d_i + point mass at s) / 2 has P_mix(e, A) = (P(e, A) + P'(e, A)) / 2 for any event A.
-    Unlike P' itself, it makes no possible case impossible (no slow fallback rows)."""
-    network, weights, marginals = run.diagnoser.network, run.weights, run.marginals
+def noisy_counts(
+    family: Family, network: Network, total: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Expected counts (rows, levels) and activations (rows,) of a noisy node's leak and links
+    from W (parents' configurations x the node's states): see the module docstring."""
+    node_weights = total.reshape(-1, total.shape[-1])[:, list(family.levels)]  # (C, L)
+    active = _activity(family, network)  # (C, R)
     rows = family.rows
+    cdf = np.cumsum(rows, axis=1)
+    cdf[:, -1] = 1.0
+    spread = np.where(active[:, :, None], cdf[None], 1.0)  # (C, R, L): 1 where inactive
+    levels = rows.shape[1]
+    below = np.tril(np.ones((levels, levels), dtype=bool), -1).T  # [s, y]: s < y
+    same = np.eye(levels, dtype=bool)
     counts = np.zeros_like(rows)
-    active = np.zeros(len(rows))
     for i in range(len(rows)):
-        parent, state = family.active[i - 1] if i else (None, 0)
-        base = np.ones(len(weights)) if parent is None else marginals[parent][:, state]
-        active[i] = weights @ base
-        keep = np.flatnonzero(weights * base > 0)  # P(e, A) = 0 makes P'(e, A) = 0: not run
-        if family.frozen[i]:
-            continue
-        for s in range(1, rows.shape[1]):
-            if rows[i, s] <= 0.0 or not keep.size:
-                continue
-            mixed = rows.copy()
-            mixed[i] = (rows[i] + ev.one_hot(rows.shape[1], s)[0]) / 2.0
-            cpts = list(network.cpts)
-            cpts[family.node] = noisy_table(family, network, mixed)
-            model = Diagnoser(_with_tables(network, cpts))
-            subset = {v: x[keep] for v, x in run.likelihoods.items()}
-            other = model.infer(subset, _targets(parent))
-            given = np.ones(len(keep)) if parent is None else other.marginals[parent][:, state]
-            ratio = _relative(other.log_evidence, run.log_z[keep], weights[keep])
-            counts[i, s] = max(rows[i, s] * (2.0 * (ratio @ np.nan_to_num(given)) - active[i]), 0.0)
-        counts[i, 0] = max(active[i] - counts[i, 1:].sum(), 0.0)
-    return counts, active
+        others = np.prod(np.delete(spread, i, axis=1), axis=1)  # G: (C, L)
+        step = np.diff(others, axis=1, prepend=0.0)  # g
+        local = np.where(below, step[:, None, :], np.where(same, others[:, None, :], 0.0))
+        local *= rows[i][None, :, None]  # P(Z_i = s, Y = y | x): (C, s, y)
+        norm = local.sum(axis=1, keepdims=True)
+        post = np.divide(local, norm, out=np.zeros_like(local), where=norm > 0)
+        counts[i] = np.einsum("cy,csy->s", node_weights * active[:, i : i + 1], post)
+    activations = active.T.astype(np.float64) @ node_weights.sum(axis=1)
+    return counts, activations
 
 
-def _targets(parent: int | None) -> tuple[int, ...]:
-    return () if parent is None else (parent,)
-
-
-def _leaf_noisy_or(network: Network, family: Family) -> bool:
-    node = family.node
-    return len(family.levels) == 2 and not any(node in ps for ps in network.parents)
-
-
-def _leaf(run: _Pass, family: Family) -> tuple[FloatArray, FloatArray]:
-    """`_noisy` for a noisy-OR node without children: one run without the node's answer."""
-    node, weights, marginals = family.node, run.weights, run.marginals
-    parents = tuple(dict.fromkeys(p for p, _ in family.active))
-    if node in run.likelihoods:
-        scale, given = _leaf_runs(run, family)
-    else:  # never answered: the run would be the main one
-        scale, given = weights, {p: marginals[p] for p in parents}
-    rows = family.rows
-    counts, active = np.zeros_like(rows), np.zeros(len(rows))
-    active[0] = weights.sum()
-    counts[0, 1] = rows[0, 1] * scale.sum()
+def _activity(family: Family, network: Network) -> npt.NDArray[np.bool_]:
+    """(parent configurations, rows): whether the leak (row 0, always) and each link is active
+    in each configuration of the node's parents (in table order)."""
+    parents = network.parents[family.node]
+    shape = tuple(network.cards[p] for p in parents)
+    config = np.indices(shape).reshape(len(shape), -1)
+    active = np.ones((config.shape[1], 1 + len(family.active)), dtype=bool)
     for i, (parent, state) in enumerate(family.active, start=1):
-        active[i] = weights @ marginals[parent][:, state]
-        counts[i, 1] = rows[i, 1] * (scale @ given[parent][:, state])
-    counts[:, 0] = np.maximum(active - counts[:, 1], 0.0)
-    return counts, active
-
-
-def _leaf_runs(run: _Pass, family: Family) -> tuple[FloatArray, dict[int, FloatArray]]:
-    """Per pattern, w * L_Y(on) * P(e without Y, . ) / P(e) and the parents' marginals in that
-    run. Only patterns whose answer to Y is informative and allows "on" are run: where Y's
-    likelihood is 0 at "on" the scale is 0, and where it is flat the run is the main one."""
-    node, on, weights = family.node, family.levels[1], run.weights
-    parents = tuple(dict.fromkeys(p for p, _ in family.active))
-    lik = run.likelihoods[node]
-    flat = (lik == lik[:, :1]).all(axis=1)
-    scale = np.where(flat, weights, 0.0)
-    given = {p: run.marginals[p].copy() for p in parents}
-    rows = np.flatnonzero(~flat & (lik[:, on] > 0))
-    if rows.size:
-        rest = {v: x[rows] for v, x in run.likelihoods.items() if v != node}
-        without = run.diagnoser.infer(rest, parents)
-        scale[rows] = (
-            _relative(without.log_evidence, run.log_z[rows], weights[rows]) * lik[rows, on]
-        )
-        for p in parents:
-            given[p][rows] = np.nan_to_num(without.marginals[p])
-    return scale, given
-
-
-def _with_tables(network: Network, cpts: list[FloatArray]) -> Network:
-    return replace(network, cpts=tuple(cpts))
+        active[:, i] = config[parents.index(parent)] == state
+    return active

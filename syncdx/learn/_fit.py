@@ -15,9 +15,8 @@ Leaky noisy-OR / noisy-MAX. The node's level is the maximum of independent contr
 the leak X_0 ~ d_0 and, for each active link i, X_i ~ d_i (inactive links contribute level 0).
 With the X_i as hidden variables the complete-data likelihood factorises per contribution, and
 the expected counts E[X_i = s, link i active | case] are computed exactly in `_estep` (from the
-counts of every parent configuration, this is E[X_i = s | c, y] = P(X_i = s, Y = y | c) /
-P(Y = y | c), summed over configurations c and levels y weighted by their posterior; `_estep`
-gets the same sum from one modified-model run per link and level). The M-step above, applied
+expected counts of every parent configuration c and level y of the node, each weighted by
+P(X_i = s | c, y) = P(X_i = s, Y = y | c) / P(Y = y | c)). The M-step above, applied
 to each contribution's distribution, is then exact EM for the noisy-OR's own parameters: links
 and leak stay links and leak, and the fitted file stays readable.
 
@@ -43,6 +42,7 @@ from syncdx.learn._cases import Cases, known_causes, read_cases
 from syncdx.learn._estep import Counts, Patterns, expected_counts
 from syncdx.learn._fixes import Histories, fit_fixes, fix_params, read_histories, with_fixes
 from syncdx.learn._params import Family, families, table
+from syncdx.learn._split import split_patterns
 from syncdx.learn._writeback import by_change, changes, write_back, write_fixes
 from syncdx.network._network import FloatArray, Network
 
@@ -88,12 +88,13 @@ def fit(
     read = read_cases(expert_model, cases)
     patterns = _patterns_of(expert_model, read)
     expert = [f.rows.copy() for f in fams]
-    counts = expected_counts(network, fams, patterns)
+    split = split_patterns(network, patterns.likelihoods, len(patterns.weights))
+    counts = expected_counts(network, fams, patterns, split)
     trace = [counts.log_likelihood + _log_prior(fams, expert)]
     for _ in range(max_iter):
         _maximise(fams, expert, counts)
         network = _with(network, fams)
-        counts = expected_counts(network, fams, patterns)
+        counts = expected_counts(network, fams, patterns, split)
         trace.append(counts.log_likelihood + _log_prior(fams, expert))
         if trace[-1] - trace[-2] < tol * max(len(cases), 1):
             break

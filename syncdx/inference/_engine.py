@@ -49,6 +49,7 @@ from syncdx.inference._kernels import (
     clique_table,
     prior_marginals,
     prior_messages,
+    rows_exact,
 )
 from syncdx.inference._rowpass import Group, RowPass
 from syncdx.inference._threads import one_blas_thread, pool
@@ -115,6 +116,9 @@ class JunctionTree(Cliques):
     width: int
     network: Network = field(repr=False)
     limits: Limits = field(default=Limits(), repr=False)
+    #: whether single rows may take the walk over ratios to the prior messages (`_rowpass`):
+    #: not when some prior table underflowed (see `_kernels.rows_exact`)
+    exact_rows: bool = field(default=True, repr=False)
     _plans: dict[tuple[object, ...], Plan] = field(default_factory=dict, repr=False)
     _kernels: dict[tuple[object, ...], Kernel | FloatArray] = field(
         default_factory=dict, repr=False
@@ -142,7 +146,7 @@ class JunctionTree(Cliques):
         rows = _batch_size(likelihoods)
         if not likelihoods:
             return self._prior(wanted, rows)
-        if rows == 1:
+        if rows == 1 and self.exact_rows:
             with self._lock, np.errstate(over="ignore", invalid="ignore"):
                 log_z, marginals = self._rows.run(likelihoods, self._cover(wanted))
             result = Result(np.array([log_z]), marginals)
@@ -457,6 +461,10 @@ def compile_network(
     edges = towards(neighbours, 0)
     order = [*reversed(edges), *((t, s) for s, t in edges)]  # every edge after its inputs
     prior, prior_log, side = prior_messages(cliques, neighbours, base, order)
+    # the longdouble tree (`_fallback("extended")`) is only ever run by plans
+    exact = base[0].dtype != np.float64 or rows_exact(
+        network, cliques, neighbours, base, prior, prior_log
+    )
     return JunctionTree(
         cards=cards,
         cliques=cliques,
@@ -474,4 +482,5 @@ def compile_network(
         network=network,
         tiny=tiny,
         limits=limits,
+        exact_rows=exact,
     )

@@ -292,3 +292,23 @@ def test_single_row_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None
         _check_row(network, tree, soft)
         assert sum(len(link.memo) for link in tree._rows._links) <= 50 + 2 * len(tree.side)
         assert len(tree._rows._tokens) < 1 << 3
+
+
+def test_a_single_row_down_a_long_chain_matches_its_batch() -> None:
+    """A single row whose messages nest 3,000 cliques deep (past Python's recursion limit)
+    gives the batched answer, and a second finding on the memoised chain does too."""
+    n = 3_000
+    variables = tuple(Variable(f"x{i}", ("a", "b"), "observation") for i in range(n))
+    step = np.array([[0.9, 0.1], [0.2, 0.8]])
+    network = Network(
+        variables, ((), *((i,) for i in range(n - 1))), (np.array([0.3, 0.7]),) + (step,) * (n - 1)
+    )
+    tree = compile_network(network)
+    for evidence in ({n - 1: 1}, {n - 1: 1, n // 2: 0}):
+        likelihoods = _one_hot(network, evidence)
+        single = tree.run({v: lik[None] for v, lik in likelihoods.items()}, targets=(0, n // 3))
+        both = {v: np.stack([lik, lik]) for v, lik in likelihoods.items()}
+        batch = tree.run(both, targets=(0, n // 3))
+        np.testing.assert_allclose(single.log_evidence, batch.log_evidence[:1], rtol=1e-12)
+        for v in (0, n // 3):
+            np.testing.assert_allclose(single.marginals[v], batch.marginals[v][:1], rtol=1e-12)

@@ -37,6 +37,8 @@ from syncdx.network._network import FloatArray
 
 #: Most memoised messages and belief kernels before a cache is emptied.
 _CACHE = 1 << 16
+#: Nested messages computed by recursion before the walk uses an explicit stack.
+_DEPTH = 100
 #: Bits per variable in a row's evidence key: distinct likelihood vectors before a reset.
 _TOKEN_BITS = 16
 
@@ -184,12 +186,12 @@ class _Walk:
     """One row's walk: its evidence vectors, evidence key and evidence clique mask, and how
     many messages it computed."""
 
-    __slots__ = ("computed", "key", "mask", "rows", "tree", "vectors")
+    __slots__ = ("computed", "depth", "key", "mask", "rows", "tree", "vectors")
 
     def __init__(self, rows: RowPass, vectors: dict[int, FloatArray], key: int, mask: int) -> None:
         self.rows, self.tree = rows, rows._tree
         self.vectors, self.key, self.mask = vectors, key, mask
-        self.computed = 0
+        self.computed = self.depth = 0
 
     def product(self, homed: Homed, senders: Senders) -> tuple[FloatArray, float]:
         """The product of a clique's live inputs (its own evidence, then messages with evidence
@@ -223,12 +225,17 @@ class _Walk:
 
     def message(self, link: _Link, masked: int) -> Entry:
         """Compute the message of `link` (as a ratio to the prior) and its acc; memoise them
-        under `masked`, the row's evidence key masked to the link's field."""
-        if link.senders is None:
-            source, target = link.edge
-            link.homed, into = self.rows.inputs(source)
-            link.senders = tuple(s for s in into if s[1].edge[0] != target)
-        x, acc = self.product(link.homed, link.senders)
+        under `masked`, the row's evidence key masked to the link's field. Recursive (the
+        messages behind it first) up to `_DEPTH` levels, then on an explicit stack: a chain
+        of a thousand cliques would pass Python's recursion limit."""
+        if self.depth >= _DEPTH:
+            return self._stacked(link, masked)
+        senders = link.senders
+        if senders is None:
+            senders = self._prepare(link)
+        self.depth += 1
+        x, acc = self.product(link.homed, senders)
+        self.depth -= 1
         kernel = link.kernel
         if kernel is None:
             kernel = link.kernel = _message_kernel(self.tree, link.edge)
@@ -236,6 +243,39 @@ class _Walk:
         entry = link.memo[masked] = ratio, acc + log(total, self.tree.tiny) - link.prior_log
         self.computed += 1
         return entry
+
+    def _stacked(self, link: _Link, masked: int) -> Entry:
+        """`message`, computing the missing messages behind it first, deepest first."""
+        stack = [(link, masked)]
+        while stack:
+            top, key = stack[-1]
+            senders = top.senders
+            if senders is None:
+                senders = self._prepare(top)
+            missing = []
+            for side, sender, _ in senders:
+                if side & self.mask:
+                    if sender.field is None:
+                        sender.field = fields(self.tree.home, side, _TOKEN_BITS)
+                    if self.key & sender.field not in sender.memo:
+                        missing.append((sender, self.key & sender.field))
+            if missing:
+                stack += missing
+            else:
+                stack.pop()
+                if key not in top.memo:  # every live message behind it known: no recursion
+                    depth, self.depth = self.depth, 0
+                    self.message(top, key)
+                    self.depth = depth
+        return link.memo[masked]
+
+    def _prepare(self, link: _Link) -> Senders:
+        """Set (and return) the messages into the link's sending clique from its other
+        neighbours, and the variables homed there."""
+        source, target = link.edge
+        link.homed, into = self.rows.inputs(source)
+        senders = link.senders = tuple(s for s in into if s[1].edge[0] != target)
+        return senders
 
 
 def _message_kernel(tree: Cliques, edge: tuple[int, int]) -> RowKernel:

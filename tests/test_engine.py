@@ -312,3 +312,29 @@ def test_a_single_row_down_a_long_chain_matches_its_batch() -> None:
         np.testing.assert_allclose(single.log_evidence, batch.log_evidence[:1], rtol=1e-12)
         for v in (0, n // 3):
             np.testing.assert_allclose(single.marginals[v], batch.marginals[v][:1], rtol=1e-12)
+
+
+def test_a_single_row_through_a_large_clique_matches_enumeration() -> None:
+    """A clique of 8^5 entries (read by broadcasting, its five marginals by halving sums)
+    gives the enumerated answer on a single row, with the walk's memo reused by a second."""
+    rng = np.random.default_rng(5)
+    cards = (8, 8, 8, 8, 8, 3, 4)
+    parents: tuple[tuple[int, ...], ...] = ((), (), (), (0,), (0, 1, 2, 3), (4,), (1, 4))
+    cpts = tuple(
+        rng.dirichlet(np.ones(c), size=tuple(cards[p] for p in ps)) for c, ps in zip(cards, parents)
+    )
+    variables = tuple(
+        Variable(f"v{i}", tuple(f"s{k}" for k in range(c)), "observation")
+        for i, c in enumerate(cards)
+    )
+    network = Network(variables, parents, cpts)
+    tree = compile_network(network)
+    assert max(math.prod(cards[v] for v in c) for c in tree.cliques) >= 8**5
+    for evidence in ({5: 2}, {5: 2, 6: 1}, {6: 3, 0: 4}):
+        likelihoods = _one_hot(network, evidence)
+        likelihoods[2] = rng.random(8)  # soft evidence too
+        p_e, expected = posterior_marginals(network, likelihoods)
+        result = tree.run({v: lik[None] for v, lik in likelihoods.items()})
+        assert math.exp(result.log_evidence[0]) == pytest.approx(p_e, rel=1e-9)
+        for v in range(len(network)):
+            np.testing.assert_allclose(result.marginals[v][0], expected[v], rtol=0, atol=1e-12)

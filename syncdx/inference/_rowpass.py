@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx.inference._kernels import (
+    BROADCAST_ENTRIES,
     RowKernel,
     clique_table,
     message_row_kernel,
@@ -43,11 +44,14 @@ _DEPTH = 100
 _TOKEN_BITS = 16
 
 IndexArray = npt.NDArray[np.intp]
-#: (variable, its states' index over the clique) of each variable homed in a clique.
-Homed = tuple[tuple[int, IndexArray], ...]
-#: (sending side's clique mask, link, the separator's index over the receiving clique) of each
+#: How a vector over some of a clique's variables covers the clique: a gather index over its
+#: joint states (flat), or, for a large clique, the shape that broadcasts it over its axes.
+Spread = IndexArray | tuple[int, ...]
+#: (variable, how its states cover the clique) of each variable homed in a clique.
+Homed = tuple[tuple[int, Spread], ...]
+#: (sending side's clique mask, link, how the separator covers the receiving clique) of each
 #: message a clique may receive.
-Senders = tuple[tuple[int, "_Link", IndexArray], ...]
+Senders = tuple[tuple[int, "_Link", Spread], ...]
 #: A memoised message: its ratio to the prior message (flat over the separator) and its `acc`.
 Entry = tuple[FloatArray, float]
 
@@ -135,16 +139,13 @@ class RowPass:
         if homed is None or into is None:
             tree = self._tree
             cards, own = tree.cards, tree.cliques[clique]
-            homed = self._homed[clique] = tuple(
-                (v, spread(cards, own, (v,))) for v in tree.homed[clique]
-            )
+            scopes: list[tuple[int, ...]] = [(v,) for v in tree.homed[clique]]
+            scopes += [tree.separators[(n, clique)] for n in tree.neighbours[clique]]
+            covers = _spreads(cards, own, scopes)
+            homed = self._homed[clique] = tuple(zip(tree.homed[clique], covers))
             into = self._into[clique] = tuple(
-                (
-                    tree.side[(n, clique)],
-                    self._by_edge[(n, clique)],
-                    spread(cards, own, tree.separators[(n, clique)]),
-                )
-                for n in tree.neighbours[clique]
+                (tree.side[(n, clique)], self._by_edge[(n, clique)], cover)
+                for n, cover in zip(tree.neighbours[clique], covers[len(homed) :])
             )
         return homed, into
 
@@ -201,7 +202,9 @@ class _Walk:
         for v, index in homed:
             vector = vectors.get(v)
             if vector is not None:
-                if x is None:
+                if type(index) is tuple:  # a large clique: broadcast (x may be a view)
+                    x = vector.reshape(index) if x is None else x * vector.reshape(index)
+                elif x is None:
                     x = vector[index]
                 else:
                     x *= vector[index]
@@ -215,7 +218,9 @@ class _Walk:
                 entry = link.memo.get(masked)
                 if entry is None:
                     entry = self.message(link, masked)
-                if x is None:
+                if type(index) is tuple:
+                    x = entry[0].reshape(index) if x is None else x * entry[0].reshape(index)
+                elif x is None:
                     x = entry[0][index]
                 else:
                     x *= entry[0][index]
@@ -276,6 +281,19 @@ class _Walk:
         link.homed, into = self.rows.inputs(source)
         senders = link.senders = tuple(s for s in into if s[1].edge[0] != target)
         return senders
+
+
+def _spreads(
+    cards: Sequence[int], clique: tuple[int, ...], scopes: Sequence[tuple[int, ...]]
+) -> list[Spread]:
+    """How a vector over each scope (a subset of `clique`) covers the clique's joint states:
+    broadcast shapes if the clique is large and every scope in its order, else gather indices."""
+    ordered = all(
+        [clique.index(v) for v in s] == sorted(clique.index(v) for v in s) for s in scopes
+    )
+    if ordered and math.prod(cards[v] for v in clique) >= BROADCAST_ENTRIES:
+        return [tuple(cards[v] if v in scope else 1 for v in clique) for scope in scopes]
+    return [spread(cards, clique, scope) for scope in scopes]
 
 
 def _message_kernel(tree: Cliques, edge: tuple[int, int]) -> RowKernel:

@@ -79,12 +79,13 @@ class RowKernel:
     axes: tuple[tuple[int, ...], ...] = ()  # for a large table: per output, the axes summed away
     scale: FloatArray = field(default_factory=lambda: np.ones(1))  # multiplies those outputs
 
-    def __call__(self, x: FloatArray) -> tuple[float, FloatArray]:
+    def __call__(self, x: FloatArray | tuple[FloatArray, ...]) -> tuple[float, FloatArray]:
         """The row's total and its flat outputs divided by it (NaN if the total is not positive);
-        `x` is flat over the clique's joint states, or (a large table) broadcasts over its axes."""
-        if self.axes:
-            table = self.matrix
-            outs = _sums(x if x.ndim == table.ndim else x.reshape(table.shape), table, self.axes)
+        `x` is flat over the clique's joint states, or (a large table) factors broadcasting over
+        its axes."""
+        if isinstance(x, tuple) or self.axes:
+            factors = x if isinstance(x, tuple) else (x.reshape(self.matrix.shape),)
+            outs = _sums(factors, self.matrix, self.axes)
             total = float(outs[0].sum())
             out = (outs[0] if len(outs) == 1 else np.concatenate(outs)) * self.scale
         else:
@@ -116,21 +117,24 @@ def row_kernel(
     return RowKernel(np.ascontiguousarray(np.hstack(columns)))
 
 
-def _sums(x: FloatArray, table: FloatArray, axes: tuple[tuple[int, ...], ...]) -> list[FloatArray]:
-    """`x * table` (`x` broadcasts over it) summed over each tuple of `axes`, flat, by `einsum`
-    (no clique-sized product in between: a quarter of the time). Several one-axis marginals (a
-    belief's targets) come from halving: the sums over the axes no marginal keeps, then of
-    that over each half of the kept axes, and so on, instead of a pass over the clique each."""
+def _sums(
+    factors: tuple[FloatArray, ...], table: FloatArray, axes: tuple[tuple[int, ...], ...]
+) -> list[FloatArray]:
+    """The product of `factors` (each broadcasting over `table`) and `table`, summed over
+    each tuple of `axes`, flat, by `einsum` (no clique-sized product in between: a quarter of
+    the time). Several one-axis marginals (a belief's targets) come from halving: the sums
+    over the axes no marginal keeps, then of that over each half of the kept axes, and so on,
+    instead of a pass over the clique each."""
     if table.ndim > len(string.ascii_letters):
-        y = x * table
+        y = math.prod(factors, start=table)
         return [np.add.reduce(y, axis=summed).ravel() for summed in axes]
     every = string.ascii_letters[: table.ndim]
+    inputs = ",".join([every] * (len(factors) + 1))
     kept = ["".join(every[a] for a in range(table.ndim) if a not in s) for s in axes]
     if len(axes) < 3 or any(len(k) != 1 for k in kept):
-        return [np.einsum(f"{every},{every}->{k}", x, table).ravel() for k in kept]
+        return [np.einsum(f"{inputs}->{k}", *factors, table).ravel() for k in kept]
     wanted = "".join(sorted(set("".join(kept)), key=every.index))
-    y = x * table if wanted == every else np.einsum(f"{every},{every}->{wanted}", x, table)
-    marginal = _halves(y)
+    marginal = _halves(np.einsum(f"{inputs}->{wanted}", *factors, table))
     return [marginal[wanted.index(k)] for k in kept]
 
 

@@ -40,6 +40,8 @@ from syncdx.network._network import FloatArray
 _CACHE = 1 << 16
 #: Nested messages computed by recursion before the walk uses an explicit stack.
 _DEPTH = 100
+#: Largest product of a large clique's inputs formed before its kernel runs.
+_PRODUCT = 1 << 16
 #: Bits per variable in a row's evidence key: distinct likelihood vectors before a reset.
 _TOKEN_BITS = 16
 
@@ -47,6 +49,8 @@ IndexArray = npt.NDArray[np.intp]
 #: How a vector over some of a clique's variables covers the clique: a gather index over its
 #: joint states (flat), or, for a large clique, the shape that broadcasts it over its axes.
 Spread = IndexArray | tuple[int, ...]
+#: A clique's live inputs: their product, flat, or (a large clique) factors broadcasting over it.
+Factors = FloatArray | tuple[FloatArray, ...]
 #: (variable, how its states cover the clique) of each variable homed in a clique.
 Homed = tuple[tuple[int, Spread], ...]
 #: (sending side's clique mask, link, how the separator covers the receiving clique) of each
@@ -194,16 +198,18 @@ class _Walk:
         self.vectors, self.key, self.mask = vectors, key, mask
         self.computed = self.depth = 0
 
-    def product(self, homed: Homed, senders: Senders) -> tuple[FloatArray, float]:
+    def product(self, homed: Homed, senders: Senders) -> tuple[Factors, float]:
         """The product of a clique's live inputs (its own evidence, then messages with evidence
-        behind them), flat over its joint states, and the sum of the messages' accs."""
+        behind them), flat over its joint states, and the sum of the messages' accs. For a
+        large clique, factors that broadcast over its axes, multiplied only while small."""
         vectors, mask, key = self.vectors, self.mask, self.key
         x: FloatArray | None = None
+        parts: list[FloatArray] = []
         for v, index in homed:
             vector = vectors.get(v)
             if vector is not None:
-                if type(index) is tuple:  # a large clique: broadcast (x may be a view)
-                    x = vector.reshape(index) if x is None else x * vector.reshape(index)
+                if type(index) is tuple:  # a large clique
+                    parts.append(vector.reshape(index))
                 elif x is None:
                     x = vector[index]
                 else:
@@ -219,12 +225,14 @@ class _Walk:
                 if entry is None:
                     entry = self.message(link, masked)
                 if type(index) is tuple:
-                    x = entry[0].reshape(index) if x is None else x * entry[0].reshape(index)
+                    parts.append(entry[0].reshape(index))
                 elif x is None:
                     x = entry[0][index]
                 else:
                     x *= entry[0][index]
                 acc += entry[1]
+        if parts:
+            return _combine(parts), acc
         assert x is not None, "every clique has evidence in it or on some neighbour's side"
         return x, acc
 
@@ -281,6 +289,20 @@ class _Walk:
         link.homed, into = self.rows.inputs(source)
         senders = link.senders = tuple(s for s in into if s[1].edge[0] != target)
         return senders
+
+
+def _combine(parts: list[FloatArray]) -> tuple[FloatArray, ...]:
+    """Factors broadcasting over a large clique, the smallest multiplied together while their
+    product stays below `_PRODUCT` entries; the rest are left to the kernel's `einsum`, which
+    multiplies them entry by entry without a clique-sized product."""
+    parts.sort(key=lambda a: a.size)
+    out = [parts[0]]
+    for part in parts[1:]:
+        if math.prod(np.broadcast_shapes(out[-1].shape, part.shape)) <= _PRODUCT:
+            out[-1] = out[-1] * part
+        else:
+            out.append(part)
+    return tuple(out)
 
 
 def _spreads(

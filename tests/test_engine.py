@@ -338,3 +338,30 @@ def test_a_single_row_through_a_large_clique_matches_enumeration() -> None:
         assert math.exp(result.log_evidence[0]) == pytest.approx(p_e, rel=1e-9)
         for v in range(len(network)):
             np.testing.assert_allclose(result.marginals[v][0], expected[v], rtol=0, atol=1e-12)
+
+
+def test_a_single_row_leaves_targets_unrelated_to_the_evidence_at_their_priors() -> None:
+    """Causes that are no ancestor of the findings keep their priors on a single row (the walk
+    skips them), the others match the batched answer, and impossible findings make all NaN."""
+    cause = ("absent", "present")
+    variables = (
+        *(Variable(f"c{i}", cause, "cause", normal="absent") for i in range(3)),
+        Variable("o0", ("no", "yes"), "observation"),
+        Variable("o1", ("no", "yes"), "observation"),
+    )
+    leak = np.array([[1.0, 0.0], [0.3, 0.7]])
+    priors = (np.array([0.9, 0.1]), np.array([0.8, 0.2]), np.array([0.6, 0.4]))
+    network = Network(
+        variables, ((), (), (), (0,), (1, 2)), (*priors, leak, np.full((2, 2, 2), 0.5))
+    )
+    tree = compile_network(network)
+    targets = (0, 1, 2)
+    single = tree.run({3: np.array([[0.0, 1.0]])}, targets)
+    batch = tree.run({3: np.array([[0.0, 1.0], [1.0, 1.0]])}, targets)
+    for v in targets:
+        np.testing.assert_allclose(single.marginals[v][0], batch.marginals[v][0], atol=1e-15)
+    np.testing.assert_array_equal(single.marginals[1][0], tree.prior_marginals[1])
+    assert single.marginals[0][0][1] == pytest.approx(1.0)
+    impossible = tree.run({0: np.array([[1.0, 0.0]]), 3: np.array([[0.0, 1.0]])}, targets)
+    assert impossible.log_evidence[0] == -np.inf
+    assert all(np.isnan(impossible.marginals[v]).all() for v in targets)

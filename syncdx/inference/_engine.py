@@ -119,11 +119,16 @@ class JunctionTree(Cliques):
     #: whether single rows may take the walk over ratios to the prior messages (`_rowpass`):
     #: not when some prior table underflowed (see `_kernels.rows_exact`)
     exact_rows: bool = field(default=True, repr=False)
+    #: per variable, the bit mask of itself and its ancestors
+    ancestry: tuple[int, ...] = field(default=(), repr=False)
     _plans: dict[tuple[object, ...], Plan] = field(default_factory=dict, repr=False)
     _kernels: dict[tuple[object, ...], Kernel | FloatArray] = field(
         default_factory=dict, repr=False
     )
     _covers: dict[tuple[int, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
+    _home_groups: dict[tuple[int, ...], tuple[tuple[Group, ...], tuple[int, ...]]] = field(
+        default_factory=dict, repr=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rows: RowPass = field(init=False, repr=False)
     _fallbacks: dict[str, JunctionTree] = field(default_factory=dict, repr=False)
@@ -147,15 +152,48 @@ class JunctionTree(Cliques):
         if not likelihoods:
             return self._prior(wanted, rows)
         if rows == 1 and self.exact_rows:
-            with self._lock, np.errstate(over="ignore", invalid="ignore"):
-                log_z, marginals = self._rows.run(likelihoods, self._cover(wanted))
-            result = Result(np.array([log_z]), marginals)
+            result = self._single(likelihoods, wanted)
         else:
             plan = self._plan(tuple(likelihoods), wanted)
             result = self._run_chunks(plan, likelihoods, wanted, rows)
             result = self._blank_rows_exact(result, likelihoods, wanted)
         redo = np.flatnonzero(np.isnan(result.log_evidence))
         return self._redo(result, likelihoods, wanted, redo) if redo.size else result
+
+    def _single(self, likelihoods: Mapping[int, FloatArray], wanted: tuple[int, ...]) -> Result:
+        """One row on the memoised walk. Targets that share no ancestor with any evidence
+        variable are independent of it (no path between them is open without evidence): they
+        keep their prior marginals, and the walk visits only the home cliques of the others
+        (a pedigree's 145 founders, 14-32 of them ancestors of a query's findings)."""
+        groups, masks = self._homes(wanted)
+        reach = 0
+        for v in likelihoods:
+            reach |= self.ancestry[v]
+        kept = [g for g, mask in zip(groups, masks) if mask & reach]
+        with self._lock, np.errstate(over="ignore", invalid="ignore"):
+            if len(kept) == len(groups):
+                log_z, marginals = self._rows.run(likelihoods, self._cover(wanted))
+                return Result(np.array([log_z]), marginals)
+            log_z, marginals = self._rows.run(likelihoods, kept)
+        for v in wanted:
+            if v not in marginals:  # impossible evidence: NaN, as the walk gives
+                prior = self.prior_marginals[v][None]
+                marginals[v] = prior if log_z > -math.inf else np.full_like(prior, np.nan)
+        return Result(np.array([log_z]), marginals)
+
+    def _homes(self, targets: tuple[int, ...]) -> tuple[tuple[Group, ...], tuple[int, ...]]:
+        """(Cached) the targets grouped by home clique, and each group's ancestry mask."""
+        homes = self._home_groups.get(targets)
+        if homes is None:
+            if len(self._home_groups) >= _CACHE:
+                self._home_groups.clear()
+            by_home: dict[int, list[int]] = {}
+            for v in targets:
+                by_home.setdefault(self.home[v], []).append(v)
+            groups = tuple(Group(c, columns(vs, self.cards)) for c, vs in by_home.items())
+            masks = tuple(_union(self.ancestry[v] for v in g.variables) for g in groups)
+            homes = self._home_groups[targets] = (groups, masks)
+        return homes
 
     def _redo(
         self,
@@ -423,6 +461,40 @@ class JunctionTree(Cliques):
         return kernel
 
 
+def _union(masks: Iterable[int], start: int = 0) -> int:
+    for mask in masks:
+        start |= mask
+    return start
+
+
+def _ancestry(parents: Sequence[Sequence[int]]) -> tuple[int, ...]:
+    """Per variable, the bit mask of itself and its ancestors."""
+    out = [0] * len(parents)
+    for v in _topological(parents):
+        out[v] = _union((out[p] for p in parents[v]), 1 << v)
+    return tuple(out)
+
+
+def _topological(parents: Sequence[Sequence[int]]) -> list[int]:
+    """The variables, each after its parents."""
+    order, done = [], [False] * len(parents)
+    for root in range(len(parents)):
+        stack = [root]
+        while stack:
+            v = stack[-1]
+            if done[v]:
+                stack.pop()
+                continue
+            waiting = [p for p in parents[v] if not done[p]]
+            if waiting:
+                stack += waiting
+            else:
+                done[v] = True
+                order.append(v)
+                stack.pop()
+    return order
+
+
 def _spread(cpt: FloatArray) -> FloatArray:
     """A table with the zeros of `cpt` and each column's other entries equal."""
     support = (cpt > 0).astype(np.float64)
@@ -483,4 +555,5 @@ def compile_network(
         tiny=tiny,
         limits=limits,
         exact_rows=exact,
+        ancestry=_ancestry(network.parents),
     )

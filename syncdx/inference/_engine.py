@@ -126,9 +126,7 @@ class JunctionTree(Cliques):
         default_factory=dict, repr=False
     )
     _covers: dict[tuple[int, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
-    _home_groups: dict[tuple[int, ...], tuple[tuple[Group, ...], tuple[int, ...]]] = field(
-        default_factory=dict, repr=False
-    )
+    _ancestors: dict[tuple[int, ...], tuple[int, ...]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rows: RowPass = field(init=False, repr=False)
     _fallbacks: dict[str, JunctionTree] = field(default_factory=dict, repr=False)
@@ -162,38 +160,34 @@ class JunctionTree(Cliques):
 
     def _single(self, likelihoods: Mapping[int, FloatArray], wanted: tuple[int, ...]) -> Result:
         """One row on the memoised walk. Targets that share no ancestor with any evidence
-        variable are independent of it (no path between them is open without evidence): they
-        keep their prior marginals, and the walk visits only the home cliques of the others
-        (a pedigree's 145 founders, 14-32 of them ancestors of a query's findings)."""
-        groups, masks = self._homes(wanted)
+        variable are independent of it (no path between them is open without evidence): a
+        group of the target cover holding only such targets keeps its prior marginals and the
+        walk skips its clique (a pedigree's 145 founders: 14-32 are ancestors of a query's
+        findings)."""
+        groups = self._cover(wanted)
+        masks = self._masks(wanted, groups)
         reach = 0
         for v in likelihoods:
             reach |= self.ancestry[v]
         kept = [g for g, mask in zip(groups, masks) if mask & reach]
         with self._lock, np.errstate(over="ignore", invalid="ignore"):
-            if len(kept) == len(groups):
-                log_z, marginals = self._rows.run(likelihoods, self._cover(wanted))
-                return Result(np.array([log_z]), marginals)
             log_z, marginals = self._rows.run(likelihoods, kept)
-        for v in wanted:
-            if v not in marginals:  # impossible evidence: NaN, as the walk gives
-                prior = self.prior_marginals[v][None]
-                marginals[v] = prior if log_z > -math.inf else np.full_like(prior, np.nan)
+        if len(kept) < len(groups):
+            for v in wanted:
+                if v not in marginals:  # impossible evidence: NaN, as the walk gives
+                    prior = self.prior_marginals[v][None]
+                    marginals[v] = prior if log_z > -math.inf else np.full_like(prior, np.nan)
         return Result(np.array([log_z]), marginals)
 
-    def _homes(self, targets: tuple[int, ...]) -> tuple[tuple[Group, ...], tuple[int, ...]]:
-        """(Cached) the targets grouped by home clique, and each group's ancestry mask."""
-        homes = self._home_groups.get(targets)
-        if homes is None:
-            if len(self._home_groups) >= _CACHE:
-                self._home_groups.clear()
-            by_home: dict[int, list[int]] = {}
-            for v in targets:
-                by_home.setdefault(self.home[v], []).append(v)
-            groups = tuple(Group(c, columns(vs, self.cards)) for c, vs in by_home.items())
+    def _masks(self, targets: tuple[int, ...], groups: tuple[Group, ...]) -> tuple[int, ...]:
+        """(Cached) the bit mask of the targets' ancestors (themselves included), per group."""
+        masks = self._ancestors.get(targets)
+        if masks is None:
+            if len(self._ancestors) >= _CACHE:
+                self._ancestors.clear()
             masks = tuple(_union(self.ancestry[v] for v in g.variables) for g in groups)
-            homes = self._home_groups[targets] = (groups, masks)
-        return homes
+            self._ancestors[targets] = masks
+        return masks
 
     def _redo(
         self,

@@ -49,7 +49,6 @@ from syncdx.inference._kernels import (
     clique_table,
     prior_marginals,
     prior_messages,
-    rows_exact,
 )
 from syncdx.inference._rowpass import Group, RowPass
 from syncdx.inference._threads import one_blas_thread, pool
@@ -64,6 +63,7 @@ from syncdx.inference._triangulate import (
     smallest,
     towards,
 )
+from syncdx.inference._underflow import rows_exact
 from syncdx.network._limits import Limits, check_cliques
 from syncdx.network._network import FloatArray, Network
 
@@ -117,7 +117,7 @@ class JunctionTree(Cliques):
     network: Network = field(repr=False)
     limits: Limits = field(default=Limits(), repr=False)
     #: whether single rows may take the walk over ratios to the prior messages (`_rowpass`):
-    #: not when some prior table underflowed (see `_kernels.rows_exact`)
+    #: not when some prior table underflowed (see `_underflow`)
     exact_rows: bool = field(default=True, repr=False)
     #: per variable, the bit mask of itself and its ancestors
     ancestry: tuple[int, ...] = field(default=(), repr=False)

@@ -177,6 +177,10 @@ class JunctionTree(Cliques):
                 if v not in marginals:  # impossible evidence: NaN, as the walk gives
                     prior = self.prior_marginals[v][None]
                     marginals[v] = prior if log_z > -math.inf else np.full_like(prior, np.nan)
+        if math.isfinite(log_z):
+            for v, likelihood in likelihoods.items():
+                if v in marginals and np.count_nonzero(likelihood) == 1:  # a hard finding:
+                    marginals[v] = (likelihood > 0).astype(np.float64)  # certain, not 1 + 2e-16
         return Result(np.array([log_z]), marginals)
 
     def _masks(self, targets: tuple[int, ...], groups: tuple[Group, ...]) -> tuple[int, ...]:

@@ -292,3 +292,76 @@ def test_single_row_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None
         _check_row(network, tree, soft)
         assert sum(len(link.memo) for link in tree._rows._links) <= 50 + 2 * len(tree.side)
         assert len(tree._rows._tokens) < 1 << 3
+
+
+def test_a_single_row_down_a_long_chain_matches_its_batch() -> None:
+    """A single row whose messages nest 3,000 cliques deep (past Python's recursion limit)
+    gives the batched answer, and a second finding on the memoised chain does too."""
+    n = 3_000
+    variables = tuple(Variable(f"x{i}", ("a", "b"), "observation") for i in range(n))
+    step = np.array([[0.9, 0.1], [0.2, 0.8]])
+    network = Network(
+        variables, ((), *((i,) for i in range(n - 1))), (np.array([0.3, 0.7]),) + (step,) * (n - 1)
+    )
+    tree = compile_network(network)
+    for evidence in ({n - 1: 1}, {n - 1: 1, n // 2: 0}):
+        likelihoods = _one_hot(network, evidence)
+        single = tree.run({v: lik[None] for v, lik in likelihoods.items()}, targets=(0, n // 3))
+        both = {v: np.stack([lik, lik]) for v, lik in likelihoods.items()}
+        batch = tree.run(both, targets=(0, n // 3))
+        np.testing.assert_allclose(single.log_evidence, batch.log_evidence[:1], rtol=1e-12)
+        for v in (0, n // 3):
+            np.testing.assert_allclose(single.marginals[v], batch.marginals[v][:1], rtol=1e-12)
+
+
+def test_a_single_row_through_a_large_clique_matches_enumeration() -> None:
+    """A clique of 8^5 entries (read by broadcasting, its five marginals by halving sums)
+    gives the enumerated answer on a single row, with the walk's memo reused by a second."""
+    rng = np.random.default_rng(5)
+    cards = (8, 8, 8, 8, 8, 3, 4)
+    parents: tuple[tuple[int, ...], ...] = ((), (), (), (0,), (0, 1, 2, 3), (4,), (1, 4))
+    cpts = tuple(
+        rng.dirichlet(np.ones(c), size=tuple(cards[p] for p in ps)) for c, ps in zip(cards, parents)
+    )
+    variables = tuple(
+        Variable(f"v{i}", tuple(f"s{k}" for k in range(c)), "observation")
+        for i, c in enumerate(cards)
+    )
+    network = Network(variables, parents, cpts)
+    tree = compile_network(network)
+    assert max(math.prod(cards[v] for v in c) for c in tree.cliques) >= 8**5
+    for evidence in ({5: 2}, {5: 2, 6: 1}, {6: 3, 0: 4}):
+        likelihoods = _one_hot(network, evidence)
+        likelihoods[2] = rng.random(8)  # soft evidence too
+        p_e, expected = posterior_marginals(network, likelihoods)
+        result = tree.run({v: lik[None] for v, lik in likelihoods.items()})
+        assert math.exp(result.log_evidence[0]) == pytest.approx(p_e, rel=1e-9)
+        for v in range(len(network)):
+            np.testing.assert_allclose(result.marginals[v][0], expected[v], rtol=0, atol=1e-12)
+
+
+def test_a_single_row_leaves_targets_unrelated_to_the_evidence_at_their_priors() -> None:
+    """Causes that are no ancestor of the findings keep their priors on a single row (the walk
+    skips them), the others match the batched answer, and impossible findings make all NaN."""
+    cause = ("absent", "present")
+    variables = (
+        *(Variable(f"c{i}", cause, "cause", normal="absent") for i in range(3)),
+        Variable("o0", ("no", "yes"), "observation"),
+        Variable("o1", ("no", "yes"), "observation"),
+    )
+    leak = np.array([[1.0, 0.0], [0.3, 0.7]])
+    priors = (np.array([0.9, 0.1]), np.array([0.8, 0.2]), np.array([0.6, 0.4]))
+    network = Network(
+        variables, ((), (), (), (0,), (1, 2)), (*priors, leak, np.full((2, 2, 2), 0.5))
+    )
+    tree = compile_network(network)
+    targets = (0, 1, 2)
+    single = tree.run({3: np.array([[0.0, 1.0]])}, targets)
+    batch = tree.run({3: np.array([[0.0, 1.0], [1.0, 1.0]])}, targets)
+    for v in targets:
+        np.testing.assert_allclose(single.marginals[v][0], batch.marginals[v][0], atol=1e-15)
+    np.testing.assert_array_equal(single.marginals[1][0], tree.prior_marginals[1])
+    assert single.marginals[0][0][1] == pytest.approx(1.0)
+    impossible = tree.run({0: np.array([[1.0, 0.0]]), 3: np.array([[0.0, 1.0]])}, targets)
+    assert impossible.log_evidence[0] == -np.inf
+    assert all(np.isnan(impossible.marginals[v]).all() for v in targets)

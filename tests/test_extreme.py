@@ -118,6 +118,59 @@ def test_extreme_tables_match_log_space_enumeration(
             np.testing.assert_allclose(result.marginals[v][0], expected[v], rtol=0, atol=1e-9)
 
 
+def _underflowing_prior() -> Network:
+    """hypothesis's seed-23 case: P(v0=present) = 5.5e-154 and P(v1=absent) = 2.6e-240, so
+    their prior joint (1.4e-393) is 0 in doubles, yet v1=absent, v5=s0 makes it dominant."""
+    causes = tuple(
+        Variable(f"v{i}", ("absent", "present"), "cause", normal="absent") for i in range(5)
+    )
+    leaves = (
+        Variable("v5", ("s0", "s1"), "observation"),
+        Variable("v6", ("s0", "s1", "s2"), "observation"),
+    )
+    priors = [np.array([0.127, 0.873]), np.array([0.98, 0.02]), np.array([0.778, 0.222])]
+    priors += [np.array([0.476, 0.524]), np.array([0.953, 0.047])]
+    v5 = np.array([[0.96, 0.04], [1.0, 0.0]])
+    v6 = np.array(
+        [
+            [
+                [[0.357, 0.311, 0.332], [0.013, 0.808, 0.179]],
+                [[0.0, 0.848, 0.152], [0.691, 0.0, 0.309]],
+            ],
+            [
+                [[0.002, 0.998, 0.0], [0.513, 0.414, 0.073]],
+                [[0.469, 0.527, 0.004], [0.159, 0.35, 0.491]],
+            ],
+        ]
+    )
+    cpts = tuple(c / c.sum(axis=-1, keepdims=True) for c in (*priors, v5, v6))
+    parents = ((), (), (), (), (), (0,), (0, 1, 2))
+    return _extreme(Network((*causes, *leaves), parents, cpts, name="r"), 0)
+
+
+def test_a_prior_lost_to_underflow_does_not_mislead_a_single_row() -> None:
+    """A single row once multiplied its ratio to the prior (1/5.5e-154) into a prior clique
+    entry stored as 0 (log P(e) -991.2 for -904.6); it now equals the enumeration."""
+    network = _underflowing_prior()
+    likelihoods = {1: np.eye(2)[0], 5: np.eye(2)[0]}
+    log_p_e, expected = log_posterior_marginals(network, likelihoods)
+    tree = compile_network(network)
+    assert not tree.exact_rows
+    single = tree.run({v: lik[None] for v, lik in likelihoods.items()})
+    assert single.log_evidence[0] == pytest.approx(log_p_e, abs=1e-9)
+    for v in range(len(network)):
+        np.testing.assert_allclose(single.marginals[v][0], expected[v], rtol=0, atol=1e-9)
+
+
+def test_true_zeros_and_tiny_normal_entries_keep_the_single_row_walk() -> None:
+    """Exact zeros in the tables and entries near 1e-200 that stay normal doubles are not
+    underflow: the tree keeps single rows on the memoised walk."""
+    rare = np.array([[1 - 1e-200, 1e-200], [0.0, 1.0]])
+    zeros = np.array([[0.7, 0.3], [0.0, 1.0]])
+    network = Network((CAUSE, *LEAVES), ((), (0,), (0,)), (np.array([0.5, 0.5]), rare, zeros))
+    assert compile_network(network).exact_rows
+
+
 def test_conflict_search_is_not_fooled_by_underflow() -> None:
     """Two unlikely symptoms together underflow in doubles; the smallest conflict named is
     still the pair that really cannot hold (a cause ruled out, its certain symptom seen)."""

@@ -63,6 +63,7 @@ from syncdx.inference._triangulate import (
     smallest,
     towards,
 )
+from syncdx.inference._underflow import rows_exact
 from syncdx.network._limits import Limits, check_cliques
 from syncdx.network._network import FloatArray, Network
 
@@ -118,11 +119,17 @@ class JunctionTree(Cliques):
     width: int
     network: Network = field(repr=False)
     limits: Limits = field(default=Limits(), repr=False)
+    #: whether single rows may take the walk over ratios to the prior messages (`_rowpass`):
+    #: not when some prior table underflowed (see `_underflow`)
+    exact_rows: bool = field(default=True, repr=False)
+    #: per variable, the bit mask of itself and its ancestors
+    ancestry: tuple[int, ...] = field(default=(), repr=False)
     _plans: dict[tuple[object, ...], Plan] = field(default_factory=dict, repr=False)
     _kernels: dict[tuple[object, ...], Kernel | FloatArray] = field(
         default_factory=dict, repr=False
     )
     _covers: dict[tuple[int, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
+    _ancestors: dict[tuple[int, ...], tuple[int, ...]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rows: RowPass = field(init=False, repr=False)
     _fallbacks: dict[str, JunctionTree] = field(default_factory=dict, repr=False)
@@ -145,16 +152,49 @@ class JunctionTree(Cliques):
         rows = _batch_size(likelihoods)
         if not likelihoods:
             return self._prior(wanted, rows)
-        if rows == 1:
-            with self._lock, np.errstate(over="ignore", invalid="ignore"):
-                log_z, marginals = self._rows.run(likelihoods, self._cover(wanted))
-            result = Result(np.array([log_z]), marginals)
+        if rows == 1 and self.exact_rows:
+            result = self._single(likelihoods, wanted)
         else:
             plan = self._plan(tuple(likelihoods), wanted)
             result = self._run_chunks(plan, likelihoods, wanted, rows)
             result = self._blank_rows_exact(result, likelihoods, wanted)
         redo = np.flatnonzero(np.isnan(result.log_evidence))
         return self._redo(result, likelihoods, wanted, redo) if redo.size else result
+
+    def _single(self, likelihoods: Mapping[int, FloatArray], wanted: tuple[int, ...]) -> Result:
+        """One row on the memoised walk. Targets that share no ancestor with any evidence
+        variable are independent of it (no path between them is open without evidence): a
+        group of the target cover holding only such targets keeps its prior marginals and the
+        walk skips its clique (a pedigree's 145 founders: 14-32 are ancestors of a query's
+        findings)."""
+        groups = self._cover(wanted)
+        masks = self._masks(wanted, groups)
+        reach = 0
+        for v in likelihoods:
+            reach |= self.ancestry[v]
+        kept = [g for g, mask in zip(groups, masks) if mask & reach]
+        with self._lock, np.errstate(over="ignore", invalid="ignore"):
+            log_z, marginals = self._rows.run(likelihoods, kept)
+        if len(kept) < len(groups):
+            for v in wanted:
+                if v not in marginals:  # impossible evidence: NaN, as the walk gives
+                    prior = self.prior_marginals[v][None]
+                    marginals[v] = prior if log_z > -math.inf else np.full_like(prior, np.nan)
+        if math.isfinite(log_z):
+            for v, likelihood in likelihoods.items():
+                if v in marginals and np.count_nonzero(likelihood) == 1:  # a hard finding:
+                    marginals[v] = (likelihood > 0).astype(np.float64)  # certain, not 1 + 2e-16
+        return Result(np.array([log_z]), marginals)
+
+    def _masks(self, targets: tuple[int, ...], groups: tuple[Group, ...]) -> tuple[int, ...]:
+        """(Cached) the bit mask of the targets' ancestors (themselves included), per group."""
+        masks = self._ancestors.get(targets)
+        if masks is None:
+            if len(self._ancestors) >= _CACHE:
+                self._ancestors.clear()
+            masks = tuple(_union(self.ancestry[v] for v in g.variables) for g in groups)
+            self._ancestors[targets] = masks
+        return masks
 
     def _redo(
         self,
@@ -440,6 +480,40 @@ def _rows_last(likelihood: FloatArray) -> FloatArray:
     return np.ascontiguousarray(view)
 
 
+def _union(masks: Iterable[int], start: int = 0) -> int:
+    for mask in masks:
+        start |= mask
+    return start
+
+
+def _ancestry(parents: Sequence[Sequence[int]]) -> tuple[int, ...]:
+    """Per variable, the bit mask of itself and its ancestors."""
+    out = [0] * len(parents)
+    for v in _topological(parents):
+        out[v] = _union((out[p] for p in parents[v]), 1 << v)
+    return tuple(out)
+
+
+def _topological(parents: Sequence[Sequence[int]]) -> list[int]:
+    """The variables, each after its parents."""
+    order, done = [], [False] * len(parents)
+    for root in range(len(parents)):
+        stack = [root]
+        while stack:
+            v = stack[-1]
+            if done[v]:
+                stack.pop()
+                continue
+            waiting = [p for p in parents[v] if not done[p]]
+            if waiting:
+                stack += waiting
+            else:
+                done[v] = True
+                order.append(v)
+                stack.pop()
+    return order
+
+
 def _spread(cpt: FloatArray) -> FloatArray:
     """A table with the zeros of `cpt` and each column's other entries equal."""
     support = (cpt > 0).astype(np.float64)
@@ -478,6 +552,10 @@ def compile_network(
     edges = towards(neighbours, 0)
     order = [*reversed(edges), *((t, s) for s, t in edges)]  # every edge after its inputs
     prior, prior_log, side = prior_messages(cliques, neighbours, base, order)
+    # the longdouble tree (`_fallback("extended")`) is only ever run by plans
+    exact = base[0].dtype != np.float64 or rows_exact(
+        network, cliques, neighbours, base, prior, prior_log
+    )
     return JunctionTree(
         cards=cards,
         cliques=cliques,
@@ -495,4 +573,6 @@ def compile_network(
         network=network,
         tiny=tiny,
         limits=limits,
+        exact_rows=exact,
+        ancestry=_ancestry(network.parents),
     )

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx.inference._kernels import (
+    BROADCAST_ENTRIES,
     RowKernel,
     clique_table,
     message_row_kernel,
@@ -37,15 +38,24 @@ from syncdx.network._network import FloatArray
 
 #: Most memoised messages and belief kernels before a cache is emptied.
 _CACHE = 1 << 16
+#: Nested messages computed by recursion before the walk uses an explicit stack.
+_DEPTH = 100
+#: Largest product of a large clique's inputs formed before its kernel runs.
+_PRODUCT = 1 << 16
 #: Bits per variable in a row's evidence key: distinct likelihood vectors before a reset.
 _TOKEN_BITS = 16
 
 IndexArray = npt.NDArray[np.intp]
-#: (variable, its states' index over the clique) of each variable homed in a clique.
-Homed = tuple[tuple[int, IndexArray], ...]
-#: (sending side's clique mask, link, the separator's index over the receiving clique) of each
+#: How a vector over some of a clique's variables covers the clique: a gather index over its
+#: joint states (flat), or, for a large clique, the shape that broadcasts it over its axes.
+Spread = IndexArray | tuple[int, ...]
+#: A clique's live inputs: their product, flat, or (a large clique) factors broadcasting over it.
+Factors = FloatArray | tuple[FloatArray, ...]
+#: (variable, how its states cover the clique) of each variable homed in a clique.
+Homed = tuple[tuple[int, Spread], ...]
+#: (sending side's clique mask, link, how the separator covers the receiving clique) of each
 #: message a clique may receive.
-Senders = tuple[tuple[int, "_Link", IndexArray], ...]
+Senders = tuple[tuple[int, "_Link", Spread], ...]
 #: A memoised message: its ratio to the prior message (flat over the separator) and its `acc`.
 Entry = tuple[FloatArray, float]
 
@@ -133,16 +143,13 @@ class RowPass:
         if homed is None or into is None:
             tree = self._tree
             cards, own = tree.cards, tree.cliques[clique]
-            homed = self._homed[clique] = tuple(
-                (v, spread(cards, own, (v,))) for v in tree.homed[clique]
-            )
+            scopes: list[tuple[int, ...]] = [(v,) for v in tree.homed[clique]]
+            scopes += [tree.separators[(n, clique)] for n in tree.neighbours[clique]]
+            covers = _spreads(cards, own, scopes)
+            homed = self._homed[clique] = tuple(zip(tree.homed[clique], covers))
             into = self._into[clique] = tuple(
-                (
-                    tree.side[(n, clique)],
-                    self._by_edge[(n, clique)],
-                    spread(cards, own, tree.separators[(n, clique)]),
-                )
-                for n in tree.neighbours[clique]
+                (tree.side[(n, clique)], self._by_edge[(n, clique)], cover)
+                for n, cover in zip(tree.neighbours[clique], covers[len(homed) :])
             )
         return homed, into
 
@@ -155,10 +162,7 @@ class RowPass:
             kernel = self._belief_kernel(group)
         total, values = kernel(x)
         for var, start, stop in group.columns:
-            marginal = values[None, start:stop]
-            # each by its own sum, not the clique's: the two may differ in the last bit, and a
-            # variable's marginal sums to one (an observed one is exactly one-hot)
-            out[var] = marginal / marginal.sum()
+            out[var] = values[None, start:stop]
         return acc + log(total, self._tree.tiny)
 
     def _belief_kernel(self, group: Group) -> RowKernel:
@@ -187,73 +191,64 @@ class _Walk:
     """One row's walk: its evidence vectors, evidence key and evidence clique mask, and how
     many messages it computed."""
 
-    __slots__ = ("computed", "key", "mask", "rows", "tree", "vectors")
+    __slots__ = ("computed", "depth", "key", "mask", "rows", "tree", "vectors")
 
     def __init__(self, rows: RowPass, vectors: dict[int, FloatArray], key: int, mask: int) -> None:
         self.rows, self.tree = rows, rows._tree
         self.vectors, self.key, self.mask = vectors, key, mask
-        self.computed = 0
+        self.computed = self.depth = 0
 
-    def product(self, homed: Homed, senders: Senders) -> tuple[FloatArray, float]:
+    def product(self, homed: Homed, senders: Senders) -> tuple[Factors, float]:
         """The product of a clique's live inputs (its own evidence, then messages with evidence
-        behind them), flat over its joint states, and the sum of the messages' accs."""
-        self._fill(senders)
-        vectors, mask = self.vectors, self.mask
+        behind them), flat over its joint states, and the sum of the messages' accs. For a
+        large clique, factors that broadcast over its axes, multiplied only while small."""
+        vectors, mask, key = self.vectors, self.mask, self.key
         x: FloatArray | None = None
+        parts: list[FloatArray] = []
         for v, index in homed:
             vector = vectors.get(v)
             if vector is not None:
-                if x is None:
+                if type(index) is tuple:  # a large clique
+                    parts.append(vector.reshape(index))
+                elif x is None:
                     x = vector[index]
                 else:
                     x *= vector[index]
         acc = 0.0
         for side, link, index in senders:
             if side & mask:
-                entry = link.memo[self._masked(link, side)]
-                if x is None:
+                field = link.field
+                if field is None:
+                    field = link.field = fields(self.tree.home, side, _TOKEN_BITS)
+                masked = key & field
+                entry = link.memo.get(masked)
+                if entry is None:
+                    entry = self.message(link, masked)
+                if type(index) is tuple:
+                    parts.append(entry[0].reshape(index))
+                elif x is None:
                     x = entry[0][index]
                 else:
                     x *= entry[0][index]
                 acc += entry[1]
+        if parts:
+            return _combine(parts), acc
         assert x is not None, "every clique has evidence in it or on some neighbour's side"
         return x, acc
 
-    def _masked(self, link: _Link, side: int) -> int:
-        """The row's evidence key masked to the field of `link` (whose sending side is `side`)."""
-        field = link.field
-        if field is None:
-            field = link.field = fields(self.tree.home, side, _TOKEN_BITS)
-        return self.key & field
-
-    def _fill(self, senders: Senders) -> None:
-        """Memoise every live message into `senders` not memoised yet, deepest first: a loop
-        over an explicit stack, so a tree as deep as a long chain is no deep recursion."""
-        stack = [(link, side, False) for side, link, _ in senders if side & self.mask]
-        while stack:
-            link, side, inputs_ready = stack.pop()
-            masked = self._masked(link, side)
-            if masked in link.memo:
-                continue
-            if inputs_ready:
-                self.message(link, masked)
-                continue
-            stack.append((link, side, True))
-            stack.extend((s, d, False) for d, s, _ in self._senders(link) if d & self.mask)
-
-    def _senders(self, link: _Link) -> Senders:
-        """The messages into the sending clique of `link` but its own (built on first use)."""
-        if link.senders is None:
-            source, target = link.edge
-            link.homed, into = self.rows.inputs(source)
-            link.senders = tuple(s for s in into if s[1].edge[0] != target)
-        return link.senders
-
     def message(self, link: _Link, masked: int) -> Entry:
         """Compute the message of `link` (as a ratio to the prior) and its acc; memoise them
-        under `masked`, the row's evidence key masked to the link's field."""
-        senders = self._senders(link)
+        under `masked`, the row's evidence key masked to the link's field. Recursive (the
+        messages behind it first) up to `_DEPTH` levels, then on an explicit stack: a chain
+        of a thousand cliques would pass Python's recursion limit."""
+        if self.depth >= _DEPTH:
+            return self._stacked(link, masked)
+        senders = link.senders
+        if senders is None:
+            senders = self._prepare(link)
+        self.depth += 1
         x, acc = self.product(link.homed, senders)
+        self.depth -= 1
         kernel = link.kernel
         if kernel is None:
             kernel = link.kernel = _message_kernel(self.tree, link.edge)
@@ -261,6 +256,66 @@ class _Walk:
         entry = link.memo[masked] = ratio, acc + log(total, self.tree.tiny) - link.prior_log
         self.computed += 1
         return entry
+
+    def _stacked(self, link: _Link, masked: int) -> Entry:
+        """`message`, computing the missing messages behind it first, deepest first."""
+        stack = [(link, masked)]
+        while stack:
+            top, key = stack[-1]
+            senders = top.senders
+            if senders is None:
+                senders = self._prepare(top)
+            missing = []
+            for side, sender, _ in senders:
+                if side & self.mask:
+                    if sender.field is None:
+                        sender.field = fields(self.tree.home, side, _TOKEN_BITS)
+                    if self.key & sender.field not in sender.memo:
+                        missing.append((sender, self.key & sender.field))
+            if missing:
+                stack += missing
+            else:
+                stack.pop()
+                if key not in top.memo:  # every live message behind it known: no recursion
+                    depth, self.depth = self.depth, 0
+                    self.message(top, key)
+                    self.depth = depth
+        return link.memo[masked]
+
+    def _prepare(self, link: _Link) -> Senders:
+        """Set (and return) the messages into the link's sending clique from its other
+        neighbours, and the variables homed there."""
+        source, target = link.edge
+        link.homed, into = self.rows.inputs(source)
+        senders = link.senders = tuple(s for s in into if s[1].edge[0] != target)
+        return senders
+
+
+def _combine(parts: list[FloatArray]) -> tuple[FloatArray, ...]:
+    """Factors broadcasting over a large clique, the smallest multiplied together while their
+    product stays below `_PRODUCT` entries; the rest are left to the kernel's `einsum`, which
+    multiplies them entry by entry without a clique-sized product."""
+    parts.sort(key=lambda a: a.size)
+    out = [parts[0]]
+    for part in parts[1:]:
+        if math.prod(np.broadcast_shapes(out[-1].shape, part.shape)) <= _PRODUCT:
+            out[-1] = out[-1] * part
+        else:
+            out.append(part)
+    return tuple(out)
+
+
+def _spreads(
+    cards: Sequence[int], clique: tuple[int, ...], scopes: Sequence[tuple[int, ...]]
+) -> list[Spread]:
+    """How a vector over each scope (a subset of `clique`) covers the clique's joint states:
+    broadcast shapes if the clique is large and every scope in its order, else gather indices."""
+    ordered = all(
+        [clique.index(v) for v in s] == sorted(clique.index(v) for v in s) for s in scopes
+    )
+    if ordered and math.prod(cards[v] for v in clique) >= BROADCAST_ENTRIES:
+        return [tuple(cards[v] if v in scope else 1 for v in clique) for scope in scopes]
+    return [spread(cards, clique, scope) for scope in scopes]
 
 
 def _message_kernel(tree: Cliques, edge: tuple[int, int]) -> RowKernel:

@@ -37,6 +37,9 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_recommend
 	$(BIN)/python -m benchmarks.bench_troubleshoot
 	$(BIN)/python -m benchmarks.bench_score
+	$(BIN)/python -m benchmarks.bench_networks
+	$(BIN)/python -m benchmarks.bench_plan
+	$(BIN)/python -m benchmarks.bench_learning
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache demo-scores.csv

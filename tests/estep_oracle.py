@@ -37,19 +37,9 @@ import numpy as np
 
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
-from syncdx.learn._estep import Patterns
+from syncdx.learn._estep import Counts, Patterns
 from syncdx.learn._params import Family, noisy_table
 from syncdx.network._network import FloatArray, Network
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """Per family: expected counts (rows, levels or states) and activations (rows,)."""
-
-    counts: list[FloatArray]
-    active: list[FloatArray]
-    log_likelihood: float
-    impossible: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,11 +96,8 @@ def _ladder(n: int) -> Network:
     return Network(tuple(variables), tuple(parents), tuple(cpts))
 
 
-@pytest.mark.parametrize("n", [500, 2000])
-def test_elimination_recomputes_costs_locally(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Eliminating a node recomputes only nearby costs: O(n) cost evaluations, not O(n^2)
-    (a forest needs one try: min-fill adds no edge), and the forest's trees are joined with no
-    clique gaining more than 3 neighbours."""
+def _counted_costs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one at each elimination cost evaluated from now on."""
     calls: list[int] = []
     cost = _triangulate._cost
 
@@ -111,6 +108,15 @@ def test_elimination_recomputes_costs_locally(n: int, monkeypatch: pytest.Monkey
         return cost(graph, cards, v, weighted)
 
     monkeypatch.setattr(_triangulate, "_cost", counted_cost)
+    return calls
+
+
+@pytest.mark.parametrize("n", [500, 2000])
+def test_elimination_recomputes_costs_locally(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eliminating a node recomputes only nearby costs: O(n) cost evaluations, not O(n^2)
+    (a forest needs one try: min-fill adds no edge), and the forest's trees are joined with no
+    clique gaining more than 3 neighbours."""
+    calls = _counted_costs(monkeypatch)
     network = _chain_forest(n)
     _, nbrs = _triangulate.junction_tree(network.cards, network.parents, 0)
     assert len(calls) <= 4 * n
@@ -121,16 +127,7 @@ def test_elimination_recomputes_costs_locally(n: int, monkeypatch: pytest.Monkey
 def test_the_elimination_tries_stay_linear(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """A network that needs fill-in gets several elimination tries, each with O(n) cost
     evaluations; the tries' work is capped, so 20,000 nodes get fewer of them (no O(n^2))."""
-    calls: list[int] = []
-    cost = _triangulate._cost
-
-    def counted_cost(
-        graph: Sequence[set[int]], cards: Sequence[int], v: int, weighted: bool = True
-    ) -> tuple[int, int, int]:
-        calls.append(1)
-        return cost(graph, cards, v, weighted)
-
-    monkeypatch.setattr(_triangulate, "_cost", counted_cost)
+    calls = _counted_costs(monkeypatch)
     network = _ladder(n)
     cliques, _ = _triangulate.junction_tree(network.cards, network.parents, 0)
     assert max(len(c) for c in cliques) == 4

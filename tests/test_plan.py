@@ -19,6 +19,7 @@ from syncdx import Action, EvidenceError, Model, ModelError, Network, Variable
 from syncdx.diagnosis._faults import fault_sets
 from syncdx.diagnosis._plan import WIDTHS, Step
 from syncdx.diagnosis._repairs import failure_evidence
+from syncdx.inference._clamped import Clamped
 from syncdx.network._network import CAUSE_STATES
 from tests.oracle import joint
 from tests.strategies import troubleshooting_models
@@ -109,31 +110,68 @@ def test_last_resort_after_everything_failed(sync: Model) -> None:
     assert step.expected_cost == pytest.approx(60.0)
 
 
-def test_inference_is_at_most_five_batched_passes_each_row_once(sync: Model) -> None:
+@pytest.mark.parametrize("tabulated", [True, False])
+def test_inference_is_at_most_five_batched_passes_each_row_once(
+    sync: Model, tabulated: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """P(cause | e) in one row, every fault set in one pass, then at most three more passes
     (every fault set with each answer of the WIDTHS[1] best questions once the first action has
     failed, of the WIDTHS[0] best questions, then pairs of answers), each evidence row computed
     once (a pair of answers reached in both orders too); planning again on the same evidence
-    runs only the one-row posterior."""
+    runs only the one-row posterior. Tabulated (`_clamped`), the fault-set passes leave the
+    engine; otherwise each is one engine pass, a row per evidence row and set."""
+    if not tabulated:
+        monkeypatch.setattr(Clamped, "of", classmethod(lambda cls, *args: None))
     model = Model(sync.network)  # nothing remembered yet
-    calls: list[int] = []
-    original = model.diagnoser.infer
+    engine: list[int] = []
+    passes: list[int] = []  # evidence rows of each fault-set pass
+    original, run = model.diagnoser.infer, Clamped.run
+    sets = fault_sets(len(sync.causes)).size
 
     def counted(likelihoods: Any, targets: Any) -> Any:
-        calls.append(len(next(iter(likelihoods.values()))) if likelihoods else 1)
+        rows = len(next(iter(likelihoods.values()))) if likelihoods else 1
+        engine.append(rows)
+        if rows % sets == 0:
+            passes.append(rows // sets)
         return original(likelihoods, targets)
 
+    def counted_run(self: Clamped, likelihoods: Any, targets: Any, rows: int) -> Any:
+        passes.append(rows)
+        return run(self, likelihoods, targets, rows)
+
     model.diagnoser.infer = counted  # type: ignore[method-assign]
+    monkeypatch.setattr(Clamped, "run", counted_run)
     first = model.plan({"paused_banner": "yes"})
-    sets = fault_sets(len(sync.causes)).size
-    assert calls[:2] == [1, sets]
-    assert len(calls) <= 5
-    assert all(n % sets == 0 for n in calls[1:])
+    assert engine[0] == 1
+    assert engine[1:] == ([] if tabulated else [n * sets for n in passes])
+    assert 1 <= len(passes) <= 4
+    assert passes[0] == 1
     deep = WIDTHS[0] * 3 * (1 + WIDTHS[1] * 3)
-    assert sum(calls[2:]) // sets <= WIDTHS[1] * 3 + deep
-    calls.clear()
+    assert sum(passes[1:]) <= WIDTHS[1] * 3 + deep
+    engine.clear()
+    passes.clear()
     assert model.plan({"paused_banner": "yes"}) == first
-    assert calls == [1]
+    assert (engine, passes) == ([1], [])
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.data())
+def test_tabulated_fault_sets_plan_as_the_engine_does(sync: Model, data: st.DataObject) -> None:
+    """The fault-set beliefs from the tabulated network (`_clamped`) give the engine's plan."""
+    names = data.draw(st.lists(st.sampled_from(sync.observations), max_size=4, unique=True))
+    evidence = {n: data.draw(st.sampled_from(sync.network.variable(n).states)) for n in names}
+    failed = data.draw(st.lists(st.sampled_from([a.id for a in sync.network.actions]), max_size=2))
+    tabulated = Model(sync.network)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Clamped, "of", classmethod(lambda cls, *args: None))
+        engine = Model(sync.network)
+        try:
+            expected = engine.plan(evidence, failed=failed)
+        except syncdx.ImpossibleEvidenceError:
+            with pytest.raises(syncdx.ImpossibleEvidenceError):
+                tabulated.plan(evidence, failed=failed)
+            return
+    assert _same_step(tabulated.plan(evidence, failed=failed), expected)
 
 
 def _same_step(a: Step, b: Step) -> bool:

@@ -7,8 +7,9 @@ those answers is given, looks at rows the previous call already computed, and th
 answers is often reached in both orders within one call. So each row is keyed by what it says
 (each variable's likelihood row, variables without evidence left out: evidence is a set, not a
 sequence), looked up in a bounded per-model store, and only the rows not seen before go to the
-engine, in one batched pass. The store holds every observation's answers (not only the
-questions open in one call), so a row serves every later call whatever has been answered.
+engine (or the tabulated network, `inference._clamped`), in one batched pass. The store holds
+every observation's answers (not only the questions open in one call), so a row serves every
+later call whatever has been answered.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.diagnosis._faults import FaultSets, IntArray, clamp_causes
+from syncdx.diagnosis._faults import FaultSets, IntArray, cause_states, clamp_causes
+from syncdx.inference._clamped import Clamped
 from syncdx.network._network import FloatArray
 
 if TYPE_CHECKING:
@@ -72,6 +74,9 @@ class Beliefs:
         self._store: OrderedDict[Key, Belief] = OrderedDict()
         self._costs: OrderedDict[tuple[Key, bytes, tuple[str, ...]], Costs] = OrderedDict()
         self._lock = threading.Lock()
+        states = cause_states(network, model.causes, sets)
+        causes = [network.index[c] for c in model.causes]
+        self._clamped = None if states is None else Clamped.of(network, causes, states)
 
     def rows(self, likelihoods: Mapping[int, FloatArray]) -> tuple[list[Key], list[Belief]]:
         """The key and the belief of each row of (rows, states) `likelihoods`, in order."""
@@ -112,16 +117,23 @@ class Beliefs:
             return table
 
     def _compute(self, likelihoods: Mapping[int, FloatArray], rows: list[int]) -> list[Belief]:
-        """The beliefs of `rows`, by one batched engine pass (a row per evidence row and set)."""
+        """The beliefs of `rows`: with every cause clamped, from the tabulated network when it
+        has one (`_clamped`), else by one batched engine pass (a row per evidence row and
+        set)."""
         model, sets = self._model, self._sets
         subset = {v: lik[rows] for v, lik in likelihoods.items()}
-        clamped = clamp_causes(model.network, model.causes, sets, subset)
-        result = model.infer(clamped, self.observations)
-        n = len(rows) * sets.size
-        columns = [result.marginals[q] for q in self.observations]
-        flat = np.concatenate(columns, axis=1) if columns else np.zeros((n, 0))
-        answers = np.nan_to_num(flat).reshape(len(rows), sets.size, -1)
-        log_weights = result.log_evidence.reshape(len(rows), sets.size)
+        if self._clamped is not None:
+            log_weights, marginals = self._clamped.run(subset, self.observations, len(rows))
+            columns = [marginals[q] for q in self.observations]
+        else:
+            clamped = clamp_causes(model.network, model.causes, sets, subset)
+            result = model.infer(clamped, self.observations)
+            log_weights = result.log_evidence.reshape(len(rows), sets.size)
+            shape = (len(rows), sets.size, -1)
+            columns = [np.nan_to_num(result.marginals[q]).reshape(shape) for q in self.observations]
+        answers = (
+            np.concatenate(columns, axis=2) if columns else np.zeros((len(rows), sets.size, 0))
+        )
         return [Belief(w, a) for w, a in zip(log_weights, answers)]
 
 

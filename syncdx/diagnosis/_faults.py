@@ -5,7 +5,8 @@ every pair), each weighted by P(e, X = S): the model's probability that exactly 
 are present and that the answers e are seen. `clamp_causes` turns evidence rows into one engine
 row per (evidence row, set), the causes of S clamped present and every other cause absent, so
 one batched pass of the exact engine gives every weight (and, as marginals, P(Q = s | e, X = S)
-for the questions still open).
+for the questions still open); `cause_states` gives the same clamps as states, for the
+tabulated network (`inference._clamped`) that answers without the engine.
 
 A repair action fixes each cause it targets independently, with its success probability q, and
 leaves the others. A set S present at the start has become, after the attempts so far, any
@@ -171,3 +172,20 @@ def clamp_causes(
         clamp = np.tile(np.where(inside, ~normal, normal).astype(float), (rows, 1))
         out[v] = out[v] * clamp if v in out else clamp
     return out
+
+
+def cause_states(network: Network, causes: tuple[str, ...], sets: FaultSets) -> IntArray | None:
+    """(sets, causes) the state `clamp_causes` gives each cause in each set, or None when a
+    cause has several states besides its normal one (present is then a set of states)."""
+    if any(network.variables[network.index[c]].card != 2 for c in causes):
+        return None
+    normal = np.array(
+        [
+            network.variables[network.index[c]].states.index(
+                network.variables[network.index[c]].normal
+            )
+            for c in causes
+        ],
+        dtype=np.intp,
+    )
+    return np.where(sets.indicator > 0, 1 - normal, normal).astype(np.intp)

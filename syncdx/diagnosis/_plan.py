@@ -49,15 +49,18 @@ actions), and the look-ahead is three steps deep and a few questions wide. If no
 two causes can explain the answers (possible only with deterministic tables), the belief falls
 back to single causes weighted by P(cause present | e), with questions taken as uninformative
 and valued one step deep. `Step.why` gives the model's posterior P(present | e), failed actions
-entered as soft evidence (`failure_evidence`), as a session shows it. Cost per call: at most
-five batched engine passes (that posterior, one row; one row per fault set; one per fault set
-and answer of the `WIDTHS[0]` first questions; one per fault set, answer and answer of the
-`WIDTHS[1]` questions after them; one per fault set and answer of the `WIDTHS[1]` questions
-after the first action fails), then numpy work over the fault sets. Nothing is computed twice
-for one model (`_beliefs`): each evidence row's fault-set beliefs and ECRs are remembered by
-what the row says, so a row reached by two answers in either order is computed once, planning
-again on the same evidence runs only the posterior, and after an answer a session's next call
-computes only the rows its new, deeper answers reach.
+entered as soft evidence (`failure_evidence`), as a session shows it. Cost per call: one
+engine pass (that posterior, one row), then at most four passes over fault sets (one row per
+fault set; one per fault set and answer of the `WIDTHS[0]` first questions; one per fault set,
+answer and answer of the `WIDTHS[1]` questions after them; one per fault set and answer of the
+`WIDTHS[1]` questions after the first action fails), then numpy work over the fault sets. With
+every cause clamped a diagnostic network falls apart into small pieces, so those passes use the
+network tabulated per fault set (`inference._clamped`), not the junction tree, whenever its
+causes are binary and its pieces small; otherwise each is one batched engine pass. Nothing is
+computed twice for one model (`_beliefs`): each evidence row's fault-set beliefs and ECRs are
+remembered by what the row says, so a row reached by two answers in either order is computed
+once, planning again on the same evidence runs only the posterior, and after an answer a
+session's next call computes only the rows its new, deeper answers reach.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from syncdx._ranking import descending
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._display import probability_table
 from syncdx.diagnosis._faults import MAX_FAULTS, fault_sets
@@ -273,7 +277,7 @@ def _question_step(
     after = sets.present(now[start : start + variable.card])
     p = now[start : start + variable.card].sum(axis=1) / now[0].sum()
     shift = p @ np.abs(after - before)  # expected change of each cause's probability
-    top = np.argsort(-shift, kind="stable")[:WHY_TOP]
+    top = descending(shift)[:WHY_TOP]  # near-ties (rounding) in model order
     return Step(
         "question",
         variable.id,

@@ -152,65 +152,85 @@ def sequence_cost(
     `weights` (rows, sets) weigh the fault sets present now, on any scale (a zero row costs 0).
     Returns (rows,) minutes and (rows,) positions in `repairs.ids`; see the module.
     """
-    total = weights.sum(axis=1, keepdims=True)
-    p = weights / np.where(total > 0, total, 1.0)
+    total = weights.sum(axis=1)
+    cost, first = np.zeros(len(weights)), np.zeros(len(weights), dtype=np.intp)
+    rows = np.flatnonzero(total > 0)  # the rows whose sequence goes on; the others cost 0
+    p = weights[rows] / total[rows, np.newaxis]
+    used = np.zeros((len(rows), len(repairs.ids)), dtype=bool)
     tables = _tables(sets, repairs)
-    used = np.zeros((len(p), len(repairs.ids)), dtype=bool)
-    ended = total[:, 0] <= 0  # nothing to fix: costs nothing
-    cost, first = np.zeros(len(p)), np.zeros(len(p), dtype=np.intp)
     for k in range(len(repairs.ids)):
-        live = np.flatnonzero(~ended)  # rows whose sequence goes on
-        if not live.size:
+        if not rows.size:
             break
-        here = p[live]
-        alive = here.sum(axis=1)  # P(not fixed before step k)
-        efficiency = _efficiency(here, alive, tables.fixes_all, repairs)
-        efficiency[used[live]] = -np.inf
+        alive = p.sum(axis=1)  # P(not fixed before step k)
+        efficiency = tables.efficiency(p, alive, repairs)
+        efficiency[used] = -np.inf
         pick = _pick(efficiency, repairs.last)
-        first[live] = pick if k == 0 else first[live]
-        cost[live] += repairs.costs[pick] * alive
-        used[live, pick] = True
-        ended[live] = pick == repairs.last
-        for action in np.unique(pick).tolist():
-            if action != repairs.last:  # the last resort ends the sequence: p is not needed
-                rows = live[pick == action]
-                p[rows] = tables.move(action, p[rows])
+        first[rows] = pick if k == 0 else first[rows]
+        cost[rows] += repairs.costs[pick] * alive
+        used[np.arange(len(rows)), pick] = True
+        # the last resort ends a sequence; the other rows are grouped by the action they try
+        order = np.argsort(np.where(pick == repairs.last, -1, pick), kind="stable")
+        order = order[np.count_nonzero(pick == repairs.last) :]
+        rows, p, used, pick = rows[order], p[order], used[order], pick[order]
+        starts = np.flatnonzero(np.diff(pick, prepend=-1)).tolist()
+        for start, stop in zip(starts, [*starts[1:], len(pick)]):
+            tables.move(int(pick[start]), p[start:stop])
     return cost, first
 
 
 @dataclass(frozen=True, slots=True)
 class _Tables:
     """What `sequence_cost` needs of the repairs over the fault sets: `fixes_all` (sets,
-    actions) P(an action fixes every cause of a set), and per action the sets holding a cause
-    it may fix (`touched`), their rows of the transition matrix (`moved`), and a mask of the
-    sets it leaves whole (`whole`)."""
+    actions) P(an action fixes every cause of a set), `per_minute` the same over each
+    action's cost when every action costs time (None if one is free), and per action the
+    sets holding a cause it may fix (`touched`), the sets it may change (`changed`: those and
+    their subsets, the touched ones first), and the rows and columns of its transition matrix
+    between them (`moved`)."""
 
     fixes_all: FloatArray
+    per_minute: FloatArray | None
     touched: tuple[IntArray, ...]
+    changed: tuple[IntArray, ...]
     moved: tuple[FloatArray, ...]
-    whole: tuple[FloatArray, ...]
 
-    def move(self, action: int, p: FloatArray) -> FloatArray:
-        """`p @ transitions` for `action`, with products only for the sets it touches."""
-        return np.asarray(p * self.whole[action] + p[:, self.touched[action]] @ self.moved[action])
+    def efficiency(self, p: FloatArray, alive: FloatArray, repairs: Repairs) -> FloatArray:
+        """(rows, actions) P(the action fixes the problem now) / cost; the last resort's by
+        the swap rule, P(reached) / C_last."""
+        if self.per_minute is None:
+            return _efficiency(p, alive, self.fixes_all, repairs)
+        efficiency = p @ self.per_minute
+        if repairs.last >= 0:
+            efficiency[:, repairs.last] = alive / repairs.costs[repairs.last]
+        return efficiency
+
+    def move(self, action: int, p: FloatArray) -> None:
+        """`p @ transitions` for `action`, in place, computed only where it changes `p`."""
+        touched, changed = self.touched[action], self.changed[action]
+        after = p[:, touched] @ self.moved[action]
+        after[:, len(touched) :] += p[:, changed[len(touched) :]]  # untouched: kept whole
+        p[:, changed] = after
 
 
-_TABLES: dict[tuple[int, int, bytes], _Tables] = {}
+_TABLES: dict[tuple[int, int, bytes, bytes], _Tables] = {}
 
 
 def _tables(sets: FaultSets, repairs: Repairs) -> _Tables:
     """The `_Tables` of these sets and repairs (remembered: a planning call asks again and
     again, with the same repairs or one fewer)."""
-    key = (sets.causes, sets.size, repairs.fix.tobytes())
+    key = (sets.causes, sets.size, repairs.fix.tobytes(), repairs.costs.tobytes())
     found = _TABLES.get(key)
     if found is None:
         matrices = sets.transitions(1.0 - repairs.fix)  # (actions, sets, sets)
         touched = [np.flatnonzero(sets.indicator @ (fix != 0.0)) for fix in repairs.fix]
-        whole = [np.ones(sets.size) for _ in touched]
-        for mask, rows in zip(whole, touched):
-            mask[rows] = 0.0
-        moved = tuple(m[rows] for m, rows in zip(matrices, touched))
-        found = _Tables(sets.all_fixed(repairs.fix).T.copy(), tuple(touched), moved, tuple(whole))
+        changed = [
+            np.concatenate([rows, np.setdiff1d(np.flatnonzero(m[rows].any(axis=0)), rows)])
+            for m, rows in zip(matrices, touched)
+        ]
+        moved = tuple(m[np.ix_(t, c)] for m, t, c in zip(matrices, touched, changed))
+        fixes_all = sets.all_fixed(repairs.fix).T.copy()
+        timed = bool((repairs.costs > 0).all())
+        per_minute = fixes_all / repairs.costs if timed else None
+        found = _Tables(fixes_all, per_minute, tuple(touched), tuple(changed), moved)
         if len(_TABLES) >= 256:
             _TABLES.clear()
         _TABLES[key] = found
@@ -220,8 +240,8 @@ def _tables(sets: FaultSets, repairs: Repairs) -> _Tables:
 def _efficiency(
     p: FloatArray, alive: FloatArray, fixes_all: FloatArray, repairs: Repairs
 ) -> FloatArray:
-    """(rows, actions) P(the action fixes the problem now) / cost; the last resort's by the swap
-    rule, P(reached) / C_last (NaN read as 0, infinities as the largest finite numbers)."""
+    """`_Tables.efficiency` when an action is free (NaN read as 0, infinities as the largest
+    finite numbers)."""
     with np.errstate(divide="ignore", invalid="ignore"):  # a free action: P / 0 = inf, first
         efficiency = (p @ fixes_all) / repairs.costs
         if repairs.last >= 0:

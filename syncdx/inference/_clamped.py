@@ -38,18 +38,57 @@ WORK_ENTRIES = 1 << 22
 @dataclass(frozen=True, slots=True)
 class Component:
     """Free variables joined by their families: `variables`, `codes` (joint states,
-    variables) the state of each at each joint state, and `table` (configurations, joint
-    states) the product of the component's factors at each."""
+    variables) the state of each at each joint state, `table` (configurations, joint states)
+    the product of the component's factors at each, `one_hot` per variable (joint states,
+    states) its state at each joint state, and `prior` per variable its marginal (configurations,
+    states) without evidence."""
 
     variables: tuple[int, ...]
     codes: IntArray
     table: FloatArray
+    one_hot: tuple[FloatArray, ...]
+    prior: tuple[FloatArray, ...]
 
-    def by_state(self, weighted: FloatArray, target: int) -> FloatArray:
-        """`weighted` (..., joint states) summed per state of `target` (..., states)."""
-        codes = self.codes[:, self.variables.index(target)]
-        one_hot = (codes[:, np.newaxis] == np.arange(codes.max() + 1)).astype(float)
-        return np.asarray(weighted @ one_hot)
+    @classmethod
+    def of(cls, variables: tuple[int, ...], cards: Sequence[int], table: FloatArray) -> Component:
+        """The component of `variables` (with `cards` states) whose factors' product is `table`."""
+        codes = np.indices(cards).reshape(len(variables), -1).T.astype(np.intp)
+        one_hot = tuple(
+            (codes[:, i, np.newaxis] == np.arange(card)).astype(float)
+            for i, card in enumerate(cards)
+        )
+        z = table.sum(axis=1)
+        prior = tuple(_normalise(table @ states, z) for states in one_hot)
+        return cls(variables, codes, table, one_hot, prior)
+
+    def query(
+        self, likelihoods: Mapping[int, FloatArray], targets: list[int], rows: int
+    ) -> tuple[FloatArray | None, dict[int, FloatArray]]:
+        """P(e_K | x) (rows, configurations), None without evidence (it is 1), and each
+        target's marginal (rows, configurations, states), or (configurations, states) the same
+        for every row without evidence."""
+        evidence = self._evidence(likelihoods)
+        where = {t: self.variables.index(t) for t in targets}
+        if evidence is None:
+            return None, {t: self.prior[i] for t, i in where.items()}
+        z = evidence @ self.table.T
+        parts: dict[int, list[FloatArray]] = {t: [] for t in targets}
+        step = max(1, WORK_ENTRIES // self.table.size)
+        for start in range(0, rows if targets else 0, step):
+            part = slice(start, start + step)
+            weighted = evidence[part, np.newaxis, :] * self.table  # (rows, configurations, joint)
+            for t, i in where.items():
+                parts[t].append(_normalise(weighted @ self.one_hot[i], z[part]))
+        return z, {t: np.concatenate(p) for t, p in parts.items()}
+
+    def _evidence(self, likelihoods: Mapping[int, FloatArray]) -> FloatArray | None:
+        """(rows, joint states) the product of the likelihoods on the component; None if none."""
+        out: FloatArray | None = None
+        for i, v in enumerate(self.variables):
+            if v in likelihoods:
+                term = likelihoods[v][:, self.codes[:, i]]
+                out = term if out is None else out * term
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +144,17 @@ class Clamped:
             wanted[self.home[t]].append(t)
         marginals: dict[int, FloatArray] = {}
         for component, its_targets in zip(self.components, wanted):
-            z, found = _query(component, _evidence(component, likelihoods), its_targets, rows)
-            with np.errstate(divide="ignore"):
-                log_z += np.log(z)
+            z, found = component.query(likelihoods, its_targets, rows)
+            if z is not None:  # without evidence P(e_K | x) is 1
+                with np.errstate(divide="ignore"):
+                    log_z += np.log(z)
             marginals.update(found)
         possible = np.isfinite(log_z)[..., np.newaxis]
+        if possible.all():  # rows without evidence on a target's component share its marginal
+            size = (rows, len(self.states))
+            return log_z, {
+                t: np.broadcast_to(marginals[t], (*size, marginals[t].shape[-1])) for t in targets
+            }
         return log_z, {t: np.where(possible, marginals[t], 0.0) for t in targets}
 
 
@@ -155,40 +200,7 @@ def _tabulate(
             fixed[u][:, np.newaxis] if u in fixed else column[u] for u in (*network.parents[v], v)
         )
         table *= network.cpts[v][index]
-    return Component(group, codes, table)
-
-
-def _evidence(component: Component, likelihoods: Mapping[int, FloatArray]) -> FloatArray | None:
-    """(rows, joint states) the product of the component's likelihoods; None without any."""
-    out: FloatArray | None = None
-    for i, v in enumerate(component.variables):
-        if v in likelihoods:
-            term = likelihoods[v][:, component.codes[:, i]]
-            out = term if out is None else out * term
-    return out
-
-
-def _query(
-    component: Component, evidence: FloatArray | None, targets: list[int], rows: int
-) -> tuple[FloatArray, dict[int, FloatArray]]:
-    """P(e_K | x) (rows, configurations), 1 without evidence, and each target's marginal."""
-    table = component.table
-    if evidence is None:  # the same for every row
-        z = table.sum(axis=1)
-        found = {t: _normalise(component.by_state(table, t), z) for t in targets}
-        return (
-            np.broadcast_to(z, (rows, len(z))),
-            {t: np.broadcast_to(m, (rows, *m.shape)) for t, m in found.items()},
-        )
-    z = evidence @ table.T
-    parts: dict[int, list[FloatArray]] = {t: [] for t in targets}
-    step = max(1, WORK_ENTRIES // table.size)
-    for start in range(0, rows if targets else 0, step):
-        part = slice(start, start + step)
-        weighted = evidence[part, np.newaxis, :] * table  # (rows, configurations, joint)
-        for t in targets:
-            parts[t].append(_normalise(component.by_state(weighted, t), z[part]))
-    return z, {t: np.concatenate(p) for t, p in parts.items()}
+    return Component.of(group, cards, table)
 
 
 def _normalise(by_state: FloatArray, z: FloatArray) -> FloatArray:

@@ -40,18 +40,23 @@ class Component:
     """Free variables joined by their families: `variables`, `codes` (joint states,
     variables) the state of each at each joint state, `table` (configurations, joint states)
     the product of the component's factors at each, `one_hot` per variable (joint states,
-    states) its state at each joint state, and `prior` per variable its marginal (configurations,
-    states) without evidence."""
+    states) its state at each joint state, `prior` per variable its marginal (configurations,
+    states) without evidence, and `log_z` log P(x) of the clamped children among its factors
+    (None when it has none: the factors then sum to 1)."""
 
     variables: tuple[int, ...]
     codes: IntArray
     table: FloatArray
     one_hot: tuple[FloatArray, ...]
     prior: tuple[FloatArray, ...]
+    log_z: FloatArray | None
 
     @classmethod
-    def of(cls, variables: tuple[int, ...], cards: Sequence[int], table: FloatArray) -> Component:
-        """The component of `variables` (with `cards` states) whose factors' product is `table`."""
+    def of(
+        cls, variables: tuple[int, ...], cards: Sequence[int], table: FloatArray, closed: bool
+    ) -> Component:
+        """The component of `variables` (with `cards` states) whose factors' product is
+        `table`; `closed` if every factor is over the component's variables alone."""
         codes = np.indices(cards).reshape(len(variables), -1).T.astype(np.intp)
         one_hot = tuple(
             (codes[:, i, np.newaxis] == np.arange(card)).astype(float)
@@ -59,18 +64,20 @@ class Component:
         )
         z = table.sum(axis=1)
         prior = tuple(_normalise(table @ states, z) for states in one_hot)
-        return cls(variables, codes, table, one_hot, prior)
+        with np.errstate(divide="ignore"):
+            log_z = None if closed else np.log(z)
+        return cls(variables, codes, table, one_hot, prior, log_z)
 
     def query(
         self, likelihoods: Mapping[int, FloatArray], targets: list[int], rows: int
     ) -> tuple[FloatArray | None, dict[int, FloatArray]]:
-        """P(e_K | x) (rows, configurations), None without evidence (it is 1), and each
-        target's marginal (rows, configurations, states), or (configurations, states) the same
-        for every row without evidence."""
+        """log P(e_K, clamped children | x) (rows, configurations), or (configurations,) or
+        None (0) the same for every row without evidence, and each target's marginal (rows,
+        configurations, states), or (configurations, states) without evidence."""
         evidence = self._evidence(likelihoods)
         where = {t: self.variables.index(t) for t in targets}
         if evidence is None:
-            return None, {t: self.prior[i] for t, i in where.items()}
+            return self.log_z, {t: self.prior[i] for t, i in where.items()}
         z = evidence @ self.table.T
         parts: dict[int, list[FloatArray]] = {t: [] for t in targets}
         step = max(1, WORK_ENTRIES // self.table.size)
@@ -79,7 +86,8 @@ class Component:
             weighted = evidence[part, np.newaxis, :] * self.table  # (rows, configurations, joint)
             for t, i in where.items():
                 parts[t].append(_normalise(weighted @ self.one_hot[i], z[part]))
-        return z, {t: np.concatenate(p) for t, p in parts.items()}
+        with np.errstate(divide="ignore"):
+            return np.log(z), {t: np.concatenate(p) for t, p in parts.items()}
 
     def _evidence(self, likelihoods: Mapping[int, FloatArray]) -> FloatArray | None:
         """(rows, joint states) the product of the likelihoods on the component; None if none."""
@@ -144,10 +152,9 @@ class Clamped:
             wanted[self.home[t]].append(t)
         marginals: dict[int, FloatArray] = {}
         for component, its_targets in zip(self.components, wanted):
-            z, found = component.query(likelihoods, its_targets, rows)
-            if z is not None:  # without evidence P(e_K | x) is 1
-                with np.errstate(divide="ignore"):
-                    log_z += np.log(z)
+            log_piece, found = component.query(likelihoods, its_targets, rows)
+            if log_piece is not None:
+                log_z += log_piece
             marginals.update(found)
         possible = np.isfinite(log_z)[..., np.newaxis]
         if possible.all():  # rows without evidence on a target's component share its marginal
@@ -200,7 +207,8 @@ def _tabulate(
             fixed[u][:, np.newaxis] if u in fixed else column[u] for u in (*network.parents[v], v)
         )
         table *= network.cpts[v][index]
-    return Component.of(group, cards, table)
+    closed = all(u not in fixed for v in family for u in (*network.parents[v], v))
+    return Component.of(group, cards, table, closed)
 
 
 def _normalise(by_state: FloatArray, z: FloatArray) -> FloatArray:

@@ -4,7 +4,8 @@ the view (a JSON-able dict) that the widget's JavaScript draws.
 Kept in plain Python, apart from anywidget (`_anywidget`), so it is tested without a browser and
 usable by other front ends. Each change updates the view in two parts: `view(step=False)` (the
 posterior, the next best question, the explanation: milliseconds) and the planner's next step
-(a few hundred milliseconds on the shipped model), so a front end can show the first at once.
+(tens of milliseconds on the shipped model; more on large networks), so a front end can show
+the first at once.
 """
 
 from __future__ import annotations

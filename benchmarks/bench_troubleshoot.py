@@ -34,8 +34,8 @@ import numpy as np
 
 import syncdx
 from syncdx import Model
-from syncdx.diagnosis._evidence import case_likelihoods
 from syncdx.diagnosis._faults import FaultSets, clamp_causes, fault_sets
+from syncdx.diagnosis._likelihoods import case_likelihoods
 from syncdx.diagnosis._repairs import fix_probabilities
 from syncdx.network._network import FloatArray, Network
 from syncdx.network._sampling import sample

@@ -22,6 +22,7 @@ import numpy as np
 
 from syncdx._model import Model
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _soft
 from syncdx.diagnosis._display import probability_table, table
 from syncdx.diagnosis._explain import Explanation, Method, explain
 from syncdx.diagnosis._findings import Finding, answer_finding, failed_finding
@@ -271,7 +272,7 @@ class Session:
         return session
 
     # -- helpers --------------------------------------------------------------------------------
-    def _soft(self, failed: tuple[str, ...]) -> dict[str, ev.Reported]:
+    def _soft(self, failed: tuple[str, ...]) -> dict[str, _soft.Reported]:
         return described_failures(self._model.network, failed)
 
     def _check_open(self) -> None:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.learn._estep import Counts, Patterns
 from syncdx.learn._params import Family, noisy_table
@@ -126,7 +126,7 @@ def _noisy(run: _Pass, family: Family) -> tuple[FloatArray, FloatArray]:
             if rows[i, s] <= 0.0 or not keep.size:
                 continue
             mixed = rows.copy()
-            mixed[i] = (rows[i] + ev.one_hot(rows.shape[1], s)[0]) / 2.0
+            mixed[i] = (rows[i] + _likelihoods.one_hot(rows.shape[1], s)[0]) / 2.0
             cpts = list(network.cpts)
             cpts[family.node] = noisy_table(family, network, mixed)
             model = Diagnoser(_with_tables(network, cpts))

@@ -7,6 +7,7 @@ import pytest
 
 import syncdx
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods
 from syncdx.inference._batch import Spare, _One
 from syncdx.inference._engine import JunctionTree, compile_network
 from syncdx.network._bif import bundled_network, read_network_file
@@ -33,8 +34,8 @@ def test_states_major_likelihoods_are_the_same_values(network: Network) -> None:
     """`likelihoods(states_major=True)` holds the same weights (ones for blank, one-hot for a
     state, zeros for a bad code), each a transposed view of a (states, rows) array."""
     codes, columns = _codes(network, 500)
-    plain = ev.likelihoods(network.cards, codes, columns)
-    major = ev.likelihoods(network.cards, codes, columns, states_major=True)
+    plain = _likelihoods.likelihoods(network.cards, codes, columns)
+    major = _likelihoods.likelihoods(network.cards, codes, columns, states_major=True)
     assert plain.keys() == major.keys()
     for v, lik in plain.items():
         assert lik.flags.c_contiguous
@@ -49,8 +50,8 @@ def test_states_major_batches_give_identical_results(network: Network) -> None:
     """A batch given states-major (read in place) gives bit for bit what row-major gives."""
     codes, columns = _codes(network, 3001, seed=1)
     tree = compile_network(network)
-    plain = tree.run(ev.likelihoods(network.cards, codes, columns))
-    major = tree.run(ev.likelihoods(network.cards, codes, columns, states_major=True))
+    plain = tree.run(_likelihoods.likelihoods(network.cards, codes, columns))
+    major = tree.run(_likelihoods.likelihoods(network.cards, codes, columns, states_major=True))
     np.testing.assert_array_equal(major.log_evidence, plain.log_evidence)
     for v, values in plain.marginals.items():
         np.testing.assert_array_equal(major.marginals[v], values)
@@ -60,7 +61,7 @@ def test_kernels_with_scratch_arrays_give_identical_outputs(network: Network) ->
     """Every kernel step of a plan gives bit for bit the same totals and outputs whether its
     products go to reused scratch arrays (normalised in place) or to fresh ones."""
     codes, columns = _codes(network, 700, seed=2)
-    likelihoods = ev.likelihoods(network.cards, codes, columns)
+    likelihoods = _likelihoods.likelihoods(network.cards, codes, columns)
     tree = compile_network(network)
     plan = tree._plan(tuple(likelihoods), tuple(range(len(network.cards))))
     slots: list[FloatArray] = [np.ascontiguousarray(lik.T) for lik in likelihoods.values()]
@@ -86,7 +87,7 @@ def _blank_and_near(tree: JunctionTree, network: Network) -> tuple[dict[int, Flo
     so weak that log P(e) is within 1e-6 of 0 (it is not blank); and that row's index."""
     codes, columns = _codes(network, 1000, seed=3)
     codes[::5] = ev.UNOBSERVED
-    likelihoods = ev.likelihoods(network.cards, codes, columns)
+    likelihoods = _likelihoods.likelihoods(network.cards, codes, columns)
     near = 1
     for lik in likelihoods.values():
         lik[near] = 1.0

@@ -23,7 +23,7 @@ import syncdx
 from syncdx import InputError, Model, cli, score_file
 from syncdx.batch import _numbers, _writer
 from syncdx.batch._numbers import MAX_PRECISION, check_precision, fixed_run, fixed_text
-from syncdx.diagnosis._evidence import unique_rows
+from syncdx.diagnosis._rows import unique_rows
 
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
 

@@ -8,7 +8,7 @@ import pytest
 import syncdx
 from syncdx import EvidenceError, ImpossibleEvidenceError, Model
 from syncdx._counts import count
-from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _rows
 from syncdx.diagnosis._repairs import failure_evidence, fix_probabilities, not_fixed
 
 #: A cause pinned present, and soft evidence that rules "present" out.
@@ -83,8 +83,8 @@ def test_unknown_action_is_one_evidence_error(sync: Model) -> None:
 def test_distinct_rows_with_cards_give_stable_keys() -> None:
     """With the cards fixed, a row's key is the same in every call; inverse rebuilds the rows."""
     codes = np.array([[0, 1], [1, -1], [0, 1], [-1, -1]], dtype=np.int16)
-    whole = ev.distinct_rows(codes, [2, 2])
-    part = ev.distinct_rows(codes[1:2], [2, 2])
+    whole = _rows.distinct_rows(codes, [2, 2])
+    part = _rows.distinct_rows(codes[1:2], [2, 2])
     np.testing.assert_array_equal(whole.rows[whole.inverse], codes)
     assert whole.keys is not None
     assert part.keys is not None

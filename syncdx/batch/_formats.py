@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _columns
 from syncdx.errors import InputError, MissingExtraError
 
 STDIO = "-"
@@ -65,4 +65,4 @@ def check_columns(columns: tuple[str, ...], path: str | None) -> None:
     """InputError if a column name appears twice or two are unnamed (`path` None: a frame)."""
     file = None if path is None else label(path)
     line = 1 if path is not None and table_format(path) == "csv" else None
-    ev.check_column_names(columns, file=file, line=line)
+    _columns.check_column_names(columns, file=file, line=line)

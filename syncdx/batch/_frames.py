@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx.batch._arrow import ScoredTable, encode_arrow
+from syncdx.diagnosis import _columns
 from syncdx.diagnosis import _evidence as ev
 from syncdx.network._network import Variable
 
@@ -74,7 +75,7 @@ class PandasFrame:
         return len(self.data)
 
     def codes(self, variable: Variable, name: str, unknown: frozenset[str]) -> ev.CodeArray:
-        return ev.encode_column(variable, self.data[name], unknown)
+        return _columns.encode_column(variable, self.data[name], unknown)
 
     def cells(self, name: str, rows: IntArray) -> ObjectArray:
         return np.asarray(self.data[name].to_numpy()[rows], dtype=object)

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.network._network import FloatArray
 
@@ -76,7 +77,7 @@ def infer_patterns(
     targets = tuple(model.network.index[c] for c in model.causes)
     # the rows are distinct already: `infer` directly, not `infer_codes` (which would look
     # for repeats again and copy every marginal back through an identity gather)
-    likelihoods = ev.likelihoods(model.network.cards, codes, columns, states_major=True)
+    likelihoods = _likelihoods.likelihoods(model.network.cards, codes, columns, states_major=True)
     if likelihoods and len(codes):
         result = model.infer(likelihoods, targets)
     else:  # no evidence at all: `infer` cannot tell the number of rows

@@ -46,6 +46,7 @@ from syncdx.batch._frames import (
     Scores,
 )
 from syncdx.batch._patterns import Memo, Numbers, infer_patterns
+from syncdx.diagnosis import _columns, _rows
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import ImpossibleEvidenceError, InputError, InputWarning
@@ -219,7 +220,7 @@ class Scorer:
     ) -> tuple[ev.CodeArray, IntArray, Numbers]:
         """The distinct rows of `codes`, each row's distinct row, and their (memoised) numbers."""
         cards = self.model.network.cards
-        rows = ev.distinct_rows(codes, [cards[c] for c in columns])
+        rows = _rows.distinct_rows(codes, [cards[c] for c in columns])
         unique, inverse, distinct = rows.rows, rows.inverse, rows.keys
         if distinct is None:
             if not len(unique):  # one blank row to infer when there are no rows
@@ -283,9 +284,9 @@ def _observation_columns(
     names: Sequence[str], observations: Sequence[str], file: str | None
 ) -> dict[str, str]:
     """{column: observation} for the columns of `names` that name an observation."""
-    found = ev.column_nodes(names, observations, file)
+    found = _columns.column_nodes(names, observations, file)
     if not found:
-        raise ev.no_columns(names, observations, "an observation", file)
+        raise _columns.no_columns(names, observations, "an observation", file)
     return found
 
 

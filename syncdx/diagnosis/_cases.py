@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from syncdx._counts import count
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods, _rows
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import EvidenceError
 from syncdx.network._network import FloatArray, Network
@@ -219,9 +220,9 @@ def _confirmed(
     if several.size:
         network = diagnoser.network
         columns = tuple(network.index[o] for o in diagnoser.observations)
-        distinct = ev.distinct_rows(states[np.ix_(np.array(columns), several)].T)
+        distinct = _rows.distinct_rows(states[np.ix_(np.array(columns), several)].T)
         result = diagnoser.infer(
-            ev.likelihoods(network.cards, distinct.rows, columns), diagnoser.cause_index
+            _likelihoods.likelihoods(network.cards, distinct.rows, columns), diagnoser.cause_index
         )
         probabilities = diagnoser.cause_probabilities(result)[distinct.inverse]
         weights: FloatArray = np.where(present[:, several].T, probabilities, -np.inf)

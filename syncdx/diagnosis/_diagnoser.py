@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from syncdx._ranking import descending_row
+from syncdx.diagnosis import _columns, _likelihoods, _rows, _soft
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.inference._conflict import smallest_conflict
@@ -159,11 +160,11 @@ class Diagnoser:
         import pandas as pd
 
         check_frame(frame)
-        ev.check_column_names(tuple(str(c) for c in frame.columns))
-        encoded = ev.encode_frame(self._network, frame)
+        _columns.check_column_names(tuple(str(c) for c in frame.columns))
+        encoded = _columns.encode_frame(self._network, frame)
         if not encoded.columns:
             nodes = self._network.ids()
-            raise ev.no_columns(list(frame.columns), nodes, "an observation or a cause")
+            raise _columns.no_columns(list(frame.columns), nodes, "an observation or a cause")
         _raise_first_invalid(self._network, frame, encoded)
         result = self.infer_codes(encoded.codes, encoded.columns, self._cause_index)
         bad = np.flatnonzero(~result.possible)
@@ -193,8 +194,8 @@ class Diagnoser:
         self, codes: ev.CodeArray, columns: tuple[int, ...], targets: Sequence[int] | None
     ) -> Result:
         """`infer` on rows of state codes, computing each distinct row once."""
-        distinct = ev.distinct_rows(codes)
-        likelihoods = ev.likelihoods(self._network.cards, distinct.rows, columns)
+        distinct = _rows.distinct_rows(codes)
+        likelihoods = _likelihoods.likelihoods(self._network.cards, distinct.rows, columns)
         result = self.infer(likelihoods, targets)
         inverse = distinct.inverse
         return Result(
@@ -228,7 +229,7 @@ class Diagnoser:
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
     ) -> dict[int, FloatArray]:
         """One case's evidence as (1, states) likelihood arrays, for `infer`."""
-        return ev.case_likelihoods(self._network, evidence, soft)
+        return _likelihoods.case_likelihoods(self._network, evidence, soft)
 
     def _query(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, targets: Sequence[int]
@@ -262,7 +263,7 @@ class Diagnoser:
         found, shown = {}, []
         for name in conflict:
             said = [f"{name}={hard[name]}"] if name in hard else []
-            said += [ev.describe_soft(name, weights[name])] if name in weights else []
+            said += [_soft.describe_soft(name, weights[name])] if name in weights else []
             found[name] = hard.get(name) or said[0]
             shown.append(" and ".join(said))
         return ImpossibleEvidenceError(found, row=row, shown=shown)
@@ -279,7 +280,9 @@ def check_frame(frame: object) -> None:
         )
 
 
-def _raise_first_invalid(network: Network, frame: pd.DataFrame, encoded: ev.EncodedFrame) -> None:
+def _raise_first_invalid(
+    network: Network, frame: pd.DataFrame, encoded: _columns.EncodedFrame
+) -> None:
     invalid = encoded.invalid
     if not invalid.any():
         return

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from syncdx._counts import count
-from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods
 from syncdx.diagnosis._explain_display import explanation_html, explanation_text
 from syncdx.diagnosis._findings import Finding, stacked_likelihoods
 from syncdx.diagnosis._triage import Conflict, conflict_masks, triage
@@ -137,7 +137,7 @@ def _pass(
     index, normal = cause
     side = np.ones((len(all_masks), network.cards[index]))
     side[:rows, normal] = 0.0  # H: the cause is present
-    side[rows : 2 * rows] = ev.one_hot(network.cards[index], normal)  # not H
+    side[rows : 2 * rows] = _likelihoods.one_hot(network.cards[index], normal)  # not H
     likelihoods[index] = likelihoods[index] * side if index in likelihoods else side
     log_z = model.infer(likelihoods, ()).log_evidence
     return log_z[:rows], log_z[rows : 2 * rows], log_z[2 * rows :]

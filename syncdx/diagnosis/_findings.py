@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods, _soft
 from syncdx.diagnosis._repairs import failure_evidence
 from syncdx.network._network import FloatArray, Network
 
@@ -42,15 +43,15 @@ def answer_finding(network: Network, node: str, state: object) -> Finding | None
     if code == ev.UNOBSERVED:
         return None
     index = network.index[variable.id]
-    weights = ev.one_hot(variable.card, code)[0]
+    weights = _likelihoods.one_hot(variable.card, code)[0]
     return Finding(variable.id, "answer", variable.states[code], variable.text, ((index, weights),))
 
 
 def soft_finding(network: Network, node: str, weights: Mapping[str, float]) -> Finding:
     """Soft evidence on `node` as a finding (checked as `Model.posterior` checks it)."""
     variable = ev.node(network, node)
-    (index, vector), *_ = ev.encode_soft(network, {variable.id: weights}).items()
-    if isinstance(weights, ev.Reported):
+    (index, vector), *_ = _soft.encode_soft(network, {variable.id: weights}).items()
+    if isinstance(weights, _soft.Reported):
         shown = weights.reason
     else:
         shown = "soft: " + ", ".join(
@@ -63,7 +64,7 @@ def failed_finding(network: Network, action: str) -> Finding:
     """The finding "`action` was tried and did not fix the problem"."""
     found = network.action(action)
     soft = failure_evidence(network, [action])
-    likelihoods = tuple(ev.encode_soft(network, soft).items())
+    likelihoods = tuple(_soft.encode_soft(network, soft).items())
     return Finding(found.id, "failed", NOT_FIXED, found.text or found.id, likelihoods)
 
 

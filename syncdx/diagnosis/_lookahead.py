@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from syncdx._ranking import descending, relative_tie
-from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods
 from syncdx.diagnosis._beliefs import Key, beliefs
 from syncdx.diagnosis._faults import FaultSets, IntArray
 from syncdx.diagnosis._recommend import Layout, question_cost
@@ -277,7 +277,7 @@ class Search:
         for row, (_, k, state) in enumerate(columns):
             v = questions[k]
             rows.setdefault(v, np.ones((len(columns), cards[v])))
-            rows[v][row] = rows[v][row] * ev.one_hot(cards[v], state)[0]
+            rows[v][row] = rows[v][row] * _likelihoods.one_hot(cards[v], state)[0]
         return rows
 
 

@@ -74,6 +74,7 @@ import numpy as np
 
 from syncdx._ranking import descending
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods
 from syncdx.diagnosis._display import probability_table
 from syncdx.diagnosis._faults import MAX_FAULTS, fault_sets
 from syncdx.diagnosis._lookahead import Look, Rows, Search
@@ -179,7 +180,7 @@ def plan(
         ),
     )
     search = Search.of(model, repairs, layout, fault_sets(len(model.causes), MAX_FAULTS))
-    base = ev.case_likelihoods(network, evidence, soft)
+    base = _likelihoods.case_likelihoods(network, evidence, soft)
     stay = _stay(model, failed)
     with one_blas_thread():  # small products: BLAS threads only wait on each other
         return _step(search, base, stay, posterior)
@@ -212,7 +213,7 @@ def _posterior(
 ) -> FloatArray:
     """(causes,) P(present | e), failures as soft evidence; raises for impossible evidence."""
     belief = with_failures(model.network, soft, failed)
-    likelihoods = ev.case_likelihoods(model.network, evidence, belief)
+    likelihoods = _likelihoods.case_likelihoods(model.network, evidence, belief)
     result = model.infer(likelihoods, [model.network.index[c] for c in model.causes])
     if not result.possible[0]:
         raise model.impossible(evidence, belief)

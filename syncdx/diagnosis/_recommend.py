@@ -30,6 +30,7 @@ import numpy as np
 from syncdx._counts import count
 from syncdx._ranking import best, descending
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods, _rows
 from syncdx.network._network import FloatArray, Network
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ def recommend(
         raise ValueError(f"by must be one of {RANKINGS}, got {by!r}")
     k = None if k is None else count(k, "k")
     network = model.network
-    likelihoods = ev.case_likelihoods(network, evidence, soft)
+    likelihoods = _likelihoods.case_likelihoods(network, evidence, soft)
     layout = Layout.of(network, _candidates(model, evidence, candidates))
     look = answer_outcomes(model, likelihoods, 1, layout)
     if not look.possible[0]:
@@ -245,7 +246,7 @@ def next_questions(
     codes = np.asarray(codes, dtype=np.int16).reshape(len(codes), len(columns))
     if not len(codes):
         return [], np.zeros(0)
-    distinct = ev.distinct_rows(codes)
+    distinct = _rows.distinct_rows(codes)
     unique, inverse = distinct.rows, distinct.inverse
     step = max(1, CHUNK_ROWS // (1 + layout.size))
     parts = [
@@ -264,7 +265,7 @@ def _row_gains(
     criterion: Criterion,
 ) -> FloatArray:
     """(rows, 1 + questions) gains, the first column for asking nothing: 0, or NaN if impossible."""
-    likelihoods = ev.likelihoods(model.network.cards, codes, columns)
+    likelihoods = _likelihoods.likelihoods(model.network.cards, codes, columns)
     look = answer_outcomes(model, likelihoods, len(codes), layout)
     gain = information_gain(look, layout, criterion)
     position = {q: k for k, q in enumerate(layout.questions)}

@@ -25,6 +25,7 @@ import numpy as np
 
 from syncdx._ranking import TIE
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _soft
 from syncdx.diagnosis._faults import FaultSets, IntArray
 from syncdx.network._network import Action, FloatArray, Network
 
@@ -100,13 +101,13 @@ def failure_evidence(network: Network, failed: Iterable[str]) -> dict[str, dict[
     return weights
 
 
-def described_failures(network: Network, failed: Iterable[str]) -> dict[str, ev.Reported]:
+def described_failures(network: Network, failed: Iterable[str]) -> dict[str, _soft.Reported]:
     """`failure_evidence`, each cause's weights naming the actions that did not fix it."""
     failed = tuple(failed)
     causes = network.ids("cause")
     fixing = {a: fix_probabilities(network.action(a), causes) for a in failed}
     return {
-        cause: ev.Reported(
+        cause: _soft.Reported(
             weights,
             " and ".join(a for a in fixing if fixing[a][causes.index(cause)] > 0)
             + " did not fix it",
@@ -129,7 +130,7 @@ def combine_soft(
     """Soft evidence of both: the weights of a node in both multiplied state by state, any
     other node's weights as given (a `Reported` reason stays). `first` may spell states as
     answers are spelled, and is checked as soft evidence is; `second` uses the model's names."""
-    ev.encode_soft(network, first)  # an EvidenceError in the user's own terms if it is bad
+    _soft.encode_soft(network, first)  # an EvidenceError in the user's own terms if it is bad
     out: dict[str, Mapping[str, float]] = dict(first or {})
     for node, weights in second.items():
         if node in out:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from syncdx.diagnosis import _columns
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import EvidenceError, InputError
@@ -61,13 +62,13 @@ class Cases:
 def read_cases(diagnoser: Diagnoser, frame: pd.DataFrame) -> Cases:
     """The answers and truth of every row of `frame` (errors name the row and column)."""
     network = diagnoser.network
-    observed = ev.column_nodes([str(c) for c in frame.columns], diagnoser.observations)
+    observed = _columns.column_nodes([str(c) for c in frame.columns], diagnoser.observations)
     if not observed:
-        raise ev.no_columns(list(frame.columns), diagnoser.observations, "an observation")
+        raise _columns.no_columns(list(frame.columns), diagnoser.observations, "an observation")
     labels = {str(c): c for c in frame.columns}
     codes = np.full((len(frame), len(observed)), ev.UNOBSERVED, dtype=np.int16)
     for j, (name, node) in enumerate(observed.items()):
-        codes[:, j] = ev.encode_column(
+        codes[:, j] = _columns.encode_column(
             network.variable(node), frame[labels[name]], ev.words(network)
         )
         _check_codes(diagnoser, frame, labels[name], node, codes[:, j])

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods, _rows
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.learn._cases import Cases, known_causes, read_cases
 from syncdx.learn._estep import Counts, Patterns, expected_counts
@@ -204,12 +204,12 @@ def _patterns_of(diagnoser: Diagnoser, read: Cases) -> Patterns:
     """`_patterns` of cases already read."""
     present = known_causes(read)
     codes = np.concatenate([read.codes, present.astype(np.int16)], axis=1)
-    distinct = ev.distinct_rows(codes)
+    distinct = _rows.distinct_rows(codes)
     unique, inverse = distinct.rows, distinct.inverse
     weights = np.bincount(inverse, minlength=len(unique)).astype(np.float64)
     network = diagnoser.network
     width = len(read.columns)
-    likelihoods = ev.likelihoods(network.cards, unique[:, :width], read.columns)
+    likelihoods = _likelihoods.likelihoods(network.cards, unique[:, :width], read.columns)
     for k, v in enumerate(diagnoser.cause_index):
         flags = unique[:, width + k]
         if (flags < 0).all():

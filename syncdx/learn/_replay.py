@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis import _likelihoods
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.diagnosis._recommend import Layout, answer_outcomes, information_gain, question_cost
 from syncdx.network._network import FloatArray
@@ -49,7 +50,7 @@ def replay(
     reached = np.zeros(len(truth), dtype=bool)
     active = np.arange(len(truth))
     while active.size:
-        likelihoods = ev.likelihoods(network.cards, asked[active], layout.questions)
+        likelihoods = _likelihoods.likelihoods(network.cards, asked[active], layout.questions)
         look = answer_outcomes(diagnoser, likelihoods, len(active), layout)
         first = np.argmax(look.present, axis=1)
         top = look.present[np.arange(len(active)), first]

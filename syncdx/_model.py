@@ -212,11 +212,16 @@ class Model:
         return self._fit_result
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model as a YAML model file (structure, texts, costs and sources kept;
-        after a fit, each learned number with `learned: {cases, from, interval}`)."""
+        """Write the model as a YAML model file (structure, texts, costs, sources and "don't
+        know" words kept; after a fit, each learned number with `learned: {cases, from,
+        interval}`)."""
         from syncdx.network._writer import write_yaml_model
 
-        write_yaml_model(self._learned_document(), path)
+        document = dict(self._learned_document())
+        document.pop("unknown_words", None)
+        if self.network.unknown_words is not None:  # the model's "don't know" words go with it
+            document["unknown_words"] = sorted(self.network.unknown_words)
+        write_yaml_model(document, path)
 
     def _learn(
         self, cases: pd.DataFrame, confidence: float, max_iter: int, tol: float, *, sequential: bool

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -188,3 +190,26 @@ def test_a_models_words_are_its_own() -> None:
     with pytest.raises(EvidenceError):
         other.posterior({"o0": "maybe"})
     assert other.posterior({"o0": "IDK"}).equals(model.posterior())
+
+
+@pytest.mark.parametrize("words", [["idk", "Don\u2019t  Know"], []])
+def test_a_saved_model_keeps_its_words(tmp_path: Path, words: list[str]) -> None:
+    """`Model.save` writes the model's "don't know" words (`unknown_words:` in the YAML file,
+    an empty list for none) and loading the file gives them back; a model on the default
+    words writes none, so it keeps following the default."""
+    path = tmp_path / "model.yaml"
+    syncdx.load_model().with_unknown_words(words).save(path)
+    loaded = syncdx.load_model(path)
+    assert loaded.unknown_words == ev.word_set(words)
+    syncdx.load_model(path).with_unknown_words(None).save(path)
+    assert "unknown_words" not in path.read_text(encoding="utf-8")
+    assert syncdx.load_model(path).unknown_words == ev.UNKNOWN_WORDS
+
+
+def test_unknown_words_in_a_model_file_must_be_a_list_of_words(tmp_path: Path) -> None:
+    """A model file whose `unknown_words` is not a list of text is refused, naming the key."""
+    path = tmp_path / "model.yaml"
+    syncdx.load_model().save(path)
+    path.write_text(path.read_text(encoding="utf-8") + "unknown_words: idk\n", encoding="utf-8")
+    with pytest.raises(syncdx.ModelError, match=r"unknown_words.*list of words"):
+        syncdx.load_model(path)

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx.errors import EvidenceError
-from syncdx.network._network import Network, Variable
+from syncdx.network._network import Network, Variable, unknown_key
 
 if TYPE_CHECKING:  # pandas is imported where tables are read, to keep `import syncdx` fast
     import pandas as pd
@@ -139,11 +139,6 @@ def words(network: Network) -> frozenset[str]:
     `UNKNOWN_WORDS`)."""
     chosen = network.unknown_words
     return UNKNOWN_WORDS if chosen is None else chosen
-
-
-def unknown_key(text: str) -> str:
-    """A "don't know" word as compared: case and runs of blanks ignored, ’ read as '."""
-    return " ".join(text.replace("\u2019", "'").casefold().split())
 
 
 def word_set(chosen: str | Iterable[str] | None) -> frozenset[str]:

@@ -43,6 +43,7 @@ from syncdx.network._network import (
     Role,
     Variable,
     topological_order,
+    unknown_key,
 )
 
 __all__ = ["parse_model", "read_yaml_document", "read_yaml_model"]
@@ -149,7 +150,18 @@ def parse_model(document: Entry, *, file: str | None = None) -> Network:
         title=read_text(ctx, top, "title", None),
         documents=MappingProxyType(documents),
         file=file,
+        unknown_words=_unknown_words(ctx, top.get("unknown_words")),
     )
+
+
+def _unknown_words(ctx: Context, raw: object) -> frozenset[str] | None:
+    """The model's "don't know" answers as compared (`unknown_key`); None when not given."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(word, str) for word in raw):
+        message = f"must be a list of words such as ['?', \"don't know\"], got {shown(raw)}"
+        raise ctx.error(message, None, "unknown_words")
+    return frozenset(key for key in map(unknown_key, raw) if key)
 
 
 def _check_version(ctx: Context, version: object) -> None:

@@ -25,7 +25,9 @@ _PROVENANCE = frozenset({"source", "assumption"})
 LEARNING = frozenset({"confidence", "frozen", "learned"})
 _NODE = _PROVENANCE | {"id", "states", "parents", "confidence", "frozen", *TABLE_KINDS}
 _KEYS: dict[str, frozenset[str]] = {
-    "model": frozenset({"syncdx_model", "name", "title", "documents", "actions", *SECTIONS}),
+    "model": frozenset(
+        {"syncdx_model", "name", "title", "documents", "unknown_words", "actions", *SECTIONS}
+    ),
     "cause": _PROVENANCE | LEARNING | {"id", "text", "prior"},
     "observation": _NODE | {"question", "cost"},
     "hidden": _NODE | {"text"},

@@ -254,6 +254,11 @@ def _positive_minutes(cost: float) -> bool:
     return math.isfinite(cost) and cost > 0
 
 
+def unknown_key(text: str) -> str:
+    """A "don't know" word as compared: case and runs of blanks ignored, ’ read as '."""
+    return " ".join(text.replace("\u2019", "'").casefold().split())
+
+
 def cause_column(cause: str) -> str:
     """The column batch scoring fills with P(cause present)."""
     return f"p_{cause}"

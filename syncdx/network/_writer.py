@@ -45,6 +45,8 @@ def document_of(network: Network) -> dict[str, Any]:
         document["title"] = network.title
     if network.documents:
         document["documents"] = {key: {"title": t} for key, t in network.documents.items()}
+    if network.unknown_words is not None:
+        document["unknown_words"] = sorted(network.unknown_words)
     sections: dict[str, list[dict[str, Any]]] = {"causes": [], "observations": [], "hidden": []}
     for i, variable in enumerate(network.variables):
         entry: dict[str, Any] = {"id": variable.id}

@@ -167,7 +167,7 @@ class RowPass:
         kernel = self._beliefs.get(group)
         if kernel is None:
             kernel = self._belief_kernel(group)
-        total, values = kernel(x, walk.fixed(clique, -1) if kernel.axes and walk.hard else ())
+        total, values = kernel(x, walk.fixed(clique) if kernel.axes and walk.hard else ())
         for var, start, stop in group.columns:
             out[var] = values[None, start:stop]
         return acc + log(total, self._tree.tiny)
@@ -224,16 +224,13 @@ class _Walk:
         self.vectors, self.key, self.mask, self.hard = vectors, key, mask, hard
         self.computed = self.depth = 0
 
-    def fixed(self, clique: int, side: int) -> Fixed:
-        """(axis, state) of each of the clique's variables with a hard finding homed on `side`
-        (a clique mask; -1 for all): the clique's live inputs are zero off that state, since
-        the finding reaches it through cliques holding the variable."""
-        position, home = self.rows.position(clique), self.tree.home
-        return tuple(
-            (position[v], state)
-            for v, state in self.hard.items()
-            if v in position and side >> home[v] & 1
-        )
+    def fixed(self, clique: int) -> Fixed:
+        """(axis, state) of each of the clique's variables with a hard finding: a belief's
+        inputs are zero off that state, and a message's are too or its receiver's are (see
+        `_field`), and whatever the row computes from either meets the finding before the
+        variable is summed out (the cliques holding a variable are connected)."""
+        position = self.rows.position(clique)
+        return tuple((position[v], state) for v, state in self.hard.items() if v in position)
 
     def product(self, homed: Homed, senders: Senders) -> tuple[Factors, float]:
         """The product of a clique's live inputs (its own evidence, then messages with evidence
@@ -256,7 +253,7 @@ class _Walk:
             if side & mask:
                 field = link.field
                 if field is None:
-                    field = link.field = fields(self.tree.home, side, _TOKEN_BITS)
+                    field = _field(self.tree, link)
                 masked = key & field
                 entry = link.memo.get(masked)
                 if entry is None:
@@ -287,10 +284,10 @@ class _Walk:
         x, acc = self.product(link.homed, senders)
         self.depth -= 1
         kernel = link.kernel
-        if kernel is None:
-            kernel = link.kernel = _message_kernel(self.tree, link.edge)
-        fixed = self.fixed(link.edge[0], link.side) if kernel.axes and self.hard else ()
-        total, ratio = kernel(x, fixed)
+        assert kernel is not None, "built with the link's field"
+        # every hard finding in the sending clique: homed behind it, or in the separator
+        # (then part of the memo key: see `_field`)
+        total, ratio = kernel(x, self.fixed(link.edge[0]) if kernel.axes and self.hard else ())
         entry = link.memo[masked] = ratio, acc + log(total, self.tree.tiny) - link.prior_log
         self.computed += 1
         return entry
@@ -307,7 +304,7 @@ class _Walk:
             for side, sender, _ in senders:
                 if side & self.mask:
                     if sender.field is None:
-                        sender.field = fields(self.tree.home, side, _TOKEN_BITS)
+                        _field(self.tree, sender)
                     if self.key & sender.field not in sender.memo:
                         missing.append((sender, self.key & sender.field))
             if missing:
@@ -354,6 +351,24 @@ def _spreads(
     if ordered and math.prod(cards[v] for v in clique) >= BROADCAST_ENTRIES:
         return [tuple(cards[v] if v in scope else 1 for v in clique) for scope in scopes]
     return [spread(cards, clique, scope) for scope in scopes]
+
+
+def _field(tree: Cliques, link: _Link) -> int:
+    """Set (and return) the link's field, the bits of a row's evidence key its message depends
+    on, and its kernel: the tokens of the variables homed on the sending side and, where the
+    kernel reads a large table (sliced at every hard finding in the clique), of the
+    separator's variables too. A finding homed on the receiving side is in the separator;
+    the message is then exact only at its state, which is all the receiver reads, but it
+    must not be reused for another row."""
+    if link.kernel is None:
+        link.kernel = _message_kernel(tree, link.edge)
+    field = fields(tree.home, link.side, _TOKEN_BITS)
+    if link.kernel.axes:
+        ones = (1 << _TOKEN_BITS) - 1
+        for v in tree.separators[link.edge]:
+            field |= ones << (v * _TOKEN_BITS)
+    link.field = field
+    return field
 
 
 def _message_kernel(tree: Cliques, edge: tuple[int, int]) -> RowKernel:

@@ -303,10 +303,11 @@ class _Walk:
             missing = []
             for side, sender, _ in senders:
                 if side & self.mask:
-                    if sender.field is None:
-                        _field(self.tree, sender)
-                    if self.key & sender.field not in sender.memo:
-                        missing.append((sender, self.key & sender.field))
+                    field = sender.field
+                    if field is None:
+                        field = _field(self.tree, sender)
+                    if self.key & field not in sender.memo:
+                        missing.append((sender, self.key & field))
             if missing:
                 stack += missing
             else:

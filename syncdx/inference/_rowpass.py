@@ -13,6 +13,14 @@ flat gather and product beat broadcasting over many small axes), so one `RowKern
 is that ratio and `acc`: the log of the message's scale factor and of those of the live
 messages beyond it, each relative to the prior's, so that log P(e) = inward_log[first target
 clique] + acc of its belief. Caches are emptied when full.
+
+Hard findings slice large tables (as pyAgrum reduces each potential to the observed states): a
+large clique holding a variable with a hard finding reads its table only at the finding's
+state. A belief's inputs are zero elsewhere; so are a message's when the finding is homed
+behind it; when it is homed on the receiving side (the variable is then in the separator) the
+message is exact only at that state, which is all the row ever reads of it (the cliques
+holding a variable are connected, so the finding meets it before the variable is summed out),
+and the separator's variables join the message's memo key (`_field`).
 """
 
 from __future__ import annotations

@@ -206,7 +206,7 @@ def _sliced_sums(
         if all(cut[a].stop is None for a in kept):
             full.append(out)
             continue
-        spread = np.zeros([table.shape[a] for a in kept])
+        spread = np.zeros([table.shape[a] for a in kept], dtype=out.dtype)
         spread[tuple(cut[a] for a in kept)] = out.reshape(
             [table.shape[a] if cut[a].stop is None else 1 for a in kept]
         )

@@ -33,6 +33,10 @@ BROADCAST_ENTRIES = 1 << 15
 _DENSE_TARGET_ENTRIES = 1 << 19
 
 
+#: (axis, state) pairs of a single-row input that is zero off one state of each axis.
+Fixed = tuple[tuple[int, int], ...]
+
+
 class Scratch(Protocol):
     """Where a batched step takes its large temporary arrays from and hands them back."""
 
@@ -112,13 +116,19 @@ class RowKernel:
     axes: tuple[tuple[int, ...], ...] = ()  # for a large table: per output, the axes summed away
     scale: FloatArray = field(default_factory=lambda: np.ones(1))  # multiplies those outputs
 
-    def __call__(self, x: FloatArray | tuple[FloatArray, ...]) -> tuple[float, FloatArray]:
+    def __call__(
+        self, x: FloatArray | tuple[FloatArray, ...], fixed: Fixed = ()
+    ) -> tuple[float, FloatArray]:
         """The row's total and its flat outputs divided by it (NaN if the total is not positive);
         `x` is flat over the clique's joint states, or (a large table) factors broadcasting over
-        its axes."""
+        its axes. `fixed` (a large table only): (axis, state) pairs where `x` is zero off that
+        state (hard evidence behind it), so only that slice of the table is read."""
         if isinstance(x, tuple) or self.axes:
             factors = x if isinstance(x, tuple) else (x.reshape(self.matrix.shape),)
-            outs = _sums(factors, self.matrix, self.axes)
+            if fixed:
+                outs = _sliced_sums(factors, self.matrix, self.axes, fixed)
+            else:
+                outs = _sums(factors, self.matrix, self.axes)
             total = float(outs[0].sum())
             out = (outs[0] if len(outs) == 1 else np.concatenate(outs)) * self.scale
         else:
@@ -162,13 +172,46 @@ def _sums(
         y = math.prod(factors, start=table)
         return [np.add.reduce(y, axis=summed).ravel() for summed in axes]
     every = string.ascii_letters[: table.ndim]
-    inputs = ",".join([every] * (len(factors) + 1))
+    # each factor over its own axes only: einsum runs ~1.5x faster without broadcast axes
+    subscripts = ["".join(every[a] for a, n in enumerate(f.shape) if n > 1) for f in factors]
+    operands = [f.reshape([n for n in f.shape if n > 1]) for f in factors]
+    inputs = ",".join([*subscripts, every])
     kept = ["".join(every[a] for a in range(table.ndim) if a not in s) for s in axes]
     if len(axes) < 3 or any(len(k) != 1 for k in kept):
-        return [np.einsum(f"{inputs}->{k}", *factors, table).ravel() for k in kept]
+        return [np.einsum(f"{inputs}->{k}", *operands, table).ravel() for k in kept]
     wanted = "".join(sorted(set("".join(kept)), key=every.index))
-    marginal = _halves(np.einsum(f"{inputs}->{wanted}", *factors, table))
+    marginal = _halves(np.einsum(f"{inputs}->{wanted}", *operands, table))
     return [marginal[wanted.index(k)] for k in kept]
+
+
+def _sliced_sums(
+    factors: tuple[FloatArray, ...],
+    table: FloatArray,
+    axes: tuple[tuple[int, ...], ...],
+    fixed: Fixed,
+) -> list[FloatArray]:
+    """`_sums` where the product of `factors` is zero off one state of each `fixed` axis: the
+    sums over that slice of the table (views, nothing copied), each output spread back over
+    its full axes with zeros off the fixed states. Exact: the entries left out are zeros."""
+    cut: list[slice] = [slice(None)] * table.ndim
+    for axis, state in fixed:
+        cut[axis] = slice(state, state + 1)
+    sliced = tuple(
+        f[tuple(c if n > 1 else slice(None) for c, n in zip(cut, f.shape))] for f in factors
+    )
+    outs = _sums(sliced, table[tuple(cut)], axes)
+    full = []
+    for summed, out in zip(axes, outs):
+        kept = [a for a in range(table.ndim) if a not in summed]
+        if all(cut[a].stop is None for a in kept):
+            full.append(out)
+            continue
+        spread = np.zeros([table.shape[a] for a in kept], dtype=out.dtype)
+        spread[tuple(cut[a] for a in kept)] = out.reshape(
+            [table.shape[a] if cut[a].stop is None else 1 for a in kept]
+        )
+        full.append(spread.ravel())
+    return full
 
 
 def _halves(y: FloatArray) -> list[FloatArray]:

@@ -13,6 +13,14 @@ flat gather and product beat broadcasting over many small axes), so one `RowKern
 is that ratio and `acc`: the log of the message's scale factor and of those of the live
 messages beyond it, each relative to the prior's, so that log P(e) = inward_log[first target
 clique] + acc of its belief. Caches are emptied when full.
+
+Hard findings slice large tables (as pyAgrum reduces each potential to the observed states): a
+large clique holding a variable with a hard finding reads its table only at the finding's
+state. A belief's inputs are zero elsewhere; so are a message's when the finding is homed
+behind it; when it is homed on the receiving side (the variable is then in the separator) the
+message is exact only at that state, which is all the row ever reads of it (the cliques
+holding a variable are connected, so the finding meets it before the variable is summed out),
+and the separator's variables join the message's memo key (`_field`).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import numpy.typing as npt
 
 from syncdx.inference._kernels import (
     BROADCAST_ENTRIES,
+    Fixed,
     RowKernel,
     clique_table,
     message_row_kernel,
@@ -63,10 +72,11 @@ Entry = tuple[FloatArray, float]
 class _Link:
     """A directed edge as the walk uses it: what its message depends on, and its kernel."""
 
-    __slots__ = ("edge", "field", "homed", "kernel", "memo", "prior_log", "senders")
+    __slots__ = ("edge", "field", "homed", "kernel", "memo", "prior_log", "senders", "side")
 
-    def __init__(self, edge: tuple[int, int], prior_log: float) -> None:
+    def __init__(self, edge: tuple[int, int], prior_log: float, side: int) -> None:
         self.edge = edge
+        self.side = side  # the sending side's clique mask
         self.field: int | None = None  # bits of a row's evidence key on the sending side
         self.prior_log = prior_log
         self.homed: Homed = ()  # the variables homed in the sending clique
@@ -97,18 +107,20 @@ class RowPass:
     def __init__(self, tree: Cliques) -> None:
         self._tree = tree
         links = {
-            edge: _Link(edge, tree.prior_log[edge])
-            for edge in tree.side  # fields on first use: O(variables) each, not all at once
+            edge: _Link(edge, tree.prior_log[edge], side)
+            for edge, side in tree.side.items()  # fields on first use: O(variables) each
         }
         self._links = tuple(links.values())
         self._by_edge = links
-        # a clique's gather indices (clique-sized each) are built on its first single-row use:
-        # built eagerly they were most of a large network's compile time and memory
+        # a clique's variables' positions, and its gather indices (clique-sized each), are
+        # built on its first single-row use: built eagerly they were most of a large network's
+        # compile time and memory
+        self._positions: list[dict[int, int] | None] = [None] * len(tree.cliques)
         self._homed: list[Homed | None] = [None] * len(tree.cliques)
         self._into: list[Senders | None] = [None] * len(tree.cliques)
         self._beliefs: dict[Group, RowKernel] = {}
         self._memoised = 0  # entries in the links' memos
-        self._tokens: dict[tuple[int, bytes], tuple[int, FloatArray]] = {}
+        self._tokens: dict[tuple[int, bytes], tuple[int, FloatArray, int]] = {}
 
     def run(
         self, likelihoods: Mapping[int, FloatArray], groups: Sequence[Group]
@@ -121,12 +133,15 @@ class RowPass:
             self._memoised = 0
             self._tokens.clear()
         vectors: dict[int, FloatArray] = {}
+        hard: dict[int, int] = {}
         key = mask = 0
         for v, likelihood in likelihoods.items():
-            token, vectors[v] = self._intern(v, likelihood)
+            token, vectors[v], state = self._intern(v, likelihood)
+            if state >= 0:
+                hard[v] = state
             key |= token << (v * _TOKEN_BITS)
             mask |= 1 << tree.home[v]
-        walk = _Walk(self, vectors, key, mask)
+        walk = _Walk(self, vectors, key, mask, hard)
         first = groups[0] if groups else Group(tree.home[next(iter(vectors))], ())
         out: dict[int, FloatArray] = {}
         log_z = tree.inward_log[first.clique] + self._belief(walk, first, out)
@@ -160,7 +175,7 @@ class RowPass:
         kernel = self._beliefs.get(group)
         if kernel is None:
             kernel = self._belief_kernel(group)
-        total, values = kernel(x)
+        total, values = kernel(x, walk.fixed(clique) if kernel.axes and walk.hard else ())
         for var, start, stop in group.columns:
             out[var] = values[None, start:stop]
         return acc + log(total, self._tree.tiny)
@@ -176,27 +191,54 @@ class RowPass:
         )
         return kernel
 
-    def _intern(self, var: int, likelihood: FloatArray) -> tuple[int, FloatArray]:
-        """A small number (1, 2, ...) standing for this likelihood vector of `var`, and the
-        vector (flat, a copy: the caller may reuse its array)."""
+    def position(self, clique: int) -> dict[int, int]:
+        """Each of the clique's variables' axis in its table (built on first use)."""
+        position = self._positions[clique]
+        if position is None:
+            own = self._tree.cliques[clique]
+            position = self._positions[clique] = {v: a for a, v in enumerate(own)}
+        return position
+
+    def _intern(self, var: int, likelihood: FloatArray) -> tuple[int, FloatArray, int]:
+        """A small number (1, 2, ...) standing for this likelihood vector of `var`, the vector
+        (flat, a copy: the caller may reuse its array), and its one non-zero state (hard
+        evidence) or -1."""
         vector = np.asarray(likelihood, dtype=np.float64)
         key = (var, vector.tobytes())
         interned = self._tokens.get(key)
         if interned is None:
-            interned = self._tokens[key] = len(self._tokens) + 1, vector.ravel().copy()
+            flat = vector.ravel().copy()
+            nonzero = np.flatnonzero(flat)
+            state = int(nonzero[0]) if nonzero.size == 1 else -1
+            interned = self._tokens[key] = len(self._tokens) + 1, flat, state
         return interned
 
 
 class _Walk:
-    """One row's walk: its evidence vectors, evidence key and evidence clique mask, and how
-    many messages it computed."""
+    """One row's walk: its evidence vectors, evidence key and evidence clique mask, its hard
+    findings' states, and how many messages it computed."""
 
-    __slots__ = ("computed", "depth", "key", "mask", "rows", "tree", "vectors")
+    __slots__ = ("computed", "depth", "hard", "key", "mask", "rows", "tree", "vectors")
 
-    def __init__(self, rows: RowPass, vectors: dict[int, FloatArray], key: int, mask: int) -> None:
+    def __init__(
+        self,
+        rows: RowPass,
+        vectors: dict[int, FloatArray],
+        key: int,
+        mask: int,
+        hard: dict[int, int],
+    ) -> None:
         self.rows, self.tree = rows, rows._tree
-        self.vectors, self.key, self.mask = vectors, key, mask
+        self.vectors, self.key, self.mask, self.hard = vectors, key, mask, hard
         self.computed = self.depth = 0
+
+    def fixed(self, clique: int) -> Fixed:
+        """(axis, state) of each of the clique's variables with a hard finding: a belief's
+        inputs are zero off that state, and a message's are too or its receiver's are (see
+        `_field`), and whatever the row computes from either meets the finding before the
+        variable is summed out (the cliques holding a variable are connected)."""
+        position = self.rows.position(clique)
+        return tuple((position[v], state) for v, state in self.hard.items() if v in position)
 
     def product(self, homed: Homed, senders: Senders) -> tuple[Factors, float]:
         """The product of a clique's live inputs (its own evidence, then messages with evidence
@@ -219,7 +261,7 @@ class _Walk:
             if side & mask:
                 field = link.field
                 if field is None:
-                    field = link.field = fields(self.tree.home, side, _TOKEN_BITS)
+                    field = _field(self.tree, link)
                 masked = key & field
                 entry = link.memo.get(masked)
                 if entry is None:
@@ -250,9 +292,10 @@ class _Walk:
         x, acc = self.product(link.homed, senders)
         self.depth -= 1
         kernel = link.kernel
-        if kernel is None:
-            kernel = link.kernel = _message_kernel(self.tree, link.edge)
-        total, ratio = kernel(x)
+        assert kernel is not None, "built with the link's field"
+        # every hard finding in the sending clique: homed behind it, or in the separator
+        # (then part of the memo key: see `_field`)
+        total, ratio = kernel(x, self.fixed(link.edge[0]) if kernel.axes and self.hard else ())
         entry = link.memo[masked] = ratio, acc + log(total, self.tree.tiny) - link.prior_log
         self.computed += 1
         return entry
@@ -268,10 +311,11 @@ class _Walk:
             missing = []
             for side, sender, _ in senders:
                 if side & self.mask:
-                    if sender.field is None:
-                        sender.field = fields(self.tree.home, side, _TOKEN_BITS)
-                    if self.key & sender.field not in sender.memo:
-                        missing.append((sender, self.key & sender.field))
+                    field = sender.field
+                    if field is None:
+                        field = _field(self.tree, sender)
+                    if self.key & field not in sender.memo:
+                        missing.append((sender, self.key & field))
             if missing:
                 stack += missing
             else:
@@ -316,6 +360,24 @@ def _spreads(
     if ordered and math.prod(cards[v] for v in clique) >= BROADCAST_ENTRIES:
         return [tuple(cards[v] if v in scope else 1 for v in clique) for scope in scopes]
     return [spread(cards, clique, scope) for scope in scopes]
+
+
+def _field(tree: Cliques, link: _Link) -> int:
+    """Set (and return) the link's field, the bits of a row's evidence key its message depends
+    on, and its kernel: the tokens of the variables homed on the sending side and, where the
+    kernel reads a large table (sliced at every hard finding in the clique), of the
+    separator's variables too. A finding homed on the receiving side is in the separator;
+    the message is then exact only at its state, which is all the receiver reads, but it
+    must not be reused for another row."""
+    if link.kernel is None:
+        link.kernel = _message_kernel(tree, link.edge)
+    field = fields(tree.home, link.side, _TOKEN_BITS)
+    if link.kernel.axes:
+        ones = (1 << _TOKEN_BITS) - 1
+        for v in tree.separators[link.edge]:
+            field |= ones << (v * _TOKEN_BITS)
+    link.field = field
+    return field
 
 
 def _message_kernel(tree: Cliques, edge: tuple[int, int]) -> RowKernel:

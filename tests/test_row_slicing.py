@@ -1,0 +1,95 @@
+"""Single rows read large clique tables only at the states of the hard findings behind them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncdx.inference import _kernels, _rowpass
+from syncdx.inference._engine import JunctionTree, compile_network
+from syncdx.network._bif import bundled_network, read_network_file
+from syncdx.network._network import FloatArray, Network
+from tests.oracle import posterior_marginals
+from tests.strategies import networks
+
+
+@contextmanager
+def _every_table_by_axes() -> Iterator[list[int]]:
+    """Every clique read as a table over its axes (the large-clique path), counting the calls
+    that read a slice of a table."""
+    calls: list[int] = []
+    sliced = _kernels._sliced_sums
+
+    def counted(*args: object) -> list[FloatArray]:
+        calls.append(1)
+        return sliced(*args)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_kernels, "BROADCAST_ENTRIES", 1)
+        patch.setattr(_rowpass, "BROADCAST_ENTRIES", 1)
+        patch.setattr(_kernels, "_sliced_sums", counted)
+        yield calls
+
+
+def _mixed_row(network: Network, rng: np.random.Generator) -> dict[int, FloatArray]:
+    """One row: on up to four variables, a hard finding, soft weights (some zero) or ones."""
+    chosen = rng.choice(len(network), size=min(4, len(network)), replace=False)
+    row = {}
+    for v in sorted(int(c) for c in chosen):
+        card, kind = network.cards[v], int(rng.integers(4))
+        if kind < 2:
+            lik = np.eye(card)[int(rng.integers(card))]
+        elif kind == 2:
+            lik = rng.random(card) * (rng.random(card) < 0.7)
+        else:
+            lik = np.ones(card)
+        row[v] = lik[None]
+    return row
+
+
+def _check(network: Network, tree: JunctionTree, row: dict[int, FloatArray]) -> None:
+    with np.errstate(invalid="ignore"):
+        p_e, expected = posterior_marginals(network, {v: lik[0] for v, lik in row.items()})
+    result = tree.run(row)
+    if p_e == 0.0:
+        assert result.log_evidence[0] == -np.inf
+        return
+    assert math.isclose(math.exp(result.log_evidence[0]), p_e, rel_tol=1e-9)
+    for var in range(len(network)):
+        np.testing.assert_allclose(result.marginals[var][0], expected[var], rtol=0, atol=1e-9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
+def test_sliced_single_rows_equal_brute_force(network: Network, seed: int) -> None:
+    """With every table sliced at the hard findings behind it, single rows (new, then memoised,
+    mixed with soft findings and tables with zeros) equal enumeration."""
+    rng = np.random.default_rng(seed)
+    with _every_table_by_axes():
+        tree = compile_network(network)
+        rows = [_mixed_row(network, rng) for _ in range(4)]
+        for row in rows + rows[::-1]:
+            _check(network, tree, row)
+
+
+def test_sliced_single_rows_equal_batches_on_a_bundled_network() -> None:
+    """On insurance, single rows with hard findings read sliced tables and give the batched
+    plan path's answers."""
+    network = read_network_file(bundled_network("insurance"))
+    rng = np.random.default_rng(7)
+    with _every_table_by_axes() as calls:
+        tree = compile_network(network)
+        for _ in range(8):
+            row = _mixed_row(network, rng)
+            single = tree.run(row)
+            batch = tree.run({v: np.repeat(lik, 2, axis=0) for v, lik in row.items()})
+            np.testing.assert_allclose(batch.log_evidence, single.log_evidence[[0, 0]], rtol=1e-12)
+            for var, values in single.marginals.items():
+                np.testing.assert_allclose(batch.marginals[var][1], values[0], atol=1e-12)
+    assert calls

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
@@ -365,3 +366,20 @@ def test_a_single_row_leaves_targets_unrelated_to_the_evidence_at_their_priors()
     impossible = tree.run({0: np.array([[1.0, 0.0]]), 3: np.array([[0.0, 1.0]])}, targets)
     assert impossible.log_evidence[0] == -np.inf
     assert all(np.isnan(impossible.marginals[v]).all() for v in targets)
+
+
+def test_networks_of_one_structure_share_a_shape_and_keep_their_own_numbers() -> None:
+    """A second network with asia's structure and other tables reuses the compiled shape
+    (as a fit's EM iterations do) and still answers with its own tables."""
+    network = read_network_file(bundled_network("asia"))
+    rng = np.random.default_rng(0)
+    other = dataclasses.replace(
+        network,
+        cpts=tuple(rng.dirichlet(np.ones(t.shape[-1]), size=t.shape[:-1]) for t in network.cpts),
+    )
+    compile_network(network)
+    hits = engine._shape.cache_info().hits
+    assert compile_network(other).cliques == compile_network(network).cliques
+    assert engine._shape.cache_info().hits >= hits + 2
+    _check_against_oracle(other, {7: np.array([0.0, 1.0])})
+    _check_against_oracle(network, {7: np.array([0.0, 1.0])})

@@ -32,6 +32,7 @@ interactive case) runs without a plan, on messages memoised by their evidence: s
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -533,6 +534,17 @@ def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:
 
 
 # -- compilation --------------------------------------------------------------------------
+@functools.lru_cache(maxsize=32)
+def _shape(
+    cards: tuple[int, ...], parents: tuple[tuple[int, ...], ...]
+) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+    """The junction tree's cliques and neighbours for a structure, remembered: the shape is
+    most of compiling (17 of 21 ms on the sync model), and a fit recompiles the same
+    structure at every EM iteration, as `Model.with_unknown_words` and each new `Model` of a
+    network do."""
+    return junction_tree(cards, parents, _MERGE_ENTRIES)
+
+
 def compile_network(
     network: Network, tiny: float = _TINY if _EXTENDED else 0.0, *, limits: Limits | None = None
 ) -> JunctionTree:
@@ -541,7 +553,7 @@ def compile_network(
     than `limits` (default `Limits()`) is refused with a `ModelError` before it is built."""
     limits = Limits() if limits is None else limits
     cards = network.cards
-    cliques, neighbours = junction_tree(cards, network.parents, _MERGE_ENTRIES)
+    cliques, neighbours = _shape(cards, network.parents)
     holding = holders(cliques, len(cards))
     home = tuple(smallest(cliques, among) for among in holding)
     homed = tuple(tuple(v for v in c if home[v] == i) for i, c in enumerate(cliques))

@@ -162,18 +162,18 @@ def sequence_cost(
     for k in range(len(repairs.ids)):
         if not rows.size:
             break
-        alive = p.sum(axis=1)  # P(not fixed before step k)
-        efficiency = tables.efficiency(p, alive, repairs)
+        efficiency, alive = tables.efficiency(p, repairs)  # alive: P(not fixed before step k)
         efficiency[used] = -np.inf
-        pick = _pick(efficiency, repairs.last)
-        first[rows] = pick if k == 0 else first[rows]
+        pick = _pick(efficiency, repairs.last, finite=tables.per_minute is not None)
+        if k == 0:
+            first[rows] = pick
         cost[rows] += repairs.costs[pick] * alive
         used[np.arange(len(rows)), pick] = True
         # the last resort ends a sequence; the other rows are grouped by the action they try
         order = np.argsort(np.where(pick == repairs.last, -1, pick), kind="stable")
         order = order[np.count_nonzero(pick == repairs.last) :]
         rows, p, used, pick = rows[order], p[order], used[order], pick[order]
-        starts = np.flatnonzero(np.diff(pick, prepend=-1)).tolist()
+        starts = [0, *(np.flatnonzero(pick[1:] != pick[:-1]) + 1).tolist()] if pick.size else []
         for start, stop in zip(starts, [*starts[1:], len(pick)]):
             tables.move(int(pick[start]), p[start:stop])
     return cost, first
@@ -182,8 +182,9 @@ def sequence_cost(
 @dataclass(frozen=True, slots=True)
 class _Tables:
     """What `sequence_cost` needs of the repairs over the fault sets: `fixes_all` (sets,
-    actions) P(an action fixes every cause of a set), `per_minute` the same over each
-    action's cost when every action costs time (None if one is free), and per action the
+    actions) P(an action fixes every cause of a set), `per_minute` (sets, actions + 1) the
+    same over each action's cost (1 / C_last for the last resort, whatever the set), then a
+    column of ones, when every action costs time (None if one is free), and per action the
     sets holding a cause it may fix (`touched`), the sets it may change (`changed`: those and
     their subsets, the touched ones first), and the rows and columns of its transition matrix
     between them (`moved`)."""
@@ -194,15 +195,14 @@ class _Tables:
     changed: tuple[IntArray, ...]
     moved: tuple[FloatArray, ...]
 
-    def efficiency(self, p: FloatArray, alive: FloatArray, repairs: Repairs) -> FloatArray:
-        """(rows, actions) P(the action fixes the problem now) / cost; the last resort's by
-        the swap rule, P(reached) / C_last."""
+    def efficiency(self, p: FloatArray, repairs: Repairs) -> tuple[FloatArray, FloatArray]:
+        """(rows, actions) P(the action fixes the problem now) / cost, the last resort's by
+        the swap rule, P(reached) / C_last; and (rows,) P(reached), the weights' sum."""
         if self.per_minute is None:
-            return _efficiency(p, alive, self.fixes_all, repairs)
-        efficiency = p @ self.per_minute
-        if repairs.last >= 0:
-            efficiency[:, repairs.last] = alive / repairs.costs[repairs.last]
-        return efficiency
+            alive = p.sum(axis=1)
+            return _efficiency(p, alive, self.fixes_all, repairs), alive
+        both = p @ self.per_minute  # its last column sums the weights
+        return both[:, :-1], both[:, -1]
 
     def move(self, action: int, p: FloatArray) -> None:
         """`p @ transitions` for `action`, in place, computed only where it changes `p`."""
@@ -212,13 +212,13 @@ class _Tables:
         p[:, changed] = after
 
 
-_TABLES: dict[tuple[int, int, bytes, bytes], _Tables] = {}
+_TABLES: dict[tuple[int, int, bytes, bytes, int], _Tables] = {}
 
 
 def _tables(sets: FaultSets, repairs: Repairs) -> _Tables:
     """The `_Tables` of these sets and repairs (remembered: a planning call asks again and
     again, with the same repairs or one fewer)."""
-    key = (sets.causes, sets.size, repairs.fix.tobytes(), repairs.costs.tobytes())
+    key = (sets.causes, sets.size, repairs.fix.tobytes(), repairs.costs.tobytes(), repairs.last)
     found = _TABLES.get(key)
     if found is None:
         matrices = sets.transitions(1.0 - repairs.fix)  # (actions, sets, sets)
@@ -229,8 +229,11 @@ def _tables(sets: FaultSets, repairs: Repairs) -> _Tables:
         ]
         moved = tuple(m[np.ix_(t, c)] for m, t, c in zip(matrices, touched, changed))
         fixes_all = sets.all_fixed(repairs.fix).T.copy()
-        timed = bool((repairs.costs > 0).all())
-        per_minute = fixes_all / repairs.costs if timed else None
+        per_minute = None
+        if (repairs.costs > 0).all():
+            per_minute = np.concatenate([fixes_all / repairs.costs, np.ones((sets.size, 1))], 1)
+            if repairs.last >= 0:
+                per_minute[:, repairs.last] = 1.0 / repairs.costs[repairs.last]
         found = _Tables(fixes_all, per_minute, tuple(touched), tuple(changed), moved)
         if len(_TABLES) >= 256:
             _TABLES.clear()
@@ -254,16 +257,22 @@ def _efficiency(
 _LARGEST = float(np.finfo(np.float64).max)
 
 
-def _pick(efficiency: FloatArray, last: int) -> IntArray:
+def _pick(efficiency: FloatArray, last: int, *, finite: bool = False) -> IntArray:
     """Each row's most efficient action; among ties (relative: efficiencies shrink with P(not
     fixed yet)) the first in model order, and the last resort only if no other action ties.
+    `finite`: every entry is a finite number >= 0 or -inf (an action already tried), and each
+    row has a finite one.
 
     `_ranking.best` with `relative_tie`, for tables without NaN (`_efficiency` clears them)."""
-    finite = np.where(np.isfinite(efficiency), np.abs(efficiency), 0.0)
-    tie = TIE * finite.max(axis=1, keepdims=True, initial=0.0)
     order = _order(efficiency.shape[1], last)
     table = efficiency[:, order]
-    top = np.argmax(table >= table.max(axis=1, keepdims=True) - tie, axis=1)
+    top_value = table.max(axis=1, keepdims=True)
+    if finite:  # the largest magnitude among finite entries is the row's maximum
+        tie = TIE * top_value
+    else:
+        magnitudes = np.where(np.isfinite(efficiency), np.abs(efficiency), 0.0)
+        tie = TIE * magnitudes.max(axis=1, keepdims=True, initial=0.0)
+    top = np.argmax(table >= top_value - tie, axis=1)
     picked: IntArray = order[top]
     return picked
 

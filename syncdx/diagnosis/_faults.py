@@ -177,15 +177,8 @@ def clamp_causes(
 def cause_states(network: Network, causes: tuple[str, ...], sets: FaultSets) -> IntArray | None:
     """(sets, causes) the state `clamp_causes` gives each cause in each set, or None when a
     cause has several states besides its normal one (present is then a set of states)."""
-    if any(network.variables[network.index[c]].card != 2 for c in causes):
+    variables = [network.variable(c) for c in causes]
+    if any(v.card != 2 for v in variables):
         return None
-    normal = np.array(
-        [
-            network.variables[network.index[c]].states.index(
-                network.variables[network.index[c]].normal
-            )
-            for c in causes
-        ],
-        dtype=np.intp,
-    )
+    normal = np.array([v.states.index(v.normal) for v in variables], dtype=np.intp)
     return np.where(sets.indicator > 0, 1 - normal, normal).astype(np.intp)

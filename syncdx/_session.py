@@ -6,60 +6,52 @@ every action that did not fix the problem entered as soft evidence on the causes
 (`_repairs.failure_evidence`); `plan()` reasons over fault sets instead (`_plan`).
 After an action fixes the problem the session is resolved: further steps are refused until
 `undo()`. A session round-trips through JSON for apps that keep a diagnosis across requests;
-loading re-validates every entry, in time linear in the history (at most `MAX_HISTORY` entries).
+loading re-validates every entry, in time linear in the history (at most
+`diagnosis._history.MAX_HISTORY` entries).
 """
 
 from __future__ import annotations
 
 import json
-import reprlib
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from html import escape
-from typing import TYPE_CHECKING, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from syncdx._model import Model
-from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis import _soft
 from syncdx.diagnosis._display import probability_table, table
 from syncdx.diagnosis._explain import Explanation, Method, explain
 from syncdx.diagnosis._findings import Finding, answer_finding, failed_finding
-from syncdx.diagnosis._plan import Step, check_steps
+from syncdx.diagnosis._history import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    Entry,
+    Replay,
+    action_entry,
+    answer_entry,
+    check_open,
+    check_room,
+    entry_json,
+    is_unknown,
+    read_document,
+    skip_entry,
+)
+from syncdx.diagnosis._plan import Step
 from syncdx.diagnosis._repairs import described_failures
 from syncdx.diagnosis._summary import SessionSummary, summarise
-from syncdx.errors import EvidenceError, SessionError, SyncdxError
+from syncdx.errors import SessionError, SyncdxError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from syncdx.network._network import Network
 
-EntryKind = Literal["answer", "action", "skip"]
-#: Version of the JSON written by `Session.to_json`.
-FORMAT_VERSION = 1
-FORMAT_NAME = "syncdx-session"
-#: The most entries a session holds (and a saved session may hold).
-MAX_HISTORY = 10_000
 #: How many of the most probable causes a session's HTML view lists.
 TOP_CAUSES = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One event of a session: an answer (`value` is the state), an action tried (`value` is
-    "fixed" or "not fixed") or a skipped step (`value` is empty)."""
-
-    kind: EntryKind
-    id: str
-    value: str = ""
 
 
 class Session:
     """One diagnosis in progress with `model`: answer, try actions, undo, ask what to do next.
 
-    A session holds at most `MAX_HISTORY` entries.
+    A session holds at most `diagnosis._history.MAX_HISTORY` entries.
     """
 
     def __init__(self, model: Model) -> None:
@@ -84,12 +76,17 @@ class Session:
         the question records no evidence: the question is skipped, as `skip()` does.
         """
         self._check_open()
-        if _is_unknown(self._model, observation, state):
+        if is_unknown(self._model.network, observation, state):
             self.skip(observation)
             return
         evidence = self.evidence
-        entry = _answer_entry(
-            self._model, observation, state, evidence, replace=replace, allow_cause=allow_cause
+        entry = answer_entry(
+            self._model.network,
+            observation,
+            state,
+            evidence,
+            replace=replace,
+            allow_cause=allow_cause,
         )
         evidence[entry.id] = entry.value
         self._model.diagnoser.check_possible(evidence, soft=self._soft(self.failed))
@@ -104,7 +101,7 @@ class Session:
         """
         self._check_open()
         failed = self.failed
-        entry = _action_entry(self._model, action, fixed, failed)
+        entry = action_entry(self._model.network, action, fixed, failed)
         if entry.value == "not fixed":
             self._model.diagnoser.check_possible(self.evidence, soft=self._soft((*failed, action)))
         self._history.append(entry)
@@ -117,7 +114,8 @@ class Session:
         is always available, so it cannot be skipped: that is a SessionError.
         """
         self._check_open()
-        self._history.append(_skip_entry(self._model, step.id if isinstance(step, Step) else step))
+        step_id = step.id if isinstance(step, Step) else step
+        self._history.append(skip_entry(self._model.network, step_id))
 
     def undo(self) -> Entry:
         """Remove and return the last entry (also re-opens a resolved session)."""
@@ -239,9 +237,9 @@ class Session:
     # -- persistence --------------------------------------------------------------------------
     def to_json(self) -> str:
         """The session as JSON text (format version, model name, history)."""
-        history = [_entry_json(e, self._model.network) for e in self._history]
+        entries = [entry_json(e, self._model.network) for e in self._history]
         document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "model": self._model.name}
-        return json.dumps({**document, "history": history}, indent=1)
+        return json.dumps({**document, "history": entries}, indent=1)
 
     @classmethod
     def from_json(cls, model: Model, text: str | bytes) -> Session:
@@ -252,13 +250,14 @@ class Session:
         answer to a question answered before replaces the earlier one, as
         `answer(..., replace=True)` does; an answer on a cause needs `"cause": true` in its
         entry, as `answer(..., allow_cause=True)` writes it. A SessionError for a document that
-        is not a saved session or holds more than `MAX_HISTORY` entries.
+        is not a saved session or holds more than `MAX_HISTORY` entries
+        (`diagnosis._history`).
         """
         session = cls(model)
-        replay = _Replay()
-        for number, raw in enumerate(_read_document(model, text), start=1):
+        replay = Replay()
+        for number, raw in enumerate(read_document(model.name, text), start=1):
             try:
-                entry = replay.entry(model, raw)
+                entry = replay.entry(model.network, raw)
             except SyncdxError as error:
                 error.add_note(f"while loading session history entry {number}")
                 raise
@@ -277,12 +276,8 @@ class Session:
 
     def _check_open(self) -> None:
         """A SessionError once the problem is fixed, or the history is full."""
-        _check_open(self.fixed_by)
-        if len(self._history) >= MAX_HISTORY:
-            raise SessionError(
-                f"a session holds at most {MAX_HISTORY} entries; this one is full (start a "
-                "new session, or undo())"
-            )
+        check_open(self.fixed_by)
+        check_room(len(self._history))
 
     def __repr__(self) -> str:
         return f"<Session {self._model.name!r}: {self._summary()}>"
@@ -334,157 +329,3 @@ class Session:
 
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
-
-
-def _check_open(fixed_by: str | None) -> None:
-    if fixed_by is not None:
-        raise SessionError(f"the problem is already fixed (by {fixed_by!r}); undo() to go back")
-
-
-def _is_unknown(model: Model, observation: str, state: object) -> bool:
-    """Whether `state` is a "don't know" word that is no state of `observation` (a known
-    node; anything else is left to `_answer_entry` to refuse)."""
-    if not isinstance(state, str) or not isinstance(observation, str):
-        return False
-    if observation not in model.network.index:
-        return False
-    variable = model.network.variable(observation)
-    lookup = ev.spellings(variable, ev.words(model.network))
-    return state.strip() != "" and lookup.get(state.strip()) == ev.UNOBSERVED
-
-
-def _answer_entry(
-    model: Model,
-    observation: str,
-    state: object,
-    evidence: Mapping[str, str],
-    *,
-    replace: bool,
-    allow_cause: bool,
-) -> Entry:
-    """The entry answering `observation` with `state`, checked as `Session.answer` says,
-    `evidence` being the answers so far (this does not check that it is possible)."""
-    variable = ev.node(model.network, observation)
-    if variable.role == "cause" and not allow_cause:
-        raise SessionError(
-            f"{variable.id!r} is a cause, not a question; to pin it (confirmed or ruled out "
-            'by other means) pass allow_cause=True (in a saved session: "cause": true)'
-        )
-    index = ev.state_index(variable, state, ev.words(model.network))
-    if index == ev.UNOBSERVED:
-        raise EvidenceError(
-            f"the answer to {observation!r} is blank", node=observation, allowed=variable.states
-        )
-    first = evidence.get(variable.id)
-    if first is not None and not replace:
-        raise SessionError(
-            f"{variable.id!r} is already answered {first!r}; answer(..., replace=True) to "
-            "change the answer, or undo()"
-        )
-    return Entry("answer", variable.id, variable.states[index])
-
-
-def _action_entry(model: Model, action: str, fixed: object, failed: Collection[str]) -> Entry:
-    """The entry for `action` tried, checked as `Session.did` says (not for possibility)."""
-    if not isinstance(fixed, bool | np.bool_):
-        raise TypeError(f"fixed must be True or False, got {fixed!r}")
-    # an EvidenceError naming the actions if unknown
-    last_resort = model.network.action(action).last_resort
-    if action in failed and not last_resort:
-        raise SessionError(
-            f"{action!r} was already tried and did not fix the problem; each action is tried "
-            "once (undo() to change that report)"
-        )
-    return Entry("action", action, "fixed" if fixed else "not fixed")
-
-
-def _skip_entry(model: Model, step: str) -> Entry:
-    """The entry skipping `step`, checked as `Session.skip` says."""
-    network = model.network
-    check_steps(network, [step])
-    if any(a.last_resort and a.id == step for a in network.actions):
-        raise SessionError(f"{step!r} is the last resort, always available; it cannot be skipped")
-    return Entry("skip", step)
-
-
-@dataclass(slots=True)
-class _Replay:
-    """What a history read so far says: the answers, the failed actions and the fix."""
-
-    evidence: dict[str, str] = field(default_factory=dict)
-    failed: dict[str, None] = field(default_factory=dict)
-    fixed_by: str | None = None
-
-    def entry(self, model: Model, raw: object) -> Entry:
-        """The entry `raw` (from JSON) stands for, checked against what came before it."""
-        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-            raise SessionError(
-                f"a history entry must be an object with an 'id', got {reprlib.repr(raw)}"
-            )
-        _check_open(self.fixed_by)
-        kind, node = raw.get("kind"), raw["id"]
-        if kind == "answer" and "state" in raw:
-            cause = raw.get("cause") is True
-            return _answer_entry(
-                model, node, raw["state"], self.evidence, replace=True, allow_cause=cause
-            )
-        if kind == "action" and isinstance(raw.get("fixed"), bool):
-            return _action_entry(model, node, raw["fixed"], self.failed)
-        if kind == "skip":
-            return _skip_entry(model, node)
-        raise SessionError(
-            "a history entry needs kind 'answer' (with 'state'), 'action' (with a boolean "
-            f"'fixed') or 'skip', got {reprlib.repr(raw)}"
-        )
-
-    def add(self, entry: Entry) -> None:
-        """Take `entry` into account."""
-        if entry.kind == "answer":
-            self.evidence[entry.id] = entry.value
-        elif entry.kind == "action" and entry.value == "not fixed":
-            self.failed[entry.id] = None
-        elif entry.kind == "action":
-            self.fixed_by = entry.id
-
-
-def _entry_json(entry: Entry, network: Network) -> dict[str, object]:
-    if entry.kind == "answer":
-        cause = {"cause": True} if network.variable(entry.id).role == "cause" else {}
-        return {"kind": "answer", "id": entry.id, "state": entry.value, **cause}
-    if entry.kind == "action":
-        return {"kind": "action", "id": entry.id, "fixed": entry.value == "fixed"}
-    return {"kind": "skip", "id": entry.id}
-
-
-def _read_document(model: Model, text: str | bytes) -> list[object]:
-    """The history of a saved session, its format, version, model and length checked."""
-    try:
-        document = json.loads(text)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise SessionError(f"a saved session must be JSON: {exc}") from None
-    except RecursionError:
-        raise SessionError(
-            "a saved session must be JSON as to_json writes it; this one is nested too deeply"
-        ) from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        raise SessionError(f"not a saved syncdx session (expected format {FORMAT_NAME!r})")
-    version = document.get("version")
-    if type(version) is not int or version != FORMAT_VERSION:  # not True, not 1.0
-        raise SessionError(
-            f"saved session format version {reprlib.repr(version)} is not supported "
-            f"(this syncdx reads version {FORMAT_VERSION}, the integer)"
-        )
-    if document.get("model") != model.name:
-        raise SessionError(
-            f"the session was saved with model {reprlib.repr(document.get('model'))}, "
-            f"not {model.name!r}"
-        )
-    history = document.get("history")
-    if not isinstance(history, list):
-        raise SessionError("a saved session needs a 'history' list")
-    if len(history) > MAX_HISTORY:
-        raise SessionError(
-            f"the saved session holds {len(history)} history entries; a session holds at "
-            f"most {MAX_HISTORY}"
-        )
-    return history

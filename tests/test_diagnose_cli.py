@@ -15,11 +15,11 @@ import pytest
 
 import syncdx
 from syncdx import ImpossibleEvidenceError, Session
-from syncdx._session import Entry
 from syncdx.cli._diagnose import OUT_OF_REPLIES, Dialogue, _refusal, console_width
 from syncdx.cli._dialogue import Proposal
 from syncdx.cli._display import percent
 from syncdx.cli._main import main
+from syncdx.diagnosis._history import Entry
 from syncdx.network._bif import bundled_network
 from syncdx.network._sampling import sample
 

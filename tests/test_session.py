@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 import syncdx
 from syncdx import EvidenceError, ImpossibleEvidenceError, Model, Session
-from syncdx import _session as session_module
-from syncdx._session import Entry
 from syncdx.diagnosis import Diagnoser
+from syncdx.diagnosis import _history as history_module
+from syncdx.diagnosis._history import Entry
 from syncdx.diagnosis._repairs import failure_evidence
 from syncdx.errors import SessionError
 
@@ -390,7 +390,7 @@ def test_a_session_holds_at_most_max_history_entries(
     """Past MAX_HISTORY entries a session refuses another step, and a saved session with more
     entries is refused on load, both as a SessionError naming the limit."""
     limit = 3 + size
-    monkeypatch.setattr(session_module, "MAX_HISTORY", limit)
+    monkeypatch.setattr(history_module, "MAX_HISTORY", limit)
     session = Session(sync)
     for _ in range(limit):
         session.skip("paused_banner")
@@ -405,7 +405,7 @@ def test_a_session_holds_at_most_max_history_entries(
 
 def test_the_default_history_bound_is_ten_thousand() -> None:
     """The bound is a module constant, large enough for any real troubleshooting session."""
-    assert session_module.MAX_HISTORY == 10_000
+    assert history_module.MAX_HISTORY == 10_000
 
 
 @pytest.mark.parametrize("entries", [[{"kind": "skip", "id": "paused_banner"}], _ANSWERS])

@@ -103,6 +103,26 @@ def test_marginals_are_fresh_series_on_the_engine_values(sync: Model) -> None:
     assert sync.marginals(evidence, []) == {}
 
 
+def test_posteriors_are_fresh_series_in_descending_order(sync: Model) -> None:
+    """A posterior is a float Series over every cause (index named "cause"), most probable
+    first; changing one result (its values or its index name) leaves later ones as they were,
+    though the index of each order of the causes is kept between calls."""
+    evidence = {"paused_banner": "yes"}
+    first = sync.posterior(evidence)
+    assert first.index.name == "cause"
+    assert first.name == "probability"
+    assert sorted(first.index) == sorted(sync.causes)
+    assert (np.diff(first.to_numpy()) <= 1e-12).all()
+    expected = first.copy()
+    first.index.name = "changed"
+    first.iloc[0] = -1.0
+    again = sync.posterior(evidence)
+    pd.testing.assert_series_equal(again, expected)
+    other = sync.posterior({"paused_banner": "no"})
+    assert other.index.name == "cause"
+    assert sorted(other.index) == sorted(sync.causes)
+
+
 def test_marginals_agree_with_posterior(sync: Model) -> None:
     """P(present) from marginals() equals posterior()."""
     evidence = {"internet_works": "no", "paused_banner": "yes"}

@@ -28,6 +28,9 @@ from syncdx.network._network import FloatArray, Network
 if TYPE_CHECKING:  # pandas is imported where results are built, to keep `import syncdx` fast
     import pandas as pd
 
+#: How many orders of the causes a Diagnoser keeps a posterior's index for.
+_KEPT_ORDERS = 4096
+
 
 class Diagnoser:
     """A network compiled once for exact inference and reused for every query.
@@ -51,7 +54,7 @@ class Diagnoser:
         self._tree = compile_network(network, limits=limits)
         self._causes = network.ids("cause")
         self._cause_index = tuple(network.index[c] for c in self._causes)
-        self._labels: pd.Index | None = None
+        self._ordered: dict[tuple[int, ...], pd.Index] = {}
         self._states: list[pd.Index] | None = None
         self._normal_state = tuple(
             network.variables[i].states.index(network.variables[i].normal)
@@ -98,9 +101,9 @@ class Diagnoser:
 
         marginals = self._query(evidence, soft, self._cause_index).marginals
         present = [1.0 - marginals[i].item(n) for i, n in self._cause_normal]
-        order = np.array(descending_row(present), dtype=np.intp)
-        labels = self._cause_labels().take(order)
-        return pd.Series(np.array(present)[order], index=labels, name="probability", copy=False)
+        order = tuple(descending_row(present))
+        values = np.array([present[k] for k in order])
+        return pd.Series(values, index=self._cause_labels(order), name="probability", copy=False)
 
     def marginals(
         self,
@@ -209,13 +212,17 @@ class Diagnoser:
         )
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _cause_labels(self) -> pd.Index:
-        """The causes as a pandas Index, built on first use (pandas loads lazily)."""
-        if self._labels is None:
+    def _cause_labels(self, order: tuple[int, ...]) -> pd.Index:
+        """The causes in `order` as a pandas Index: a fresh view (its name is the caller's to
+        change) of one kept per order, up to `_KEPT_ORDERS` of them (pandas loads lazily)."""
+        labels = self._ordered.get(order)
+        if labels is None:
             import pandas as pd
 
-            self._labels = pd.Index(self._causes, dtype=object, name="cause")
-        return self._labels
+            labels = pd.Index([self._causes[k] for k in order], dtype=object, name="cause")
+            if len(self._ordered) < _KEPT_ORDERS:
+                self._ordered[order] = labels
+        return labels.view()
 
     def _state_labels(self) -> list[pd.Index]:
         """Each variable's states as a pandas Index named "state", built on first use."""

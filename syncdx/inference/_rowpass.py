@@ -20,7 +20,8 @@ state. A belief's inputs are zero elsewhere; so are a message's when the finding
 behind it; when it is homed on the receiving side (the variable is then in the separator) the
 message is exact only at that state, which is all the row ever reads of it (the cliques
 holding a variable are connected, so the finding meets it before the variable is summed out),
-and the separator's variables join the message's memo key (`_field`).
+and so is every message computed from it: a separator's variables are in its message's memo
+key (`_field`).
 """
 
 from __future__ import annotations
@@ -364,18 +365,19 @@ def _spreads(
 
 def _field(tree: Cliques, link: _Link) -> int:
     """Set (and return) the link's field, the bits of a row's evidence key its message depends
-    on, and its kernel: the tokens of the variables homed on the sending side and, where the
-    kernel reads a large table (sliced at every hard finding in the clique), of the
-    separator's variables too. A finding homed on the receiving side is in the separator;
-    the message is then exact only at its state, which is all the receiver reads, but it
-    must not be reused for another row."""
+    on, and its kernel: the tokens of the variables homed on the sending side and of the
+    separator's variables. A large table is sliced at every hard finding in its clique; a
+    finding homed on the receiving side is then in the separator, and the message is exact
+    only at its state, which is all the receiver reads, but it must not be reused for a row
+    with another state there. So must every message computed from it, small tables too, and
+    the variable is in their separators as far as they carry it (the cliques holding a
+    variable are connected): every separator's variables are in the key."""
     if link.kernel is None:
         link.kernel = _message_kernel(tree, link.edge)
     field = fields(tree.home, link.side, _TOKEN_BITS)
-    if link.kernel.axes:
-        ones = (1 << _TOKEN_BITS) - 1
-        for v in tree.separators[link.edge]:
-            field |= ones << (v * _TOKEN_BITS)
+    ones = (1 << _TOKEN_BITS) - 1
+    for v in tree.separators[link.edge]:
+        field |= ones << (v * _TOKEN_BITS)
     link.field = field
     return field
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -113,6 +114,31 @@ def test_chunked_batch_equals_unchunked(monkeypatch: pytest.MonkeyPatch) -> None
     whole = tree.run(batch)
     monkeypatch.setattr(engine, "_CHUNK_ENTRIES", 7 * tree.width)
     _assert_same(tree.run(batch), whole)
+
+
+def test_a_small_batch_through_a_wide_clique_is_chunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of fewer rows than a large one is still cut into chunks when one clique's
+    batched table would pass the chunk limit: memory stays near one chunk's, and the result
+    is the unchunked one."""
+    rng = np.random.default_rng(5)
+    states = tuple(f"s{k}" for k in range(4))
+    variables = tuple(Variable(f"v{i}", states, "observation", cost=1.0) for i in range(6))
+    parents = ((), (), (), (), (), (0, 1, 2, 3, 4))  # one clique of 4**6 = 4,096 states
+    cpts = tuple(rng.dirichlet(np.ones(4), size=[4] * len(ps) or None) for ps in parents)
+    network = Network(variables, parents, cpts, name="wide")
+    tree = compile_network(network)
+    batch = _random_batch(network, rng, rows=100, observed=3)
+    whole = tree.run(batch, targets=(0,))
+    monkeypatch.setattr(engine, "_CHUNK_ENTRIES", 2 * tree.width)
+    monkeypatch.setattr(engine, "_CHUNK_MOST", 2 * tree.width)
+    tracemalloc.start()
+    try:
+        chunked = tree.run(batch, targets=(0,))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    _assert_same(chunked, whole)
+    assert peak < 30 * tree.width * 8  # a few chunks' cliques, not 100 rows x the clique
 
 
 def test_targets_subset_and_none() -> None:

@@ -291,10 +291,12 @@ class JunctionTree(Cliques):
     def _chunked(
         self, plan: Plan, likelihoods: Mapping[int, FloatArray], rows: int
     ) -> tuple[FloatArray, dict[Segment, FloatArray]]:
-        """`_steps` on chunks of a batch, on the thread pool with one BLAS thread if large."""
-        if rows < _BATCH_ROWS:
-            return self._steps(plan, list(likelihoods.values()), rows, Spare())
+        """`_steps` on chunks of a batch, on the thread pool with one BLAS thread if large (or
+        if a chunk holds fewer rows than a small batch: 55 rows through barley's largest clique
+        were 3 GB in one chunk)."""
         step = max(1, _CHUNK_ENTRIES // self.width, min(_CHUNK_ROWS, _CHUNK_MOST // self.width))
+        if rows < _BATCH_ROWS and rows <= step:
+            return self._steps(plan, list(likelihoods.values()), rows, Spare())
         chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
         spare = Spare()  # the chunks reuse each other's large arrays
 

@@ -51,6 +51,7 @@ from syncdx.inference._kernels import (
     prior_marginals,
     prior_messages,
 )
+from syncdx.inference._routing import Router
 from syncdx.inference._rowpass import Group, RowPass
 from syncdx.inference._threads import one_blas_thread, pool
 from syncdx.inference._tree import Cliques
@@ -90,6 +91,7 @@ _TINY = 1e-280
 #: Whether numpy's longdouble has a wider exponent range than a double on this platform.
 _EXTENDED = np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp
 _NOTHING: FloatArray = np.empty(0)
+_NO_ROWS: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
 #: A row of no evidence has P(e) = 1: its computed log P(e) is within rounding (~1e-15) of 0,
 #: far inside this bound, unless out of range (NaN).
 _BLANK_LOG = 1e-3
@@ -133,10 +135,12 @@ class JunctionTree(Cliques):
     _ancestors: dict[tuple[int, ...], tuple[int, ...]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rows: RowPass = field(init=False, repr=False)
+    _router: Router = field(init=False, repr=False)
     _fallbacks: dict[str, JunctionTree] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rows", RowPass(self))
+        object.__setattr__(self, "_router", Router.of(self.cliques, self.cards))
 
     def run(
         self,
@@ -153,14 +157,52 @@ class JunctionTree(Cliques):
         rows = _batch_size(likelihoods)
         if not likelihoods:
             return self._prior(wanted, rows)
+        walked = _NO_ROWS
+        if self.exact_rows and rows > 1:
+            walked = self._router.walked(likelihoods)
         if rows == 1 and self.exact_rows:
             result = self._single(likelihoods, wanted)
+        elif walked.size:
+            result = self._walked(likelihoods, wanted, rows, walked)
         else:
-            plan = self._plan(tuple(likelihoods), wanted)
-            result = self._run_chunks(plan, likelihoods, wanted, rows)
-            result = self._blank_rows_exact(result, likelihoods, wanted)
+            result = self._batched(likelihoods, wanted, rows)
         redo = np.flatnonzero(np.isnan(result.log_evidence))
         return self._redo(result, likelihoods, wanted, redo) if redo.size else result
+
+    def _batched(
+        self, likelihoods: Mapping[int, FloatArray], wanted: tuple[int, ...], rows: int
+    ) -> Result:
+        """Every row in the batched passes."""
+        plan = self._plan(tuple(likelihoods), wanted)
+        result = self._run_chunks(plan, likelihoods, wanted, rows)
+        return self._blank_rows_exact(result, likelihoods, wanted)
+
+    def _walked(
+        self,
+        likelihoods: Mapping[int, FloatArray],
+        wanted: tuple[int, ...],
+        rows: int,
+        walked: npt.NDArray[np.intp],
+    ) -> Result:
+        """The rows `walked` one at a time on the single-row walk, the others batched."""
+        log_z = np.empty(rows)
+        marginals = {v: np.empty((rows, self.cards[v])) for v in wanted}
+        batched = np.setdiff1d(np.arange(rows), walked, assume_unique=True)
+        if batched.size:
+            part = self._batched(
+                {v: lik[batched] for v, lik in likelihoods.items()}, wanted, batched.size
+            )
+            log_z[batched] = part.log_evidence
+            for v, values in part.marginals.items():
+                marginals[v][batched] = values
+        found = {v: ~(lik[walked] == 1.0).all(axis=1) for v, lik in likelihoods.items()}
+        for k, row in enumerate(walked.tolist()):  # a vector of ones is no evidence: left out
+            evidence = {v: lik[row : row + 1] for v, lik in likelihoods.items() if found[v][k]}
+            one = self._single(evidence, wanted) if evidence else self._prior(wanted, 1)
+            log_z[row] = one.log_evidence[0]
+            for v, values in one.marginals.items():
+                marginals[v][row] = values[0]
+        return Result(log_z, marginals)
 
     def _single(self, likelihoods: Mapping[int, FloatArray], wanted: tuple[int, ...]) -> Result:
         """One row on the memoised walk. Targets that share no ancestor with any evidence

@@ -1,0 +1,65 @@
+"""Which rows of a batch are cheaper one at a time, on the single-row walk, than in the batch.
+
+The batched passes read every clique table in full for every row. The single-row walk reads a
+large table only at the states of the row's hard findings (`_kernels`), so on a large tree
+with many findings a row can cost it a thousandth of the batch's work, but the walk pays a
+fixed cost per clique (Python and small numpy calls). A row goes to the walk when its
+estimated walk cost is below the batch's:
+
+    sum over cliques of (the clique's entries at the row's hard findings + CLIQUE_COST)
+        <  the tree's entries.
+
+Measured on 2 cores (30% of the observations answered): the walk is 4-15x faster than the
+batch on water, mildew, diabetes and barley (3-17 million entries) and 1.2-2.4x slower on
+insurance, pathfinder, andes and pigs, where the rule keeps the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from syncdx.network._network import FloatArray
+
+#: A clique's fixed cost on the walk, in table entries read by the batch (about 100 us per
+#: clique against 20-130 million entries a second for the batch).
+CLIQUE_COST = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Router:
+    """The walk-or-batch choice for one tree: its cliques' variables and log2 entries."""
+
+    cliques: tuple[tuple[int, ...], ...]
+    log_cards: tuple[float, ...]  # per variable
+    log_entries: FloatArray  # per clique
+    walks: bool  # whether any row can be cheaper on the walk
+
+    @classmethod
+    def of(cls, cliques: Sequence[Sequence[int]], cards: Sequence[int]) -> Router:
+        """The router of a tree with these cliques and cardinalities."""
+        entries = [math.prod(cards[v] for v in clique) for clique in cliques]
+        walks = CLIQUE_COST * len(cliques) < sum(entries)
+        log_cards = tuple(math.log2(card) for card in cards)
+        log_entries = np.log2(np.array(entries, dtype=np.float64))
+        return cls(tuple(tuple(c) for c in cliques), log_cards, log_entries, walks)
+
+    def walked(self, likelihoods: Mapping[int, FloatArray]) -> npt.NDArray[np.intp]:
+        """The rows (ascending) whose estimated cost on the walk is below the batch's."""
+        if not self.walks or not likelihoods:
+            return np.zeros(0, dtype=np.intp)
+        position = {v: k for k, v in enumerate(likelihoods)}
+        member = np.zeros((len(position), len(self.cliques)))
+        for c, clique in enumerate(self.cliques):
+            for v in clique:
+                if v in position:
+                    member[position[v], c] = self.log_cards[v]
+        hard = [np.count_nonzero(lik, axis=1) == 1 for lik in likelihoods.values()]
+        cut = np.column_stack(hard).astype(np.float64) @ member  # log2 of the states fixed away
+        sliced = np.exp2(self.log_entries - cut).sum(axis=1)
+        fixed = CLIQUE_COST * len(self.cliques)
+        return np.flatnonzero(sliced + fixed < np.exp2(self.log_entries).sum())

@@ -99,14 +99,19 @@ class Front:
         if self.keep:
             belief = base if self.table is None else spare.take((*self.cards, rows), dtype)
         buffer = spare.take((*self.cards[prefix:], rows), dtype) if belief is None else None
+        parts = [  # where a slab's share is summed before it is added (not the first slab)
+            spare.take(_share(out, layout), dtype) if layout[1] and layout[3] else None
+            for out, layout in zip(outs, layouts)
+        ]
         for index in np.ndindex(*self.cards[:prefix]):
             y = belief[index] if belief is not None else buffer
             assert y is not None
             _form(y, base[index], [f[_at(f, index)] for f in factors])
-            for out, layout in zip(outs, layouts):
-                _add(out, y, index, layout)
-        if buffer is not None:
-            spare.give(buffer)
+            for out, layout, part in zip(outs, layouts, parts):
+                _add(out, y, index, layout, part)
+        for array in (buffer, *parts):
+            if array is not None:
+                spare.give(array)
         return belief, outs
 
     def _layout(self, rows: int) -> tuple[int, tuple[_Layout, ...]]:
@@ -146,12 +151,31 @@ def _form(y: FloatArray, base: FloatArray, factors: list[FloatArray]) -> None:
         y *= f
 
 
-def _add(out: FloatArray, y: FloatArray, index: tuple[int, ...], layout: _Layout) -> None:
+def _share(out: FloatArray, layout: _Layout) -> tuple[int, ...]:
+    """The shape of one slab's share of the sum `out`."""
+    return out.shape[len(layout[0]) :]
+
+
+def _add(
+    out: FloatArray,
+    y: FloatArray,
+    index: tuple[int, ...],
+    layout: _Layout,
+    part: FloatArray | None,
+) -> None:
     """A slab's share of a sum: written into `out` at the slab's kept states the first time
-    they are met, added to it afterwards."""
+    they are met, added to it afterwards (summed in `part` first, if it sums any axis)."""
     kept, away, grid, axes, merged = layout
     view = out[tuple(index[a] for a in kept)]
-    if all(index[a] == 0 for a in away):
+    first = all(index[a] == 0 for a in away)
+    if not axes:  # the slab's share is the slab itself
+        if first:
+            np.copyto(view, y.reshape(view.shape))
+        else:
+            view += y.reshape(view.shape)
+    elif first:
         np.add.reduce(y.reshape(grid), axis=axes, out=view.reshape(merged))
     else:
-        view += np.add.reduce(y.reshape(grid), axis=axes).reshape(view.shape)
+        assert part is not None
+        np.add.reduce(y.reshape(grid), axis=axes, out=part.reshape(merged))
+        view += part

@@ -8,7 +8,6 @@ import pytest
 import syncdx
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis import _likelihoods
-from syncdx.inference import _engine
 from syncdx.inference._batch import Spare, _One
 from syncdx.inference._engine import JunctionTree, compile_network
 from syncdx.network._bif import bundled_network, read_network_file
@@ -109,31 +108,3 @@ def test_blank_rows_are_exact_and_near_blank_rows_untouched(network: Network) ->
             values[::5], np.broadcast_to(tree.prior_marginals[v], values[::5].shape)
         )
     assert -1e-6 < result.log_evidence[near] < 0.0
-
-
-def test_a_batch_under_one_chunk_is_shared_by_the_workers(
-    network: Network, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A batch smaller than one chunk is cut into one chunk per worker (so both cores work on
-    it), with the answer of a single chunk."""
-    tree = compile_network(network)
-    rng = np.random.default_rng(4)
-    batch = {v: rng.random((600, network.cards[v])) for v in range(0, len(network.cards), 3)}
-    sizes: list[int] = []
-    steps = JunctionTree._steps
-
-    def counted(self: JunctionTree, plan: object, lik: object, rows: int, spare: Spare) -> object:
-        sizes.append(rows)
-        return steps(self, plan, lik, rows, spare)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(JunctionTree, "_steps", counted)
-    monkeypatch.setattr(_engine, "WORKERS", 2)
-    split = tree.run(batch)
-    assert sorted(sizes) == [300, 300]
-    sizes.clear()
-    monkeypatch.setattr(_engine, "WORKERS", 1)
-    whole = tree.run(batch)
-    assert sizes == [600]
-    np.testing.assert_allclose(split.log_evidence, whole.log_evidence, rtol=1e-12)
-    for v, values in whole.marginals.items():
-        np.testing.assert_allclose(split.marginals[v], values, rtol=1e-12, atol=1e-15)

@@ -52,7 +52,7 @@ from syncdx.inference._kernels import (
     prior_messages,
 )
 from syncdx.inference._rowpass import Group, RowPass
-from syncdx.inference._threads import WORKERS, one_blas_thread, pool
+from syncdx.inference._threads import one_blas_thread, pool
 from syncdx.inference._tree import Cliques
 from syncdx.inference._triangulate import (
     columns,
@@ -295,7 +295,6 @@ class JunctionTree(Cliques):
         if rows < _BATCH_ROWS:
             return self._steps(plan, list(likelihoods.values()), rows, Spare())
         step = max(1, _CHUNK_ENTRIES // self.width, min(_CHUNK_ROWS, _CHUNK_MOST // self.width))
-        step = min(step, max(_BATCH_ROWS // 2, -(-rows // WORKERS)))  # every worker busy
         chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
         spare = Spare()  # the chunks reuse each other's large arrays
 

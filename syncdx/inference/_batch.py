@@ -11,9 +11,11 @@ clique works in one of two ways:
   every live input, clique states x rows), and every outgoing message and marginal is summed
   down from it (Hugin): a message to a neighbour whose own message is in the belief is divided
   by it (0 where it is 0: the receiving side then has no mass there). Sums to several outputs
-  share their partial sums (`_reductions`), so a clique is read about twice, not once per
-  output. In the collect pass the belief lacks only the message from the root's side; it is
-  multiplied in, in place, when that message arrives.
+  share their partial sums (`reductions`), so a clique is read about twice, not once per
+  output; the belief is formed slab by slab with the first sums taken from each slab while
+  it is in cache (`_slabs.Front`), and written out whole only when the distribute pass needs
+  it. In the collect pass the belief lacks only the message from the root's side; the
+  distribute step multiplies it in, slab by slab, when that message arrives.
 
 Every output is keyed by its segment: a tuple of the clique's variables, in clique order, whose
 joint states it gives (a single variable's marginal, or a family's joint).

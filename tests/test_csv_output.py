@@ -21,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 import syncdx
 from syncdx import InputError, Model, cli, score_file
-from syncdx.batch import _numbers, _writer
+from syncdx.batch import _arrow, _numbers, _writer
 from syncdx.batch._numbers import MAX_PRECISION, check_precision, fixed_run, fixed_text
 from syncdx.diagnosis._rows import unique_rows
 
@@ -102,6 +102,24 @@ def test_fixed_run_joins_the_cells_of_each_row(values: np.ndarray, decimals: int
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_numbers, "BLOCK_VALUES", 7)
         assert fixed_run(values, decimals).to_pylist() == expected
+
+
+@given(
+    st.lists(st.text(st.sampled_from('ab"é,'), max_size=4), max_size=12),
+    st.integers(0, 12),
+    st.integers(0, 12),
+)
+def test_quotes_are_found_in_any_slice_of_a_text_column(
+    values: list[str], start: int, length: int
+) -> None:
+    """The quote check sees exactly the values of a sliced Arrow column, and escaping doubles
+    each of their quotes."""
+    import pyarrow as pa
+
+    column = pa.array(values, pa.string()).slice(start, length)
+    inside = column.to_pylist()
+    assert _arrow._has_quote(column) == any('"' in v for v in inside)
+    assert _arrow._escaped(column).to_pylist() == [v.replace('"', '""') for v in inside]
 
 
 @pytest.mark.parametrize("decimals", [0, 3, 6])

@@ -37,6 +37,7 @@ READ_BYTES = 1 << 21
 #: Most rows turned into CSV text at once (Arrow string offsets are 32-bit; the kernels'
 #: intermediates, and so the memory they take, grow with it).
 TEXT_ROWS = 1 << 13
+_QUOTE = b'"'
 
 
 def encode_arrow(variable: Variable, column: Column, unknown: frozenset[str]) -> ev.CodeArray:
@@ -262,9 +263,20 @@ def _escaped(column: pa.Array) -> pa.Array:
     """Text with its quotes doubled."""
     import pyarrow.compute as pc
 
-    if pc.any(pc.match_substring(column, '"')).as_py():
+    if _has_quote(column):
         return pc.replace_substring(column, '"', '""')
     return column
+
+
+def _has_quote(column: pa.Array) -> bool:
+    """Whether any value of a string array holds a double quote: one scan of the bytes of its
+    values (a search per value, `match_substring`, took 20 times as long)."""
+    if not len(column):
+        return False
+    _, offsets, data = column.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int32)[column.offset : column.offset + len(column) + 1]
+    start, stop = int(ends[0]), int(ends[-1])
+    return data is not None and stop > start and _QUOTE in memoryview(data)[start:stop].tobytes()
 
 
 def _quoted_run(columns: list[pa.Array]) -> pa.Array:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import numpy as np
 
 from syncdx.batch._numbers import ROUND_TRIP, Precision, number_run, number_text
+from syncdx.batch._parallel import both, ordered
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import InputError
 from syncdx.network._network import Variable
@@ -201,12 +202,31 @@ class ScoredTable:
         `ROUND_TRIP`, else numbers with `precision` decimals (see `_numbers.fixed_text`)."""
         import pyarrow.compute as pc
 
-        tails = pc.binary_join_element_wise(_join(_cells(self.scores, precision)), "\n", "")
-        for start in range(0, len(self), TEXT_ROWS):
+        tails = _lines(self.scores, precision)
+
+        def piece(start: int) -> memoryview:
             stop = min(start + TEXT_ROWS, len(self))
             tail = pc.take(tails, self.rows[start:stop])
             inputs = _cells(self.inputs.slice(start, stop - start), precision)
-            yield _values(_join([*inputs, tail]))
+            return _values(_join([*inputs, tail]))
+
+        yield from ordered(piece, range(0, len(self), TEXT_ROWS))
+
+
+def _lines(table: pa.Table, precision: Precision) -> pa.Array:
+    """Each row of `table` as CSV cells followed by a line ending; a large table in two halves
+    made side by side (see `_parallel`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def lines(part: pa.Table) -> pa.Array:
+        return pc.binary_join_element_wise(_join(_cells(part, precision)), "\n", "")
+
+    if table.num_rows < 2 * TEXT_ROWS:
+        return lines(table)
+    half = table.num_rows // 2
+    first, second = both(lambda: lines(table.slice(0, half)), lambda: lines(table.slice(half)))
+    return pa.concat_arrays([first, second])
 
 
 def plain_csv(table: pa.Table) -> bool:
@@ -221,9 +241,11 @@ def plain_csv_bytes(table: pa.Table, precision: Precision) -> Iterator[memoryvie
     `precision` decimals (see `_numbers`), empty cells empty."""
     import pyarrow.compute as pc
 
-    for start in range(0, table.num_rows, TEXT_ROWS):
+    def piece(start: int) -> memoryview:
         cells = _cells(table.slice(start, TEXT_ROWS), precision)
-        yield _values(pc.binary_join_element_wise(_join(cells), "\n", ""))
+        return _values(pc.binary_join_element_wise(_join(cells), "\n", ""))
+
+    yield from ordered(piece, range(0, table.num_rows, TEXT_ROWS))
 
 
 def csv_header(names: list[str]) -> bytes:

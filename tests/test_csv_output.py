@@ -21,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 import syncdx
 from syncdx import InputError, Model, cli, score_file
-from syncdx.batch import _arrow, _numbers, _writer
+from syncdx.batch import _csvtext, _numbers, _writer
 from syncdx.batch._numbers import MAX_PRECISION, check_precision, fixed_run, fixed_text
 from syncdx.diagnosis._rows import unique_rows
 
@@ -118,8 +118,8 @@ def test_quotes_are_found_in_any_slice_of_a_text_column(
 
     column = pa.array(values, pa.string()).slice(start, length)
     inside = column.to_pylist()
-    assert _arrow._has_quote(column) == any('"' in v for v in inside)
-    assert _arrow._escaped(column).to_pylist() == [v.replace('"', '""') for v in inside]
+    assert _csvtext._has_quote(column) == any('"' in v for v in inside)
+    assert _csvtext._escaped(column).to_pylist() == [v.replace('"', '""') for v in inside]
 
 
 @pytest.mark.parametrize("decimals", [0, 3, 6])

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
-from syncdx.batch._numbers import ROUND_TRIP, Precision, number_run, number_text
-from syncdx.batch._parallel import both, ordered
+from syncdx.batch._csvtext import TEXT_ROWS, cell_text, joined, score_lines, value_bytes
+from syncdx.batch._numbers import ROUND_TRIP, Precision
+from syncdx.batch._parallel import ordered
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import InputError
 from syncdx.network._network import Variable
@@ -35,10 +37,6 @@ Column: TypeAlias = "pa.Array | pa.ChunkedArray"
 BLOCK_BYTES = 1 << 18
 #: Bytes of whole records read and parsed together.
 READ_BYTES = 1 << 21
-#: Most rows turned into CSV text at once (Arrow string offsets are 32-bit; the kernels'
-#: intermediates, and so the memory they take, grow with it).
-TEXT_ROWS = 1 << 13
-_QUOTE = b'"'
 
 
 def encode_arrow(variable: Variable, column: Column, unknown: frozenset[str]) -> ev.CodeArray:
@@ -157,26 +155,19 @@ def _utf8(column: Column, field: pa.Field, file: str | None, before: int) -> Col
 @dataclass(frozen=True, slots=True)
 class ScoredTable:
     """Input rows (`inputs`, an Arrow table) and their scores, factored: row i of the output is
-    `inputs` row i followed by `scores` row `rows[i]`."""
+    `inputs` row i followed by row `rows[i]` of the `scores` columns (NumPy arrays, None or NaN
+    empty). The scores become Arrow only for a table (Parquet); CSV text is made from NumPy."""
 
     inputs: pa.Table
-    scores: pa.Table
-    rows: pa.Int64Array
+    scores: dict[str, np.ndarray]
+    rows: npt.NDArray[np.intp]
 
     @classmethod
     def build(
         cls, inputs: pa.Table, scores: dict[str, np.ndarray], rows: np.ndarray
     ) -> ScoredTable:
         """From the score columns as NumPy arrays (None or NaN: empty)."""
-        import pyarrow as pa
-
-        arrays = {
-            name: pa.array(values, type=pa.string())
-            if values.dtype == object
-            else pa.array(values, type=pa.float64(), from_pandas=True)
-            for name, values in scores.items()
-        }
-        return cls(inputs, pa.table(arrays), pa.array(rows, type=pa.int64()))
+        return cls(inputs, scores, np.asarray(rows, dtype=np.intp))
 
     def __len__(self) -> int:
         return int(self.inputs.num_rows)
@@ -185,7 +176,7 @@ class ScoredTable:
         """The whole table: input columns, then score columns."""
         import pyarrow as pa
 
-        taken = self.scores.take(self.rows)
+        taken = score_table(self.scores).take(pa.array(self.rows, type=pa.int64()))
         return pa.table(
             [*self.inputs.columns, *taken.columns],
             names=[*self.inputs.column_names, *taken.column_names],
@@ -202,124 +193,29 @@ class ScoredTable:
         `ROUND_TRIP`, else numbers with `precision` decimals (see `_numbers.fixed_text`)."""
         import pyarrow.compute as pc
 
-        tails = _lines(self.scores, precision)
+        tails = score_lines(self.scores, precision)
 
         def piece(start: int) -> memoryview:
             stop = min(start + TEXT_ROWS, len(self))
             tail = pc.take(tails, self.rows[start:stop])
-            inputs = _cells(self.inputs.slice(start, stop - start), precision)
-            return _values(_join([*inputs, tail]))
+            inputs = cell_text(self.inputs.slice(start, stop - start), precision)
+            return value_bytes(joined([*inputs, tail]))
 
         yield from ordered(piece, range(0, len(self), TEXT_ROWS))
 
 
-def _lines(table: pa.Table, precision: Precision) -> pa.Array:
-    """Each row of `table` as CSV cells followed by a line ending; a large table in two halves
-    made side by side (see `_parallel`)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    def lines(part: pa.Table) -> pa.Array:
-        return pc.binary_join_element_wise(_join(_cells(part, precision)), "\n", "")
-
-    if table.num_rows < 2 * TEXT_ROWS:
-        return lines(table)
-    half = table.num_rows // 2
-    first, second = both(lambda: lines(table.slice(0, half)), lambda: lines(table.slice(half)))
-    return pa.concat_arrays([first, second])
-
-
-def plain_csv(table: pa.Table) -> bool:
-    """Whether `plain_csv_bytes` writes `table`: every column text or floating point."""
+def score_table(scores: dict[str, np.ndarray]) -> pa.Table:
+    """Score columns (NumPy, None or NaN empty) as an Arrow table: text or float64."""
     import pyarrow as pa
 
-    return all(t == pa.string() or pa.types.is_floating(t) for t in table.schema.types)
-
-
-def plain_csv_bytes(table: pa.Table, precision: Precision) -> Iterator[memoryview]:
-    """The CSV lines of a `plain_csv` table (no header), in pieces: text quoted, numbers with
-    `precision` decimals (see `_numbers`), empty cells empty."""
-    import pyarrow.compute as pc
-
-    def piece(start: int) -> memoryview:
-        cells = _cells(table.slice(start, TEXT_ROWS), precision)
-        return _values(pc.binary_join_element_wise(_join(cells), "\n", ""))
-
-    yield from ordered(piece, range(0, table.num_rows, TEXT_ROWS))
-
-
-def csv_header(names: list[str]) -> bytes:
-    """The header line `CSVWriter` writes: every name quoted."""
-    return (",".join('"' + n.replace('"', '""') + '"' for n in names) + "\n").encode()
-
-
-def _cells(table: pa.Table, precision: Precision) -> list[pa.Array]:
-    """Each column of `table` as CSV cell text, consecutive text columns (and consecutive
-    float columns) already joined."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    cells: list[pa.Array] = []
-    run: list[pa.Array] = []  # consecutive columns of one kind, joined when the kind changes
-    kind = ""
-    for column in table.columns:
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        text = column.type == pa.string() and column.null_count == 0
-        this = "text" if text else "float" if pa.types.is_floating(column.type) else ""
-        if run and this != kind:
-            cells += [_quoted_run(run)] if kind == "text" else number_run(run, precision)
-            run = []
-        kind = this
-        if this:
-            run.append(_escaped(column) if text else column)
-        elif column.type == pa.string():
-            cells.append(pc.fill_null(_quoted_run([_escaped(column)]), ""))
-        else:
-            cells.append(pc.fill_null(number_text(column, precision), ""))
-    if run:
-        cells += [_quoted_run(run)] if kind == "text" else number_run(run, precision)
-    return cells
-
-
-def _escaped(column: pa.Array) -> pa.Array:
-    """Text with its quotes doubled."""
-    import pyarrow.compute as pc
-
-    if _has_quote(column):
-        return pc.replace_substring(column, '"', '""')
-    return column
-
-
-def _has_quote(column: pa.Array) -> bool:
-    """Whether any value of a string array holds a double quote: one scan of the bytes of its
-    values (a search per value, `match_substring`, took 20 times as long)."""
-    if not len(column):
-        return False
-    _, offsets, data = column.buffers()
-    ends = np.frombuffer(offsets, dtype=np.int32)[column.offset : column.offset + len(column) + 1]
-    start, stop = int(ends[0]), int(ends[-1])
-    return data is not None and stop > start and _QUOTE in memoryview(data)[start:stop].tobytes()
-
-
-def _quoted_run(columns: list[pa.Array]) -> pa.Array:
-    """Text columns as quoted CSV cells, joined by commas into one column."""
-    import pyarrow.compute as pc
-
-    return pc.binary_join_element_wise('"', pc.binary_join_element_wise(*columns, '","'), '"', "")
-
-
-def _join(cells: list[pa.Array]) -> pa.Array:
-    """Columns of cell text joined by commas into one."""
-    import pyarrow.compute as pc
-
-    return pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
-
-
-def _values(array: pa.Array) -> memoryview:
-    """The bytes of a string array's values, back to back."""
-    _, offsets, data = array.buffers()
-    ends = np.frombuffer(offsets, dtype=np.int32)[array.offset : array.offset + len(array) + 1]
-    return memoryview(data)[int(ends[0]) : int(ends[-1])] if len(array) else memoryview(b"")
+    return pa.table(
+        {
+            name: pa.array(column, type=pa.string())
+            if column.dtype == object
+            else pa.array(column, type=pa.float64(), from_pandas=True)
+            for name, column in scores.items()
+        }
+    )
 
 
 def read_csv(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.batch._csvtext import TEXT_ROWS, cell_text, joined, score_lines, value_bytes
+from syncdx.batch._csvtext import TEXT_ROWS, line_text, score_lines, value_bytes
 from syncdx.batch._numbers import ROUND_TRIP, Precision
 from syncdx.batch._parallel import ordered
 from syncdx.diagnosis import _evidence as ev
@@ -198,8 +198,7 @@ class ScoredTable:
         def piece(start: int) -> memoryview:
             stop = min(start + TEXT_ROWS, len(self))
             tail = pc.take(tails, self.rows[start:stop])
-            inputs = cell_text(self.inputs.slice(start, stop - start), precision)
-            return value_bytes(joined([*inputs, tail]))
+            return value_bytes(line_text(self.inputs.slice(start, stop - start), tail, precision))
 
         yield from ordered(piece, range(0, len(self), TEXT_ROWS))
 

@@ -257,11 +257,11 @@ class RecordScanner:
         return min(found, key=lambda error: error.line or 0, default=None)
 
 
-def _line_ends(block: np.ndarray, stop: int, cr: bool = True) -> _Positions:
-    """Offsets of line endings in `block[:stop]`: LF, and CR not followed by LF (`cr`: whether
-    there may be a CR at all)."""
+def _line_ends(block: np.ndarray, stop: int, any_cr: bool = True) -> _Positions:
+    """Offsets of line endings in `block[:stop]`: LF, and CR not followed by LF (`any_cr`:
+    whether there may be a CR at all)."""
     lf = np.flatnonzero(block[:stop] == LF)
-    if not cr:
+    if not any_cr:
         return lf
     cr = np.flatnonzero(block[:stop] == CR)
     following = block[np.minimum(cr + 1, len(block) - 1)]

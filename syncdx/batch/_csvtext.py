@@ -78,6 +78,21 @@ def cell_text(table: pa.Table, precision: Precision) -> list[pa.Array]:
     return cells
 
 
+def line_text(table: pa.Table, tail: pa.Array, precision: Precision) -> pa.Array:
+    """Each row of `table` as CSV cells, a comma, then that row's `tail` (its line's end).
+
+    Text that holds no null (CSV input) is quoted in the join that ends the line, not in a
+    pass of its own."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in table.columns]
+    if columns and all(c.type == pa.string() and c.null_count == 0 for c in columns):
+        inner = pc.binary_join_element_wise(*(_escaped(c) for c in columns), '","')
+        return pc.binary_join_element_wise('"', inner, '",', tail, "")
+    return joined([*cell_text(table, precision), tail])
+
+
 def _escaped(column: pa.Array) -> pa.Array:
     """Text with its quotes doubled."""
     import pyarrow.compute as pc

@@ -52,6 +52,13 @@ def encode_arrow(variable: Variable, column: Column, unknown: frozenset[str]) ->
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
+    key = (variable.states, unknown)
+    known = _SEEN.get(key)
+    if known is not None and column.type == pa.string() and not column.null_count:
+        found = pc.index_in(column, value_set=known[0])  # a lookup, not a hash table built
+        if not found.null_count:  # every cell spelt as in an earlier column
+            seen: ev.CodeArray = known[1][found.to_numpy()]
+            return seen
     try:
         encoded = pc.dictionary_encode(column)
     except pa.ArrowNotImplementedError:  # nested values: every answer given is invalid
@@ -68,7 +75,32 @@ def encode_arrow(variable: Variable, column: Column, unknown: frozenset[str]) ->
     if indices.null_count:  # never in CSV (read with no nulls); Parquet may have them
         indices = pc.fill_null(indices, len(values))
     codes = table[indices.to_numpy()]  # zero copy (np.asarray copies slowly)
+    if encoded.dictionary.type == pa.string():
+        _remember(key, encoded.dictionary, table[:-1])
     return codes
+
+
+#: The text cells seen per (states, "don't know" words), and the code of each: a later column
+#: whose cells are all among them is encoded by one `index_in` (half a `dictionary_encode`).
+_SEEN: dict[tuple[tuple[str, ...], frozenset[str]], tuple[pa.Array, ev.CodeArray]] = {}
+#: Most spellings remembered per key (free text in an answer column would grow it for nothing).
+_SEEN_MOST = 64
+
+
+def _remember(
+    key: tuple[tuple[str, ...], frozenset[str]], texts: pa.Array, codes: ev.CodeArray
+) -> None:
+    """Add the cells `texts` (distinct) and their `codes` to what `_SEEN` holds for `key`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    old = _SEEN.get(key)
+    if old is not None:
+        new = pc.invert(pc.is_in(texts, value_set=old[0]))
+        texts = pa.concat_arrays([old[0], texts.filter(new)])
+        codes = np.concatenate([old[1], codes[new.to_numpy(zero_copy_only=False)]])
+    if len(texts) <= _SEEN_MOST:
+        _SEEN[key] = (texts, codes.copy())  # replaced whole: threads see one pair or the other
 
 
 def _decoded(value: object) -> object:

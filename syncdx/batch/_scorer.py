@@ -194,7 +194,10 @@ class Scorer:
         names = list(found)
         variables = [network.variables[network.index[node]] for node in found.values()]
         unknown = ev.words(network)
-        codes = np.column_stack([frame.codes(v, n, unknown) for v, n in zip(variables, names)])
+        # column-major: the passes over each column (keys, likelihoods, checks) read it whole
+        codes = np.empty((len(frame), len(names)), dtype=np.int16, order="F")
+        for j, (variable, name) in enumerate(zip(variables, names)):
+            codes[:, j] = frame.codes(variable, name, unknown)
         columns = tuple(network.index[node] for node in found.values())
         invalid = (codes == ev.INVALID).any(axis=1)
         unique, inverse, numbers = self._numbers(

@@ -21,10 +21,14 @@ from hypothesis.extra import numpy as hnp
 
 import syncdx
 from syncdx import InputError, Model, cli, score_file
-from syncdx.batch import _numbers, _writer
+from syncdx.batch import _arrow, _csvtext, _numbers, _writer
 from syncdx.batch._numbers import MAX_PRECISION, check_precision, fixed_run, fixed_text
+from syncdx.diagnosis._columns import encode_column
+from syncdx.diagnosis._evidence import UNKNOWN_WORDS
 from syncdx.diagnosis._rows import unique_rows
 
+#: Answers as typed: states in any case and spacing, blanks, "don't know" words, other text.
+answer_texts = st.sampled_from(["yes", "Yes", " no", "NO", "", " ", "NA", "unknown", "maybe", "1"])
 SAMPLE = Path(__file__).resolve().parent.parent / "models" / "icloud_sync.reports.csv"
 
 
@@ -102,6 +106,24 @@ def test_fixed_run_joins_the_cells_of_each_row(values: np.ndarray, decimals: int
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_numbers, "BLOCK_VALUES", 7)
         assert fixed_run(values, decimals).to_pylist() == expected
+
+
+@given(
+    st.lists(st.text(st.sampled_from('ab"é,'), max_size=4), max_size=12),
+    st.integers(0, 12),
+    st.integers(0, 12),
+)
+def test_quotes_are_found_in_any_slice_of_a_text_column(
+    values: list[str], start: int, length: int
+) -> None:
+    """The quote check sees exactly the values of a sliced Arrow column, and escaping doubles
+    each of their quotes."""
+    import pyarrow as pa
+
+    column = pa.array(values, pa.string()).slice(start, length)
+    inside = column.to_pylist()
+    assert _csvtext._has_quote(column) == any('"' in v for v in inside)
+    assert _csvtext._escaped(column).to_pylist() == [v.replace('"', '""') for v in inside]
 
 
 @pytest.mark.parametrize("decimals", [0, 3, 6])
@@ -230,3 +252,19 @@ def test_writer_error_on_the_command_line(
     err = capsys.readouterr().err
     assert "cannot write: No space left on device" in err
     assert "Traceback" not in err
+
+
+@given(st.lists(st.lists(answer_texts, max_size=20), min_size=1, max_size=5))
+def test_remembered_spellings_encode_as_a_fresh_dictionary_does(columns: list[list[str]]) -> None:
+    """A column encoded through the spellings remembered from earlier columns gets the codes
+    a fresh dictionary encoding gives it, new spellings included."""
+    import pyarrow as pa
+
+    variable = syncdx.load_model().network.variable("paused_banner")
+    unknown = frozenset(UNKNOWN_WORDS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_arrow, "_SEEN", {})
+        for values in columns:
+            got = _arrow.encode_arrow(variable, pa.array(values, pa.string()), unknown)
+            expected = encode_column(variable, pd.Series(values, dtype=object), unknown)
+            np.testing.assert_array_equal(got, expected)

@@ -7,8 +7,10 @@ import itertools
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
-from syncdx._ranking import TIE, best, descending
+from syncdx._ranking import TIE, best, descending, leading
 from tests.strategies import noisy_scores
 
 
@@ -57,3 +59,29 @@ def test_infinite_scores_tie_with_each_other() -> None:
 def test_no_columns_rank_to_empty_rows() -> None:
     """Rows with nothing to rank (no candidate question left) give empty rankings."""
     assert descending(np.empty((3, 0))).shape == (3, 0)
+
+
+#: Scores where ties of every kind are common: exact, within the tie width, chained, NaN, inf.
+_tied_levels = st.sampled_from([0.0, 0.25, 0.25 + 1e-12, 0.25 + 2e-9, 0.5, np.nan, np.inf, -np.inf])
+
+
+@given(
+    st.integers(1, 9).flatmap(
+        lambda columns: arrays(np.float64, st.tuples(st.integers(0, 30), st.just(columns)),
+                               elements=_tied_levels)
+    ),
+    st.integers(0, 10),
+)  # fmt: skip
+def test_leading_columns_are_the_first_of_the_full_ranking(values: np.ndarray, count: int) -> None:
+    """leading(values, k) gives the first k columns of descending(values), whatever the ties,
+    NaN and infinities (rows it cannot settle by argmax are sorted)."""
+    expected = descending(values)[:, :count]
+    np.testing.assert_array_equal(leading(values, count), expected)
+
+
+def test_leading_leaves_its_input_alone() -> None:
+    """leading ranks a copy: the scores passed in keep their values."""
+    values = np.array([[0.1, 0.7, 0.2, 0.5], [0.3, 0.3, 0.9, 0.0]])
+    before = values.copy()
+    np.testing.assert_array_equal(leading(values, 2), [[1, 3], [2, 0]])
+    np.testing.assert_array_equal(values, before)

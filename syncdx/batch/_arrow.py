@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
-from syncdx.batch._numbers import ROUND_TRIP, Precision, number_run, number_text
+from syncdx.batch._csvtext import TEXT_ROWS, line_text, score_lines, value_bytes
+from syncdx.batch._numbers import ROUND_TRIP, Precision
+from syncdx.batch._parallel import ordered
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import InputError
 from syncdx.network._network import Variable
@@ -34,9 +37,6 @@ Column: TypeAlias = "pa.Array | pa.ChunkedArray"
 BLOCK_BYTES = 1 << 18
 #: Bytes of whole records read and parsed together.
 READ_BYTES = 1 << 21
-#: Most rows turned into CSV text at once (Arrow string offsets are 32-bit; the kernels'
-#: intermediates, and so the memory they take, grow with it).
-TEXT_ROWS = 1 << 13
 
 
 def encode_arrow(variable: Variable, column: Column, unknown: frozenset[str]) -> ev.CodeArray:
@@ -52,6 +52,13 @@ def encode_arrow(variable: Variable, column: Column, unknown: frozenset[str]) ->
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
+    key = (variable.states, unknown)
+    known = _SEEN.get(key)
+    if known is not None and column.type == pa.string() and not column.null_count:
+        found = pc.index_in(column, value_set=known[0])  # a lookup, not a hash table built
+        if not found.null_count:  # every cell spelt as in an earlier column
+            seen: ev.CodeArray = known[1][found.to_numpy()]
+            return seen
     try:
         encoded = pc.dictionary_encode(column)
     except pa.ArrowNotImplementedError:  # nested values: every answer given is invalid
@@ -68,7 +75,32 @@ def encode_arrow(variable: Variable, column: Column, unknown: frozenset[str]) ->
     if indices.null_count:  # never in CSV (read with no nulls); Parquet may have them
         indices = pc.fill_null(indices, len(values))
     codes = table[indices.to_numpy()]  # zero copy (np.asarray copies slowly)
+    if encoded.dictionary.type == pa.string():
+        _remember(key, encoded.dictionary, table[:-1])
     return codes
+
+
+#: The text cells seen per (states, "don't know" words), and the code of each: a later column
+#: whose cells are all among them is encoded by one `index_in` (half a `dictionary_encode`).
+_SEEN: dict[tuple[tuple[str, ...], frozenset[str]], tuple[pa.Array, ev.CodeArray]] = {}
+#: Most spellings remembered per key (free text in an answer column would grow it for nothing).
+_SEEN_MOST = 64
+
+
+def _remember(
+    key: tuple[tuple[str, ...], frozenset[str]], texts: pa.Array, codes: ev.CodeArray
+) -> None:
+    """Add the cells `texts` (distinct) and their `codes` to what `_SEEN` holds for `key`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    old = _SEEN.get(key)
+    if old is not None:
+        new = pc.invert(pc.is_in(texts, value_set=old[0]))
+        texts = pa.concat_arrays([old[0], texts.filter(new)])
+        codes = np.concatenate([old[1], codes[new.to_numpy(zero_copy_only=False)]])
+    if len(texts) <= _SEEN_MOST:
+        _SEEN[key] = (texts, codes.copy())  # replaced whole: threads see one pair or the other
 
 
 def _decoded(value: object) -> object:
@@ -155,26 +187,19 @@ def _utf8(column: Column, field: pa.Field, file: str | None, before: int) -> Col
 @dataclass(frozen=True, slots=True)
 class ScoredTable:
     """Input rows (`inputs`, an Arrow table) and their scores, factored: row i of the output is
-    `inputs` row i followed by `scores` row `rows[i]`."""
+    `inputs` row i followed by row `rows[i]` of the `scores` columns (NumPy arrays, None or NaN
+    empty). The scores become Arrow only for a table (Parquet); CSV text is made from NumPy."""
 
     inputs: pa.Table
-    scores: pa.Table
-    rows: pa.Int64Array
+    scores: dict[str, np.ndarray]
+    rows: npt.NDArray[np.intp]
 
     @classmethod
     def build(
         cls, inputs: pa.Table, scores: dict[str, np.ndarray], rows: np.ndarray
     ) -> ScoredTable:
         """From the score columns as NumPy arrays (None or NaN: empty)."""
-        import pyarrow as pa
-
-        arrays = {
-            name: pa.array(values, type=pa.string())
-            if values.dtype == object
-            else pa.array(values, type=pa.float64(), from_pandas=True)
-            for name, values in scores.items()
-        }
-        return cls(inputs, pa.table(arrays), pa.array(rows, type=pa.int64()))
+        return cls(inputs, scores, np.asarray(rows, dtype=np.intp))
 
     def __len__(self) -> int:
         return int(self.inputs.num_rows)
@@ -183,7 +208,7 @@ class ScoredTable:
         """The whole table: input columns, then score columns."""
         import pyarrow as pa
 
-        taken = self.scores.take(self.rows)
+        taken = score_table(self.scores).take(pa.array(self.rows, type=pa.int64()))
         return pa.table(
             [*self.inputs.columns, *taken.columns],
             names=[*self.inputs.column_names, *taken.column_names],
@@ -200,92 +225,28 @@ class ScoredTable:
         `ROUND_TRIP`, else numbers with `precision` decimals (see `_numbers.fixed_text`)."""
         import pyarrow.compute as pc
 
-        tails = pc.binary_join_element_wise(_join(_cells(self.scores, precision)), "\n", "")
-        for start in range(0, len(self), TEXT_ROWS):
+        tails = score_lines(self.scores, precision)
+
+        def piece(start: int) -> memoryview:
             stop = min(start + TEXT_ROWS, len(self))
             tail = pc.take(tails, self.rows[start:stop])
-            inputs = _cells(self.inputs.slice(start, stop - start), precision)
-            yield _values(_join([*inputs, tail]))
+            return value_bytes(line_text(self.inputs.slice(start, stop - start), tail, precision))
+
+        yield from ordered(piece, range(0, len(self), TEXT_ROWS))
 
 
-def plain_csv(table: pa.Table) -> bool:
-    """Whether `plain_csv_bytes` writes `table`: every column text or floating point."""
+def score_table(scores: dict[str, np.ndarray]) -> pa.Table:
+    """Score columns (NumPy, None or NaN empty) as an Arrow table: text or float64."""
     import pyarrow as pa
 
-    return all(t == pa.string() or pa.types.is_floating(t) for t in table.schema.types)
-
-
-def plain_csv_bytes(table: pa.Table, precision: Precision) -> Iterator[memoryview]:
-    """The CSV lines of a `plain_csv` table (no header), in pieces: text quoted, numbers with
-    `precision` decimals (see `_numbers`), empty cells empty."""
-    import pyarrow.compute as pc
-
-    for start in range(0, table.num_rows, TEXT_ROWS):
-        cells = _cells(table.slice(start, TEXT_ROWS), precision)
-        yield _values(pc.binary_join_element_wise(_join(cells), "\n", ""))
-
-
-def csv_header(names: list[str]) -> bytes:
-    """The header line `CSVWriter` writes: every name quoted."""
-    return (",".join('"' + n.replace('"', '""') + '"' for n in names) + "\n").encode()
-
-
-def _cells(table: pa.Table, precision: Precision) -> list[pa.Array]:
-    """Each column of `table` as CSV cell text, consecutive text columns (and consecutive
-    float columns) already joined."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    cells: list[pa.Array] = []
-    run: list[pa.Array] = []  # consecutive columns of one kind, joined when the kind changes
-    kind = ""
-    for column in table.columns:
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        text = column.type == pa.string() and column.null_count == 0
-        this = "text" if text else "float" if pa.types.is_floating(column.type) else ""
-        if run and this != kind:
-            cells += [_quoted_run(run)] if kind == "text" else number_run(run, precision)
-            run = []
-        kind = this
-        if this:
-            run.append(_escaped(column) if text else column)
-        elif column.type == pa.string():
-            cells.append(pc.fill_null(_quoted_run([_escaped(column)]), ""))
-        else:
-            cells.append(pc.fill_null(number_text(column, precision), ""))
-    if run:
-        cells += [_quoted_run(run)] if kind == "text" else number_run(run, precision)
-    return cells
-
-
-def _escaped(column: pa.Array) -> pa.Array:
-    """Text with its quotes doubled."""
-    import pyarrow.compute as pc
-
-    if pc.any(pc.match_substring(column, '"')).as_py():
-        return pc.replace_substring(column, '"', '""')
-    return column
-
-
-def _quoted_run(columns: list[pa.Array]) -> pa.Array:
-    """Text columns as quoted CSV cells, joined by commas into one column."""
-    import pyarrow.compute as pc
-
-    return pc.binary_join_element_wise('"', pc.binary_join_element_wise(*columns, '","'), '"', "")
-
-
-def _join(cells: list[pa.Array]) -> pa.Array:
-    """Columns of cell text joined by commas into one."""
-    import pyarrow.compute as pc
-
-    return pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
-
-
-def _values(array: pa.Array) -> memoryview:
-    """The bytes of a string array's values, back to back."""
-    _, offsets, data = array.buffers()
-    ends = np.frombuffer(offsets, dtype=np.int32)[array.offset : array.offset + len(array) + 1]
-    return memoryview(data)[int(ends[0]) : int(ends[-1])] if len(array) else memoryview(b"")
+    return pa.table(
+        {
+            name: pa.array(column, type=pa.string())
+            if column.dtype == object
+            else pa.array(column, type=pa.float64(), from_pandas=True)
+            for name, column in scores.items()
+        }
+    )
 
 
 def read_csv(
@@ -293,24 +254,37 @@ def read_csv(
 ) -> Iterator[pa.Table]:
     """Arrow tables of `chunk_size` rows (the last shorter) from `blocks` of whole records.
 
-    Each block is parsed on its own (in parallel by pyarrow, in pieces of `BLOCK_BYTES`), in
-    the calling thread: pyarrow never calls back into Python from a thread of its own."""
+    Each block is parsed on its own, in the calling thread: pyarrow never calls back into
+    Python from a thread of its own. The blocks of the first table are parsed in parallel by
+    pyarrow, in pieces of `BLOCK_BYTES` (nothing else runs yet); later ones on one thread
+    (they are read while a table is scored, which keeps the cores busy, and a parallel parse
+    took half as much CPU time again)."""
     import pyarrow as pa
 
     schema = pa.schema([(name, pa.string()) for name in header])
-    batches = (batch for block in blocks for batch in _parse(block, header).to_batches())
-    yield from rechunk(batches, schema, chunk_size)
+    first = [True]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for block in blocks:
+            yield from _parse(block, header, threads=first[0]).to_batches()
+
+    for table in rechunk(batches(), schema, chunk_size):
+        first[0] = False
+        yield table
 
 
-def _parse(block: bytes, header: tuple[str, ...]) -> pa.Table:
-    """The Arrow table of a block of whole CSV records, every column text."""
+def _parse(block: bytes, header: tuple[str, ...], threads: bool = True) -> pa.Table:
+    """The Arrow table of a block of whole CSV records, every column text (`threads`: parsed
+    in parallel)."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     def parse(block_size: int) -> pa.Table:
         return pcsv.read_csv(
             pa.py_buffer(block),
-            read_options=pcsv.ReadOptions(column_names=list(header), block_size=block_size),
+            read_options=pcsv.ReadOptions(
+                column_names=list(header), block_size=block_size, use_threads=threads
+            ),
             parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
@@ -320,7 +294,7 @@ def _parse(block: bytes, header: tuple[str, ...]) -> pa.Table:
         )
 
     try:
-        return parse(BLOCK_BYTES)
+        return parse(BLOCK_BYTES if threads else len(block) + 1)
     except pa.ArrowInvalid as error:  # a record longer than a piece: the block in one piece
         if "straddling" not in str(error):
             raise

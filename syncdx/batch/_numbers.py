@@ -33,7 +33,7 @@ _DIGITS = 20
 BLOCK_VALUES = 1 << 15
 _POWERS = np.array([10**k for k in range(_DIGITS)], dtype=np.uint64)
 #: "0000" .. "9999" in ASCII, each read as one 32-bit word.
-_QUADS = np.frombuffer("".join(f"{k:04d}" for k in range(10_000)).encode(), np.uint32)
+_QUADS = np.frombuffer("".join(f"{k:04d}" for k in range(10_000)).encode(), "<u4")
 
 Precision = int | None
 
@@ -128,18 +128,19 @@ def _packed(
     rows, columns = digits.shape
     nan, infinite = np.isnan(values), np.isinf(values)
     negative = np.signbit(values) & ~nan
-    places = np.searchsorted(_POWERS[1:], digits // _POWERS[decimals], side="right") + 1
+    whole = digits // _POWERS[decimals]
+    if whole.max(initial=0) < 10:  # one figure before the point everywhere (probabilities)
+        places = np.ones(digits.shape, dtype=np.intp)
+    else:
+        places = np.searchsorted(_POWERS[1:], whole, side="right") + 1
     most = max(int(places.max(initial=1)), 3 if infinite.any() else 1)
     point = 1 if decimals else 0
     sign = 1 if negative.any() else 0
     width = sign + most + point + decimals
     matrix = np.empty((rows, columns, width + 1), dtype=np.uint8)  # + a comma
-    figures = _figures(digits, most + decimals)
-    end = figures.shape[2]
-    matrix[:, :, sign : sign + most] = figures[:, :, end - decimals - most : end - decimals]
+    _write_figures(matrix, digits, most, decimals, sign)
     if point:
         matrix[:, :, sign + most] = ord(".")
-        matrix[:, :, sign + most + 1 : width] = figures[:, :, end - decimals :]
     matrix[:, :, width] = ord(",")
     lengths = places + point + decimals + negative
     if not sign and not nan.any() and not infinite.any() and (places == most).all():
@@ -166,17 +167,63 @@ def _checked(offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
     return offsets.astype(np.int32)
 
 
-def _figures(digits: npt.NDArray[np.uint64], count: int) -> npt.NDArray[np.uint8]:
-    """The last `count` (or up to three more) decimal digits of each value as ASCII, zero
-    padded, shaped (rows, columns, digits): four at a time, from a table of "0000".."9999"
-    read as 32-bit words (so that no digit is moved alone)."""
-    groups = -(-count // 4)
-    words = np.empty((*digits.shape, groups), dtype=np.uint32)
-    rest = digits.copy()
-    for g in range(groups - 1, -1, -1):
-        words[..., g] = _QUADS[(rest % 10_000).astype(np.intp)]
-        rest //= 10_000
-    return words.view(np.uint8)
+def _write_figures(
+    matrix: npt.NDArray[np.uint8],
+    digits: npt.NDArray[np.uint64],
+    most: int,
+    decimals: int,
+    sign: int,
+) -> None:
+    """Write the last `most + decimals` decimal figures of each value into its cell of
+    `matrix` (rows, columns, cell bytes; C-contiguous): `most` zero-padded figures from byte
+    `sign`, then (after the point's byte, if any) the `decimals` figures.
+
+    Four figures at a time come from a table of "0000".."9999" read as 32-bit words, and go
+    into every cell at once, as words written at the cells' stride (a copy of one byte per
+    cell is four times slower); 32-bit arithmetic where the values fit."""
+    count = most + decimals
+    rest: npt.NDArray[np.unsignedinteger] = (
+        digits.astype(np.uint32) if digits.max(initial=0) < 2**32 else digits
+    )
+    ten_thousand = rest.dtype.type(10_000)
+    for group in range(-(-count // 4)):  # figures 4g .. 4g + 3, counted from the last
+        high = rest // ten_thousand
+        quad = np.take(_QUADS, (rest - high * ten_thousand).ravel())  # "0123": 3 is the last
+        rest = high
+        first, last = 4 * group, min(4 * group + 4, count)
+        for lo, hi in _split(first, last, decimals):  # figures lo..hi-1 side by side in a cell
+            # the figure `hi - 1` is the run's first byte: in the quad and in the cell
+            source = 3 - (hi - 1 - first)
+            if hi - 1 < decimals:
+                target = sign + most + 1 + decimals - hi
+            else:
+                target = sign + most - 1 - (hi - 1 - decimals)
+            _put_bytes(matrix, target, quad, source, hi - lo)
+
+
+def _split(first: int, last: int, decimals: int) -> list[tuple[int, int]]:
+    """Figures first..last-1 as runs that stay side by side in a cell (the point parts them)."""
+    if first < decimals < last:
+        return [(first, decimals), (decimals, last)]
+    return [(first, last)]
+
+
+def _put_bytes(
+    matrix: npt.NDArray[np.uint8],
+    target: int,
+    words: npt.NDArray[np.uint32],  # little-endian
+    source: int,
+    size: int,
+) -> None:
+    """Copy bytes `source`..`source + size - 1` of each word into bytes `target`.. of its cell."""
+    cell = matrix.shape[-1]
+    cells = words.size
+    while size:
+        step = 4 if size == 4 else 2 if size >= 2 else 1
+        kind = {4: "<u4", 2: "<u2", 1: "u1"}[step]  # little-endian: byte 0 is the low one
+        into = np.ndarray((cells,), dtype=kind, buffer=matrix, offset=target, strides=(cell,))
+        into[...] = words >> np.uint32(8 * source) if source else words  # (truncated to `kind`)
+        target, source, size = target + step, source + step, size - step
 
 
 def _by_python(values: npt.NDArray[np.float64], decimals: int) -> Any:

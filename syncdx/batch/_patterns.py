@@ -129,18 +129,19 @@ class Memo:
         if len(self._keys):
             position = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
             new = self._keys[position] != keys
-            keys, numbers = keys[new], numbers.take(new)
+            if not new.all():
+                keys, numbers = keys[new], numbers.take(new)
         if len(keys) > self.capacity:
             keys, numbers = keys[: self.capacity], numbers.take(np.arange(self.capacity))
         if self._store is None:
             self._store = _allocate(numbers, self.capacity)
         if len(self._keys) + len(keys) > self.capacity:
             self._evict(min(self.capacity // 2, self.capacity - len(keys)))
-        slots = np.arange(len(self._keys), len(self._keys) + len(keys))
+        start, stop = len(self._keys), len(self._keys) + len(keys)  # the next free slots
         for f in fields(self._store):
-            getattr(self._store, f.name)[slots] = getattr(numbers, f.name)
-        self._hits[slots] = 0
-        self._index(np.concatenate([self._keys, keys]), np.concatenate([self._slots, slots]))
+            getattr(self._store, f.name)[start:stop] = getattr(numbers, f.name)
+        self._hits[start:stop] = 0
+        self._merge(keys, np.arange(start, stop))
 
     def _evict(self, keep: int) -> None:
         """Keep the `keep` most used patterns, moved to the first slots."""
@@ -157,6 +158,14 @@ class Memo:
         self._hits[: len(old)] = self._hits[old]
         stay = slot_of[self._slots] >= 0
         self._index(self._keys[stay], slot_of[self._slots[stay]])
+
+    def _merge(self, keys: KeyArray, slots: IntArray) -> None:
+        """Add `keys` (none known yet) with their `slots` to the sorted index: sorted on their
+        own and inserted, rather than the whole index sorted again."""
+        order = np.argsort(keys, kind="stable")
+        keys, slots = keys[order], slots[order]
+        at = np.searchsorted(self._keys, keys)
+        self._keys, self._slots = np.insert(self._keys, at, keys), np.insert(self._slots, at, slots)
 
     def _index(self, keys: KeyArray, slots: IntArray) -> None:
         order = np.argsort(keys, kind="stable")

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx._counts import count
-from syncdx._ranking import descending
+from syncdx._ranking import leading
 from syncdx.batch._formats import check_columns
 from syncdx.batch._frames import (
     Frame,
@@ -194,7 +194,10 @@ class Scorer:
         names = list(found)
         variables = [network.variables[network.index[node]] for node in found.values()]
         unknown = ev.words(network)
-        codes = np.column_stack([frame.codes(v, n, unknown) for v, n in zip(variables, names)])
+        # column-major: the passes over each column (keys, likelihoods, checks) read it whole
+        codes = np.empty((len(frame), len(names)), dtype=np.int16, order="F")
+        for j, (variable, name) in enumerate(zip(variables, names)):
+            codes[:, j] = frame.codes(variable, name, unknown)
         columns = tuple(network.index[node] for node in found.values())
         invalid = (codes == ev.INVALID).any(axis=1)
         unique, inverse, numbers = self._numbers(
@@ -226,21 +229,21 @@ class Scorer:
             if not len(unique):  # one blank row to infer when there are no rows
                 unique = np.full((1, codes.shape[1]), ev.UNOBSERVED, dtype=np.int16)
             return unique, inverse, self._infer(unique, columns)
-        numbers = Numbers.empty(len(unique), len(self.model.causes))
         with self._lock:
             if columns != self._memo_columns:
                 self._memo, self._memo_columns = Memo(), columns
             memo = self._memo
             known, found = memo.find(distinct)
-        if found is not None:
-            numbers = numbers.put(known, found)
-        if not known.all():
-            fresh = self._infer(unique[~known], columns)
-            with self._lock:
-                if memo is self._memo:
-                    memo.remember(distinct[~known], fresh)
-            numbers = numbers.put(~known, fresh)
-        return unique, inverse, numbers
+        if known.all() and found is not None:
+            return unique, inverse, found
+        fresh = self._infer(unique[~known], columns)
+        with self._lock:
+            if memo is self._memo:
+                memo.remember(distinct[~known], fresh)
+        if found is None or not known.any():  # the fresh numbers are every row's, in order
+            return unique, inverse, fresh
+        numbers = Numbers.empty(len(unique), len(self.model.causes))
+        return unique, inverse, numbers.put(known, found).put(~known, fresh)
 
     def _infer(self, unique: ev.CodeArray, columns: tuple[int, ...]) -> Numbers:
         return infer_patterns(self.model, unique, columns, self.next_question)
@@ -248,7 +251,7 @@ class Scorer:
     def _diagnose(self, numbers: Numbers) -> tuple[Scores, IntArray]:
         """The score columns of each distinct row, and the index of its top cause (-1: none)."""
         present, possible = numbers.present, numbers.possible
-        order = descending(present)
+        order = leading(present, max(1, self.top))  # the top causes, near-ties in model order
         rows = np.arange(len(numbers))
         table: Scores = {cause_column(c): present[:, i] for i, c in enumerate(self._names)}
         table["top_cause"] = _masked(self._names[order[:, 0]], possible)
@@ -316,6 +319,8 @@ def _lift(value: float | None) -> float | None:
 
 def _append_empty(values: np.ndarray, count: int) -> np.ndarray:
     """`values` followed by `count` empty entries (None, or NaN for numbers)."""
+    if not count:
+        return values
     empty = np.full(count, None if values.dtype == object else np.nan, dtype=values.dtype)
     return np.concatenate([values, empty])
 

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
 from syncdx.batch import _formats as formats
-from syncdx.batch._arrow import ScoredTable, csv_header, csv_text, plain_csv, plain_csv_bytes
+from syncdx.batch._arrow import ScoredTable, csv_text
 from syncdx.batch._atomic import atomic_file
+from syncdx.batch._csvtext import csv_header, plain_csv, plain_csv_bytes
 from syncdx.batch._frames import Output
 from syncdx.batch._numbers import Precision, check_precision
 from syncdx.batch._outfile import STDOUT, open_in_place, partial, stdout_buffer, writing
@@ -85,7 +86,7 @@ class TableWriter:
             scored = ScoredTable(inputs, scored.scores, scored.rows)
         if self._format == "csv" and scored.csv_ready():
             if self._rows == 0:
-                names = [*scored.inputs.column_names, *scored.scores.column_names]
+                names = [*scored.inputs.column_names, *scored.scores]
                 self._handle.write(csv_header(names))
             for piece in scored.csv_bytes(self._precision):
                 self._handle.write(piece)
@@ -95,7 +96,7 @@ class TableWriter:
     def _write_arrow(self, table: pa.Table) -> None:
         """Append an Arrow table through pyarrow's writer (opened with the first table's schema;
         for CSV, text-like columns as text, see `_arrow.csv_text`), or, for CSV of text and
-        floats with a `precision`, as lines built by Arrow kernels (`_arrow.plain_csv_bytes`)."""
+        floats with a `precision`, as lines built by Arrow kernels (`_csvtext.plain_csv_bytes`)."""
         if self._format == "csv":
             table = csv_text(table, self._name, self._rows)
             if self._writer is None and self._precision is not None and plain_csv(table):

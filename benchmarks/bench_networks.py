@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--networks", nargs="+", default=None, help="default: all but huge")
     parser.add_argument("--huge", action="store_true", help=f"also {', '.join(HUGE)}")
     parser.add_argument("--queries", type=int, default=30, help="single queries per engine")
-    parser.add_argument("--rows", type=int, default=2000, help="most batch rows")
+    parser.add_argument(
+        "--rows", type=int, default=20000, help="most batch rows (score reads 50,000 a chunk)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="batch runs (median)")
     parser.add_argument("--budget", type=float, default=8.0, help="seconds per measurement")
     parser.add_argument("--compiled-gib", type=float, default=None, help="syncdx.Limits bytes")

@@ -43,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx.inference._batch import Plan, Planner, Segment, Spare
+from syncdx.inference._factored import table_parts
 from syncdx.inference._kernels import (
     Kernel,
     base_potentials,
@@ -129,7 +130,7 @@ class JunctionTree(Cliques):
     _kernels: dict[tuple[object, ...], Kernel | FloatArray] = field(
         default_factory=dict, repr=False
     )
-    _covers: dict[tuple[int, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
+    _covers: dict[tuple[object, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
     _ancestors: dict[tuple[int, ...], tuple[int, ...]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rows: RowPass = field(init=False, repr=False)
@@ -168,13 +169,15 @@ class JunctionTree(Cliques):
         group of the target cover holding only such targets keeps its prior marginals and the
         walk skips its clique (a pedigree's 145 founders: 14-32 are ancestors of a query's
         findings)."""
-        groups = self._cover(wanted)
+        groups = self._cover(wanted, homes=True)
         masks = self._masks(wanted, groups)
         reach = 0
         for v in likelihoods:
             reach |= self.ancestry[v]
         kept = [g for g, mask in zip(groups, masks) if mask & reach]
-        with self._lock, np.errstate(over="ignore", invalid="ignore"):
+        # BLAS held to one thread: the factored contractions' matrices are small, and BLAS's
+        # threads on a busy machine made them up to 40 times slower
+        with self._lock, one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             log_z, marginals = self._rows.run(likelihoods, kept)
         if len(kept) < len(groups):
             for v in wanted:
@@ -435,15 +438,24 @@ class JunctionTree(Cliques):
             self._kernels[key] = table
         return cast(FloatArray, table)
 
-    def _cover(self, targets: tuple[int, ...]) -> tuple[Group, ...]:
-        """The (cached) cliques whose marginals give the targets, with their output columns."""
-        groups = self._covers.get(targets)
+    def _cover(self, targets: tuple[int, ...], homes: bool = False) -> tuple[Group, ...]:
+        """The (cached) cliques whose marginals give the targets, with their output columns:
+        few cliques (a batch's plan), or with `homes` each target's smallest clique (a single
+        row: its beliefs then read small tables, and the messages into them are few more)."""
+        key = (targets, homes)
+        groups = self._covers.get(key)
         if groups is None:
             if len(self._covers) >= _CACHE:
                 self._covers.clear()
-            groups = self._covers[targets] = tuple(
+            if homes:
+                chosen: dict[int, list[int]] = {}
+                for v in targets:
+                    chosen.setdefault(self.home[v], []).append(v)
+            else:
+                chosen = cover(self.cliques, targets)
+            groups = self._covers[key] = tuple(
                 Group(clique, columns(variables, self.cards))
-                for clique, variables in cover(self.cliques, targets).items()
+                for clique, variables in chosen.items()
             )
         return groups
 
@@ -584,6 +596,7 @@ def compile_network(
         inward_log=tuple(inward_sums(neighbours, prior_log)),
         network=network,
         tiny=tiny,
+        parts=table_parts(network, cliques, holding),
         limits=limits,
         exact_rows=exact,
         ancestry=_ancestry(network.parents),

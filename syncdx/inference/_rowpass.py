@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from syncdx.inference._factored import FactoredKernel, factored_kernel
 from syncdx.inference._kernels import (
     BROADCAST_ENTRIES,
     Fixed,
@@ -82,7 +83,7 @@ class _Link:
         self.homed: Homed = ()  # the variables homed in the sending clique
         self.senders: Senders | None = None  # messages into the sending clique, from its other
         # neighbours (set on first use)
-        self.kernel: RowKernel | None = None  # built on first use
+        self.kernel: RowKernel | FactoredKernel | None = None  # built on first use
         self.memo: dict[int, Entry] = {}  # by the row's evidence key masked to `field`
 
 
@@ -118,7 +119,7 @@ class RowPass:
         self._positions: list[dict[int, int] | None] = [None] * len(tree.cliques)
         self._homed: list[Homed | None] = [None] * len(tree.cliques)
         self._into: list[Senders | None] = [None] * len(tree.cliques)
-        self._beliefs: dict[Group, RowKernel] = {}
+        self._beliefs: dict[Group, RowKernel | FactoredKernel] = {}
         self._memoised = 0  # entries in the links' memos
         self._tokens: dict[tuple[int, bytes], tuple[int, FloatArray, int]] = {}
 
@@ -180,15 +181,18 @@ class RowPass:
             out[var] = values[None, start:stop]
         return acc + log(total, self._tree.tiny)
 
-    def _belief_kernel(self, group: Group) -> RowKernel:
+    def _belief_kernel(self, group: Group) -> RowKernel | FactoredKernel:
         tree, clique = self._tree, group.clique
         if len(self._beliefs) >= _CACHE:
             self._beliefs.clear()
-        table = clique_table(tree.cliques, tree.base, tree.prior, clique, tree.neighbours[clique])
         own = tree.cliques[clique]
-        kernel = self._beliefs[group] = row_kernel(
-            table, [(own.index(v),) for v in group.variables]
-        )
+        segments = [(own.index(v),) for v in group.variables]
+        senders = tree.neighbours[clique]
+        kernel: RowKernel | FactoredKernel | None = factored_kernel(tree, clique, senders, segments)
+        if kernel is None:
+            table = clique_table(tree.cliques, tree.base, tree.prior, clique, senders)
+            kernel = row_kernel(table, segments)
+        self._beliefs[group] = kernel
         return kernel
 
     def position(self, clique: int) -> dict[int, int]:
@@ -380,12 +384,17 @@ def _field(tree: Cliques, link: _Link) -> int:
     return field
 
 
-def _message_kernel(tree: Cliques, edge: tuple[int, int]) -> RowKernel:
+def _message_kernel(tree: Cliques, edge: tuple[int, int]) -> RowKernel | FactoredKernel:
     """The single-row kernel of the message along `edge`, as a ratio shaped for its receiver."""
     source, target = edge
     senders = [n for n in tree.neighbours[source] if n != target]
+    own, sep, prior = tree.cliques[source], tree.separators[edge], tree.prior[edge]
+    scale = np.divide(1.0, prior, out=np.zeros_like(prior), where=prior > 0)
+    kernel = factored_kernel(tree, source, senders, [tuple(own.index(v) for v in sep)], scale)
+    if kernel is not None:
+        return kernel
     table = clique_table(tree.cliques, tree.base, tree.prior, source, senders)
-    return message_row_kernel(table, tree.cliques[source], tree.separators[edge], tree.prior[edge])
+    return message_row_kernel(table, own, sep, prior)
 
 
 def log(total: float, tiny: float) -> float:

@@ -36,6 +36,7 @@ import functools
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import cast
 
@@ -45,6 +46,7 @@ import numpy.typing as npt
 from syncdx.inference._batch import Plan, Planner, Segment, Spare
 from syncdx.inference._factored import table_parts
 from syncdx.inference._kernels import (
+    BROADCAST_ENTRIES,
     Kernel,
     base_potentials,
     build_kernel,
@@ -52,7 +54,7 @@ from syncdx.inference._kernels import (
     prior_marginals,
     prior_messages,
 )
-from syncdx.inference._rowpass import Group, RowPass
+from syncdx.inference._rowpass import Group, RowPass, belief_cover
 from syncdx.inference._threads import one_blas_thread, pool
 from syncdx.inference._tree import Cliques
 from syncdx.inference._triangulate import (
@@ -175,9 +177,11 @@ class JunctionTree(Cliques):
         for v in likelihoods:
             reach |= self.ancestry[v]
         kept = [g for g, mask in zip(groups, masks) if mask & reach]
-        # BLAS held to one thread: the factored contractions' matrices are small, and BLAS's
-        # threads on a busy machine made them up to 40 times slower
-        with self._lock, one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
+        # BLAS held to one thread where large tables are contracted as factors (`_factored`):
+        # their matrices are small, and BLAS's threads on a busy machine made them up to 40
+        # times slower; holding it costs more than a small tree's whole query
+        hold = one_blas_thread() if self.width >= BROADCAST_ENTRIES else nullcontext()
+        with self._lock, hold, np.errstate(over="ignore", invalid="ignore"):
             log_z, marginals = self._rows.run(likelihoods, kept)
         if len(kept) < len(groups):
             for v in wanted:
@@ -440,17 +444,15 @@ class JunctionTree(Cliques):
 
     def _cover(self, targets: tuple[int, ...], homes: bool = False) -> tuple[Group, ...]:
         """The (cached) cliques whose marginals give the targets, with their output columns:
-        few cliques (a batch's plan), or with `homes` each target's smallest clique (a single
-        row: its beliefs then read small tables, and the messages into them are few more)."""
+        few cliques (a batch's plan), or with `homes` cliques chosen for their size too (a
+        single row: see `belief_cover`)."""
         key = (targets, homes)
         groups = self._covers.get(key)
         if groups is None:
             if len(self._covers) >= _CACHE:
                 self._covers.clear()
             if homes:
-                chosen: dict[int, list[int]] = {}
-                for v in targets:
-                    chosen.setdefault(self.home[v], []).append(v)
+                chosen = belief_cover(self.cliques, self.cards, targets)
             else:
                 chosen = cover(self.cliques, targets)
             groups = self._covers[key] = tuple(

@@ -52,6 +52,8 @@ _CACHE = 1 << 16
 _DEPTH = 100
 #: Largest product of a large clique's inputs formed before its kernel runs.
 _PRODUCT = 1 << 16
+#: A belief costs as much as reading this many table entries, whatever its clique's size.
+_BELIEF_ENTRIES = 1 << 14
 #: Bits per variable in a row's evidence key: distinct likelihood vectors before a reset.
 _TOKEN_BITS = 16
 
@@ -337,6 +339,26 @@ class _Walk:
         link.homed, into = self.rows.inputs(source)
         senders = link.senders = tuple(s for s in into if s[1].edge[0] != target)
         return senders
+
+
+def belief_cover(
+    cliques: Sequence[tuple[int, ...]], cards: Sequence[int], targets: Sequence[int]
+) -> dict[int, list[int]]:
+    """Cliques whose beliefs give the targets' marginals for a single row (clique -> its
+    targets): greedily, the clique of least cost (`_BELIEF_ENTRIES` plus its size) per target
+    it adds. A few small cliques beat one large one (mildew's largest holds five targets
+    at 1.5M entries), but not many tiny ones (each belief costs a call)."""
+    left = set(targets)
+    cost = [_BELIEF_ENTRIES + math.prod(cards[v] for v in c) for c in cliques]
+    chosen: dict[int, list[int]] = {}
+    while left:
+        best = min(
+            (c for c in range(len(cliques)) if left.intersection(cliques[c])),
+            key=lambda c: (cost[c] / len(left.intersection(cliques[c])), c),
+        )
+        chosen[best] = [v for v in cliques[best] if v in left]
+        left.difference_update(cliques[best])
+    return chosen
 
 
 def _combine(parts: list[FloatArray]) -> tuple[FloatArray, ...]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -35,8 +35,17 @@ _PLANS = 1 << 10
 #: How one operand is sliced: its index (0 on broadcast axes, all of a free one) and the axes
 #: whose place in it takes the fixed state.
 _Cut = tuple[tuple[Any, ...], tuple[int, ...]]
-#: (contraction, each operand's cut) of one output.
-_Plan = tuple[Contraction, tuple[_Cut, ...]]
+
+
+class _Plan(NamedTuple):
+    """How a `FactoredKernel` runs for one pattern of input shapes and fixed axes."""
+
+    cuts: tuple[_Cut, ...]  # of each input factor
+    parts: tuple[tuple[FloatArray, _Cut | None], ...]  # each part, sliced already or its cut
+    outputs: tuple[tuple[Contraction, bool], ...]  # and whether it keeps a fixed axis (it is
+    # then spread back over its kept axes, zero off the fixed states)
+    spreads: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # each output's summed and
+    # kept axes
 
 
 class FactoredKernel:
@@ -50,40 +59,47 @@ class FactoredKernel:
         parts: tuple[FloatArray, ...],
         shape: tuple[int, ...],
         axes: tuple[tuple[int, ...], ...],
-        scale: FloatArray,
+        scale: FloatArray | None,
     ) -> None:
         self.parts, self.shape, self.axes, self.scale = parts, shape, axes, scale
-        self._plans: dict[tuple[object, ...], list[_Plan]] = {}
+        self._plans: dict[tuple[object, ...], _Plan] = {}
 
     def __call__(
         self, x: FloatArray | tuple[FloatArray, ...], fixed: Fixed = ()
     ) -> tuple[float, FloatArray]:
         """The row's total and its flat outputs divided by it (NaN if the total is not
         positive), as `RowKernel` computes them."""
-        factors = x if isinstance(x, tuple) else (x.reshape(self.shape),)
-        operands = (*factors, *self.parts)
-        key = (tuple(op.shape for op in operands), tuple(a for a, _ in fixed))
-        plans = self._plans.get(key)
-        if plans is None:
-            plans = self._plan(operands, dict(fixed))
-            if len(self._plans) >= _PLANS:
-                self._plans.clear()
-            self._plans[key] = plans
+        factors = x if type(x) is tuple else (x.reshape(self.shape),)  # type: ignore[union-attr]
+        key = (*[f.shape for f in factors], *[a for a, _ in fixed])
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(factors, dict(fixed))
         states = dict(fixed)
-        outs = []
-        for (contraction, cuts), summed in zip(plans, self.axes):
-            out = contraction([op[_index(cut, states)] for op, cut in zip(operands, cuts)])
-            outs.append(self._spread(out, summed, states))
+        operands = [f[_index(cut, states)] for f, cut in zip(factors, plan.cuts)]
+        for part, cut in plan.parts:
+            operands.append(part if cut is None else part[_index(cut, states)])
+        outs = [contraction(operands) for contraction, _ in plan.outputs]
         total = float(outs[0].sum())
-        out = (outs[0] if len(outs) == 1 else np.concatenate(outs)) * self.scale
-        return total, out / total if total > 0.0 else np.full_like(out, np.nan)
+        if not total > 0.0:
+            size = sum(math.prod(self.shape[a] for a in kept) for _, kept in plan.spreads)
+            return total, np.full(size, np.nan)
+        scale = self.scale if len(outs) == 1 else None  # multiplies a lone output (a message)
+        flat = [
+            self._spread(out, kept, states, scale, total) if spread else (out / total).ravel()
+            for out, (_, spread), (_, kept) in zip(outs, plan.outputs, plan.spreads)
+        ]
+        out = flat[0] if len(flat) == 1 else np.concatenate(flat)
+        if scale is not None and not plan.outputs[0][1]:
+            out *= scale
+        return total, out
 
-    def _plan(self, operands: Sequence[FloatArray], fixed: dict[int, int]) -> list[_Plan]:
-        """Per output, the einsum subscripts and contraction path over the operands sliced at
-        the fixed states (their axes dropped), and each operand's index template."""
+    def _plan(self, factors: Sequence[FloatArray], fixed: dict[int, int]) -> _Plan:
+        """(Remember and return) the plan for factors of these shapes and these fixed axes:
+        each operand sliced at the fixed states (their axes and broadcast axes dropped), and
+        per output its contraction and, where it keeps a fixed axis, its kept axes."""
         letters = string.ascii_letters
-        cuts, inputs = [], []
-        for op in operands:
+        cuts, inputs, shapes = [], [], []
+        for op in (*factors, *self.parts):
             index: list[Any] = []
             labels = ""
             for a, n in enumerate(op.shape):
@@ -93,28 +109,42 @@ class FactoredKernel:
             at = tuple(a for a, n in enumerate(op.shape) if n > 1 and a in fixed)
             cuts.append((tuple(index), at))
             inputs.append(labels)
-        shapes = [op[_index(cut, fixed)].shape for op, cut in zip(operands, cuts)]
-        plans = []
+            shapes.append(op[_index(cuts[-1], fixed)].shape)
+        outputs, spreads = [], []
         for summed in self.axes:
-            kept = "".join(
-                letters[a]
-                for a in range(len(self.shape))
-                if a not in summed and a not in fixed and self.shape[a] > 1
-            )
-            plans.append((Contraction(inputs, shapes, kept), tuple(cuts)))
-        return plans
+            kept = tuple(a for a in range(len(self.shape)) if a not in summed)
+            labels = "".join(letters[a] for a in kept if a not in fixed and self.shape[a] > 1)
+            spread = any(a in fixed for a in kept)
+            outputs.append((Contraction(inputs, shapes, labels), spread))
+            spreads.append((summed, kept))
+        parts = [
+            (part[_index(cut, fixed)], None) if not cut[1] else (part, cut)
+            for part, cut in zip(self.parts, cuts[len(factors) :])
+        ]
+        plan = _Plan(tuple(cuts[: len(factors)]), tuple(parts), tuple(outputs), tuple(spreads))
+        if len(self._plans) >= _PLANS:
+            self._plans.clear()
+        self._plans[(*[f.shape for f in factors], *fixed)] = plan
+        return plan
 
     def _spread(
-        self, out: FloatArray, summed: tuple[int, ...], states: dict[int, int]
+        self,
+        out: FloatArray,
+        kept: tuple[int, ...],
+        states: dict[int, int],
+        scale: FloatArray | None,
+        total: float,
     ) -> FloatArray:
-        """An output over its kept axes, flat, zero off the fixed states of any of them."""
-        kept = [a for a in range(len(self.shape)) if a not in summed]
-        if not any(a in states for a in kept):
-            return out.ravel()
-        full = np.zeros([self.shape[a] for a in kept], dtype=out.dtype)
-        full[
-            tuple(slice(states[a], states[a] + 1) if a in states else slice(None) for a in kept)
-        ] = out.reshape([1 if a in states else self.shape[a] for a in kept])
+        """An output over its `kept` axes divided by `total` and times `scale` (flat over
+        them, or None), flat, zero off the fixed states of any of them: only the slice at
+        those states is computed."""
+        shape = [self.shape[a] for a in kept]
+        at = tuple(slice(states[a], states[a] + 1) if a in states else slice(None) for a in kept)
+        values = out.reshape([1 if a in states else self.shape[a] for a in kept]) / total
+        if scale is not None:
+            values *= scale.reshape(shape)[at]
+        full = np.zeros(shape, dtype=out.dtype)
+        full[at] = values
         return full.ravel()
 
 
@@ -151,7 +181,7 @@ def factored_kernel(
     if parts is None:
         return None
     axes = tuple(tuple(a for a in range(len(own)) if a not in s) for s in segments or [()])
-    return FactoredKernel(parts, shape, axes, np.ones(1) if scale is None else scale.ravel())
+    return FactoredKernel(parts, shape, axes, None if scale is None else scale.ravel())
 
 
 def factored(

@@ -174,10 +174,10 @@ class RowPass:
     def _belief(self, walk: _Walk, group: Group, out: dict[int, FloatArray]) -> float:
         """Store the group's marginals in `out`; return the belief's `acc`."""
         clique = group.clique
-        x, acc = walk.product(*self.inputs(clique))
         kernel = self._beliefs.get(group)
         if kernel is None:
             kernel = self._belief_kernel(group)
+        x, acc = walk.product(*self.inputs(clique), type(kernel) is not FactoredKernel)
         total, values = kernel(x, walk.fixed(clique) if kernel.axes and walk.hard else ())
         for var, start, stop in group.columns:
             out[var] = values[None, start:stop]
@@ -246,10 +246,13 @@ class _Walk:
         position = self.rows.position(clique)
         return tuple((position[v], state) for v, state in self.hard.items() if v in position)
 
-    def product(self, homed: Homed, senders: Senders) -> tuple[Factors, float]:
+    def product(
+        self, homed: Homed, senders: Senders, combine: bool = True
+    ) -> tuple[Factors, float]:
         """The product of a clique's live inputs (its own evidence, then messages with evidence
         behind them), flat over its joint states, and the sum of the messages' accs. For a
-        large clique, factors that broadcast over its axes, multiplied only while small."""
+        large clique, factors that broadcast over its axes, multiplied only while small
+        (unless not `combine`: a factored kernel joins them as it plans)."""
         vectors, mask, key = self.vectors, self.mask, self.key
         x: FloatArray | None = None
         parts: list[FloatArray] = []
@@ -280,7 +283,7 @@ class _Walk:
                     x *= entry[0][index]
                 acc += entry[1]
         if parts:
-            return _combine(parts), acc
+            return (_combine(parts) if combine else tuple(parts)), acc
         assert x is not None, "every clique has evidence in it or on some neighbour's side"
         return x, acc
 
@@ -294,11 +297,11 @@ class _Walk:
         senders = link.senders
         if senders is None:
             senders = self._prepare(link)
-        self.depth += 1
-        x, acc = self.product(link.homed, senders)
-        self.depth -= 1
         kernel = link.kernel
         assert kernel is not None, "built with the link's field"
+        self.depth += 1
+        x, acc = self.product(link.homed, senders, type(kernel) is not FactoredKernel)
+        self.depth -= 1
         # every hard finding in the sending clique: homed behind it, or in the separator
         # (then part of the memo key: see `_field`)
         total, ratio = kernel(x, self.fixed(link.edge[0]) if kernel.axes and self.hard else ())

@@ -209,14 +209,15 @@ def table_parts(
     network: Network, cliques: Sequence[tuple[int, ...]], holding: Sequence[Sequence[int]]
 ) -> tuple[tuple[FloatArray, ...], ...]:
     """Per clique, the conditional tables multiplied into it (as `base_potentials` assigns
-    them), each a view broadcasting over the clique's axes."""
+    them), each with its axes in the clique's order, broadcasting over the clique's axes."""
     out: list[list[FloatArray]] = [[] for _ in cliques]
     for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
         family = (*parents, var)
         c = smallest(cliques, (c for c in holding[var] if set(family) <= set(cliques[c])))
         own = cliques[c]
         order = sorted(range(len(family)), key=lambda i: own.index(family[i]))
-        view = np.transpose(cpt, order)
+        view = np.ascontiguousarray(np.transpose(cpt, order))  # a matrix product reads it
+        # without a copy (a copy per call was most of a large clique's message)
         missing = [a for a, v in enumerate(own) if v not in family]
         out[c].append(np.expand_dims(view, missing) if missing else view)
     return tuple(tuple(parts) for parts in out)

@@ -21,6 +21,11 @@ behind it; when it is homed on the receiving side (the variable is then in the s
 message is exact only at that state, which is all the row ever reads of it (the cliques
 holding a variable are connected, so the finding meets it before the variable is summed out),
 and the separator's variables join the message's memo key (`_field`).
+
+A large table that factorises (few or no conditional tables of its own, as most large cliques
+of a triangulated network) is never read whole: its kernel contracts its factors and the live
+inputs pairwise (`_factored`). Targets are read from cliques chosen for their size as well as
+their number (`belief_cover`).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ as `einsum` without optimisation (a direct C loop).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,12 +79,13 @@ class Contraction:
 def _cheapest(labels: list[str], output: str, size: dict[str, int]) -> tuple[int, int, str]:
     """The pair of operands whose join is smallest (then takes the fewest multiply-adds), and
     the join's labels: theirs that another operand or the output still needs."""
+    holders = Counter("".join(labels))
     best: tuple[int, int, int, int, str] | None = None
-    for i in range(len(labels)):
+    for i, a in enumerate(labels):
         for j in range(i + 1, len(labels)):
-            rest = output + "".join(x for k, x in enumerate(labels) if k not in (i, j))
-            union = labels[i] + "".join(x for x in labels[j] if x not in labels[i])
-            joined = "".join(x for x in union if x in rest)
+            b = labels[j]
+            union = a + "".join(x for x in b if x not in a)
+            joined = "".join(x for x in union if x in output or holders[x] > (x in a) + (x in b))
             key = (_size(joined, size), _size(union, size))
             if best is None or key < best[:2]:
                 best = (*key, i, j, joined)

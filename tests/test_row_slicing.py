@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncdx.inference import _kernels, _rowpass
+from syncdx.inference import _factored, _kernels, _rowpass
 from syncdx.inference._engine import JunctionTree, compile_network
 from syncdx.network._bif import bundled_network, read_network_file
 from syncdx.network._network import FloatArray, Network, Variable
@@ -22,7 +22,8 @@ from tests.strategies import networks
 @contextmanager
 def _every_table_by_axes(threshold: int = 1) -> Iterator[list[int]]:
     """Every clique of at least `threshold` joint states read as a table over its axes (the
-    large-clique path), counting the calls that read a slice of a table."""
+    large-clique path; as factors where its table factorises), counting the calls that read
+    a slice of a table."""
     calls: list[int] = []
     sliced = _kernels._sliced_sums
 
@@ -33,6 +34,7 @@ def _every_table_by_axes(threshold: int = 1) -> Iterator[list[int]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_kernels, "BROADCAST_ENTRIES", threshold)
         patch.setattr(_rowpass, "BROADCAST_ENTRIES", threshold)
+        patch.setattr(_factored, "BROADCAST_ENTRIES", threshold)
         patch.setattr(_kernels, "_sliced_sums", counted)
         yield calls
 

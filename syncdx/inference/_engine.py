@@ -36,6 +36,7 @@ import functools
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import cast
 
@@ -43,7 +44,9 @@ import numpy as np
 import numpy.typing as npt
 
 from syncdx.inference._batch import Plan, Planner, Segment, Spare
+from syncdx.inference._factored import table_parts
 from syncdx.inference._kernels import (
+    BROADCAST_ENTRIES,
     Kernel,
     base_potentials,
     build_kernel,
@@ -52,7 +55,7 @@ from syncdx.inference._kernels import (
     prior_messages,
 )
 from syncdx.inference._routing import Router
-from syncdx.inference._rowpass import Group, RowPass
+from syncdx.inference._rowpass import Group, RowPass, belief_cover
 from syncdx.inference._threads import one_blas_thread, pool
 from syncdx.inference._tree import Cliques
 from syncdx.inference._triangulate import (
@@ -131,7 +134,7 @@ class JunctionTree(Cliques):
     _kernels: dict[tuple[object, ...], Kernel | FloatArray] = field(
         default_factory=dict, repr=False
     )
-    _covers: dict[tuple[int, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
+    _covers: dict[tuple[object, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
     _ancestors: dict[tuple[int, ...], tuple[int, ...]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rows: RowPass = field(init=False, repr=False)
@@ -210,13 +213,17 @@ class JunctionTree(Cliques):
         group of the target cover holding only such targets keeps its prior marginals and the
         walk skips its clique (a pedigree's 145 founders: 14-32 are ancestors of a query's
         findings)."""
-        groups = self._cover(wanted)
+        groups = self._cover(wanted, homes=True)
         masks = self._masks(wanted, groups)
         reach = 0
         for v in likelihoods:
             reach |= self.ancestry[v]
         kept = [g for g, mask in zip(groups, masks) if mask & reach]
-        with self._lock, np.errstate(over="ignore", invalid="ignore"):
+        # BLAS held to one thread where large tables are contracted as factors (`_factored`):
+        # their matrices are small, and BLAS's threads on a busy machine made them up to 40
+        # times slower; holding it costs more than a small tree's whole query
+        hold = one_blas_thread() if self.width >= BROADCAST_ENTRIES else nullcontext()
+        with self._lock, hold, np.errstate(over="ignore", invalid="ignore"):
             log_z, marginals = self._rows.run(likelihoods, kept)
         if len(kept) < len(groups):
             for v in wanted:
@@ -479,15 +486,22 @@ class JunctionTree(Cliques):
             self._kernels[key] = table
         return cast(FloatArray, table)
 
-    def _cover(self, targets: tuple[int, ...]) -> tuple[Group, ...]:
-        """The (cached) cliques whose marginals give the targets, with their output columns."""
-        groups = self._covers.get(targets)
+    def _cover(self, targets: tuple[int, ...], homes: bool = False) -> tuple[Group, ...]:
+        """The (cached) cliques whose marginals give the targets, with their output columns:
+        few cliques (a batch's plan), or with `homes` cliques chosen for their size too (a
+        single row: see `belief_cover`)."""
+        key = (targets, homes)
+        groups = self._covers.get(key)
         if groups is None:
             if len(self._covers) >= _CACHE:
                 self._covers.clear()
-            groups = self._covers[targets] = tuple(
+            if homes:
+                chosen = belief_cover(self.cliques, self.cards, targets)
+            else:
+                chosen = cover(self.cliques, targets)
+            groups = self._covers[key] = tuple(
                 Group(clique, columns(variables, self.cards))
-                for clique, variables in cover(self.cliques, targets).items()
+                for clique, variables in chosen.items()
             )
         return groups
 
@@ -628,6 +642,7 @@ def compile_network(
         inward_log=tuple(inward_sums(neighbours, prior_log)),
         network=network,
         tiny=tiny,
+        parts=table_parts(network, cliques, holding),
         limits=limits,
         exact_rows=exact,
         ancestry=_ancestry(network.parents),

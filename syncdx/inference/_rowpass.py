@@ -22,6 +22,11 @@ message is exact only at that state, which is all the row ever reads of it (the 
 holding a variable are connected, so the finding meets it before the variable is summed out),
 and so is every message computed from it: a separator's variables are in its message's memo
 key (`_field`).
+
+A large table that factorises (few or no conditional tables of its own, as most large cliques
+of a triangulated network) is never read whole: its kernel contracts its factors and the live
+inputs pairwise (`_factored`). Targets are read from cliques chosen for their size as well as
+their number (`belief_cover`).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from syncdx.inference._factored import FactoredKernel, factored_kernel
 from syncdx.inference._kernels import (
     BROADCAST_ENTRIES,
     Fixed,
@@ -52,6 +58,8 @@ _CACHE = 1 << 16
 _DEPTH = 100
 #: Largest product of a large clique's inputs formed before its kernel runs.
 _PRODUCT = 1 << 16
+#: A belief costs as much as reading this many table entries, whatever its clique's size.
+_BELIEF_ENTRIES = 1 << 14
 #: Bits per variable in a row's evidence key: distinct likelihood vectors before a reset.
 _TOKEN_BITS = 16
 
@@ -83,7 +91,7 @@ class _Link:
         self.homed: Homed = ()  # the variables homed in the sending clique
         self.senders: Senders | None = None  # messages into the sending clique, from its other
         # neighbours (set on first use)
-        self.kernel: RowKernel | None = None  # built on first use
+        self.kernel: RowKernel | FactoredKernel | None = None  # built on first use
         self.memo: dict[int, Entry] = {}  # by the row's evidence key masked to `field`
 
 
@@ -119,7 +127,7 @@ class RowPass:
         self._positions: list[dict[int, int] | None] = [None] * len(tree.cliques)
         self._homed: list[Homed | None] = [None] * len(tree.cliques)
         self._into: list[Senders | None] = [None] * len(tree.cliques)
-        self._beliefs: dict[Group, RowKernel] = {}
+        self._beliefs: dict[Group, RowKernel | FactoredKernel] = {}
         self._memoised = 0  # entries in the links' memos
         self._tokens: dict[tuple[int, bytes], tuple[int, FloatArray, int]] = {}
 
@@ -172,24 +180,27 @@ class RowPass:
     def _belief(self, walk: _Walk, group: Group, out: dict[int, FloatArray]) -> float:
         """Store the group's marginals in `out`; return the belief's `acc`."""
         clique = group.clique
-        x, acc = walk.product(*self.inputs(clique))
         kernel = self._beliefs.get(group)
         if kernel is None:
             kernel = self._belief_kernel(group)
+        x, acc = walk.product(*self.inputs(clique), type(kernel) is not FactoredKernel)
         total, values = kernel(x, walk.fixed(clique) if kernel.axes and walk.hard else ())
         for var, start, stop in group.columns:
             out[var] = values[None, start:stop]
         return acc + log(total, self._tree.tiny)
 
-    def _belief_kernel(self, group: Group) -> RowKernel:
+    def _belief_kernel(self, group: Group) -> RowKernel | FactoredKernel:
         tree, clique = self._tree, group.clique
         if len(self._beliefs) >= _CACHE:
             self._beliefs.clear()
-        table = clique_table(tree.cliques, tree.base, tree.prior, clique, tree.neighbours[clique])
         own = tree.cliques[clique]
-        kernel = self._beliefs[group] = row_kernel(
-            table, [(own.index(v),) for v in group.variables]
-        )
+        segments = [(own.index(v),) for v in group.variables]
+        senders = tree.neighbours[clique]
+        kernel: RowKernel | FactoredKernel | None = factored_kernel(tree, clique, senders, segments)
+        if kernel is None:
+            table = clique_table(tree.cliques, tree.base, tree.prior, clique, senders)
+            kernel = row_kernel(table, segments)
+        self._beliefs[group] = kernel
         return kernel
 
     def position(self, clique: int) -> dict[int, int]:
@@ -241,10 +252,13 @@ class _Walk:
         position = self.rows.position(clique)
         return tuple((position[v], state) for v, state in self.hard.items() if v in position)
 
-    def product(self, homed: Homed, senders: Senders) -> tuple[Factors, float]:
+    def product(
+        self, homed: Homed, senders: Senders, combine: bool = True
+    ) -> tuple[Factors, float]:
         """The product of a clique's live inputs (its own evidence, then messages with evidence
         behind them), flat over its joint states, and the sum of the messages' accs. For a
-        large clique, factors that broadcast over its axes, multiplied only while small."""
+        large clique, factors that broadcast over its axes, multiplied only while small
+        (unless not `combine`: a factored kernel joins them as it plans)."""
         vectors, mask, key = self.vectors, self.mask, self.key
         x: FloatArray | None = None
         parts: list[FloatArray] = []
@@ -275,7 +289,7 @@ class _Walk:
                     x *= entry[0][index]
                 acc += entry[1]
         if parts:
-            return _combine(parts), acc
+            return (_combine(parts) if combine else tuple(parts)), acc
         assert x is not None, "every clique has evidence in it or on some neighbour's side"
         return x, acc
 
@@ -289,11 +303,11 @@ class _Walk:
         senders = link.senders
         if senders is None:
             senders = self._prepare(link)
-        self.depth += 1
-        x, acc = self.product(link.homed, senders)
-        self.depth -= 1
         kernel = link.kernel
         assert kernel is not None, "built with the link's field"
+        self.depth += 1
+        x, acc = self.product(link.homed, senders, type(kernel) is not FactoredKernel)
+        self.depth -= 1
         # every hard finding in the sending clique: homed behind it, or in the separator
         # (then part of the memo key: see `_field`)
         total, ratio = kernel(x, self.fixed(link.edge[0]) if kernel.axes and self.hard else ())
@@ -334,6 +348,26 @@ class _Walk:
         link.homed, into = self.rows.inputs(source)
         senders = link.senders = tuple(s for s in into if s[1].edge[0] != target)
         return senders
+
+
+def belief_cover(
+    cliques: Sequence[tuple[int, ...]], cards: Sequence[int], targets: Sequence[int]
+) -> dict[int, list[int]]:
+    """Cliques whose beliefs give the targets' marginals for a single row (clique -> its
+    targets): greedily, the clique of least cost (`_BELIEF_ENTRIES` plus its size) per target
+    it adds. A few small cliques beat one large one (mildew's largest holds five targets
+    at 1.5M entries), but not many tiny ones (each belief costs a call)."""
+    left = set(targets)
+    cost = [_BELIEF_ENTRIES + math.prod(cards[v] for v in c) for c in cliques]
+    chosen: dict[int, list[int]] = {}
+    while left:
+        best = min(
+            (c for c in range(len(cliques)) if left.intersection(cliques[c])),
+            key=lambda c: (cost[c] / len(left.intersection(cliques[c])), c),
+        )
+        chosen[best] = [v for v in cliques[best] if v in left]
+        left.difference_update(cliques[best])
+    return chosen
 
 
 def _combine(parts: list[FloatArray]) -> tuple[FloatArray, ...]:
@@ -382,12 +416,17 @@ def _field(tree: Cliques, link: _Link) -> int:
     return field
 
 
-def _message_kernel(tree: Cliques, edge: tuple[int, int]) -> RowKernel:
+def _message_kernel(tree: Cliques, edge: tuple[int, int]) -> RowKernel | FactoredKernel:
     """The single-row kernel of the message along `edge`, as a ratio shaped for its receiver."""
     source, target = edge
     senders = [n for n in tree.neighbours[source] if n != target]
+    own, sep, prior = tree.cliques[source], tree.separators[edge], tree.prior[edge]
+    scale = np.divide(1.0, prior, out=np.zeros_like(prior), where=prior > 0)
+    kernel = factored_kernel(tree, source, senders, [tuple(own.index(v) for v in sep)], scale)
+    if kernel is not None:
+        return kernel
     table = clique_table(tree.cliques, tree.base, tree.prior, source, senders)
-    return message_row_kernel(table, tree.cliques[source], tree.separators[edge], tree.prior[edge])
+    return message_row_kernel(table, own, sep, prior)
 
 
 def log(total: float, tiny: float) -> float:

@@ -21,9 +21,9 @@ class Cliques:
     """A junction tree's cliques, tables and prior messages (no evidence).
 
     `side[(s, t)]` is the bit mask of the cliques on the sending side of edge (s, t); `homed[c]`
-    the variables whose home is clique c; `inward_log[c]` the log scale factors of the prior
-    messages towards c; totals below `tiny` mark a row for the extended-precision tree (0: this
-    tree is the last word).
+    the variables whose home is clique c; `parts[c]` the factors of `base[c]`; `inward_log[c]`
+    the log scale factors of the prior messages towards c; totals below `tiny` mark a row for
+    the extended-precision tree (0: this tree is the last word).
     """
 
     cards: tuple[int, ...]
@@ -38,3 +38,5 @@ class Cliques:
     homed: tuple[tuple[int, ...], ...]
     inward_log: tuple[float, ...]
     tiny: float
+    #: per clique, the conditional tables multiplied into it, each broadcasting over its axes
+    parts: tuple[tuple[FloatArray, ...], ...]

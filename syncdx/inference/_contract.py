@@ -1,0 +1,141 @@
+"""`Contraction`: a sum of products of small labelled arrays, planned once, run many times.
+
+`numpy.einsum` with `optimize` plans (or re-parses a given plan) at every call, about 50 us, and
+its search costs more; the single-row walk runs the same few contractions with arrays of the
+same shapes query after query. A `Contraction` is planned once for given labels and shapes:
+pairs of operands are joined greedily, the pair with the smallest result first, each result
+keeping only the labels still needed (by another operand or the output). A join that sums
+over shared labels on more than `_LOOP` multiply-adds is a matrix product (BLAS); the rest run
+as `einsum` without optimisation (a direct C loop).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from syncdx.network._network import FloatArray
+
+#: Joins with at most this many multiply-adds run as one einsum loop, not a matrix product.
+_LOOP = 1 << 12
+
+#: One join: (i, j, how, spec) of operands i < j; `how` is "einsum" (spec: subscripts) or
+#: "matmul" (spec: each side's axis order and matrix shape, then the result's shape).
+_Step = tuple[int, int, str, Any]
+
+
+class Contraction:
+    """The sum over every label not in `output` of the product of operands labelled `inputs`
+    (one letter per axis) with the given `shapes`, as an array over `output` in its order."""
+
+    __slots__ = ("_final", "_reduce", "_steps")
+
+    def __init__(
+        self, inputs: Sequence[str], shapes: Sequence[tuple[int, ...]], output: str
+    ) -> None:
+        size = {
+            label: n for labels, shape in zip(inputs, shapes) for label, n in zip(labels, shape)
+        }
+        labels = list(inputs)
+        # labels only one operand holds and the output lacks are summed away first
+        self._reduce: list[tuple[int, str]] = []
+        for i, own in enumerate(labels):
+            others = output + "".join(x for k, x in enumerate(labels) if k != i)
+            kept = "".join(x for x in own if x in others)
+            if kept != own:
+                self._reduce.append((i, f"{own}->{kept}"))
+                labels[i] = kept
+        self._steps: list[_Step] = []
+        while len(labels) > 1:
+            i, j, joined = _cheapest(labels, output, size)
+            how, spec, joined = _join(labels[i], labels[j], joined, size)
+            self._steps.append((i, j, how, spec))
+            del labels[j], labels[i]
+            labels.append(joined)
+        last = labels[0]
+        self._final = f"{last}->{output}" if last != output else ""
+
+    def __call__(self, operands: Sequence[FloatArray]) -> FloatArray:
+        """The contraction of `operands` (arrays of the planned shapes)."""
+        ops = list(operands)
+        for i, subscripts in self._reduce:
+            ops[i] = np.einsum(subscripts, ops[i])
+        for i, j, how, spec in self._steps:
+            a, b = ops[i], ops[j]
+            del ops[j], ops[i]
+            if how == "einsum":
+                ops.append(np.einsum(spec, a, b))
+            else:
+                side_a, side_b, shape = spec
+                ops.append(np.matmul(_matrix(a, *side_a), _matrix(b, *side_b)).reshape(shape))
+        out = ops[0]
+        return np.einsum(self._final, out) if self._final else out
+
+
+def _cheapest(labels: list[str], output: str, size: dict[str, int]) -> tuple[int, int, str]:
+    """The pair of operands whose join is smallest (then takes the fewest multiply-adds), and
+    the join's labels: theirs that another operand or the output still needs."""
+    holders = Counter("".join(labels))
+    best: tuple[int, int, int, int, str] | None = None
+    for i, a in enumerate(labels):
+        for j in range(i + 1, len(labels)):
+            b = labels[j]
+            union = a + "".join(x for x in b if x not in a)
+            joined = "".join(x for x in union if x in output or holders[x] > (x in a) + (x in b))
+            key = (_size(joined, size), _size(union, size))
+            if best is None or key < best[:2]:
+                best = (*key, i, j, joined)
+    assert best is not None
+    return best[2], best[3], best[4]
+
+
+def _join(a: str, b: str, joined: str, size: dict[str, int]) -> tuple[str, Any, str]:
+    """How to join operands labelled `a` and `b` into `joined`, and the result's labels: one
+    einsum loop, or (a sum over shared labels of many multiply-adds) a batched matrix product
+    with axes in the order (batch, own, summed) times (batch, summed, own)."""
+    summed = "".join(x for x in a if x in b and x not in joined)
+    work = _size(joined, size) * _size(summed, size)
+    alone = any(x not in joined for x in (a + b) if x not in a or x not in b)
+    if not summed or work <= _LOOP or alone:
+        return "einsum", f"{a},{b}->{joined}", joined
+    big = a if _size(a, size) >= _size(b, size) else b
+    batch = "".join(x for x in big if x in a and x in b and x in joined)
+    summed = "".join(x for x in big if x in summed)
+    left = "".join(x for x in a if x not in b and x in joined)
+    right = "".join(x for x in b if x not in a and x in joined)
+    dims = [_size(s, size) for s in (batch, left, summed, right)]
+    side_a = _side(a, batch, left, summed, (dims[0], dims[1], dims[2]))
+    side_b = _side(b, batch, summed, right, (dims[0], dims[2], dims[3]))
+    shape = tuple(size[x] for x in batch + left + right)
+    return "matmul", (side_a, side_b, shape), batch + left + right
+
+
+def _side(
+    labels: str, batch: str, rows: str, cols: str, shape: tuple[int, int, int]
+) -> tuple[tuple[int, ...] | None, tuple[int, int, int], bool]:
+    """How an operand labelled `labels` becomes a (batch, rows, cols) stack of matrices: the
+    axis order to copy it into (None: none needed), the stack's shape, and whether it is read
+    as the transpose of a (batch, cols, rows) stack (a view: BLAS reads either layout)."""
+    if labels == batch + rows + cols:
+        return None, shape, False
+    if labels == batch + cols + rows:
+        return None, (shape[0], shape[2], shape[1]), True
+    return tuple(labels.index(x) for x in batch + rows + cols), shape, False
+
+
+def _matrix(
+    array: FloatArray, order: tuple[int, ...] | None, shape: tuple[int, int, int], swap: bool
+) -> FloatArray:
+    """`array` as the stack of matrices `_side` planned."""
+    if order is not None:
+        array = array.transpose(order)
+    stack = array.reshape(shape)
+    return stack.swapaxes(1, 2) if swap else stack
+
+
+def _size(labels: str, size: dict[str, int]) -> int:
+    return math.prod(size[x] for x in labels)

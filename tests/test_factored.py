@@ -1,0 +1,138 @@
+"""Single rows read large clique tables as their factors, contracted pairwise, and get the
+answers of enumeration and of the batched plans."""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncdx.inference import _factored, _rowpass
+from syncdx.inference._contract import Contraction
+from syncdx.inference._engine import compile_network
+from syncdx.network._bif import bundled_network, read_network_file
+from syncdx.network._network import FloatArray, Network
+from tests.oracle import posterior_marginals
+from tests.strategies import networks
+
+
+@contextmanager
+def _every_table_factored(broadcast: bool) -> Iterator[list[int]]:
+    """Every clique read as its factors (inputs broadcast over its axes if `broadcast`, else
+    flat over its joint states), counting the factored kernels' calls."""
+    calls: list[int] = []
+    call = _factored.FactoredKernel.__call__
+
+    def counted(self: _factored.FactoredKernel, *args: object) -> tuple[float, FloatArray]:
+        calls.append(1)
+        return call(self, *args)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_factored, "BROADCAST_ENTRIES", 1)
+        patch.setattr(_factored, "_SHARE", 0)
+        if broadcast:
+            patch.setattr(_rowpass, "BROADCAST_ENTRIES", 1)
+        patch.setattr(_factored.FactoredKernel, "__call__", counted)
+        yield calls
+
+
+def _mixed_row(network: Network, rng: np.random.Generator) -> dict[int, FloatArray]:
+    """One row: on up to four variables, a hard finding, soft weights (some zero) or ones."""
+    chosen = rng.choice(len(network), size=min(4, len(network)), replace=False)
+    row = {}
+    for v in sorted(int(c) for c in chosen):
+        card, kind = network.cards[v], int(rng.integers(4))
+        if kind < 2:
+            lik = np.eye(card)[int(rng.integers(card))]
+        elif kind == 2:
+            lik = rng.random(card) * (rng.random(card) < 0.7)
+        else:
+            lik = np.ones(card)
+        row[v] = lik[None]
+    return row
+
+
+@settings(max_examples=60, deadline=None)
+@given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1), st.booleans())
+def test_factored_single_rows_equal_brute_force(
+    network: Network, seed: int, broadcast: bool
+) -> None:
+    """With every clique read as its factors, single rows (new, then memoised, hard, soft
+    and blank findings, tables with zeros) give enumeration's P(e) and marginals."""
+    rng = np.random.default_rng(seed)
+    with _every_table_factored(broadcast) as calls:
+        tree = compile_network(network)
+        rows = [_mixed_row(network, rng) for _ in range(4)]
+        for row in rows + rows[::-1]:
+            with np.errstate(invalid="ignore"):
+                p_e, expected = posterior_marginals(network, {v: x[0] for v, x in row.items()})
+            result = tree.run(row)
+            if p_e == 0.0:
+                assert result.log_evidence[0] == -np.inf
+                continue
+            assert math.isclose(math.exp(result.log_evidence[0]), p_e, rel_tol=1e-9)
+            for var in range(len(network)):
+                np.testing.assert_allclose(result.marginals[var][0], expected[var], atol=1e-9)
+    assert calls
+
+
+def test_factored_single_rows_equal_batches_on_mildew() -> None:
+    """On mildew (its large cliques factored as they are by default), single rows give the
+    batched plan path's answers."""
+    network = read_network_file(bundled_network("mildew"))
+    rng = np.random.default_rng(3)
+    calls: list[int] = []
+    call = _factored.FactoredKernel.__call__
+
+    def counted(self: _factored.FactoredKernel, *args: object) -> tuple[float, FloatArray]:
+        calls.append(1)
+        return call(self, *args)  # type: ignore[arg-type]
+
+    tree = compile_network(network)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_factored.FactoredKernel, "__call__", counted)
+        for _ in range(4):
+            row = _mixed_row(network, rng)
+            single = tree.run(row)
+            batch = tree.run({v: np.repeat(lik, 2, axis=0) for v, lik in row.items()})
+            np.testing.assert_allclose(batch.log_evidence, single.log_evidence[[0, 0]], rtol=1e-9)
+            for var, values in single.marginals.items():
+                np.testing.assert_allclose(batch.marginals[var][1], values[0], atol=1e-9)
+    assert calls
+
+
+@st.composite
+def _contractions(draw: st.DrawFn) -> tuple[list[str], str, dict[str, int]]:
+    """Labels of 1-5 operands over up to 6 letters (some shared, some alone, some scalars)
+    and an output among them."""
+    letters = string.ascii_letters[: draw(st.integers(1, 6))]
+    size = {x: draw(st.integers(1, 9)) for x in letters}
+    inputs = [
+        "".join(draw(st.permutations(letters))[: draw(st.integers(0, len(letters)))])
+        for _ in range(draw(st.integers(1, 5)))
+    ]
+    present = sorted(set("".join(inputs)))
+    output = "".join(draw(st.permutations(present))[: draw(st.integers(0, len(present)))])
+    return inputs, output, size
+
+
+@settings(max_examples=200, deadline=None)
+@given(_contractions(), st.integers(0, 2**32 - 1), st.sampled_from([0, 1 << 12]))
+def test_contraction_equals_einsum(
+    case: tuple[list[str], str, dict[str, int]], seed: int, loop: int
+) -> None:
+    """A planned contraction (joins by einsum loops or by matrix products) equals einsum's."""
+    inputs, output, size = case
+    rng = np.random.default_rng(seed)
+    operands = [rng.random([size[x] for x in labels]) for labels in inputs]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("syncdx.inference._contract._LOOP", loop)
+        contraction = Contraction(inputs, [op.shape for op in operands], output)
+    expected = np.einsum(",".join(inputs) + "->" + output, *operands)
+    np.testing.assert_allclose(contraction(operands), expected, rtol=1e-12)

@@ -11,11 +11,9 @@ clique works in one of two ways:
   every live input, clique states x rows), and every outgoing message and marginal is summed
   down from it (Hugin): a message to a neighbour whose own message is in the belief is divided
   by it (0 where it is 0: the receiving side then has no mass there). Sums to several outputs
-  share their partial sums (`reductions`), so a clique is read about twice, not once per
-  output; the belief is formed slab by slab with the first sums taken from each slab while
-  it is in cache (`_slabs.Front`), and written out whole only when the distribute pass needs
-  it. In the collect pass the belief lacks only the message from the root's side; the
-  distribute step multiplies it in, slab by slab, when that message arrives.
+  share their partial sums (`_reductions`), so a clique is read about twice, not once per
+  output. In the collect pass the belief lacks only the message from the root's side; it is
+  multiplied in, in place, when that message arrives.
 
 Every output is keyed by its segment: a tuple of the clique's variables, in clique order, whose
 joint states it gives (a single variable's marginal, or a family's joint).
@@ -32,7 +30,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from syncdx.inference._kernels import Kernel, product_order
-from syncdx.inference._slabs import Front, Op, op
 from syncdx.inference._tree import Cliques, Edge
 from syncdx.inference._triangulate import live_inward, towards
 from syncdx.network._network import FloatArray
@@ -116,28 +113,56 @@ class _One:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Reduce:
-    """A belief-mode clique's step: its belief (see `Front`: formed slab by slab, with the sums
-    read straight from it) summed down to messages and marginals.
+class Product:
+    """A clique's table times its live inputs: the (unnormalised) belief, clique axes then rows."""
 
-    Registers start with the belief (empty unless kept) and the front's sums; each op sums one
-    register over some axes and appends the result. A message is a register times a constant
-    (1 / the prior messages it holds) or divided by an input (the message from its receiver),
-    normalised per row; the marginals are the registers of their segments, concatenated, over
-    the belief's total. With `store`, the whole belief is the first output (a later pass
-    multiplies in the message it lacks).
+    table: FloatArray  # the clique's table times its dead neighbours' prior messages, then (1,)
+    shapes: tuple[tuple[int, ...], ...]  # each input reshaped to broadcast over the clique
+    order: tuple[tuple[int, int], ...]  # pairs of inputs to multiply first (small products)
+    last: tuple[int, ...]  # the operands then multiplied into the clique-sized result
+
+    def __call__(self, inputs: Sequence[FloatArray], spare: Spare) -> list[Output]:
+        operands = [x.reshape(shape) for x, shape in zip(inputs, self.shapes)]
+        for a, b in self.order:
+            operands.append(operands[a] * operands[b])
+        first, *rest = (operands[k] for k in self.last)
+        dtype = np.result_type(self.table, first)
+        out = spare.take((*self.table.shape[:-1], first.shape[-1]), dtype)
+        np.multiply(self.table, first, out=out)
+        for x in rest:
+            out *= x
+        return [(None, out)]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Multiply:
+    """A belief (input 0) times a message (input 1), in place."""
+
+    shape: tuple[int, ...]
+
+    def __call__(self, inputs: Sequence[FloatArray], spare: Spare) -> list[Output]:
+        belief = inputs[0]
+        belief *= inputs[1].reshape(self.shape)
+        return [(None, belief)]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Reduce:
+    """A belief (input 0) summed down to messages and marginals.
+
+    Registers start with the belief; each op sums one register over some axes and appends the
+    result. A message is a register times a constant (1 / the prior messages it holds) or
+    divided by an input (the message from its receiver), normalised per row; the marginals are
+    the registers of their segments, concatenated, over the belief's total.
     """
 
-    front: Front
-    ops: tuple[Op, ...]  # the sums after the front's
+    ops: tuple[Op, ...]
     messages: tuple[tuple[int, FloatArray | None, int], ...]  # (register, factor, divisor input)
     marginals: tuple[int, ...] | None  # registers of the segments (None: no marginals output)
     total: int  # a register whose sum is the belief's total
-    store: bool = False
 
     def __call__(self, inputs: Sequence[FloatArray], spare: Spare) -> list[Output]:
-        belief, sums = self.front(inputs, spare)
-        registers = [_NOTHING if belief is None else belief, *sums]
+        registers = [inputs[0]]
         rows = inputs[0].shape[-1]
         for source, grid, summed, merged, kept in self.ops:
             x = registers[source].reshape(grid)
@@ -146,7 +171,14 @@ class Reduce:
             registers.append(buffer)
         out: list[Output] = []
         for register, factor, divisor in self.messages:
-            out.append(_message(registers[register].reshape(-1, rows), factor, inputs, divisor))
+            s = registers[register].reshape(-1, rows)
+            if factor is not None:
+                s = s * factor
+            if divisor >= 0:
+                q = inputs[divisor]
+                s = np.divide(s, q, out=np.zeros(s.shape, s.dtype), where=q > 0)
+            total = np.add.reduce(s, axis=0)
+            out.append((total, s / total))
         if self.marginals is not None:
             total = np.add.reduce(registers[self.total].reshape(-1, rows), axis=0)
             parts = [registers[r].reshape(-1, rows) for r in self.marginals]
@@ -154,57 +186,50 @@ class Reduce:
             out.append((total, values / total))
         for array in registers[1:]:
             spare.give(array)
-        if self.store and belief is not None:
-            out.insert(0, (None, belief))
-        elif belief is not None and self.front.table is not None:
-            spare.give(belief)
         return out
 
 
-_NOTHING: FloatArray = np.empty(0)
+#: A sum: (source register, its shape with adjacent axes merged where all are summed or all
+#: kept, the last merged with the rows (-1) if kept; the merged axes summed; the merged shape
+#: kept; the kept shape before merging, without the rows).
+Op = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 
 
-def _message(
-    s: FloatArray, factor: FloatArray | None, inputs: Sequence[FloatArray], divisor: int
-) -> Output:
-    """A sum `s` (separator states x rows) as a message: times `factor` or divided by input
-    `divisor` (0 where that is 0), then normalised per row, in one fresh array (the masked
-    `divide(..., where=)` and a fresh array per stage took 10 ns an entry on andes).
-
-    Where the divisor is 0 the sum is 0 too (the belief holds the divisor as a factor), so
-    dividing by the divisor raised to the least positive number gives that 0 exactly."""
-    m = np.empty_like(s)
-    if factor is not None:
-        np.multiply(s, factor, out=m)
-    elif divisor >= 0:
-        q = inputs[divisor]
-        np.fmax(q, np.finfo(q.dtype).smallest_subnormal, out=m)
-        np.divide(s, m, out=m)
+def _op(source: int, shape: list[int], summed: list[bool]) -> Op:
+    """The `Op` summing the flagged axes of `shape` (the rows axis after them, kept)."""
+    grid: list[int] = []
+    flags: list[bool] = []
+    for n, flag in zip(shape, summed):
+        if flags and flags[-1] == flag:
+            grid[-1] *= n
+        else:
+            grid.append(n)
+            flags.append(flag)
+    if flags[-1]:
+        grid.append(-1)
+        flags.append(False)
     else:
-        np.copyto(m, s)
-    total = np.add.reduce(m, axis=0)
-    m /= total
-    return total, m
+        grid[-1] = -1
+    axes = tuple(i for i, flag in enumerate(flags) if flag)
+    merged = tuple(n for n, flag in zip(grid, flags) if not flag)
+    return source, tuple(grid), axes, merged, tuple(n for n, f in zip(shape, summed) if not f)
 
 
 def reductions(
     own: Segment, cards: Sequence[int], wanted: Sequence[Segment]
-) -> tuple[list[Op], dict[Segment, int], list[tuple[bool, ...]]]:
+) -> tuple[list[Op], dict[Segment, int]]:
     """The sums that take a belief over `own` to each `wanted` segment (a subset, in order),
     sharing partial sums: whatever no output needs is summed away first, then the variables are
     split in two halves of about equal size and each half's outputs come from its own partial
-    sum, recursively. Returns the ops (as `Reduce.ops`), each segment's register and each op's
-    summed-axis flags over its source's variables."""
+    sum, recursively. Returns the ops (as `Reduce.ops`) and each segment's register."""
     ops: list[Op] = []
-    flags: list[tuple[bool, ...]] = []
     where: dict[Segment, int] = {}
     held = [own]  # each register's variables
 
     def reduce(register: int, have: Segment, to: Segment) -> int:
         if to == have:
             return register
-        flags.append(tuple(v not in to for v in have))
-        ops.append(op(register, [cards[v] for v in have], flags[-1]))
+        ops.append(_op(register, [cards[v] for v in have], [v not in to for v in have]))
         held.append(to)
         return len(ops)
 
@@ -237,7 +262,7 @@ def reductions(
     if () in wanted:
         where[()] = reduce(smallest, held[smallest], ())
     where[TOTAL] = smallest
-    return ops, where, flags
+    return ops, where
 
 
 #: The key of `reductions`' register whose sum is the belief's total (the smallest).
@@ -342,12 +367,11 @@ class Planner:
             self.steps.append(Call(_One(kernel), tuple(slots), (out,)))
             return
         live = self._live(source, target)
-        slots, front = self._front(source, target if live else -1)
-        store = -1 if source not in self.later else self._new_slot(source)  # for distribute
+        belief = self._belief(source, target if live else -1)
+        final = source not in self.later
         priors = () if live else (target,)
-        self.steps.append(
-            self._reduce(source, slots, front, [target], priors, [], False, out, store=store)
-        )
+        step = self._reduce(source, belief, [target], priors, [], False, out, final=final)
+        self.steps.append(step)
 
     def _distribute(
         self, clique: int, parent: int, sends: list[int], segments: list[Segment], root: bool
@@ -367,33 +391,30 @@ class Planner:
                 kernel = self.kernel(clique, tuple(scopes), tuple(dead), tuple(segments))
                 self.steps.append(Call(_One(kernel), tuple(slots), (Out(-1, root, cols),)))
             return
-        belief = self.slot.get(clique, -1)
-        if belief < 0:
-            slots, front = self._front(clique, -1)
+        belief = self.slot.get(clique)
+        if belief is None:
+            belief = self._belief(clique, -1)
         elif parent >= 0 and self._live(clique, parent):  # the partial belief lacks its message
             shape = self._shape(clique, self.tree.separators[(parent, clique)])
-            slots, front = [belief, self.slot[(parent, clique)]], (None, (shape,), (), (0,))
-        else:
-            slots, front = [belief], (None, (), (), ())
+            inputs = (belief, self.slot[(parent, clique)])
+            self.steps.append(Call(Multiply(shape), inputs, (Out(belief, False, ()),)))
         priors = tuple(n for n in sends if not self._live(clique, n))
         if marginals:
             outs.append(Out(-1, root, cols))
-        self.steps.append(
-            self._reduce(
-                clique, slots, front, sends, priors, segments, marginals, *outs, free=belief
-            )
-        )
+        self.steps.append(self._reduce(clique, belief, sends, priors, segments, marginals, *outs))
 
-    def _front(self, clique: int, skip: int) -> tuple[list[int], _FrontOf]:
-        """The slots of the clique's live inputs (not from `skip`) and how its belief is formed
-        from its table and them."""
+    def _belief(self, clique: int, skip: int) -> int:
+        """Plan the product of the clique's table and live inputs (not from `skip`); its slot."""
         slots, scopes, _ = self._inputs(clique, skip)
         cards = self.tree.cards
         dead = tuple(n for n in self.tree.neighbours[clique] if not self._live(clique, n))
         table = self.table(clique, dead)
         shapes = tuple(self._shape(clique, scope) for scope in scopes)
         order, last = _small_products(scopes, cards, table.size)
-        return slots, (table.reshape(*table.shape, 1), shapes, order, last)
+        step = Product(table.reshape(*table.shape, 1), shapes, order, last)
+        slot = self._new_slot(clique)
+        self.steps.append(Call(step, tuple(slots), (Out(slot, False, ()),)))
+        return slot
 
     def _shape(self, clique: int, scope: Segment) -> tuple[int, ...]:
         cards = self.tree.cards
@@ -402,26 +423,20 @@ class Planner:
     def _reduce(
         self,
         clique: int,
-        slots: list[int],
-        front: _FrontOf,
+        belief: int,
         sends: list[int],
         dead: tuple[int, ...],
         segments: list[Segment],
         marginals: bool,
         *outs: Out,
-        store: int = -1,
-        free: int = -1,
+        final: bool = True,
     ) -> Call:
-        """The step forming the clique's belief from `slots` as `front` says and summing it
-        down to messages to `sends` (divided by the prior message of each `dead` one, else by
-        its live message) and the marginals; the belief goes to slot `store` (if any), and
-        slot `free` (if any) is emptied after."""
+        """The step summing the belief in `belief` down to messages to `sends` (divided by the
+        prior message of each `dead` one, else by its live message) and the marginals."""
         tree = self.tree
         seps = [tree.separators[(clique, n)] for n in sends]
-        ops, where, sums = _front_first(
-            *reductions(tree.cliques[clique], tree.cards, [*seps, *segments])
-        )
-        inputs = list(slots)
+        ops, where = reductions(tree.cliques[clique], tree.cards, [*seps, *segments])
+        inputs = [belief]
         messages: list[tuple[int, FloatArray | None, int]] = []
         for n, sep in zip(sends, seps):
             if n in dead:
@@ -434,32 +449,8 @@ class Planner:
             else:  # the collect message of a partial belief: it lacks nothing
                 messages.append((where[sep], None, -1))
         registers = tuple(where[s] for s in segments) if marginals else None
-        used = {m[0] for m in messages} | set(registers or ()) | {where[TOTAL]}
-        cards = tuple(tree.cards[v] for v in tree.cliques[clique])
-        belief = Front(cards, *front, sums=sums, keep=store >= 0 or 0 in used)
-        step = Reduce(belief, ops, tuple(messages), registers, where[TOTAL], store >= 0)
-        if store >= 0:
-            outs = (Out(store, False, ()), *outs)
-        return Call(step, tuple(inputs), outs, (free,) if free >= 0 else ())
-
-
-#: How a belief is formed: the clique's table (None: input 0 is a belief formed before) and,
-#: for its factor inputs, `Front`'s shapes, order and last.
-_FrontOf = tuple[
-    FloatArray | None, tuple[tuple[int, ...], ...], tuple[tuple[int, int], ...], tuple[int, ...]
-]
-
-
-def _front_first(
-    ops: list[Op], where: dict[Segment, int], flags: list[tuple[bool, ...]]
-) -> tuple[tuple[Op, ...], dict[Segment, int], tuple[tuple[bool, ...], ...]]:
-    """`reductions`' answer with the sums read from the belief itself (its `Front`'s) as
-    registers 1, 2, ..., the others after them (in order), renumbered to match."""
-    first = [i for i, o in enumerate(ops) if o[0] == 0]
-    rest = [i for i, o in enumerate(ops) if o[0] != 0]
-    new = {0: 0} | {i + 1: k + 1 for k, i in enumerate(first + rest)}
-    later = tuple((new[ops[i][0]], *ops[i][1:]) for i in rest)
-    return later, {s: new[r] for s, r in where.items()}, tuple(flags[i] for i in first)
+        step = Reduce(tuple(ops), tuple(messages), registers, where[TOTAL])
+        return Call(step, tuple(inputs), outs, (belief,) if final else ())
 
 
 def _small_products(

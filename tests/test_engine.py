@@ -12,6 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from syncdx.inference import _batchpass as batchpass
 from syncdx.inference import _engine as engine
 from syncdx.inference import _rowpass as _rowpass
 from syncdx.inference._engine import compile_network
@@ -112,7 +113,7 @@ def test_chunked_batch_equals_unchunked(monkeypatch: pytest.MonkeyPatch) -> None
     tree = compile_network(network)
     batch = _random_batch(network, np.random.default_rng(3), rows=500, observed=5)
     whole = tree.run(batch)
-    monkeypatch.setattr(engine, "_CHUNK_ENTRIES", 7 * tree.width)
+    monkeypatch.setattr(batchpass, "_CHUNK_ENTRIES", 7 * tree.width)
     _assert_same(tree.run(batch), whole)
 
 
@@ -129,8 +130,8 @@ def test_a_small_batch_through_a_wide_clique_is_chunked(monkeypatch: pytest.Monk
     tree = compile_network(network)
     batch = _random_batch(network, rng, rows=100, observed=3)
     whole = tree.run(batch, targets=(0,))
-    monkeypatch.setattr(engine, "_CHUNK_ENTRIES", 2 * tree.width)
-    monkeypatch.setattr(engine, "_CHUNK_MOST", 2 * tree.width)
+    monkeypatch.setattr(batchpass, "_CHUNK_ENTRIES", 2 * tree.width)
+    monkeypatch.setattr(batchpass, "_CHUNK_MOST", 2 * tree.width)
     tracemalloc.start()
     try:
         chunked = tree.run(batch, targets=(0,))

@@ -24,10 +24,10 @@ precision (`numpy.longdouble`: exponents to about 1e-4900 on x86-64). Where the 
 longdouble is no wider than a double, there is no second run.
 
 Caching. A batch of two or more rows runs a plan (its steps in order) cached per (evidence
-variables, targets), whose kernels are cached per (clique, live input scopes, dead neighbours,
-output) with a clique's own evidence in a fixed order, so plans share them. A single row (the
+variables, targets), whose kernels are cached too: see `_batchpass`. A single row (the
 interactive case) runs without a plan, on messages memoised by their evidence: see
-`_rowpass`. Every cache is emptied when full.
+`_rowpass`; `_routing` sends the rows of a batch that are cheaper alone there. Every cache is
+emptied when full.
 """
 
 from __future__ import annotations
@@ -43,20 +43,18 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.inference._batch import Plan, Planner, Segment, Spare
+from syncdx.inference._batch import Plan, Segment, Spare
+from syncdx.inference._batchpass import BatchPass
 from syncdx.inference._factored import table_parts
 from syncdx.inference._kernels import (
     BROADCAST_ENTRIES,
-    Kernel,
     base_potentials,
-    build_kernel,
-    clique_table,
     prior_marginals,
     prior_messages,
 )
 from syncdx.inference._routing import Router
 from syncdx.inference._rowpass import Group, RowPass, belief_cover
-from syncdx.inference._threads import one_blas_thread, pool
+from syncdx.inference._threads import one_blas_thread
 from syncdx.inference._tree import Cliques
 from syncdx.inference._triangulate import (
     columns,
@@ -75,15 +73,6 @@ from syncdx.network._network import FloatArray, Network
 #: The support tree decides possibility exactly while the product of the cardinalities
 #: stays below 2**SUPPORT_BITS (a double reaches 2**-1022; see `JunctionTree._redo`).
 SUPPORT_BITS = 1000
-#: Most table entries (rows x clique size) a batch chunk may hold in one clique...
-_CHUNK_ENTRIES = 1 << 20
-#: ... unless that leaves fewer than `_CHUNK_ROWS` rows: then up to this many entries. Sums and
-#: products along the batch axis run at memory speed only with a few dozen rows (4 rows in a
-#: 262,144-entry clique ran at a quarter of it).
-_CHUNK_MOST = 1 << 23
-_CHUNK_ROWS = 32
-#: Batches of at least this many rows run with BLAS held to one thread (see _threads).
-_BATCH_ROWS = 256
 #: Adjacent cliques whose union has at most this many entries are merged into one.
 _MERGE_ENTRIES = 128
 #: Most cached plans, kernels and target covers before a cache is emptied.
@@ -93,7 +82,6 @@ _CACHE = 1 << 16
 _TINY = 1e-280
 #: Whether numpy's longdouble has a wider exponent range than a double on this platform.
 _EXTENDED = np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp
-_NOTHING: FloatArray = np.empty(0)
 _NO_ROWS: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
 #: A row of no evidence has P(e) = 1: its computed log P(e) is within rounding (~1e-15) of 0,
 #: far inside this bound, unless out of range (NaN).
@@ -130,19 +118,17 @@ class JunctionTree(Cliques):
     exact_rows: bool = field(default=True, repr=False)
     #: per variable, the bit mask of itself and its ancestors
     ancestry: tuple[int, ...] = field(default=(), repr=False)
-    _plans: dict[tuple[object, ...], Plan] = field(default_factory=dict, repr=False)
-    _kernels: dict[tuple[object, ...], Kernel | FloatArray] = field(
-        default_factory=dict, repr=False
-    )
     _covers: dict[tuple[object, ...], tuple[Group, ...]] = field(default_factory=dict, repr=False)
     _ancestors: dict[tuple[int, ...], tuple[int, ...]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rows: RowPass = field(init=False, repr=False)
+    _batches: BatchPass = field(init=False, repr=False)
     _router: Router = field(init=False, repr=False)
     _fallbacks: dict[str, JunctionTree] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rows", RowPass(self))
+        object.__setattr__(self, "_batches", BatchPass(self, self.width))
         object.__setattr__(self, "_router", Router.of(self.cliques, self.cards))
 
     def run(
@@ -333,34 +319,9 @@ class JunctionTree(Cliques):
     def _run_chunks(
         self, plan: Plan, likelihoods: Mapping[int, FloatArray], wanted: tuple[int, ...], rows: int
     ) -> Result:
-        """`_run` on chunks of a large batch, on the thread pool with one BLAS thread."""
-        log_z, out = self._chunked(plan, likelihoods, rows)
+        """`_run` on a batch, in chunks (see `_batchpass`)."""
+        log_z, out = self._batches.chunked(plan, likelihoods, rows)
         return Result(log_z, {segment[0]: values for segment, values in out.items()})
-
-    def _chunked(
-        self, plan: Plan, likelihoods: Mapping[int, FloatArray], rows: int
-    ) -> tuple[FloatArray, dict[Segment, FloatArray]]:
-        """`_steps` on chunks of a batch, on the thread pool with one BLAS thread if large (or
-        if a chunk holds fewer rows than a small batch: 55 rows through barley's largest clique
-        were 3 GB in one chunk)."""
-        step = max(1, _CHUNK_ENTRIES // self.width, min(_CHUNK_ROWS, _CHUNK_MOST // self.width))
-        if rows < _BATCH_ROWS and rows <= step:
-            return self._steps(plan, list(likelihoods.values()), rows, Spare())
-        chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
-        spare = Spare()  # the chunks reuse each other's large arrays
-
-        def run_chunk(chunk: slice) -> tuple[FloatArray, dict[Segment, FloatArray]]:
-            inputs = [lik[chunk] for lik in likelihoods.values()]
-            return self._steps(plan, inputs, chunk.stop - chunk.start, spare)
-
-        with one_blas_thread():
-            if len(chunks) == 1:
-                return run_chunk(chunks[0])
-            parts = list(pool().map(run_chunk, chunks))
-        keys = parts[0][1].keys()
-        return np.concatenate([p[0] for p in parts]), {
-            k: np.concatenate([p[1][k] for p in parts]) for k in keys
-        }
 
     def families(
         self, likelihoods: Mapping[int, FloatArray], families: Sequence[Segment]
@@ -373,12 +334,12 @@ class JunctionTree(Cliques):
             likelihoods = {0: np.ones((rows, self.cards[0]))}
         segments = [tuple(sorted(set(f))) for f in families]
         key = (tuple(likelihoods), ("families", *segments))
-        plan = self._plans.get(key)
-        if plan is None:
-            groups = [(self._holder(s), (s,)) for s in dict.fromkeys(segments)]
-            plan = Planner(self, tuple(likelihoods), self.kernel, self._table).plan(groups)
-            self._plans[key] = plan
-        log_z, out = self._chunked(plan, likelihoods, rows)
+        plan = self._batches.plan(
+            key,
+            tuple(likelihoods),
+            lambda: [(self._holder(s), (s,)) for s in dict.fromkeys(segments)],
+        )
+        log_z, out = self._batches.chunked(plan, likelihoods, rows)
         redo = np.flatnonzero(np.isnan(log_z))
         if redo.size:
             log_z, out = self._redo_families(log_z, out, likelihoods, families, redo)
@@ -427,64 +388,17 @@ class JunctionTree(Cliques):
         self, plan: Plan, likelihoods: list[FloatArray], rows: int, spare: Spare | None = None
     ) -> Result:
         """One plan on (rows, states) likelihoods; the steps run with the batch axis last."""
-        log_z, out = self._steps(plan, likelihoods, rows, spare or Spare())
+        log_z, out = self._batches.steps(plan, likelihoods, rows, spare or Spare())
         return Result(log_z, {segment[0]: values for segment, values in out.items()})
-
-    def _steps(
-        self, plan: Plan, likelihoods: list[FloatArray], rows: int, spare: Spare
-    ) -> tuple[FloatArray, dict[tuple[int, ...], FloatArray]]:
-        """log P(e) (NaN: to redo) and every planned segment's (rows, joint states) values."""
-        slots = [_rows_last(lik) for lik in likelihoods]
-        slots += [_NOTHING] * (plan.slots - len(slots))
-        totals: list[FloatArray] = []
-        out: dict[tuple[int, ...], FloatArray] = {}
-        low, high = np.full(rows, np.inf), np.zeros(rows)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for call in plan.steps:
-                results = call.step([slots[k] for k in call.inputs], spare)
-                for (slot, on_path, columns), (total, values) in zip(call.outs, results):
-                    if slot >= 0:
-                        slots[slot] = values
-                    if total is None:
-                        continue
-                    if on_path:
-                        totals.append(total)
-                    np.fmin(low, total, out=low)
-                    np.fmax(high, total, out=high)
-                    for segment, start, stop in columns:
-                        out[segment] = values[start:stop].T
-                for k in call.free:
-                    spare.give(slots[k])
-                    slots[k] = _NOTHING
-            log_z = np.log(np.stack(totals)).sum(axis=0)
-        log_z = np.where(np.isnan(log_z), -np.inf, log_z + plan.log_const)
-        if self.tiny:  # out of range: NaN, for `run` to redo; zero may be an underflow too
-            log_z[(low < self.tiny) | (high == np.inf)] = np.nan
-        return log_z, out
 
     # -- caches ---------------------------------------------------------------------------
     def _plan(self, evidence: tuple[int, ...], targets: tuple[int, ...]) -> Plan:
         """The (cached) steps for these evidence variables and targets."""
-        key = (evidence, targets)
-        plan = self._plans.get(key)
-        if plan is None:
-            if len(self._plans) >= _CACHE:
-                self._plans.clear()
-            groups = [(g.clique, tuple((v,) for v in g.variables)) for g in self._cover(targets)]
-            plan = Planner(self, evidence, self.kernel, self._table).plan(groups)
-            self._plans[key] = plan
-        return plan
-
-    def _table(self, clique: int, dead: tuple[int, ...]) -> FloatArray:
-        """The (cached) table of `clique` times the prior messages from `dead` neighbours."""
-        key = ("table", clique, dead)
-        table = self._kernels.get(key)
-        if table is None:
-            if len(self._kernels) >= _CACHE:
-                self._kernels.clear()
-            table = clique_table(self.cliques, self.base, self.prior, clique, dead)
-            self._kernels[key] = table
-        return cast(FloatArray, table)
+        return self._batches.plan(
+            (evidence, targets),
+            evidence,
+            lambda: [(g.clique, tuple((v,) for v in g.variables)) for g in self._cover(targets)],
+        )
 
     def _cover(self, targets: tuple[int, ...], homes: bool = False) -> tuple[Group, ...]:
         """The (cached) cliques whose marginals give the targets, with their output columns:
@@ -505,39 +419,6 @@ class JunctionTree(Cliques):
             )
         return groups
 
-    def kernel(
-        self,
-        clique: int,
-        live: tuple[tuple[int, ...], ...],
-        dead: tuple[int, ...],
-        out: int | tuple[tuple[int, ...], ...],
-    ) -> Kernel:
-        """The cached kernel of `clique` for live input scopes, prior-message neighbours `dead`
-        and output `out`: a neighbour (a message to it) or a tuple of target segments."""
-        key = (clique, live, dead, out)
-        kernel = self._kernels.get(key)
-        if not isinstance(kernel, Kernel):
-            if len(self._kernels) >= _CACHE:
-                self._kernels.clear()
-            table = self._table(clique, dead)
-            own = self.cliques[clique]
-            if isinstance(out, int):
-                sep = self.separators[(clique, out)]
-                kernel = build_kernel(own, self.cards, table, live, sep)
-            else:
-                kernel = build_kernel(own, self.cards, table, live, None, out)
-            self._kernels[key] = kernel
-        return kernel
-
-
-def _rows_last(likelihood: FloatArray) -> FloatArray:
-    """(rows, states) likelihoods as (states, rows) with contiguous rows: a view where the
-    array is laid out so (see `_evidence.likelihoods`' `states_major`), else a copy."""
-    view = likelihood.T
-    if view.strides[-1] == view.itemsize or view.shape[-1] <= 1:
-        return view
-    return np.ascontiguousarray(view)
-
 
 def _union(masks: Iterable[int], start: int = 0) -> int:
     for mask in masks:
@@ -546,31 +427,12 @@ def _union(masks: Iterable[int], start: int = 0) -> int:
 
 
 def _ancestry(parents: Sequence[Sequence[int]]) -> tuple[int, ...]:
-    """Per variable, the bit mask of itself and its ancestors."""
+    """Per variable, the bit mask of itself and its ancestors (a `Network`'s parents come
+    before their children)."""
     out = [0] * len(parents)
-    for v in _topological(parents):
-        out[v] = _union((out[p] for p in parents[v]), 1 << v)
+    for v, ps in enumerate(parents):
+        out[v] = _union((out[p] for p in ps), 1 << v)
     return tuple(out)
-
-
-def _topological(parents: Sequence[Sequence[int]]) -> list[int]:
-    """The variables, each after its parents."""
-    order, done = [], [False] * len(parents)
-    for root in range(len(parents)):
-        stack = [root]
-        while stack:
-            v = stack[-1]
-            if done[v]:
-                stack.pop()
-                continue
-            waiting = [p for p in parents[v] if not done[p]]
-            if waiting:
-                stack += waiting
-            else:
-                done[v] = True
-                order.append(v)
-                stack.pop()
-    return order
 
 
 def _spread(cpt: FloatArray) -> FloatArray:

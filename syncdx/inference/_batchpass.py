@@ -1,0 +1,164 @@
+"""Batched runs on a compiled junction tree: plans cached per evidence variables and target
+segments (see `_batch`), the kernels and tables their steps use, and a plan run on a batch,
+cut into chunks that keep one clique's batched table near a million entries (on the thread
+pool with one BLAS thread, when there are several).
+
+Inside a run the batch axis is last: every elementwise product then runs along contiguous
+rows of the batch. Each kernel is cached per (clique, live input scopes, dead neighbours,
+output), with a clique's own evidence in a fixed order, so plans share them. Caches are
+emptied when full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import cast
+
+import numpy as np
+
+from syncdx.inference._batch import Plan, Planner, Segment, Spare
+from syncdx.inference._kernels import Kernel, build_kernel, clique_table
+from syncdx.inference._threads import one_blas_thread, pool
+from syncdx.inference._tree import Cliques
+from syncdx.network._network import FloatArray
+
+#: Most table entries (rows x clique size) a batch chunk may hold in one clique...
+_CHUNK_ENTRIES = 1 << 20
+#: ... unless that leaves fewer than `_CHUNK_ROWS` rows: then up to this many entries. Sums and
+#: products along the batch axis run at memory speed only with a few dozen rows (4 rows in a
+#: 262,144-entry clique ran at a quarter of it).
+_CHUNK_MOST = 1 << 23
+_CHUNK_ROWS = 32
+#: Batches of at least this many rows run with BLAS held to one thread (see _threads).
+_BATCH_ROWS = 256
+#: Most cached plans, kernels and tables before a cache is emptied.
+_CACHE = 1 << 16
+_NOTHING: FloatArray = np.empty(0)
+#: What a plan computes: (the clique, the segments it gives) per target group.
+Groups = Sequence[tuple[int, tuple[Segment, ...]]]
+
+
+class BatchPass:
+    """Batched runs on one tree's cliques: plans, kernels and tables built on first use."""
+
+    def __init__(self, tree: Cliques, width: int) -> None:
+        self._tree = tree
+        self._width = width  # the largest clique table's entries
+        self._plans: dict[tuple[object, ...], Plan] = {}
+        self._kernels: dict[tuple[object, ...], Kernel | FloatArray] = {}
+
+    def plan(
+        self, key: tuple[object, ...], evidence: tuple[int, ...], groups: Callable[[], Groups]
+    ) -> Plan:
+        """The plan cached under `key`, else built for these evidence variables and the
+        target `groups` (called only then)."""
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= _CACHE:
+                self._plans.clear()
+            plan = Planner(self._tree, evidence, self.kernel, self.table).plan(groups())
+            self._plans[key] = plan
+        return plan
+
+    def chunked(
+        self, plan: Plan, likelihoods: Mapping[int, FloatArray], rows: int
+    ) -> tuple[FloatArray, dict[Segment, FloatArray]]:
+        """`steps` on chunks of a batch, on the thread pool with one BLAS thread if large (or
+        if a chunk holds fewer rows than a small batch: 55 rows through barley's largest clique
+        were 3 GB in one chunk)."""
+        step = max(1, _CHUNK_ENTRIES // self._width, min(_CHUNK_ROWS, _CHUNK_MOST // self._width))
+        if rows < _BATCH_ROWS and rows <= step:
+            return self.steps(plan, list(likelihoods.values()), rows, Spare())
+        chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
+        spare = Spare()  # the chunks reuse each other's large arrays
+
+        def run_chunk(chunk: slice) -> tuple[FloatArray, dict[Segment, FloatArray]]:
+            inputs = [lik[chunk] for lik in likelihoods.values()]
+            return self.steps(plan, inputs, chunk.stop - chunk.start, spare)
+
+        with one_blas_thread():
+            if len(chunks) == 1:
+                return run_chunk(chunks[0])
+            parts = list(pool().map(run_chunk, chunks))
+        keys = parts[0][1].keys()
+        return np.concatenate([p[0] for p in parts]), {
+            k: np.concatenate([p[1][k] for p in parts]) for k in keys
+        }
+
+    def steps(
+        self, plan: Plan, likelihoods: list[FloatArray], rows: int, spare: Spare
+    ) -> tuple[FloatArray, dict[tuple[int, ...], FloatArray]]:
+        """log P(e) (NaN: to redo) and every planned segment's (rows, joint states) values."""
+        slots = [_rows_last(lik) for lik in likelihoods]
+        slots += [_NOTHING] * (plan.slots - len(slots))
+        totals: list[FloatArray] = []
+        out: dict[tuple[int, ...], FloatArray] = {}
+        low, high = np.full(rows, np.inf), np.zeros(rows)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for call in plan.steps:
+                results = call.step([slots[k] for k in call.inputs], spare)
+                for (slot, on_path, columns), (total, values) in zip(call.outs, results):
+                    if slot >= 0:
+                        slots[slot] = values
+                    if total is None:
+                        continue
+                    if on_path:
+                        totals.append(total)
+                    np.fmin(low, total, out=low)
+                    np.fmax(high, total, out=high)
+                    for segment, start, stop in columns:
+                        out[segment] = values[start:stop].T
+                for k in call.free:
+                    spare.give(slots[k])
+                    slots[k] = _NOTHING
+            log_z = np.log(np.stack(totals)).sum(axis=0)
+        log_z = np.where(np.isnan(log_z), -np.inf, log_z + plan.log_const)
+        if self._tree.tiny:  # out of range: NaN, for the tree to redo; zero may be an underflow too
+            log_z[(low < self._tree.tiny) | (high == np.inf)] = np.nan
+        return log_z, out
+
+    def table(self, clique: int, dead: tuple[int, ...]) -> FloatArray:
+        """The (cached) table of `clique` times the prior messages from `dead` neighbours."""
+        key = ("table", clique, dead)
+        table = self._kernels.get(key)
+        if table is None:
+            if len(self._kernels) >= _CACHE:
+                self._kernels.clear()
+            table = clique_table(
+                self._tree.cliques, self._tree.base, self._tree.prior, clique, dead
+            )
+            self._kernels[key] = table
+        return cast(FloatArray, table)
+
+    def kernel(
+        self,
+        clique: int,
+        live: tuple[tuple[int, ...], ...],
+        dead: tuple[int, ...],
+        out: int | tuple[tuple[int, ...], ...],
+    ) -> Kernel:
+        """The cached kernel of `clique` for live input scopes, prior-message neighbours `dead`
+        and output `out`: a neighbour (a message to it) or a tuple of target segments."""
+        key = (clique, live, dead, out)
+        kernel = self._kernels.get(key)
+        if not isinstance(kernel, Kernel):
+            if len(self._kernels) >= _CACHE:
+                self._kernels.clear()
+            table = self.table(clique, dead)
+            own = self._tree.cliques[clique]
+            if isinstance(out, int):
+                sep = self._tree.separators[(clique, out)]
+                kernel = build_kernel(own, self._tree.cards, table, live, sep)
+            else:
+                kernel = build_kernel(own, self._tree.cards, table, live, None, out)
+            self._kernels[key] = kernel
+        return kernel
+
+
+def _rows_last(likelihood: FloatArray) -> FloatArray:
+    """(rows, states) likelihoods as (states, rows) with contiguous rows: a view where the
+    array is laid out so (see `_evidence.likelihoods`' `states_major`), else a copy."""
+    view = likelihood.T
+    if view.strides[-1] == view.itemsize or view.shape[-1] <= 1:
+        return view
+    return np.ascontiguousarray(view)

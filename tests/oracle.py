@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,3 +65,43 @@ def log_posterior_marginals(
         np.exp(np.logaddexp.reduce(table, axis=tuple(a for a in axes if a != v)) - log_total)
         for v in axes
     ]
+
+
+def mixed_row(network: Network, rng: np.random.Generator) -> dict[int, FloatArray]:
+    """One row: on up to four variables, a hard finding, soft weights (some zero) or ones."""
+    chosen = rng.choice(len(network), size=min(4, len(network)), replace=False)
+    row = {}
+    for v in sorted(int(c) for c in chosen):
+        card, kind = network.cards[v], int(rng.integers(4))
+        if kind < 2:
+            lik = np.eye(card)[int(rng.integers(card))]
+        elif kind == 2:
+            lik = rng.random(card) * (rng.random(card) < 0.7)
+        else:
+            lik = np.ones(card)
+        row[v] = lik[None]
+    return row
+
+
+def check_single_row(network: Network, tree: Any, row: dict[int, FloatArray]) -> None:
+    """`tree.run(row)` (a compiled `network`) gives enumeration's P(e), to 1e-9 relative,
+    and marginals, to 1e-9; -inf where P(e) is zero."""
+    with np.errstate(invalid="ignore"):
+        p_e, expected = posterior_marginals(network, {v: lik[0] for v, lik in row.items()})
+    result = tree.run(row)
+    if p_e == 0.0:
+        assert result.log_evidence[0] == -np.inf
+        return
+    assert math.isclose(math.exp(result.log_evidence[0]), p_e, rel_tol=1e-9)
+    for var in range(len(network)):
+        np.testing.assert_allclose(result.marginals[var][0], expected[var], rtol=0, atol=1e-9)
+
+
+def check_row_as_batch(tree: Any, row: dict[int, FloatArray], tolerance: float) -> None:
+    """`tree.run(row)` on the single-row path gives the batched path's answers (the row
+    twice), log P(e) to `tolerance` relative and marginals to `tolerance`."""
+    single = tree.run(row)
+    batch = tree.run({v: np.repeat(lik, 2, axis=0) for v, lik in row.items()})
+    np.testing.assert_allclose(batch.log_evidence, single.log_evidence[[0, 0]], rtol=tolerance)
+    for var, values in single.marginals.items():
+        np.testing.assert_allclose(batch.marginals[var][1], values[0], atol=tolerance)

@@ -3,7 +3,6 @@ answers of enumeration and of the batched plans."""
 
 from __future__ import annotations
 
-import math
 import string
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from syncdx.inference._contract import Contraction
 from syncdx.inference._engine import compile_network
 from syncdx.network._bif import bundled_network, read_network_file
 from syncdx.network._network import FloatArray, Network
-from tests.oracle import posterior_marginals
+from tests.oracle import check_row_as_batch, check_single_row, mixed_row
 from tests.strategies import networks
 
 
@@ -42,22 +41,6 @@ def _every_table_factored(broadcast: bool) -> Iterator[list[int]]:
         yield calls
 
 
-def _mixed_row(network: Network, rng: np.random.Generator) -> dict[int, FloatArray]:
-    """One row: on up to four variables, a hard finding, soft weights (some zero) or ones."""
-    chosen = rng.choice(len(network), size=min(4, len(network)), replace=False)
-    row = {}
-    for v in sorted(int(c) for c in chosen):
-        card, kind = network.cards[v], int(rng.integers(4))
-        if kind < 2:
-            lik = np.eye(card)[int(rng.integers(card))]
-        elif kind == 2:
-            lik = rng.random(card) * (rng.random(card) < 0.7)
-        else:
-            lik = np.ones(card)
-        row[v] = lik[None]
-    return row
-
-
 @settings(max_examples=60, deadline=None)
 @given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1), st.booleans())
 def test_factored_single_rows_equal_brute_force(
@@ -68,17 +51,9 @@ def test_factored_single_rows_equal_brute_force(
     rng = np.random.default_rng(seed)
     with _every_table_factored(broadcast) as calls:
         tree = compile_network(network)
-        rows = [_mixed_row(network, rng) for _ in range(4)]
+        rows = [mixed_row(network, rng) for _ in range(4)]
         for row in rows + rows[::-1]:
-            with np.errstate(invalid="ignore"):
-                p_e, expected = posterior_marginals(network, {v: x[0] for v, x in row.items()})
-            result = tree.run(row)
-            if p_e == 0.0:
-                assert result.log_evidence[0] == -np.inf
-                continue
-            assert math.isclose(math.exp(result.log_evidence[0]), p_e, rel_tol=1e-9)
-            for var in range(len(network)):
-                np.testing.assert_allclose(result.marginals[var][0], expected[var], atol=1e-9)
+            check_single_row(network, tree, row)
     assert calls
 
 
@@ -98,12 +73,7 @@ def test_factored_single_rows_equal_batches_on_mildew() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_factored.FactoredKernel, "__call__", counted)
         for _ in range(4):
-            row = _mixed_row(network, rng)
-            single = tree.run(row)
-            batch = tree.run({v: np.repeat(lik, 2, axis=0) for v, lik in row.items()})
-            np.testing.assert_allclose(batch.log_evidence, single.log_evidence[[0, 0]], rtol=1e-9)
-            for var, values in single.marginals.items():
-                np.testing.assert_allclose(batch.marginals[var][1], values[0], atol=1e-9)
+            check_row_as_batch(tree, mixed_row(network, rng), 1e-9)
     assert calls
 
 

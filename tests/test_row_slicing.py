@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncdx.inference import _factored, _kernels, _rowpass
-from syncdx.inference._engine import JunctionTree, compile_network
+from syncdx.inference._engine import compile_network
 from syncdx.network._bif import bundled_network, read_network_file
 from syncdx.network._network import FloatArray, Network, Variable
-from tests.oracle import posterior_marginals
+from tests.oracle import check_row_as_batch, check_single_row, mixed_row
 from tests.strategies import networks
 
 
@@ -39,34 +38,6 @@ def _every_table_by_axes(threshold: int = 1) -> Iterator[list[int]]:
         yield calls
 
 
-def _mixed_row(network: Network, rng: np.random.Generator) -> dict[int, FloatArray]:
-    """One row: on up to four variables, a hard finding, soft weights (some zero) or ones."""
-    chosen = rng.choice(len(network), size=min(4, len(network)), replace=False)
-    row = {}
-    for v in sorted(int(c) for c in chosen):
-        card, kind = network.cards[v], int(rng.integers(4))
-        if kind < 2:
-            lik = np.eye(card)[int(rng.integers(card))]
-        elif kind == 2:
-            lik = rng.random(card) * (rng.random(card) < 0.7)
-        else:
-            lik = np.ones(card)
-        row[v] = lik[None]
-    return row
-
-
-def _check(network: Network, tree: JunctionTree, row: dict[int, FloatArray]) -> None:
-    with np.errstate(invalid="ignore"):
-        p_e, expected = posterior_marginals(network, {v: lik[0] for v, lik in row.items()})
-    result = tree.run(row)
-    if p_e == 0.0:
-        assert result.log_evidence[0] == -np.inf
-        return
-    assert math.isclose(math.exp(result.log_evidence[0]), p_e, rel_tol=1e-9)
-    for var in range(len(network)):
-        np.testing.assert_allclose(result.marginals[var][0], expected[var], rtol=0, atol=1e-9)
-
-
 @settings(max_examples=80, deadline=None)
 @given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
 def test_sliced_single_rows_equal_brute_force(network: Network, seed: int) -> None:
@@ -75,9 +46,9 @@ def test_sliced_single_rows_equal_brute_force(network: Network, seed: int) -> No
     rng = np.random.default_rng(seed)
     with _every_table_by_axes():
         tree = compile_network(network)
-        rows = [_mixed_row(network, rng) for _ in range(4)]
+        rows = [mixed_row(network, rng) for _ in range(4)]
         for row in rows + rows[::-1]:
-            _check(network, tree, row)
+            check_single_row(network, tree, row)
 
 
 def _one_finding_changed(network: Network, rng: np.random.Generator) -> list[dict[int, FloatArray]]:
@@ -114,7 +85,7 @@ def test_a_message_from_a_sliced_one_is_not_reused_for_another_state() -> None:
         tree = compile_network(network)
         for _ in range(3):
             for row in _one_finding_changed(network, rows):
-                _check(network, tree, row)
+                check_single_row(network, tree, row)
     assert calls
 
 
@@ -143,10 +114,5 @@ def test_sliced_single_rows_equal_batches_on_a_bundled_network() -> None:
     with _every_table_by_axes() as calls:
         tree = compile_network(network)
         for _ in range(8):
-            row = _mixed_row(network, rng)
-            single = tree.run(row)
-            batch = tree.run({v: np.repeat(lik, 2, axis=0) for v, lik in row.items()})
-            np.testing.assert_allclose(batch.log_evidence, single.log_evidence[[0, 0]], rtol=1e-12)
-            for var, values in single.marginals.items():
-                np.testing.assert_allclose(batch.marginals[var][1], values[0], atol=1e-12)
+            check_row_as_batch(tree, mixed_row(network, rng), 1e-12)
     assert calls

@@ -82,7 +82,6 @@ _CACHE = 1 << 16
 _TINY = 1e-280
 #: Whether numpy's longdouble has a wider exponent range than a double on this platform.
 _EXTENDED = np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp
-_NO_ROWS: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
 #: A row of no evidence has P(e) = 1: its computed log P(e) is within rounding (~1e-15) of 0,
 #: far inside this bound, unless out of range (NaN).
 _BLANK_LOG = 1e-3
@@ -146,12 +145,10 @@ class JunctionTree(Cliques):
         rows = _batch_size(likelihoods)
         if not likelihoods:
             return self._prior(wanted, rows)
-        walked = _NO_ROWS
-        if self.exact_rows and rows > 1:
-            walked = self._router.walked(likelihoods)
+        walked = self._router.walked(likelihoods) if self.exact_rows and rows > 1 else None
         if rows == 1 and self.exact_rows:
             result = self._single(likelihoods, wanted)
-        elif walked.size:
+        elif walked is not None and walked.size:
             result = self._walked(likelihoods, wanted, rows, walked)
         else:
             result = self._batched(likelihoods, wanted, rows)

@@ -32,34 +32,41 @@ CLIQUE_COST = 20_000
 
 @dataclass(frozen=True, slots=True)
 class Router:
-    """The walk-or-batch choice for one tree: its cliques' variables and log2 entries."""
+    """The walk-or-batch choice for one tree: per variable and clique, log2 of the states a
+    hard finding on the variable fixes away there; each clique's log2 entries; the batch's
+    cost (the tree's entries) and the walk's fixed cost."""
 
-    cliques: tuple[tuple[int, ...], ...]
-    log_cards: tuple[float, ...]  # per variable
+    weights: FloatArray  # (variables, cliques); empty where no row can walk
     log_entries: FloatArray  # per clique
-    walks: bool  # whether any row can be cheaper on the walk
+    batch_cost: float
+    fixed_cost: float
 
     @classmethod
     def of(cls, cliques: Sequence[Sequence[int]], cards: Sequence[int]) -> Router:
         """The router of a tree with these cliques and cardinalities."""
         entries = [math.prod(cards[v] for v in clique) for clique in cliques]
-        walks = CLIQUE_COST * len(cliques) < sum(entries)
-        log_cards = tuple(math.log2(card) for card in cards)
+        batch_cost, fixed_cost = float(sum(entries)), float(CLIQUE_COST * len(cliques))
+        # only where rows may walk: there are then fewer cliques than entries / CLIQUE_COST,
+        # so this is smaller than the tree's tables while there are fewer than 20,000 variables
+        weights = np.zeros((0, 0))
+        if fixed_cost < batch_cost:
+            weights = np.zeros((len(cards), len(cliques)))
+            for c, clique in enumerate(cliques):
+                for v in clique:
+                    weights[v, c] = math.log2(cards[v])
         log_entries = np.log2(np.array(entries, dtype=np.float64))
-        return cls(tuple(tuple(c) for c in cliques), log_cards, log_entries, walks)
+        return cls(weights, log_entries, batch_cost, fixed_cost)
+
+    @property
+    def walks(self) -> bool:
+        """Whether any row can be cheaper on the walk."""
+        return self.fixed_cost < self.batch_cost
 
     def walked(self, likelihoods: Mapping[int, FloatArray]) -> npt.NDArray[np.intp]:
         """The rows (ascending) whose estimated cost on the walk is below the batch's."""
         if not self.walks or not likelihoods:
             return np.zeros(0, dtype=np.intp)
-        position = {v: k for k, v in enumerate(likelihoods)}
-        member = np.zeros((len(position), len(self.cliques)))
-        for c, clique in enumerate(self.cliques):
-            for v in clique:
-                if v in position:
-                    member[position[v], c] = self.log_cards[v]
-        hard = [np.count_nonzero(lik, axis=1) == 1 for lik in likelihoods.values()]
-        cut = np.column_stack(hard).astype(np.float64) @ member  # log2 of the states fixed away
+        hard = np.column_stack([np.count_nonzero(lik, axis=1) == 1 for lik in likelihoods.values()])
+        cut = hard.astype(np.float64) @ self.weights[list(likelihoods)]  # log2 of states fixed
         sliced = np.exp2(self.log_entries - cut).sum(axis=1)
-        fixed = CLIQUE_COST * len(self.cliques)
-        return np.flatnonzero(sliced + fixed < np.exp2(self.log_entries).sum())
+        return np.flatnonzero(sliced + self.fixed_cost < self.batch_cost)

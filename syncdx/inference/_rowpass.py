@@ -304,7 +304,8 @@ class _Walk:
         if senders is None:
             senders = self._prepare(link)
         kernel = link.kernel
-        assert kernel is not None, "built with the link's field"
+        if kernel is None:
+            kernel = link.kernel = _message_kernel(self.tree, link.edge)
         self.depth += 1
         x, acc = self.product(link.homed, senders, type(kernel) is not FactoredKernel)
         self.depth -= 1
@@ -399,15 +400,13 @@ def _spreads(
 
 def _field(tree: Cliques, link: _Link) -> int:
     """Set (and return) the link's field, the bits of a row's evidence key its message depends
-    on, and its kernel: the tokens of the variables homed on the sending side and of the
-    separator's variables. A large table is sliced at every hard finding in its clique; a
+    on: the tokens of the variables homed on the sending side and of the separator's
+    variables. A large table is sliced at every hard finding in its clique; a
     finding homed on the receiving side is then in the separator, and the message is exact
     only at its state, which is all the receiver reads, but it must not be reused for a row
     with another state there. So must every message computed from it, small tables too, and
     the variable is in their separators as far as they carry it (the cliques holding a
     variable are connected): every separator's variables are in the key."""
-    if link.kernel is None:
-        link.kernel = _message_kernel(tree, link.edge)
     field = fields(tree.home, link.side, _TOKEN_BITS)
     ones = (1 << _TOKEN_BITS) - 1
     for v in tree.separators[link.edge]:

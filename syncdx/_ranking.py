@@ -110,7 +110,7 @@ def leading(values: npt.NDArray[np.float64], count: int, tie: float = TIE) -> np
     joined = tops[:-1] <= tops[1:] + tie
     inexact = (joined[:-1] & (tops[:-2] != tops[1:-1])).any(axis=0)
     redo = np.flatnonzero(~np.isfinite(tops).all(axis=0) | inexact | joined[-1])
-    leading = order[:count].T.copy()
+    first = order[:count].T.copy()
     if redo.size:
-        leading[redo] = descending(values[redo], tie)[:, :count]
-    return leading
+        first[redo] = descending(values[redo], tie)[:, :count]
+    return first

@@ -9,7 +9,8 @@ import syncdx
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis import _likelihoods
 from syncdx.inference._batch import Spare, _One
-from syncdx.inference._engine import JunctionTree, compile_network
+from syncdx.inference._compile import compile_network
+from syncdx.inference._engine import JunctionTree
 from syncdx.network._bif import bundled_network, read_network_file
 from syncdx.network._network import FloatArray, Network
 

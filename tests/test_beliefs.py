@@ -11,7 +11,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from syncdx.inference import _batch
-from syncdx.inference._engine import Result, compile_network
+from syncdx.inference._compile import compile_network
+from syncdx.inference._engine import Result
 from syncdx.network._bif import bundled_network, read_network_file, to_pgmpy
 from syncdx.network._network import FloatArray, Network
 from tests.oracle import joint, posterior_marginals

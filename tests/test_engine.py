@@ -13,9 +13,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from syncdx.inference import _batchpass as batchpass
+from syncdx.inference import _compile as compiling
 from syncdx.inference import _engine as engine
 from syncdx.inference import _rowpass as _rowpass
-from syncdx.inference._engine import compile_network
+from syncdx.inference._compile import compile_network
 from syncdx.network._bif import bundled_network, read_network_file, to_pgmpy
 from syncdx.network._network import FloatArray, Network, Variable
 from tests.oracle import posterior_marginals
@@ -405,8 +406,8 @@ def test_networks_of_one_structure_share_a_shape_and_keep_their_own_numbers() ->
         cpts=tuple(rng.dirichlet(np.ones(t.shape[-1]), size=t.shape[:-1]) for t in network.cpts),
     )
     compile_network(network)
-    hits = engine._shape.cache_info().hits
+    hits = compiling._shape.cache_info().hits
     assert compile_network(other).cliques == compile_network(network).cliques
-    assert engine._shape.cache_info().hits >= hits + 2
+    assert compiling._shape.cache_info().hits >= hits + 2
     _check_against_oracle(other, {7: np.array([0.0, 1.0])})
     _check_against_oracle(network, {7: np.array([0.0, 1.0])})

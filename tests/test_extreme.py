@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 
 from syncdx._model import Model
 from syncdx.errors import ImpossibleEvidenceError
-from syncdx.inference import _engine as engine
-from syncdx.inference._engine import compile_network
+from syncdx.inference import _compile as compiling
+from syncdx.inference._compile import compile_network
 from syncdx.network._network import FloatArray, Network, Variable
 from tests.oracle import log_posterior_marginals
 from tests.strategies import hard_evidence, networks
 
-pytestmark = pytest.mark.skipif(not engine._EXTENDED, reason="longdouble is a double here")
+pytestmark = pytest.mark.skipif(not compiling._EXTENDED, reason="longdouble is a double here")
 
 CAUSE = Variable("c", ("absent", "present"), "cause", normal="absent")
 LEAVES = tuple(Variable(f"o{i}", ("no", "yes"), "observation") for i in range(2))

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncdx.inference import _factored, _rowpass
+from syncdx.inference._compile import compile_network
 from syncdx.inference._contract import Contraction
-from syncdx.inference._engine import compile_network
 from syncdx.network._bif import bundled_network, read_network_file
 from syncdx.network._network import FloatArray, Network
 from tests.oracle import check_row_as_batch, check_single_row, mixed_row

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncdx.inference import _routing
-from syncdx.inference._engine import compile_network
+from syncdx.inference._compile import compile_network
 from syncdx.inference._routing import Router
 from syncdx.network._bif import bundled_network, read_network_file
 from syncdx.network._network import FloatArray, Network

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from syncdx import Model
 from syncdx.inference import _triangulate as _triangulate
-from syncdx.inference._engine import compile_network
+from syncdx.inference._compile import compile_network
 from syncdx.network._network import CAUSE_STATES, Network, Variable
 from tests.oracle import posterior_marginals
 from tests.strategies import networks

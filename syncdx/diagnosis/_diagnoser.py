@@ -20,8 +20,9 @@ from syncdx._ranking import descending_row
 from syncdx.diagnosis import _columns, _likelihoods, _rows, _soft
 from syncdx.diagnosis import _evidence as ev
 from syncdx.errors import ImpossibleEvidenceError
+from syncdx.inference._compile import compile_network
 from syncdx.inference._conflict import smallest_conflict
-from syncdx.inference._engine import Result, compile_network
+from syncdx.inference._engine import Result
 from syncdx.network._limits import Limits
 from syncdx.network._network import FloatArray, Network
 

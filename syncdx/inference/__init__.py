@@ -5,7 +5,8 @@ marginals of `targets`, for a batch of rows of likelihood vectors. No pandas, no
 """
 
 from syncdx._public import export as _export
-from syncdx.inference._engine import JunctionTree, Result, compile_network
+from syncdx.inference._compile import compile_network
+from syncdx.inference._engine import JunctionTree, Result
 
 __all__ = ["JunctionTree", "Result", "compile_network"]
 

@@ -1,8 +1,8 @@
 """Exact inference, compiled once per network and run on a batch of evidence rows at a time.
 
-`compile_network` builds a junction tree (see `_triangulate`), multiplies each conditional
-table into one clique and passes every message once with no evidence at all: these prior
-messages are kept. `JunctionTree.run` then takes evidence for B rows at once, as likelihood
+`compile_network` (see `_compile`) builds a junction tree, multiplies each conditional table
+into one clique and passes every message once with no evidence at all: these prior messages
+are kept. `JunctionTree.run` then takes evidence for B rows at once, as likelihood
 vectors with a leading batch axis, and recomputes only the messages whose sending side holds
 evidence and that lead to a clique holding a target. A message with a fixed set of live inputs
 (evidence vectors and recomputed messages) is one matrix product: the clique table, times the
@@ -17,11 +17,11 @@ precision. A row whose evidence has probability zero gets log P(e) = -inf and Na
 
 Extreme tables. The products inside one clique are not rescaled: with entries near 1e-160 a
 clique's total can leave double precision's range (below 1e-280 it may have lost digits, at
-zero the evidence would look impossible). A row where any clique's total is below `_TINY` or
-infinite is therefore decided again: impossible if a copy of the tree whose tables keep only
-their zeros says so (fast, and exact about zero), else run on a copy compiled in extended
-precision (`numpy.longdouble`: exponents to about 1e-4900 on x86-64). Where the platform's
-longdouble is no wider than a double, there is no second run.
+zero the evidence would look impossible). A row where any clique's total is below `tiny` or
+infinite is therefore decided again (see `_fallback`): impossible if a copy of the tree whose
+tables keep only their zeros says so (fast, and exact about zero), else run on a copy compiled
+in extended precision (`numpy.longdouble`: exponents to about 1e-4900 on x86-64). Where the
+platform's longdouble is no wider than a double, there is no second run.
 
 Caching. A batch of two or more rows runs a plan (its steps in order) cached per (evidence
 variables, targets), whose kernels are cached too: see `_batchpass`. A single row (the
@@ -32,25 +32,20 @@ emptied when full.
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
 from syncdx.inference._batch import Plan, Segment, Spare
 from syncdx.inference._batchpass import BatchPass
-from syncdx.inference._factored import table_parts
+from syncdx.inference._fallback import Key, Kind, decided, fallback_table, widen
 from syncdx.inference._kernels import (
     BROADCAST_ENTRIES,
-    base_potentials,
-    prior_marginals,
-    prior_messages,
 )
 from syncdx.inference._routing import Router
 from syncdx.inference._rowpass import Group, RowPass, belief_cover
@@ -59,29 +54,14 @@ from syncdx.inference._tree import Cliques
 from syncdx.inference._triangulate import (
     columns,
     cover,
-    holders,
-    inward_sums,
-    junction_tree,
-    separator,
-    smallest,
-    towards,
 )
-from syncdx.inference._underflow import rows_exact
-from syncdx.network._limits import Limits, check_cliques
 from syncdx.network._network import FloatArray, Network
 
 #: The support tree decides possibility exactly while the product of the cardinalities
 #: stays below 2**SUPPORT_BITS (a double reaches 2**-1022; see `JunctionTree._redo`).
 SUPPORT_BITS = 1000
-#: Adjacent cliques whose union has at most this many entries are merged into one.
-_MERGE_ENTRIES = 128
 #: Most cached plans, kernels and target covers before a cache is emptied.
 _CACHE = 1 << 16
-#: A clique total below this (or infinite) sends the row to the extended-precision tree: every
-#: term of a larger total that matters to 1e-16 is then a normal double.
-_TINY = 1e-280
-#: Whether numpy's longdouble has a wider exponent range than a double on this platform.
-_EXTENDED = np.finfo(np.longdouble).maxexp > np.finfo(np.float64).maxexp
 #: A row of no evidence has P(e) = 1: its computed log P(e) is within rounding (~1e-15) of 0,
 #: far inside this bound, unless out of range (NaN).
 _BLANK_LOG = 1e-3
@@ -111,7 +91,8 @@ class JunctionTree(Cliques):
     prior_marginals: tuple[FloatArray, ...]
     width: int
     network: Network = field(repr=False)
-    limits: Limits = field(default=Limits(), repr=False)
+    #: compiles a fallback tree's network (see `_fallback`) with this tree's limits
+    recompile: Callable[[Network], JunctionTree] = field(repr=False)
     #: whether single rows may take the walk over ratios to the prior messages (`_rowpass`):
     #: not when some prior table underflowed (see `_underflow`)
     exact_rows: bool = field(default=True, repr=False)
@@ -123,7 +104,7 @@ class JunctionTree(Cliques):
     _rows: RowPass = field(init=False, repr=False)
     _batches: BatchPass = field(init=False, repr=False)
     _router: Router = field(init=False, repr=False)
-    _fallbacks: dict[str, JunctionTree] = field(default_factory=dict, repr=False)
+    _fallbacks: dict[Kind, JunctionTree] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rows", RowPass(self))
@@ -244,22 +225,30 @@ class JunctionTree(Cliques):
         P >= 2**-bits at every step). Past that (a cause with a thousand children), it may call a
         possible row impossible, so every row goes to the extended tree, and only rows that are
         impossible on both count as impossible."""
-        log_z = result.log_evidence.copy()
-        marginals = {v: values.copy() for v, values in result.marginals.items()}
-        possible = self.possible({v: lik[rows] for v, lik in likelihoods.items()})
-        log_z[rows[~possible]] = -np.inf
-        for values in marginals.values():
-            values[rows[~possible]] = np.nan
-        check = rows if self._support_bits > SUPPORT_BITS else rows[possible]
-        if check.size:
+
+        def exact(check: npt.NDArray[np.intp]) -> tuple[FloatArray, Mapping[int, FloatArray]]:
             tree = self._fallback("extended")
-            subset = {v: _widen(lik[check]) for v, lik in likelihoods.items()}
-            exact = tree._run(tree._plan(tuple(subset), wanted), list(subset.values()), check.size)
-            found = np.isin(check, rows[possible]) | np.isfinite(exact.log_evidence)
-            log_z[check] = np.where(found, exact.log_evidence, -np.inf)  # back to doubles
-            for v, values in marginals.items():
-                values[check] = np.where(found[:, None], exact.marginals[v], np.nan)
+            subset = {v: widen(lik[check]) for v, lik in likelihoods.items()}
+            run = tree._run(tree._plan(tuple(subset), wanted), list(subset.values()), check.size)
+            return run.log_evidence, run.marginals
+
+        log_z, marginals = self._decided(
+            result.log_evidence, result.marginals, likelihoods, rows, exact
+        )
         return Result(log_z, marginals)
+
+    def _decided(
+        self,
+        log_z: FloatArray,
+        values: Mapping[Key, FloatArray],
+        likelihoods: Mapping[int, FloatArray],
+        rows: npt.NDArray[np.intp],
+        exact: Callable[[npt.NDArray[np.intp]], tuple[FloatArray, Mapping[Key, FloatArray]]],
+    ) -> tuple[FloatArray, dict[Key, FloatArray]]:
+        """`decided` (see `_fallback`) with the support tree's verdict on `rows`."""
+        possible = self.possible({v: lik[rows] for v, lik in likelihoods.items()})
+        every = self._support_bits > SUPPORT_BITS
+        return decided(log_z, values, rows, possible, exact, every=every)
 
     @property
     def _support_bits(self) -> float:
@@ -272,17 +261,16 @@ class JunctionTree(Cliques):
         marks = {v: (lik > 0).astype(np.float64) for v, lik in likelihoods.items()}
         return self._fallback("support").run(marks, targets=()).possible
 
-    def _fallback(self, kind: str) -> JunctionTree:
+    def _fallback(self, kind: Kind) -> JunctionTree:
         """The tree that decides rows out of a double's range, built on first use: "support"
         (each table spread evenly over its non-zero entries, so P(e) > 0 there exactly where it
         is here, with no tiny products) or "extended" (the tables in longdouble)."""
         with self._lock:
             tree = self._fallbacks.get(kind)
             if tree is None:
-                widen = _spread if kind == "support" else _widen
-                cpts = tuple(widen(cpt) for cpt in self.network.cpts)
+                cpts = tuple(fallback_table(kind, cpt) for cpt in self.network.cpts)
                 network = replace(self.network, cpts=cpts)
-                tree = compile_network(network, tiny=0.0, limits=self.limits)
+                tree = self.recompile(network)
                 self._fallbacks[kind] = tree
             return tree
 
@@ -362,24 +350,20 @@ class JunctionTree(Cliques):
         rows: npt.NDArray[np.intp],
     ) -> tuple[FloatArray, dict[Segment, FloatArray]]:
         """`families`' answer with `rows` (out of a double's range) decided as `_redo` does."""
-        log_z = log_z.copy()
-        possible = self.possible({v: lik[rows] for v, lik in likelihoods.items()})
-        log_z[rows[~possible]] = -np.inf
-        for values in out.values():
-            values[rows[~possible]] = np.nan
-        check = rows if self._support_bits > SUPPORT_BITS else rows[possible]
-        if check.size:
+
+        def exact(check: npt.NDArray[np.intp]) -> tuple[FloatArray, dict[Segment, FloatArray]]:
             tree = self._fallback("extended")
-            subset = {v: _widen(lik[check]) for v, lik in likelihoods.items()}
-            exact, joints = tree.families(subset, families)
-            found = np.isin(check, rows[possible]) | np.isfinite(exact)
-            log_z[check] = np.where(found, exact, -np.inf)
+            exact_z, joints = tree.families(
+                {v: widen(lik[check]) for v, lik in likelihoods.items()}, families
+            )
+            flat = {}
             for family, joint in zip(families, joints):
                 segment = tuple(sorted(set(family)))
-                flat = joint.transpose(0, *(1 + family.index(v) for v in segment))
-                values = np.where(found[:, None], flat.reshape(check.size, -1), np.nan)
-                out[segment][check] = values
-        return log_z, out
+                axes = (1 + family.index(v) for v in segment)
+                flat[segment] = joint.transpose(0, *axes).reshape(check.size, -1)
+            return exact_z, flat
+
+        return self._decided(log_z, out, likelihoods, rows, exact)
 
     def _run(
         self, plan: Plan, likelihoods: list[FloatArray], rows: int, spare: Spare | None = None
@@ -423,86 +407,8 @@ def _union(masks: Iterable[int], start: int = 0) -> int:
     return start
 
 
-def _ancestry(parents: Sequence[Sequence[int]]) -> tuple[int, ...]:
-    """Per variable, the bit mask of itself and its ancestors (a `Network`'s parents come
-    before their children)."""
-    out = [0] * len(parents)
-    for v, ps in enumerate(parents):
-        out[v] = _union((out[p] for p in ps), 1 << v)
-    return tuple(out)
-
-
-def _spread(cpt: FloatArray) -> FloatArray:
-    """A table with the zeros of `cpt` and each column's other entries equal."""
-    support = (cpt > 0).astype(np.float64)
-    return np.asarray(support / support.sum(axis=-1, keepdims=True))
-
-
-def _widen(array: FloatArray) -> FloatArray:
-    """`array` in longdouble (typed as a double array: the engine's code runs in either)."""
-    return cast(FloatArray, array.astype(np.longdouble))
-
-
 def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:
     sizes = {lik.shape[0] for lik in likelihoods.values()}
     if len(sizes) > 1:
         raise ValueError(f"likelihood arrays disagree on the batch size: {sorted(sizes)}")
     return sizes.pop() if sizes else 1
-
-
-# -- compilation --------------------------------------------------------------------------
-@functools.lru_cache(maxsize=32)
-def _shape(
-    cards: tuple[int, ...], parents: tuple[tuple[int, ...], ...]
-) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
-    """The junction tree's cliques and neighbours for a structure, remembered: the shape is
-    most of compiling (17 of 21 ms on the sync model), and a fit recompiles the same
-    structure at every EM iteration, as `Model.with_unknown_words` and each new `Model` of a
-    network do."""
-    return junction_tree(cards, parents, _MERGE_ENTRIES)
-
-
-def compile_network(
-    network: Network, tiny: float = _TINY if _EXTENDED else 0.0, *, limits: Limits | None = None
-) -> JunctionTree:
-    """Compile `network` into a junction tree ready for batched queries; rows whose clique
-    totals fall below `tiny` are run again in extended precision (0: never). A tree bigger
-    than `limits` (default `Limits()`) is refused with a `ModelError` before it is built."""
-    limits = Limits() if limits is None else limits
-    cards = network.cards
-    cliques, neighbours = _shape(cards, network.parents)
-    holding = holders(cliques, len(cards))
-    home = tuple(smallest(cliques, among) for among in holding)
-    homed = tuple(tuple(v for v in c if home[v] == i) for i, c in enumerate(cliques))
-    # per clique: its table, a scratch product, and the row walk's gather indices
-    cost = [2 + len(h) + len(n) for h, n in zip(homed, neighbours)]
-    check_cliques(network, cliques, cost, limits)
-    base = base_potentials(network, cliques, holding)
-    edges = towards(neighbours, 0)
-    order = [*reversed(edges), *((t, s) for s, t in edges)]  # every edge after its inputs
-    prior, prior_log, side = prior_messages(cliques, neighbours, base, order)
-    # the longdouble tree (`_fallback("extended")`) is only ever run by plans
-    exact = base[0].dtype != np.float64 or rows_exact(
-        network, cliques, neighbours, base, prior, prior_log
-    )
-    return JunctionTree(
-        cards=cards,
-        cliques=cliques,
-        neighbours=neighbours,
-        base=base,
-        home=home,
-        prior=prior,
-        prior_log=prior_log,
-        side=side,
-        prior_marginals=prior_marginals(cliques, neighbours, base, home, prior),
-        width=max(math.prod(cards[v] for v in c) for c in cliques),
-        separators={e: separator(cliques, *e) for e in side},
-        homed=homed,
-        inward_log=tuple(inward_sums(neighbours, prior_log)),
-        network=network,
-        tiny=tiny,
-        parts=table_parts(network, cliques, holding),
-        limits=limits,
-        exact_rows=exact,
-        ancestry=_ancestry(network.parents),
-    )

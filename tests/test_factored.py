@@ -36,7 +36,7 @@ def _every_table_factored(broadcast: bool) -> Iterator[list[int]]:
         patch.setattr(_factored, "BROADCAST_ENTRIES", 1)
         patch.setattr(_factored, "_SHARE", 0)
         if broadcast:
-            patch.setattr(_rowpass, "BROADCAST_ENTRIES", 1)
+            patch.setattr(_rowpass, "_GATHER_ENTRIES", 1)
         patch.setattr(_factored.FactoredKernel, "__call__", counted)
         yield calls
 

@@ -32,7 +32,7 @@ def _every_table_by_axes(threshold: int = 1) -> Iterator[list[int]]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_kernels, "BROADCAST_ENTRIES", threshold)
-        patch.setattr(_rowpass, "BROADCAST_ENTRIES", threshold)
+        patch.setattr(_rowpass, "_GATHER_ENTRIES", threshold)
         patch.setattr(_factored, "BROADCAST_ENTRIES", threshold)
         patch.setattr(_kernels, "_sliced_sums", counted)
         yield calls
@@ -116,3 +116,19 @@ def test_sliced_single_rows_equal_batches_on_a_bundled_network() -> None:
         for _ in range(8):
             check_row_as_batch(tree, mixed_row(network, rng), 1e-12)
     assert calls
+
+
+@settings(max_examples=60, deadline=None)
+@given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
+def test_broadcast_inputs_into_whole_table_kernels_equal_brute_force(
+    network: Network, seed: int
+) -> None:
+    """Single rows whose cliques multiply their inputs by broadcasting (no gather index), read
+    by kernels that take the whole table as one matrix, equal enumeration, new and memoised."""
+    rng = np.random.default_rng(seed)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_rowpass, "_GATHER_ENTRIES", 1)
+        tree = compile_network(network)
+        rows = [mixed_row(network, rng) for _ in range(4)]
+        for row in rows + rows[::-1]:
+            check_single_row(network, tree, row)

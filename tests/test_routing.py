@@ -55,8 +55,9 @@ def test_rows_walk_when_their_hard_findings_cut_the_tables() -> None:
 @settings(max_examples=60, deadline=None)
 @given(networks(max_nodes=8, zeros=True), st.integers(0, 2**32 - 1))
 def test_walked_rows_equal_the_batch(network: Network, seed: int) -> None:
-    """With every row that has a hard finding walked (no fixed cost), a batch gives the
-    batched passes' log P(e) and marginals, impossible rows included (-inf, NaN)."""
+    """With every row that has a hard finding walked (no fixed cost; the rows weighed a few
+    at a time), a batch gives the batched passes' log P(e) and marginals, impossible rows
+    included (-inf, NaN)."""
     rng = np.random.default_rng(seed)
     batch = _rows(network, rng, rows=6)
     tree = compile_network(network)
@@ -66,8 +67,23 @@ def test_walked_rows_equal_the_batch(network: Network, seed: int) -> None:
             patch.setattr(_routing, "CLIQUE_COST", 0)
             walked_tree = compile_network(network)
             assert walked_tree._router.walks
+            patch.setattr(_routing, "_BLOCK", int(rng.integers(1, 40)))  # a few rows at a time
             walked = walked_tree.run(batch)
     # an absolute tolerance on log P(e) is a relative one on P(e)
     np.testing.assert_allclose(walked.log_evidence, batched.log_evidence, rtol=0, atol=1e-9)
     for var, values in batched.marginals.items():
         np.testing.assert_allclose(walked.marginals[var], values, rtol=0, atol=1e-9)
+
+
+def test_a_tree_whose_weights_would_outgrow_it_never_walks() -> None:
+    """The router's (variables x cliques) weights are built only while no larger than the
+    tree's tables or `_BLOCK`: past both, every row stays in the batch."""
+    wide = (tuple(range(10)),), (2,) * 10  # 10 x 1 weights, 1,024 entries
+    many = tuple((v,) for v in range(100)), (2,) * 100  # 100 x 100 weights, 200 entries
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_routing, "CLIQUE_COST", 0)
+        assert Router.of(*many).walks  # within `_BLOCK`
+        patch.setattr(_routing, "_BLOCK", 1)
+        assert Router.of(*wide).walks
+        assert not Router.of(*many).walks
+        assert Router.of(*many).walked({0: np.eye(2)[[0, 1]]}).size == 0

@@ -33,6 +33,7 @@ def _every_table_by_axes(threshold: int = 1) -> Iterator[list[int]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_kernels, "BROADCAST_ENTRIES", threshold)
         patch.setattr(_rowpass, "_GATHER_ENTRIES", threshold)
+        patch.setattr(_rowpass, "BROADCAST_ENTRIES", threshold)  # compact messages
         patch.setattr(_factored, "BROADCAST_ENTRIES", threshold)
         patch.setattr(_kernels, "_sliced_sums", counted)
         yield calls

@@ -50,9 +50,12 @@ class _Plan(NamedTuple):
 
 class FactoredKernel:
     """A clique's table as `parts` (arrays broadcasting over its axes of `shape`), read as a
-    `RowKernel` with `axes` (per output, the axes summed away) and outputs times `scale`."""
+    `RowKernel` with `axes` (per output, the axes summed away) and outputs times `scale`.
 
-    __slots__ = ("_plans", "axes", "parts", "scale", "shape")
+    A `compact` kernel leaves each output at the fixed states only (a kept fixed axis has one
+    state), for a receiver that reads no further: a message between two large cliques."""
+
+    __slots__ = ("_plans", "axes", "compact", "parts", "scale", "shape")
 
     def __init__(
         self,
@@ -60,8 +63,10 @@ class FactoredKernel:
         shape: tuple[int, ...],
         axes: tuple[tuple[int, ...], ...],
         scale: FloatArray | None,
+        compact: bool = False,
     ) -> None:
         self.parts, self.shape, self.axes, self.scale = parts, shape, axes, scale
+        self.compact = compact
         self._plans: dict[tuple[object, ...], _Plan] = {}
 
     def __call__(
@@ -81,7 +86,10 @@ class FactoredKernel:
         outs = [contraction(operands) for contraction, _ in plan.outputs]
         total = float(outs[0].sum())
         if not total > 0.0:
-            size = sum(math.prod(self.shape[a] for a in kept) for _, kept in plan.spreads)
+            size = sum(
+                math.prod(1 if self.compact and a in states else self.shape[a] for a in kept)
+                for _, kept in plan.spreads
+            )
             return total, np.full(size, np.nan)
         scale = self.scale if len(outs) == 1 else None  # multiplies a lone output (a message)
         flat = [
@@ -136,13 +144,15 @@ class FactoredKernel:
         total: float,
     ) -> FloatArray:
         """An output over its `kept` axes divided by `total` and times `scale` (flat over
-        them, or None), flat, zero off the fixed states of any of them: only the slice at
-        those states is computed."""
+        them, or None), flat, zero off the fixed states of any of them (unless `compact`: the
+        slice alone): only the slice at those states is computed."""
         shape = [self.shape[a] for a in kept]
         at = tuple(slice(states[a], states[a] + 1) if a in states else slice(None) for a in kept)
         values = out.reshape([1 if a in states else self.shape[a] for a in kept]) / total
         if scale is not None:
             values *= scale.reshape(shape)[at]
+        if self.compact:
+            return values.ravel()
         full = np.zeros(shape, dtype=out.dtype)
         full[at] = values
         return full.ravel()
@@ -165,10 +175,12 @@ def factored_kernel(
     senders: Sequence[int],
     segments: Sequence[tuple[int, ...]],
     scale: FloatArray | None = None,
+    compact: bool = False,
 ) -> FactoredKernel | None:
     """The kernel of `clique`'s table times the prior messages from `senders`, to the joint
-    states of each segment (a tuple of axes, in table order), outputs times `scale`; None where
-    the table is better read whole (see `factored`)."""
+    states of each segment (a tuple of axes, in table order), outputs times `scale` (and
+    `compact`, see `FactoredKernel`); None where the table is better read whole (see
+    `factored`)."""
     own = tree.cliques[clique]
     shape = tuple(tree.cards[v] for v in own)
     priors = []
@@ -181,7 +193,7 @@ def factored_kernel(
     if parts is None:
         return None
     axes = tuple(tuple(a for a in range(len(own)) if a not in s) for s in segments or [()])
-    return FactoredKernel(parts, shape, axes, None if scale is None else scale.ravel())
+    return FactoredKernel(parts, shape, axes, None if scale is None else scale.ravel(), compact)
 
 
 def factored(

@@ -141,10 +141,8 @@ class RowPass:
         }
         self._links = tuple(links.values())
         self._by_edge = links
-        # a clique's variables' positions, and its gather indices (clique-sized each), are
-        # built on its first single-row use: built eagerly they were most of a large network's
-        # compile time and memory
-        self._positions: list[dict[int, int] | None] = [None] * len(tree.cliques)
+        # a clique's gather indices (clique-sized each) are built on its first single-row
+        # use: built eagerly they were most of a large network's compile time and memory
         self._homed: list[Homed | None] = [None] * len(tree.cliques)
         self._into: list[Senders | None] = [None] * len(tree.cliques)
         self._beliefs: dict[Group, RowKernel | FactoredKernel] = {}
@@ -246,14 +244,6 @@ class RowPass:
         own = self._tree.cliques[clique]
         return tuple(1 if v in hard else n for v, n in zip(own, shape))
 
-    def position(self, clique: int) -> dict[int, int]:
-        """Each of the clique's variables' axis in its table (built on first use)."""
-        position = self._positions[clique]
-        if position is None:
-            own = self._tree.cliques[clique]
-            position = self._positions[clique] = {v: a for a, v in enumerate(own)}
-        return position
-
     def _intern(self, var: int, likelihood: FloatArray) -> tuple[int, FloatArray, int]:
         """A small number (1, 2, ...) standing for this likelihood vector of `var`, the vector
         (flat, a copy: the caller may reuse its array), and its one non-zero state (hard
@@ -292,8 +282,8 @@ class _Walk:
         inputs are zero off that state, and a message's are too or its receiver's are (see
         `_field`), and whatever the row computes from either meets the finding before the
         variable is summed out (the cliques holding a variable are connected)."""
-        position = self.rows.position(clique)
-        return tuple((position[v], state) for v, state in self.hard.items() if v in position)
+        hard = self.hard
+        return tuple((a, hard[v]) for a, v in enumerate(self.tree.cliques[clique]) if v in hard)
 
     def product(
         self, clique: int, homed: Homed, senders: Senders, kernel: RowKernel | FactoredKernel

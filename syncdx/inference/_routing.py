@@ -28,8 +28,8 @@ from syncdx.network._network import FloatArray
 
 #: A clique's fixed cost on the walk, in table entries read by the batch. Fitted on diabetes,
 #: the network where the choice is closest (337 cliques, 10.4 million entries): every row
-#: walked 48 CPU-ms a row, every row batched 131; at 20,000 (a third of its rows batched)
-#: 65, at 2,500 49-56.
+#: walked 28 CPU-ms a row, every row batched 131; at 20,000 (some rows batched) 59, at 2,500
+#: 28-29.
 CLIQUE_COST = 2_500
 #: Most (rows x cliques) entries `Router.walked` holds at once.
 _BLOCK = 1 << 20

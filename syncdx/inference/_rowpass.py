@@ -1,10 +1,10 @@
 """Single-row inference on a compiled junction tree, and what it remembers between queries.
 
 The interactive case: each query adds an answer, so nearly every query is a new pattern. A
-single row runs without a plan: it walks from the target cliques towards the evidence and
-memoises every message by the evidence behind it (each likelihood vector interned to a small
-token, so the key is one integer per message). A new answer thus recomputes only the messages
-between it and the targets, plus the target beliefs.
+single row runs without a plan: it walks from the target cliques towards the evidence (see
+`_walk`) and memoises every message by the evidence behind it (each likelihood vector interned
+to a small token, so the key is one integer per message). A new answer thus recomputes only
+the messages between it and the targets, plus the target beliefs.
 
 Each message is passed on as its ratio to the prior message, flat over the separator's joint
 states; a small clique gathers each live input over its own joint states through a fixed
@@ -39,12 +39,10 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
 from syncdx.inference._factored import FactoredKernel, factored_kernel
 from syncdx.inference._kernels import (
     BROADCAST_ENTRIES,
-    Fixed,
     RowKernel,
     clique_table,
     message_row_kernel,
@@ -53,14 +51,11 @@ from syncdx.inference._kernels import (
 )
 from syncdx.inference._tree import Cliques
 from syncdx.inference._triangulate import fields
+from syncdx.inference._walk import Homed, Link, Senders, Spread, Walk, log
 from syncdx.network._network import FloatArray
 
 #: Most memoised messages and belief kernels before a cache is emptied.
 _CACHE = 1 << 16
-#: Nested messages computed by recursion before the walk uses an explicit stack.
-_DEPTH = 100
-#: Largest product of a large clique's inputs formed before its kernel runs.
-_PRODUCT = 1 << 16
 #: A clique with at least this many joint states multiplies its inputs by broadcasting them
 #: over its axes, not by gathering each through a clique-sized index (below it, a gather and a
 #: flat product are faster). Measured against 32k: pathfinder's all-marginals 27 -> 12-15 ms,
@@ -70,49 +65,6 @@ _GATHER_ENTRIES = 1 << 12
 _BELIEF_ENTRIES = 1 << 14
 #: Bits per variable in a row's evidence key: distinct likelihood vectors before a reset.
 _TOKEN_BITS = 16
-
-IndexArray = npt.NDArray[np.intp]
-#: How a vector over some of a clique's variables covers the clique: a gather index over its
-#: joint states (flat), or, for a large clique, the shape that broadcasts it over its axes.
-Spread = IndexArray | tuple[int, ...]
-#: A clique's live inputs: their product, flat, or (a large clique) factors broadcasting over it.
-Factors = FloatArray | tuple[FloatArray, ...]
-#: (variable, how its states cover the clique) of each variable homed in a clique.
-Homed = tuple[tuple[int, Spread], ...]
-#: (sending side's clique mask, link, how the separator covers the receiving clique) of each
-#: message a clique may receive.
-Senders = tuple[tuple[int, "_Link", Spread], ...]
-#: A memoised message: its ratio to the prior message (flat over the separator) and its `acc`.
-Entry = tuple[FloatArray, float]
-
-
-class _Link:
-    """A directed edge as the walk uses it: what its message depends on, and its kernel."""
-
-    __slots__ = (
-        "compact",
-        "edge",
-        "field",
-        "homed",
-        "kernel",
-        "memo",
-        "prior_log",
-        "senders",
-        "side",
-    )
-
-    def __init__(self, edge: tuple[int, int], prior_log: float, side: int) -> None:
-        self.edge = edge
-        self.side = side  # the sending side's clique mask
-        self.field: int | None = None  # bits of a row's evidence key on the sending side
-        self.prior_log = prior_log
-        self.homed: Homed = ()  # the variables homed in the sending clique
-        self.senders: Senders | None = None  # messages into the sending clique, from its other
-        # neighbours (set on first use)
-        self.kernel: RowKernel | FactoredKernel | None = None  # built on first use
-        self.compact = False  # whether its messages hold only the hard findings' states
-        # in the separator (with the kernel: see `RowPass.compact`)
-        self.memo: dict[int, Entry] = {}  # by the row's evidence key masked to `field`
 
 
 class Group(NamedTuple):
@@ -136,8 +88,8 @@ class RowPass:
     def __init__(self, tree: Cliques) -> None:
         self._tree = tree
         links = {
-            edge: _Link(edge, tree.prior_log[edge], side)
-            for edge, side in tree.side.items()  # fields on first use: O(variables) each
+            edge: Link(edge, tree.prior_log[edge], side)
+            for edge, side in tree.side.items()  # fields with the inputs: O(variables) each
         }
         self._links = tuple(links.values())
         self._by_edge = links
@@ -168,7 +120,7 @@ class RowPass:
                 hard[v] = state
             key |= token << (v * _TOKEN_BITS)
             mask |= 1 << tree.home[v]
-        walk = _Walk(self, vectors, key, mask, hard)
+        walk = Walk(self, tree, vectors, key, mask, hard)
         first = groups[0] if groups else Group(tree.home[next(iter(vectors))], ())
         out: dict[int, FloatArray] = {}
         log_z = tree.inward_log[first.clique] + self._belief(walk, first, out)
@@ -193,9 +145,12 @@ class RowPass:
                 (tree.side[(n, clique)], self._by_edge[(n, clique)], cover)
                 for n, cover in zip(tree.neighbours[clique], covers[len(homed) :])
             )
+            for _, link, _ in into:
+                if not link.field:
+                    _field(tree, link)
         return homed, into
 
-    def _belief(self, walk: _Walk, group: Group, out: dict[int, FloatArray]) -> float:
+    def _belief(self, walk: Walk, group: Group, out: dict[int, FloatArray]) -> float:
         """Store the group's marginals in `out`; return the belief's `acc`."""
         clique = group.clique
         kernel = self._beliefs.get(group)
@@ -221,7 +176,7 @@ class RowPass:
         self._beliefs[group] = kernel
         return kernel
 
-    def link_kernel(self, link: _Link) -> RowKernel | FactoredKernel:
+    def link_kernel(self, link: Link) -> RowKernel | FactoredKernel:
         """Build (and set) the link's kernel; its messages are `compact` (only the states of
         the hard findings in the separator, the rest left out) where the receiver reads no
         further: it broadcasts its inputs and its table is large enough that every kernel of
@@ -236,14 +191,6 @@ class RowPass:
         link.compact = type(kernel) is FactoredKernel and kernel.compact
         return kernel
 
-    def sliced(
-        self, clique: int, shape: tuple[int, ...], hard: Mapping[int, int]
-    ) -> tuple[int, ...]:
-        """`shape` (an input broadcasting over the clique) with one state at each variable
-        that has a hard finding."""
-        own = self._tree.cliques[clique]
-        return tuple(1 if v in hard else n for v, n in zip(own, shape))
-
     def _intern(self, var: int, likelihood: FloatArray) -> tuple[int, FloatArray, int]:
         """A small number (1, 2, ...) standing for this likelihood vector of `var`, the vector
         (flat, a copy: the caller may reuse its array), and its one non-zero state (hard
@@ -257,140 +204,6 @@ class RowPass:
             state = int(nonzero[0]) if nonzero.size == 1 else -1
             interned = self._tokens[key] = len(self._tokens) + 1, flat, state
         return interned
-
-
-class _Walk:
-    """One row's walk: its evidence vectors, evidence key and evidence clique mask, its hard
-    findings' states, and how many messages it computed."""
-
-    __slots__ = ("computed", "depth", "hard", "key", "mask", "rows", "tree", "vectors")
-
-    def __init__(
-        self,
-        rows: RowPass,
-        vectors: dict[int, FloatArray],
-        key: int,
-        mask: int,
-        hard: dict[int, int],
-    ) -> None:
-        self.rows, self.tree = rows, rows._tree
-        self.vectors, self.key, self.mask, self.hard = vectors, key, mask, hard
-        self.computed = self.depth = 0
-
-    def fixed(self, clique: int) -> Fixed:
-        """(axis, state) of each of the clique's variables with a hard finding: a belief's
-        inputs are zero off that state, and a message's are too or its receiver's are (see
-        `_field`), and whatever the row computes from either meets the finding before the
-        variable is summed out (the cliques holding a variable are connected)."""
-        hard = self.hard
-        return tuple((a, hard[v]) for a, v in enumerate(self.tree.cliques[clique]) if v in hard)
-
-    def product(
-        self, clique: int, homed: Homed, senders: Senders, kernel: RowKernel | FactoredKernel
-    ) -> tuple[Factors, float]:
-        """The product of a clique's live inputs (its own evidence, then messages with evidence
-        behind them) as `kernel` reads it, and the sum of the messages' accs: flat over the
-        clique's joint states, or (a kernel that reads the table by its axes) factors that
-        broadcast over them, multiplied only while small (a factored kernel joins them as it
-        plans)."""
-        vectors, mask, key = self.vectors, self.mask, self.key
-        x: FloatArray | None = None
-        parts: list[FloatArray] = []
-        for v, index in homed:
-            vector = vectors.get(v)
-            if vector is not None:
-                if type(index) is tuple:  # a large clique
-                    parts.append(vector.reshape(index))
-                elif x is None:
-                    x = vector[index]
-                else:
-                    x *= vector[index]
-        acc = 0.0
-        for side, link, index in senders:
-            if side & mask:
-                field = link.field
-                if field is None:
-                    field = _field(self.tree, link)
-                masked = key & field
-                entry = link.memo.get(masked)
-                if entry is None:
-                    entry = self.message(link, masked)
-                if type(index) is tuple:
-                    if link.compact and self.hard:  # one state at each hard finding
-                        index = self.rows.sliced(clique, index, self.hard)
-                    parts.append(entry[0].reshape(index))
-                elif x is None:
-                    x = entry[0][index]
-                else:
-                    x *= entry[0][index]
-                acc += entry[1]
-        if parts:
-            if type(kernel) is FactoredKernel:
-                return tuple(parts), acc
-            factors = _combine(parts)
-            if kernel.axes:
-                return factors, acc
-            shape = tuple(self.tree.cards[v] for v in self.tree.cliques[clique])
-            return np.broadcast_to(math.prod(factors[1:], start=factors[0]), shape).ravel(), acc
-        assert x is not None, "every clique has evidence in it or on some neighbour's side"
-        return x, acc
-
-    def message(self, link: _Link, masked: int) -> Entry:
-        """Compute the message of `link` (as a ratio to the prior) and its acc; memoise them
-        under `masked`, the row's evidence key masked to the link's field. Recursive (the
-        messages behind it first) up to `_DEPTH` levels, then on an explicit stack: a chain
-        of a thousand cliques would pass Python's recursion limit."""
-        if self.depth >= _DEPTH:
-            return self._stacked(link, masked)
-        senders = link.senders
-        if senders is None:
-            senders = self._prepare(link)
-        kernel = link.kernel
-        if kernel is None:
-            kernel = self.rows.link_kernel(link)
-        self.depth += 1
-        x, acc = self.product(link.edge[0], link.homed, senders, kernel)
-        self.depth -= 1
-        # every hard finding in the sending clique: homed behind it, or in the separator
-        # (then part of the memo key: see `_field`)
-        total, ratio = kernel(x, self.fixed(link.edge[0]) if kernel.axes and self.hard else ())
-        entry = link.memo[masked] = ratio, acc + log(total, self.tree.tiny) - link.prior_log
-        self.computed += 1
-        return entry
-
-    def _stacked(self, link: _Link, masked: int) -> Entry:
-        """`message`, computing the missing messages behind it first, deepest first."""
-        stack = [(link, masked)]
-        while stack:
-            top, key = stack[-1]
-            senders = top.senders
-            if senders is None:
-                senders = self._prepare(top)
-            missing = []
-            for side, sender, _ in senders:
-                if side & self.mask:
-                    field = sender.field
-                    if field is None:
-                        field = _field(self.tree, sender)
-                    if self.key & field not in sender.memo:
-                        missing.append((sender, self.key & field))
-            if missing:
-                stack += missing
-            else:
-                stack.pop()
-                if key not in top.memo:  # every live message behind it known: no recursion
-                    depth, self.depth = self.depth, 0
-                    self.message(top, key)
-                    self.depth = depth
-        return link.memo[masked]
-
-    def _prepare(self, link: _Link) -> Senders:
-        """Set (and return) the messages into the link's sending clique from its other
-        neighbours, and the variables homed there."""
-        source, target = link.edge
-        link.homed, into = self.rows.inputs(source)
-        senders = link.senders = tuple(s for s in into if s[1].edge[0] != target)
-        return senders
 
 
 def belief_cover(
@@ -413,20 +226,6 @@ def belief_cover(
     return chosen
 
 
-def _combine(parts: list[FloatArray]) -> tuple[FloatArray, ...]:
-    """Factors broadcasting over a large clique, the smallest multiplied together while their
-    product stays below `_PRODUCT` entries; the rest are left to the kernel's `einsum`, which
-    multiplies them entry by entry without a clique-sized product."""
-    parts.sort(key=lambda a: a.size)
-    out = [parts[0]]
-    for part in parts[1:]:
-        if math.prod(np.broadcast_shapes(out[-1].shape, part.shape)) <= _PRODUCT:
-            out[-1] = out[-1] * part
-        else:
-            out.append(part)
-    return tuple(out)
-
-
 def _spreads(
     cards: Sequence[int], clique: tuple[int, ...], scopes: Sequence[tuple[int, ...]]
 ) -> list[Spread]:
@@ -440,8 +239,8 @@ def _spreads(
     return [spread(cards, clique, scope) for scope in scopes]
 
 
-def _field(tree: Cliques, link: _Link) -> int:
-    """Set (and return) the link's field, the bits of a row's evidence key its message depends
+def _field(tree: Cliques, link: Link) -> None:
+    """Set the link's field, the bits of a row's evidence key its message depends
     on: the tokens of the variables homed on the sending side and of the separator's
     variables. A large table is sliced at every hard finding in its clique; a
     finding homed on the receiving side is then in the separator, and the message is exact
@@ -454,7 +253,6 @@ def _field(tree: Cliques, link: _Link) -> int:
     for v in tree.separators[link.edge]:
         field |= ones << (v * _TOKEN_BITS)
     link.field = field
-    return field
 
 
 def _message_kernel(
@@ -472,11 +270,3 @@ def _message_kernel(
         return kernel
     table = clique_table(tree.cliques, tree.base, tree.prior, source, senders)
     return message_row_kernel(table, own, sep, prior)
-
-
-def log(total: float, tiny: float) -> float:
-    """log of a row total; -inf for zero and for NaN (impossible evidence upstream), but NaN
-    if `tiny` is set and the total is below it or infinite (the row must be redone)."""
-    if total >= tiny and 0.0 < total < math.inf:
-        return math.log(total)
-    return math.nan if tiny else -math.inf

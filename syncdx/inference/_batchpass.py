@@ -18,7 +18,7 @@ import numpy as np
 
 from syncdx.inference._batch import Plan, Planner, Segment, Spare
 from syncdx.inference._kernels import Kernel, build_kernel, clique_table
-from syncdx.inference._threads import one_blas_thread, pool
+from syncdx.inference._threads import WORKERS, one_blas_thread, pool
 from syncdx.inference._tree import Cliques
 from syncdx.network._network import FloatArray
 
@@ -69,6 +69,7 @@ class BatchPass:
         step = max(1, _CHUNK_ENTRIES // self._width, min(_CHUNK_ROWS, _CHUNK_MOST // self._width))
         if rows < _BATCH_ROWS and rows <= step:
             return self.steps(plan, list(likelihoods.values()), rows, Spare())
+        step = _balanced(rows, step)
         chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
         spare = Spare()  # the chunks reuse each other's large arrays
 
@@ -153,6 +154,16 @@ class BatchPass:
                 kernel = build_kernel(own, self._tree.cards, table, live, None, out)
             self._kernels[key] = kernel
         return kernel
+
+
+def _balanced(rows: int, step: int) -> int:
+    """At most `step` rows a chunk, so that a few chunks share out evenly on the workers (3
+    equal chunks on 2 threads take as long as 4: 20,000 rows of alarm were cut 7,281 x 2 +
+    5,438, now 5,000 x 4). Many chunks are left as they are."""
+    chunks = -(-rows // step)
+    if chunks <= 1 or chunks >= 4 * WORKERS:
+        return step
+    return -(-rows // (-(-chunks // WORKERS) * WORKERS))
 
 
 def _rows_last(likelihood: FloatArray) -> FloatArray:

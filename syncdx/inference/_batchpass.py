@@ -1,7 +1,8 @@
 """Batched runs on a compiled junction tree: plans cached per evidence variables and target
 segments (see `_batch`), the kernels and tables their steps use, and a plan run on a batch,
-cut into chunks that keep one clique's batched table near a million entries (on the thread
-pool with one BLAS thread, when there are several).
+cut into chunks that keep one clique's batched table near a million entries (a quarter of
+that in a tree of small cliques, so that a kernel's product stays in cache), shared out
+evenly on the thread pool with one BLAS thread, when there are several.
 
 Inside a run the batch axis is last: every elementwise product then runs along contiguous
 rows of the batch. Each kernel is cached per (clique, live input scopes, dead neighbours,

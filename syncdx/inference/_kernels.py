@@ -3,7 +3,8 @@
 A kernel's matrix is the clique table (times the prior messages of neighbours with no evidence
 behind them) summed down to (joint states of the live inputs) x (outputs); column 0 holds each
 row's total, so one product gives both an output and its normaliser. Where that dense matrix
-would be large and mostly zero (inputs and output sharing many states), an `einsum` does it.
+would be large and mostly zero (inputs and output sharing many states), an `einsum` does it,
+taking the last two factors of the inputs' product itself (one pass fewer over the union).
 """
 
 from __future__ import annotations

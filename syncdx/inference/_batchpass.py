@@ -26,10 +26,11 @@ from syncdx.network._network import FloatArray
 #: Most table entries (rows x clique size) a batch chunk may hold in one clique...
 _CHUNK_ENTRIES = 1 << 20
 #: ... and, in a tree of small cliques, at most this many (a kernel's product then stays in
-#: cache: 20,000 rows ran 1.2x faster on alarm, child and hepar2, 1.1x on win95pts)...
+#: cache: child ran 2x faster in chunks of 2,048 rows than of 3,334 or 4,854)...
 _CACHED_ENTRIES = 1 << 18
-#: ... unless that leaves fewer rows than this (numpy's cost per call then shows)...
-_CACHED_ROWS = 1 << 10
+#: ... unless that leaves fewer rows than this (1,024 rows ran 5-14% slower than 2,048 on
+#: child, alarm, hepar2 and win95pts with both cores free)...
+_CACHED_ROWS = 1 << 11
 #: ... unless that leaves fewer than `_CHUNK_ROWS` rows: then up to this many entries. Sums and
 #: products along the batch axis run at memory speed only with a few dozen rows (4 rows in a
 #: 262,144-entry clique ran at a quarter of it).
@@ -167,9 +168,9 @@ class BatchPass:
 def _balanced(rows: int, step: int) -> int:
     """At most `step` rows a chunk, so that a few chunks share out evenly on the workers (3
     equal chunks on 2 threads take as long as 4: 20,000 rows of alarm were cut 7,281 x 2 +
-    5,438, now 5,000 x 4). Many chunks are left as they are."""
+    5,438, 5,000 x 4 if balanced). Many chunks are left as they are."""
     chunks = -(-rows // step)
-    if chunks <= 1 or chunks >= 4 * WORKERS:
+    if chunks <= 1 or chunks >= 8 * WORKERS:
         return step
     return -(-rows // (-(-chunks // WORKERS) * WORKERS))
 

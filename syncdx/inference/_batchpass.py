@@ -74,7 +74,9 @@ class BatchPass:
         if a chunk holds fewer rows than a small batch: 55 rows through barley's largest clique
         were 3 GB in one chunk)."""
         width = self._width
-        most = min(_CHUNK_ENTRIES // width, max(_CACHED_ENTRIES // width, _CACHED_ROWS))
+        most = _CHUNK_ENTRIES // width
+        if rows >= 2 * _CACHED_ROWS:  # fewer rows: two threads cost more than they give
+            most = min(most, max(_CACHED_ENTRIES // width, _CACHED_ROWS))
         step = max(1, most, min(_CHUNK_ROWS, _CHUNK_MOST // width))
         if rows < _BATCH_ROWS and rows <= step:
             return self.steps(plan, list(likelihoods.values()), rows, Spare())

@@ -3,7 +3,8 @@
 A kernel's matrix is the clique table (times the prior messages of neighbours with no evidence
 behind them) summed down to (joint states of the live inputs) x (outputs); column 0 holds each
 row's total, so one product gives both an output and its normaliser. Where that dense matrix
-would be large and mostly zero (inputs and output sharing many states), an `einsum` does it.
+would be large and mostly zero (inputs and output sharing many states), an `einsum` does it,
+taking the last two factors of the inputs' product itself (one pass fewer over the union).
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class Kernel:
     subscripts: str = ""  # for a large overlap: einsum of the inputs with `matrix` (no total)
     grid: tuple[int, ...] = ()  # for the einsum: (states of each input variable, -1)
     more: tuple[tuple[str, FloatArray], ...] = ()  # further einsums, their outputs appended
+    #: for a lone einsum: the einsum of the last two operands of `order` (each reshaped to
+    #: `last`) with `matrix`, which then multiplies them in one pass without their product
+    fused: str = ""
+    last: tuple[tuple[int, ...], ...] = ()
 
     def __call__(
         self, inputs: Sequence[FloatArray], scratch: Scratch | None = None
@@ -72,26 +77,21 @@ class Kernel:
         once used (a fresh large array costs a page fault per page: as much as the product)."""
         operands = [x.reshape(shape) for x, shape in zip(inputs, self.shapes)]
         made = len(operands)
-        for a, b in self.order:
-            x, y = operands[a], operands[b]
-            if scratch is None:
-                operands.append(x * y)
-            else:
-                shape = np.broadcast_shapes(x.shape, y.shape)
-                operands.append(np.multiply(x, y, out=scratch.take(shape, np.result_type(x, y))))
-        x = operands[-1]
-        if self.subscripts or scratch is None:
-            return self._outputs(x)
-        out = self.matrix @ x.reshape(-1, x.shape[-1])
-        for product in operands[made:]:
-            scratch.give(product)
-        total = out[0]
-        rest = out[1:]
-        rest /= total  # in place: the rows below the totals are not read again
-        return total, rest
+        for a, b in self.order[:-1] if self.fused else self.order:
+            operands.append(multiply(operands[a], operands[b], scratch))
+        if self.fused:
+            (a, b), (one, two) = self.order[-1], self.last
+            result = self._fused(operands[a].reshape(one), operands[b].reshape(two))
+        else:
+            result = self.contract(operands[-1])
+        if scratch is not None:
+            for product in operands[made:]:
+                scratch.give(product)
+        return result
 
-    def _outputs(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Row totals and normalised outputs from the product `x` of the inputs."""
+    def contract(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Row totals and normalised outputs from the product `x` of the inputs (over their
+        union's axes in clique order, rows last; size-1 axes anywhere before the rows)."""
         if self.subscripts:
             x = x.reshape(self.grid)
             out = np.einsum(self.subscripts, x, self.matrix)
@@ -102,8 +102,25 @@ class Kernel:
                 out = np.concatenate([out, *outs])
             return total, out / total
         out = self.matrix @ x.reshape(-1, x.shape[-1])
-        total = out[0]
-        return total, out[1:] / total
+        rest = out[1:]
+        rest /= out[0]  # in place: the rows below the totals are not read again
+        return out[0], rest
+
+    def _fused(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Row totals and normalised outputs from the last two factors of the product."""
+        out = np.einsum(self.fused, x, y, self.matrix)
+        out = out.reshape(-1, out.shape[-1])
+        total = np.add.reduce(out, axis=0)
+        out /= total
+        return total, out
+
+
+def multiply(x: FloatArray, y: FloatArray, scratch: Scratch | None) -> FloatArray:
+    """x * y (broadcast), into an array from `scratch` if given."""
+    if scratch is None:
+        return x * y
+    shape = np.broadcast_shapes(x.shape, y.shape)
+    return np.multiply(x, y, out=scratch.take(shape, np.result_type(x, y)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +313,8 @@ def build_kernel(
     segments = [separator] if separator is not None else list(targets)
     dense = rows * sum(math.prod(cards[v] for v in segment) for segment in segments)
     if dense > (_DENSE_ENTRIES if separator is not None else _DENSE_TARGET_ENTRIES):
-        return _einsum_kernel(operands, own, union, segments, shapes, order)
+        kernel = _einsum_kernel(operands, own, union, segments, shapes, order)
+        return _fuse_last(kernel, own, live, cards) if order and not kernel.more else kernel
     columns = [contract(operands, axes(own, union)).reshape(rows, 1)]
     for segment in segments:
         columns.append(_diagonal(operands, own, union, segment, cards).reshape(rows, -1))
@@ -324,6 +342,26 @@ def _einsum_kernel(
     grid = (*(operands[0].shape[own.index(v)] for v in union), -1)
     (subscripts, matrix), *more = parts
     return Kernel(shapes, matrix, order, subscripts, grid, tuple(more))
+
+
+def _fuse_last(
+    kernel: Kernel, own: tuple[int, ...], live: tuple[tuple[int, ...], ...], cards: Sequence[int]
+) -> Kernel:
+    """`kernel` (a lone einsum) with its last product done inside its einsum."""
+    letters = {v: string.ascii_letters[i] for i, v in enumerate(own)}
+    scopes = [set(scope) for scope in live]
+    for a, b in kernel.order:
+        scopes.append(scopes[a] | scopes[b])
+    a, b = kernel.order[-1]
+    kept = [tuple(v for v in own if v in scopes[k]) for k in (a, b)]
+    matrix, segment = kernel.subscripts.split(",")[1].split("->")
+    fused = "{}...,{}...,{}->{}".format(
+        *("".join(letters[v] for v in vs) for vs in kept), matrix, segment
+    )
+    last = tuple((*(cards[v] for v in vs), -1) for vs in kept)
+    return Kernel(
+        kernel.shapes, kernel.matrix, kernel.order, kernel.subscripts, kernel.grid, (), fused, last
+    )
 
 
 def _diagonal(

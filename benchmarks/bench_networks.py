@@ -195,15 +195,18 @@ def _batch(
     limits: syncdx.Limits,
 ) -> tuple[float, float]:
     """Rows/s of `posteriors(frame)` on distinct rows (median of `args.repeat` runs) and of
-    pyAgrum row by row on the same rows (causes targeted). A first run on other rows plans
-    the batch and sizes the timed frame: at most `args.rows`, a few seconds' work. Each timed
+    pyAgrum row by row on the same rows (causes targeted). A first run on 20 other rows plans
+    the batch; a second, on up to 2,000 of the frame's, sizes it (20 rows alone understate
+    a small tree's rate tenfold): at most `args.rows`, a few seconds' work. Each timed
     run is on a freshly compiled model: rows that take the single-row walk (large trees)
     would otherwise find the messages of the run before in its memo."""
     limit = BANDWIDTH / (entries * 2 * 8)
     wanted = max(20, min(args.rows, int(2 * limit)))
     rows = evidence_frame(model, 3 * wanted + 60, observed=0.3).drop_duplicates()
     probe, frame = rows.head(20), rows.iloc[20:].head(wanted)
-    rate = len(probe) / _time(lambda: model.posteriors(probe))
+    model.posteriors(probe)
+    sizing = frame.head(2000)
+    rate = len(sizing) / _time(lambda: model.posteriors(sizing))
     share = args.budget / (2 * args.repeat)
     frame = frame.head(max(len(probe), min(wanted, int(rate * share)))).reset_index(drop=True)
     runs, rates = [], []

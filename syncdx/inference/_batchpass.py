@@ -18,7 +18,8 @@ from typing import cast
 import numpy as np
 
 from syncdx.inference._batch import Plan, Planner, Segment, Spare
-from syncdx.inference._kernels import Kernel, build_kernel, clique_table
+from syncdx.inference._kernels import Kernel, build_kernel
+from syncdx.inference._tables import clique_table
 from syncdx.inference._threads import WORKERS, one_blas_thread, pool
 from syncdx.inference._tree import Cliques
 from syncdx.network._network import FloatArray

@@ -16,7 +16,7 @@ import numpy as np
 
 from syncdx.inference._engine import JunctionTree
 from syncdx.inference._factored import table_parts
-from syncdx.inference._kernels import base_potentials, prior_marginals, prior_messages
+from syncdx.inference._tables import base_potentials, prior_marginals, prior_messages
 from syncdx.inference._triangulate import (
     holders,
     inward_sums,

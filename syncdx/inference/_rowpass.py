@@ -44,11 +44,11 @@ from syncdx.inference._factored import FactoredKernel, factored_kernel
 from syncdx.inference._kernels import (
     BROADCAST_ENTRIES,
     RowKernel,
-    clique_table,
     message_row_kernel,
     row_kernel,
     spread,
 )
+from syncdx.inference._tables import clique_table
 from syncdx.inference._tree import Cliques
 from syncdx.inference._triangulate import fields
 from syncdx.inference._walk import Homed, Link, Senders, Spread, Walk, log

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from syncdx.inference._kernels import axes, clique_table, contract
+from syncdx.inference._tables import axes, clique_table, contract
 from syncdx.inference._triangulate import holders, separator, smallest
 from syncdx.network._network import FloatArray, Network
 

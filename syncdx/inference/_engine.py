@@ -32,7 +32,9 @@ emptied when full.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
@@ -44,9 +46,7 @@ import numpy.typing as npt
 from syncdx.inference._batch import Plan, Segment, Spare
 from syncdx.inference._batchpass import BatchPass
 from syncdx.inference._fallback import Key, Kind, decided, fallback_table, widen
-from syncdx.inference._kernels import (
-    BROADCAST_ENTRIES,
-)
+from syncdx.inference._kernels import BROADCAST_ENTRIES
 from syncdx.inference._routing import Router
 from syncdx.inference._rowpass import Group, RowPass, belief_cover
 from syncdx.inference._threads import one_blas_thread
@@ -206,7 +206,11 @@ class JunctionTree(Cliques):
         if masks is None:
             if len(self._ancestors) >= _CACHE:
                 self._ancestors.clear()
-            masks = tuple(_union(self.ancestry[v] for v in g.variables) for g in groups)
+            ancestry = self.ancestry
+            masks = tuple(
+                functools.reduce(operator.or_, (ancestry[v] for v in g.variables), 0)
+                for g in groups
+            )
             self._ancestors[targets] = masks
         return masks
 
@@ -399,12 +403,6 @@ class JunctionTree(Cliques):
                 for clique, variables in chosen.items()
             )
         return groups
-
-
-def _union(masks: Iterable[int], start: int = 0) -> int:
-    for mask in masks:
-        start |= mask
-    return start
 
 
 def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:

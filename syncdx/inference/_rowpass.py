@@ -145,9 +145,8 @@ class RowPass:
                 (tree.side[(n, clique)], self._by_edge[(n, clique)], cover)
                 for n, cover in zip(tree.neighbours[clique], covers[len(homed) :])
             )
-            for _, link, _ in into:
-                if not link.field:
-                    _field(tree, link)
+            for _, link, _ in into:  # each link is into one clique: set once
+                link.field = _field(tree, link)
         return homed, into
 
     def _belief(self, walk: Walk, group: Group, out: dict[int, FloatArray]) -> float:
@@ -183,8 +182,7 @@ class RowPass:
         it reads the table only at the row's hard findings (`_kernels.row_kernel`, or
         factored)."""
         target = link.edge[1]
-        size = math.prod(self._tree.cards[v] for v in self._tree.cliques[target])
-        compact = size >= BROADCAST_ENTRIES and all(
+        compact = self._tree.base[target].size >= BROADCAST_ENTRIES and all(
             type(index) is tuple for *_, index in self.inputs(target)[1]
         )
         kernel = link.kernel = _message_kernel(self._tree, link.edge, compact)
@@ -239,8 +237,8 @@ def _spreads(
     return [spread(cards, clique, scope) for scope in scopes]
 
 
-def _field(tree: Cliques, link: Link) -> None:
-    """Set the link's field, the bits of a row's evidence key its message depends
+def _field(tree: Cliques, link: Link) -> int:
+    """The link's field, the bits of a row's evidence key its message depends
     on: the tokens of the variables homed on the sending side and of the separator's
     variables. A large table is sliced at every hard finding in its clique; a
     finding homed on the receiving side is then in the separator, and the message is exact
@@ -252,7 +250,7 @@ def _field(tree: Cliques, link: Link) -> None:
     ones = (1 << _TOKEN_BITS) - 1
     for v in tree.separators[link.edge]:
         field |= ones << (v * _TOKEN_BITS)
-    link.field = field
+    return field
 
 
 def _message_kernel(

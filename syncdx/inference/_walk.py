@@ -153,7 +153,7 @@ class Walk:
             factors = _combine(parts)
             if kernel.axes:
                 return factors, acc
-            shape = tuple(self.tree.cards[v] for v in self.tree.cliques[clique])
+            shape = self.tree.base[clique].shape  # the clique's
             return np.broadcast_to(math.prod(factors[1:], start=factors[0]), shape).ravel(), acc
         assert x is not None, "every clique has evidence in it or on some neighbour's side"
         return x, acc

@@ -19,6 +19,7 @@ import numpy as np
 from syncdx._ranking import descending_row
 from syncdx.diagnosis import _columns, _likelihoods, _rows, _soft
 from syncdx.diagnosis import _evidence as ev
+from syncdx.diagnosis._series import series
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.inference._compile import compile_network
 from syncdx.inference._conflict import smallest_conflict
@@ -98,13 +99,11 @@ class Diagnoser:
         self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
     ) -> pd.Series:
         """P(cause present | evidence) for every cause, most probable first."""
-        import pandas as pd
-
         marginals = self._query(evidence, soft, self._cause_index).marginals
         present = [1.0 - marginals[i].item(n) for i, n in self._cause_normal]
         order = tuple(descending_row(present))
         values = np.array([present[k] for k in order])
-        return pd.Series(values, index=self._cause_labels(order), name="probability", copy=False)
+        return series(values, self._cause_labels(order), "probability")
 
     def marginals(
         self,
@@ -115,8 +114,6 @@ class Diagnoser:
     ) -> dict[str, pd.Series]:
         """{node: P(node = state | evidence) over its states} for a node or several; None means
         every node."""
-        import pandas as pd
-
         names = self._network.ids() if variables is None else ev.names(variables, "variables")
         indices = tuple(self._network.index[ev.node(self._network, n).id] for n in names)
         marginals = self._query(evidence, soft, indices).marginals
@@ -124,9 +121,7 @@ class Diagnoser:
         ends = np.cumsum([len(marginals[i][0]) for i in indices]).tolist()
         labels = self._state_labels()
         return {  # each Series a slice of one fresh array, its index a view of a cached one
-            name: pd.Series(
-                flat[end - len(labels[i]) : end], index=labels[i].view(), name=name, copy=False
-            )
+            name: series(flat[end - len(labels[i]) : end], labels[i].view(), name)
             for name, i, end in zip(names, indices, ends)
         }
 

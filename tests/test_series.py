@@ -1,0 +1,59 @@
+"""Query results as pandas Series: the fast assembly builds what the public constructor does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from syncdx.diagnosis import _series
+from syncdx.diagnosis._series import series
+
+probabilities = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12)
+
+
+@given(probabilities)
+def test_series_equals_the_public_constructor(values: list[float]) -> None:
+    """Values, index, name and dtype are those `pd.Series(..., copy=False)` gives."""
+    index = pd.Index([f"s{i}" for i in range(len(values))], dtype=object, name="state")
+    array = np.array(values)
+    built = series(array, index, "node")
+    pd.testing.assert_series_equal(built, pd.Series(array, index=index, name="node"))
+    assert built.name == "node"
+    assert built.index.name == "state"
+
+
+def test_this_pandas_takes_the_fast_route() -> None:
+    """With the pandas installed here the internal route is found (not the fallback)."""
+    series(np.array([0.5, 0.5]), pd.Index(["a", "b"]), "x")
+    assert _series._route is not False
+
+
+def test_a_series_behaves_as_any_other() -> None:
+    """Arithmetic, sorting, assignment on a copy and renaming work, leaving the source alone."""
+    index = pd.Index(["no", "yes"], name="state")
+    built = series(np.array([0.2, 0.8]), index, "xray")
+    assert built.idxmax() == "yes"
+    assert (built * 2).tolist() == [0.4, 1.6]
+    copy = built.copy()
+    copy["no"] = 0.5
+    renamed = built.rename("other")
+    assert built["no"] == 0.2
+    assert renamed.name == "other"
+    assert built.name == "xray"
+    assert list(built.sort_values(ascending=False).index) == ["yes", "no"]
+
+
+def test_fallback_when_pandas_internals_are_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pandas whose internal pieces moved gets the public constructor, same result."""
+
+    def moved(*args: object) -> None:
+        raise AttributeError("no such internal")
+
+    monkeypatch.setattr(_series, "_route", None)
+    monkeypatch.setattr(pd.Series, "_from_mgr", moved)
+    built = series(np.array([0.1, 0.9]), pd.Index(["a", "b"]), "y")
+    assert _series._route is False
+    pd.testing.assert_series_equal(built, pd.Series([0.1, 0.9], index=["a", "b"], name="y"))

@@ -473,6 +473,30 @@ def test_memo_keeps_the_first_numbers_of_a_key_remembered_twice() -> None:
     assert list(found.log_evidence) == [0.1, 0.2, 0.3]
 
 
+def distinct_answers(model: Model, first: int, rows: int) -> pd.DataFrame:
+    """`rows` reports, each a different pattern of yes/no answers: pattern k answers the
+    binary digits of `first + k` (so two calls with apart ranges share no pattern)."""
+    yes_no = [o for o in model.observations if set(model.states(o)) == {"yes", "no"}]
+    bits = (np.arange(first, first + rows)[:, None] >> np.arange(len(yes_no))) & 1
+    return pd.DataFrame(np.where(bits == 1, "yes", "no"), columns=yes_no)
+
+
+def test_memo_keeps_patterns_only_while_they_repeat(sync: Model) -> None:
+    """A file's first chunk is remembered; a chunk of patterns all new and each seen once is
+    not (nothing suggests it will come back); a chunk that repeats itself is, and its scores
+    are those of a fresh scorer every time."""
+    scorer = Scorer(sync.diagnoser)
+    first, fresh = distinct_answers(sync, 0, 300), distinct_answers(sync, 1000, 300)
+    repeated = pd.concat([distinct_answers(sync, 2000, 100)] * 3, ignore_index=True)
+    scorer.score(first)
+    assert len(scorer._memo) == 300
+    pd.testing.assert_frame_equal(scorer.score(fresh), Scorer(sync.diagnoser).score(fresh))
+    assert len(scorer._memo) == 300
+    pd.testing.assert_frame_equal(scorer.score(repeated), Scorer(sync.diagnoser).score(repeated))
+    assert len(scorer._memo) == 400
+    pd.testing.assert_frame_equal(scorer.score(first), Scorer(sync.diagnoser).score(first))
+
+
 def test_threads_sharing_a_scorer_get_the_same_scores(
     sync: Model, monkeypatch: pytest.MonkeyPatch
 ) -> None:

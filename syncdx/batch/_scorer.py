@@ -63,6 +63,8 @@ DEFAULT_TOP = 3
 DEFAULT_MIN_LIFT = 0.05
 #: How alike (difflib's ratio) a column name must be to an observation to be a near miss.
 NEAR_MISS = 0.8
+#: A chunk's new patterns are remembered while at least one row in this many is a repeat.
+REPEATS = 64
 #: Separates several problems in one row's `error`.
 ERROR_SEPARATOR = " | "
 
@@ -237,9 +239,10 @@ class Scorer:
         if known.all() and found is not None:
             return unique, inverse, found
         fresh = self._infer(unique[~known], columns)
-        with self._lock:
-            if memo is self._memo:
-                memo.remember(distinct[~known], fresh)
+        if _repeating(memo, len(codes), known):
+            with self._lock:
+                if memo is self._memo:
+                    memo.remember(distinct[~known], fresh)
         if found is None or not known.any():  # the fresh numbers are every row's, in order
             return unique, inverse, fresh
         numbers = Numbers.empty(len(unique), len(self.model.causes))
@@ -281,6 +284,15 @@ class Scorer:
             error = conflict(self.model, _findings(self.model, unique[row], list(found.values())))
             messages[row], columns[row] = str(error), column_of.get(str(error.node))
         return messages, columns
+
+
+def _repeating(memo: Memo, rows: int, known: npt.NDArray[np.bool_]) -> bool:
+    """Whether a chunk's new patterns are worth remembering: those of a file's first chunk
+    (the memo is empty), then only while patterns come back, within the chunk (it has
+    `rows` rows and `len(known)` distinct patterns) or from the memo (`known`): keeping the
+    patterns of a file where none repeats cost a store and a sort for nothing."""
+    again = rows - len(known) + int(np.count_nonzero(known))
+    return not len(memo) or again * REPEATS >= rows
 
 
 def _observation_columns(

@@ -42,7 +42,8 @@ from syncdx.network._network import Network
 from syncdx.network._sampling import sample
 
 NETWORKS: tuple[str, ...] = ("asia", "child", "alarm", "insurance", "win95pts", "hepar2")
-NETWORKS += ("hailfinder", "pathfinder", "andes", "pigs", "water", "mildew", "diabetes", "barley")
+NETWORKS += ("hailfinder", "pathfinder", "andes", "pigs", "water", "mildew", "diabetes", "munin")
+NETWORKS += ("barley",)
 HUGE = ("munin1", "link")
 BANDWIDTH = 10e9  # bytes/s: the memory-bandwidth limit's assumed rate
 

@@ -154,3 +154,26 @@ def test_dates_and_numbers_still_write_to_csv(sync: Model, tmp_path: Path) -> No
     src = parquet(tmp_path / "in.parquet", paused_banner=["yes", "no"], day=day)
     score_file(src, tmp_path / "out.csv", model=sync)
     assert [row["day"] for row in csv_rows(tmp_path / "out.csv")] == ["2024-01-02", ""]
+
+
+def test_scores_are_written_plainly_and_text_through_a_dictionary(
+    sync: Model, tmp_path: Path
+) -> None:
+    """In a scored Parquet file the probabilities (floats that hardly repeat) are plainly
+    encoded, text columns, inputs and top causes, dictionary encoded; the table reads back
+    as it was scored."""
+    src = parquet(tmp_path / "in.parquet", ticket=["a", "b", "c"], paused_banner=["yes", "", "no"])
+    dst = tmp_path / "out.parquet"
+    score_file(src, dst, model=sync)
+    group = pq.ParquetFile(dst).metadata.row_group(0)
+    encodings = {
+        group.column(i).path_in_schema: group.column(i).encodings for i in range(group.num_columns)
+    }
+    for name in ("ticket", "paused_banner", "top_cause", "top_1"):
+        assert "RLE_DICTIONARY" in encodings[name]
+    for name in ("p_stalled_session", "top_probability", "log_evidence"):
+        assert "RLE_DICTIONARY" not in encodings[name]
+    scored = pq.read_table(dst).to_pandas()
+    assert list(scored["ticket"]) == ["a", "b", "c"]
+    expected = sync.posterior({"paused_banner": "yes"})["stalled_session"]
+    assert scored["p_stalled_session"][0] == pytest.approx(expected, rel=1e-12)

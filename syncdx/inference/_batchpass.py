@@ -113,9 +113,9 @@ class BatchPass:
         written into `into`'s arrays (log P(e), each segment's (joint states, rows)) if given."""
         slots = [_rows_last(lik) for lik in likelihoods]
         slots += [_NOTHING] * (plan.slots - len(slots))
-        totals: list[FloatArray] = []
+        totals: list[FloatArray] = []  # the factors of P(e)
+        every: list[FloatArray] = []  # every output's totals, checked for range at the end
         out: dict[tuple[int, ...], FloatArray] = {}
-        low, high = np.full(rows, np.inf), np.zeros(rows)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for call in plan.steps:
                 results = call.step([slots[k] for k in call.inputs], spare)
@@ -126,8 +126,7 @@ class BatchPass:
                         continue
                     if on_path:
                         totals.append(total)
-                    np.fmin(low, total, out=low)
-                    np.fmax(high, total, out=high)
+                    every.append(total)
                     for segment, start, stop in columns:
                         if into is None:
                             out[segment] = values[start:stop].T
@@ -139,6 +138,8 @@ class BatchPass:
             log_z = np.log(np.stack(totals)).sum(axis=0)
         log_z = np.where(np.isnan(log_z), -np.inf, log_z + plan.log_const)
         if self._tree.tiny:  # out of range: NaN, for the tree to redo; zero may be an underflow too
+            stacked = np.stack(every)  # one reduction each, not two ufunc calls per output
+            low, high = np.fmin.reduce(stacked, axis=0), np.fmax.reduce(stacked, axis=0)
             log_z[(low < self._tree.tiny) | (high == np.inf)] = np.nan
         if into is not None:
             into[0][...] = log_z

@@ -11,6 +11,7 @@ from syncdx.diagnosis import _likelihoods, _rows
 from syncdx.inference._batch import Spare, _One
 from syncdx.inference._compile import compile_network
 from syncdx.inference._engine import JunctionTree
+from syncdx.inference._select import Select
 from syncdx.network._bif import bundled_network, read_network_file
 from syncdx.network._network import FloatArray, Network
 
@@ -146,3 +147,32 @@ def test_repeated_rows_get_their_distinct_rows_results(network: Network) -> None
     for v, values in rows.marginals.items():
         np.testing.assert_array_equal(result.marginals[v], once.marginals[v][distinct.inverse])
         np.testing.assert_allclose(result.marginals[v], values, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["alarm", "win95pts"])
+def test_select_messages_equal_their_kernels(name: str) -> None:
+    """A message run as a `Select` (the inputs' product times the table, summed to the
+    separator) gives its kernel's totals and values, to rounding, on every row."""
+    network = read_network_file(bundled_network(name))
+    codes, columns = _codes(network, 600, seed=6)
+    likelihoods = _likelihoods.likelihoods(network.cards, codes, columns)
+    tree = compile_network(network)
+    plan = tree._plan(tuple(likelihoods), tuple(range(len(network.cards))))
+    slots: list[FloatArray] = [np.ascontiguousarray(lik.T) for lik in likelihoods.values()]
+    slots += [np.empty(0)] * (plan.slots - len(slots))
+    selects = 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for call in plan.steps:
+            inputs = [slots[k] for k in call.inputs]
+            outputs = call.step(inputs, Spare())
+            if isinstance(call.step, Select):
+                selects += 1
+                total, values = call.step.kernel(inputs)
+                selected_total, selected = outputs[0]
+                assert selected_total is not None
+                np.testing.assert_allclose(selected_total, total, rtol=1e-12)
+                np.testing.assert_allclose(selected, values, rtol=1e-12, atol=1e-300)
+            for out, (_, values) in zip(call.outs, outputs):
+                if out.slot >= 0:
+                    slots[out.slot] = values
+    assert selects

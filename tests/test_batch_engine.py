@@ -7,10 +7,11 @@ import pytest
 
 import syncdx
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis import _likelihoods
+from syncdx.diagnosis import _likelihoods, _rows
 from syncdx.inference._batch import Spare, _One
 from syncdx.inference._compile import compile_network
 from syncdx.inference._engine import JunctionTree
+from syncdx.inference._select import Select
 from syncdx.network._bif import bundled_network, read_network_file
 from syncdx.network._network import FloatArray, Network
 
@@ -109,3 +110,69 @@ def test_blank_rows_are_exact_and_near_blank_rows_untouched(network: Network) ->
             values[::5], np.broadcast_to(tree.prior_marginals[v], values[::5].shape)
         )
     assert -1e-6 < result.log_evidence[near] < 0.0
+
+
+def test_chunked_batches_write_the_same_values_as_one_pass(network: Network) -> None:
+    """A batch cut into chunks on the thread pool, each writing its rows into the batch's
+    (states, rows) outputs, gives what one pass over every row gives (to rounding: BLAS may
+    sum a product in another order for another number of rows)."""
+    codes, columns = _codes(network, 9001, seed=3)
+    likelihoods = _likelihoods.likelihoods(network.cards, codes, columns, states_major=True)
+    tree = compile_network(network)
+    plan = tree._plan(tuple(likelihoods), tuple(range(len(network.cards))))
+    rows = len(codes)
+    log_z, out = tree._batches.chunked(plan, likelihoods, rows)
+    whole_z, whole = tree._batches.steps(plan, list(likelihoods.values()), rows, Spare())
+    np.testing.assert_allclose(log_z, whole_z, rtol=1e-12)
+    assert out.keys() == whole.keys()
+    for segment, values in whole.items():
+        assert out[segment].shape == values.shape == (rows, values.shape[1])
+        np.testing.assert_allclose(out[segment], values, rtol=1e-12, atol=1e-15)
+
+
+def test_repeated_rows_get_their_distinct_rows_results(network: Network) -> None:
+    """`infer_codes` computes each distinct row once and gives every row (repeats and all, in
+    order) exactly its distinct row's result, and what a batch of the rows as they are gives."""
+    codes, columns = _codes(network, 3000, seed=4)
+    codes = codes[np.random.default_rng(5).integers(0, 600, size=5000)]  # many repeats
+    diagnoser = syncdx.Model(network).diagnoser
+    result = diagnoser.infer_codes(codes, columns, None)
+    distinct = _rows.distinct_rows(codes)
+    once = diagnoser.infer(
+        _likelihoods.likelihoods(network.cards, distinct.rows, columns, states_major=True), None
+    )
+    np.testing.assert_array_equal(result.log_evidence, once.log_evidence[distinct.inverse])
+    rows = diagnoser.infer(_likelihoods.likelihoods(network.cards, codes, columns), None)
+    np.testing.assert_allclose(result.log_evidence, rows.log_evidence, rtol=1e-12)
+    for v, values in rows.marginals.items():
+        np.testing.assert_array_equal(result.marginals[v], once.marginals[v][distinct.inverse])
+        np.testing.assert_allclose(result.marginals[v], values, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["alarm", "win95pts"])
+def test_select_messages_equal_their_kernels(name: str) -> None:
+    """A message run as a `Select` (the inputs' product times the table, summed to the
+    separator) gives its kernel's totals and values, to rounding, on every row."""
+    network = read_network_file(bundled_network(name))
+    codes, columns = _codes(network, 600, seed=6)
+    likelihoods = _likelihoods.likelihoods(network.cards, codes, columns)
+    tree = compile_network(network)
+    plan = tree._plan(tuple(likelihoods), tuple(range(len(network.cards))))
+    slots: list[FloatArray] = [np.ascontiguousarray(lik.T) for lik in likelihoods.values()]
+    slots += [np.empty(0)] * (plan.slots - len(slots))
+    selects = 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for call in plan.steps:
+            inputs = [slots[k] for k in call.inputs]
+            outputs = call.step(inputs, Spare())
+            if isinstance(call.step, Select):
+                selects += 1
+                total, values = call.step.kernel(inputs)
+                selected_total, selected = outputs[0]
+                assert selected_total is not None
+                np.testing.assert_allclose(selected_total, total, rtol=1e-12)
+                np.testing.assert_allclose(selected, values, rtol=1e-12, atol=1e-300)
+            for out, (_, values) in zip(call.outs, outputs):
+                if out.slot >= 0:
+                    slots[out.slot] = values
+    assert selects

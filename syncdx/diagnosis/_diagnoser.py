@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from syncdx._ranking import descending_row
 from syncdx.diagnosis import _columns, _likelihoods, _rows, _soft
@@ -194,11 +195,14 @@ class Diagnoser:
     ) -> Result:
         """`infer` on rows of state codes, computing each distinct row once."""
         distinct = _rows.distinct_rows(codes)
-        likelihoods = _likelihoods.likelihoods(self._network.cards, distinct.rows, columns)
+        likelihoods = _likelihoods.likelihoods(
+            self._network.cards, distinct.rows, columns, states_major=True
+        )
         result = self.infer(likelihoods, targets)
         inverse = distinct.inverse
         return Result(
-            result.log_evidence[inverse], {v: m[inverse] for v, m in result.marginals.items()}
+            result.log_evidence.take(inverse),
+            {v: _rows_taken(m, inverse) for v, m in result.marginals.items()},
         )
 
     def cause_probabilities(self, result: Result) -> FloatArray:
@@ -298,3 +302,11 @@ def _raise_first_invalid(
         value=error.value,
         allowed=error.allowed,
     )
+
+
+def _rows_taken(values: FloatArray, rows: npt.NDArray[np.intp]) -> FloatArray:
+    """`values[rows]` by `take` along contiguous memory (the batch engine's marginals are
+    (rows, states) views of (states, rows) arrays): fancy indexing was 5-7x slower."""
+    if values.flags.f_contiguous and values.ndim == 2:
+        return values.T.take(rows, axis=1).T
+    return values.take(rows, axis=0)

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from syncdx.inference._kernels import Kernel, product_order
+from syncdx.inference._select import Select, select_step
 from syncdx.inference._tree import Cliques, Edge
 from syncdx.inference._triangulate import live_inward, towards
 from syncdx.network._network import FloatArray
@@ -363,8 +364,8 @@ class Planner:
         out = Out(self._new_slot((source, target)), True, ())
         if not self._big(source):
             slots, scopes, dead = self._inputs(source, target)
-            kernel = self.kernel(source, tuple(scopes), tuple(dead), target)
-            self.steps.append(Call(_One(kernel), tuple(slots), (out,)))
+            message = self._message(source, scopes, dead, target)
+            self.steps.append(Call(message, tuple(slots), (out,)))
             return
         live = self._live(source, target)
         belief = self._belief(source, target if live else -1)
@@ -384,8 +385,8 @@ class Planner:
         if not self._big(clique):
             for n, out in zip(sends, outs):
                 slots, scopes, dead = self._inputs(clique, n)
-                kernel = self.kernel(clique, tuple(scopes), tuple(dead), n)
-                self.steps.append(Call(_One(kernel), tuple(slots), (out,)))
+                message = self._message(clique, scopes, dead, n)
+                self.steps.append(Call(message, tuple(slots), (out,)))
             if marginals:
                 slots, scopes, dead = self._inputs(clique, -1)
                 kernel = self.kernel(clique, tuple(scopes), tuple(dead), tuple(segments))
@@ -402,6 +403,16 @@ class Planner:
         if marginals:
             outs.append(Out(-1, root, cols))
         self.steps.append(self._reduce(clique, belief, sends, priors, segments, marginals, *outs))
+
+    def _message(
+        self, clique: int, scopes: list[Segment], dead: list[int], to: int
+    ) -> _One | Select:
+        """The step of the message from `clique` to `to` (a kernel, or a `Select`)."""
+        kernel = self.kernel(clique, tuple(scopes), tuple(dead), to)
+        tree = self.tree
+        separator = tree.separators[(clique, to)]
+        select = select_step(kernel, tree.cliques[clique], tree.cards, scopes, separator)
+        return _One(kernel) if select is None else select
 
     def _belief(self, clique: int, skip: int) -> int:
         """Plan the product of the clique's table and live inputs (not from `skip`); its slot."""

@@ -73,7 +73,8 @@ class BatchPass:
     ) -> tuple[FloatArray, dict[Segment, FloatArray]]:
         """`steps` on chunks of a batch, on the thread pool with one BLAS thread if large (or
         if a chunk holds fewer rows than a small batch: 55 rows through barley's largest clique
-        were 3 GB in one chunk)."""
+        were 3 GB in one chunk). Each chunk writes its rows into arrays made once for the whole
+        batch, (joint states, rows), returned transposed: no concatenation of the chunks."""
         width = self._width
         most = _CHUNK_ENTRIES // width
         if rows >= 2 * _CACHED_ROWS:  # fewer rows: two threads cost more than they give
@@ -84,29 +85,37 @@ class BatchPass:
         step = _balanced(rows, step)
         chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
         spare = Spare()  # the chunks reuse each other's large arrays
+        log_z = np.empty(rows)
+        out = {segment: np.empty((size, rows)) for segment, size in _segments(plan).items()}
 
-        def run_chunk(chunk: slice) -> tuple[FloatArray, dict[Segment, FloatArray]]:
+        def run_chunk(chunk: slice) -> None:
             inputs = [lik[chunk] for lik in likelihoods.values()]
-            return self.steps(plan, inputs, chunk.stop - chunk.start, spare)
+            into = (log_z[chunk], {k: v[:, chunk] for k, v in out.items()})
+            self.steps(plan, inputs, chunk.stop - chunk.start, spare, into)
 
         with one_blas_thread():
             if len(chunks) == 1:
-                return run_chunk(chunks[0])
-            parts = list(pool().map(run_chunk, chunks))
-        keys = parts[0][1].keys()
-        return np.concatenate([p[0] for p in parts]), {
-            k: np.concatenate([p[1][k] for p in parts]) for k in keys
-        }
+                run_chunk(chunks[0])
+            else:
+                for _ in pool().map(run_chunk, chunks):
+                    pass
+        return log_z, {k: v.T for k, v in out.items()}
 
     def steps(
-        self, plan: Plan, likelihoods: list[FloatArray], rows: int, spare: Spare
+        self,
+        plan: Plan,
+        likelihoods: list[FloatArray],
+        rows: int,
+        spare: Spare,
+        into: tuple[FloatArray, dict[Segment, FloatArray]] | None = None,
     ) -> tuple[FloatArray, dict[tuple[int, ...], FloatArray]]:
-        """log P(e) (NaN: to redo) and every planned segment's (rows, joint states) values."""
+        """log P(e) (NaN: to redo) and every planned segment's (rows, joint states) values;
+        written into `into`'s arrays (log P(e), each segment's (joint states, rows)) if given."""
         slots = [_rows_last(lik) for lik in likelihoods]
         slots += [_NOTHING] * (plan.slots - len(slots))
-        totals: list[FloatArray] = []
+        totals: list[FloatArray] = []  # the factors of P(e)
+        every: list[FloatArray] = []  # every output's totals, checked for range at the end
         out: dict[tuple[int, ...], FloatArray] = {}
-        low, high = np.full(rows, np.inf), np.zeros(rows)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for call in plan.steps:
                 results = call.step([slots[k] for k in call.inputs], spare)
@@ -117,17 +126,23 @@ class BatchPass:
                         continue
                     if on_path:
                         totals.append(total)
-                    np.fmin(low, total, out=low)
-                    np.fmax(high, total, out=high)
+                    every.append(total)
                     for segment, start, stop in columns:
-                        out[segment] = values[start:stop].T
+                        if into is None:
+                            out[segment] = values[start:stop].T
+                        else:
+                            into[1][segment][...] = values[start:stop]
                 for k in call.free:
                     spare.give(slots[k])
                     slots[k] = _NOTHING
             log_z = np.log(np.stack(totals)).sum(axis=0)
         log_z = np.where(np.isnan(log_z), -np.inf, log_z + plan.log_const)
         if self._tree.tiny:  # out of range: NaN, for the tree to redo; zero may be an underflow too
+            stacked = np.stack(every)  # one reduction each, not two ufunc calls per output
+            low, high = np.fmin.reduce(stacked, axis=0), np.fmax.reduce(stacked, axis=0)
             log_z[(low < self._tree.tiny) | (high == np.inf)] = np.nan
+        if into is not None:
+            into[0][...] = log_z
         return log_z, out
 
     def table(self, clique: int, dead: tuple[int, ...]) -> FloatArray:
@@ -166,6 +181,16 @@ class BatchPass:
                 kernel = build_kernel(own, self._tree.cards, table, live, None, out)
             self._kernels[key] = kernel
         return kernel
+
+
+def _segments(plan: Plan) -> dict[Segment, int]:
+    """Each segment a plan outputs and its joint states."""
+    return {
+        segment: stop - start
+        for call in plan.steps
+        for out in call.outs
+        for segment, start, stop in out.columns
+    }
 
 
 def _balanced(rows: int, step: int) -> int:

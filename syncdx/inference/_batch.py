@@ -7,13 +7,9 @@ clique works in one of two ways:
 
 - kernel mode (small cliques): each message or set of marginals is one `Kernel`, a matrix
   product from the joint states of its live inputs (see `_kernels`);
-- belief mode (large cliques): the clique's belief is formed once per pass (its table times
-  every live input, clique states x rows), and every outgoing message and marginal is summed
-  down from it (Hugin): a message to a neighbour whose own message is in the belief is divided
-  by it (0 where it is 0: the receiving side then has no mass there). Sums to several outputs
-  share their partial sums (`_reductions`), so a clique is read about twice, not once per
-  output. In the collect pass the belief lacks only the message from the root's side; it is
-  multiplied in, in place, when that message arrives.
+- belief mode (large cliques): the clique's belief is formed once per pass and every outgoing
+  message and marginal is summed down from it, so a clique is read about twice, not once per
+  output (see `_belief`).
 
 Every output is keyed by its segment: a tuple of the clique's variables, in clique order, whose
 joint states it gives (a single variable's marginal, or a family's joint).
@@ -29,6 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from syncdx.inference._belief import TOTAL, Multiply, Output, Product, Reduce, Segment, reductions
 from syncdx.inference._kernels import Kernel, product_order
 from syncdx.inference._select import Select, select_step
 from syncdx.inference._tree import Cliques, Edge
@@ -65,11 +62,8 @@ class Spare:
                 self._free.setdefault((array.shape, array.dtype), []).append(array)
 
 
-Segment = tuple[int, ...]
 #: (segment, start, stop) rows of a step's output holding that segment's joint states.
 Columns = tuple[tuple[Segment, int, int], ...]
-#: What a step returns per output: the row totals (None: not a normalised output) and values.
-Output = tuple[FloatArray | None, FloatArray]
 #: The cached kernel of (clique, live scopes, dead neighbours, neighbour or target segments).
 KernelOf = Callable[[int, tuple[Segment, ...], tuple[int, ...], int | tuple[Segment, ...]], Kernel]
 
@@ -111,163 +105,6 @@ class _One:
 
     def __call__(self, inputs: Sequence[FloatArray], spare: Spare) -> list[Output]:
         return [self.kernel(inputs, spare)]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Product:
-    """A clique's table times its live inputs: the (unnormalised) belief, clique axes then rows."""
-
-    table: FloatArray  # the clique's table times its dead neighbours' prior messages, then (1,)
-    shapes: tuple[tuple[int, ...], ...]  # each input reshaped to broadcast over the clique
-    order: tuple[tuple[int, int], ...]  # pairs of inputs to multiply first (small products)
-    last: tuple[int, ...]  # the operands then multiplied into the clique-sized result
-
-    def __call__(self, inputs: Sequence[FloatArray], spare: Spare) -> list[Output]:
-        operands = [x.reshape(shape) for x, shape in zip(inputs, self.shapes)]
-        for a, b in self.order:
-            operands.append(operands[a] * operands[b])
-        first, *rest = (operands[k] for k in self.last)
-        dtype = np.result_type(self.table, first)
-        out = spare.take((*self.table.shape[:-1], first.shape[-1]), dtype)
-        np.multiply(self.table, first, out=out)
-        for x in rest:
-            out *= x
-        return [(None, out)]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Multiply:
-    """A belief (input 0) times a message (input 1), in place."""
-
-    shape: tuple[int, ...]
-
-    def __call__(self, inputs: Sequence[FloatArray], spare: Spare) -> list[Output]:
-        belief = inputs[0]
-        belief *= inputs[1].reshape(self.shape)
-        return [(None, belief)]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Reduce:
-    """A belief (input 0) summed down to messages and marginals.
-
-    Registers start with the belief; each op sums one register over some axes and appends the
-    result. A message is a register times a constant (1 / the prior messages it holds) or
-    divided by an input (the message from its receiver), normalised per row; the marginals are
-    the registers of their segments, concatenated, over the belief's total.
-    """
-
-    ops: tuple[Op, ...]
-    messages: tuple[tuple[int, FloatArray | None, int], ...]  # (register, factor, divisor input)
-    marginals: tuple[int, ...] | None  # registers of the segments (None: no marginals output)
-    total: int  # a register whose sum is the belief's total
-
-    def __call__(self, inputs: Sequence[FloatArray], spare: Spare) -> list[Output]:
-        registers = [inputs[0]]
-        rows = inputs[0].shape[-1]
-        for source, grid, summed, merged, kept in self.ops:
-            x = registers[source].reshape(grid)
-            buffer = spare.take((*kept, rows), x.dtype)
-            np.add.reduce(x, axis=summed, out=buffer.reshape(merged))
-            registers.append(buffer)
-        out: list[Output] = []
-        for register, factor, divisor in self.messages:
-            s = registers[register].reshape(-1, rows)
-            if factor is not None:
-                s = s * factor
-            if divisor >= 0:
-                q = inputs[divisor]
-                s = np.divide(s, q, out=np.zeros(s.shape, s.dtype), where=q > 0)
-            total = np.add.reduce(s, axis=0)
-            out.append((total, s / total))
-        if self.marginals is not None:
-            total = np.add.reduce(registers[self.total].reshape(-1, rows), axis=0)
-            parts = [registers[r].reshape(-1, rows) for r in self.marginals]
-            values = np.concatenate(parts) if parts else np.empty((0, rows), total.dtype)
-            out.append((total, values / total))
-        for array in registers[1:]:
-            spare.give(array)
-        return out
-
-
-#: A sum: (source register, its shape with adjacent axes merged where all are summed or all
-#: kept, the last merged with the rows (-1) if kept; the merged axes summed; the merged shape
-#: kept; the kept shape before merging, without the rows).
-Op = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
-
-
-def _op(source: int, shape: list[int], summed: list[bool]) -> Op:
-    """The `Op` summing the flagged axes of `shape` (the rows axis after them, kept)."""
-    grid: list[int] = []
-    flags: list[bool] = []
-    for n, flag in zip(shape, summed):
-        if flags and flags[-1] == flag:
-            grid[-1] *= n
-        else:
-            grid.append(n)
-            flags.append(flag)
-    if flags[-1]:
-        grid.append(-1)
-        flags.append(False)
-    else:
-        grid[-1] = -1
-    axes = tuple(i for i, flag in enumerate(flags) if flag)
-    merged = tuple(n for n, flag in zip(grid, flags) if not flag)
-    return source, tuple(grid), axes, merged, tuple(n for n, f in zip(shape, summed) if not f)
-
-
-def reductions(
-    own: Segment, cards: Sequence[int], wanted: Sequence[Segment]
-) -> tuple[list[Op], dict[Segment, int]]:
-    """The sums that take a belief over `own` to each `wanted` segment (a subset, in order),
-    sharing partial sums: whatever no output needs is summed away first, then the variables are
-    split in two halves of about equal size and each half's outputs come from its own partial
-    sum, recursively. Returns the ops (as `Reduce.ops`) and each segment's register."""
-    ops: list[Op] = []
-    where: dict[Segment, int] = {}
-    held = [own]  # each register's variables
-
-    def reduce(register: int, have: Segment, to: Segment) -> int:
-        if to == have:
-            return register
-        ops.append(_op(register, [cards[v] for v in have], [v not in to for v in have]))
-        held.append(to)
-        return len(ops)
-
-    def split(register: int, have: Segment, todo: list[Segment]) -> None:
-        for segment in todo:
-            if segment == have:
-                where[segment] = register
-        todo = [s for s in dict.fromkeys(todo) if s != have]
-        if len(todo) <= 1:
-            where.update((s, reduce(register, have, s)) for s in todo)
-            return
-        union = tuple(v for v in have if any(v in s for s in todo))
-        if union != have:
-            split(reduce(register, have, union), union, todo)
-            return
-        logs = np.cumsum([math.log(cards[v]) for v in have])
-        cut = int(np.argmin(np.abs(logs[:-1] - logs[-1] / 2))) + 1
-        for half in (have[:cut], have[cut:]):
-            inside = [s for s in todo if set(s) <= set(half)]
-            if len(inside) == 1:
-                where[inside[0]] = reduce(register, have, inside[0])
-            elif inside:
-                split(reduce(register, have, half), half, inside)
-        for segment in todo:
-            if segment not in where:
-                where[segment] = reduce(register, have, segment)
-
-    split(0, own, [s for s in wanted if s])
-    smallest = min(range(len(held)), key=lambda r: math.prod(cards[v] for v in held[r]))
-    if () in wanted:
-        where[()] = reduce(smallest, held[smallest], ())
-    where[TOTAL] = smallest
-    return ops, where
-
-
-#: The key of `reductions`' register whose sum is the belief's total (the smallest).
-TOTAL: Segment = (-1,)
 
 
 class Planner:

@@ -17,7 +17,8 @@ from typing import cast
 
 import numpy as np
 
-from syncdx.inference._batch import Plan, Planner, Segment, Spare
+from syncdx.inference._batch import Plan, Planner, Spare
+from syncdx.inference._belief import Segment
 from syncdx.inference._kernels import Kernel, build_kernel
 from syncdx.inference._tables import clique_table
 from syncdx.inference._threads import WORKERS, one_blas_thread, pool

@@ -43,8 +43,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.inference._batch import Plan, Segment, Spare
+from syncdx.inference._batch import Plan, Spare
 from syncdx.inference._batchpass import BatchPass
+from syncdx.inference._belief import Segment
 from syncdx.inference._fallback import Key, Kind, decided, fallback_table, widen
 from syncdx.inference._kernels import BROADCAST_ENTRIES
 from syncdx.inference._routing import Router

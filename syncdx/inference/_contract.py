@@ -12,7 +12,6 @@ as `einsum` without optimisation (a direct C loop).
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,25 +36,39 @@ class Contraction:
     def __init__(
         self, inputs: Sequence[str], shapes: Sequence[tuple[int, ...]], output: str
     ) -> None:
-        size = {
-            label: n for labels, shape in zip(inputs, shapes) for label, n in zip(labels, shape)
-        }
+        size: dict[str, int] = {}
+        for labels, shape in zip(inputs, shapes):
+            size.update(zip(labels, shape))
+        # the search runs on bit masks of labels (a plan is made per new pattern of a row's
+        # inputs, so its cost is part of a query's); strings only for the chosen joins
+        bit = {x: 1 << k for k, x in enumerate(size)}
+        want = _mask(output, bit)
         labels = list(inputs)
+        masks = [_mask(own, bit) for own in labels]
         # labels only one operand holds and the output lacks are summed away first
         self._reduce: list[tuple[int, str]] = []
         for i, own in enumerate(labels):
-            others = output + "".join(x for k, x in enumerate(labels) if k != i)
-            kept = "".join(x for x in own if x in others)
-            if kept != own:
+            others = want
+            for k, other in enumerate(masks):
+                if k != i:
+                    others |= other
+            if masks[i] & ~others:
+                kept = "".join(x for x in own if bit[x] & others)
                 self._reduce.append((i, f"{own}->{kept}"))
-                labels[i] = kept
+                labels[i], masks[i] = kept, masks[i] & others
         self._steps: list[_Step] = []
+        sizes = _Sizes(size, bit)
         while len(labels) > 1:
-            i, j, joined = _cheapest(labels, output, size)
-            how, spec, joined = _join(labels[i], labels[j], joined, size)
+            i, j, needed = _cheapest(masks, want, sizes)
+            a, b = labels[i], labels[j]
+            joined = "".join(
+                x for x in a + b.translate({ord(y): None for y in a}) if bit[x] & needed
+            )
+            how, spec, joined = _join(a, b, joined, size)
             self._steps.append((i, j, how, spec))
-            del labels[j], labels[i]
+            del labels[j], labels[i], masks[j], masks[i]
             labels.append(joined)
+            masks.append(_mask(joined, bit))
         last = labels[0]
         self._final = f"{last}->{output}" if last != output else ""
 
@@ -76,19 +89,42 @@ class Contraction:
         return np.einsum(self._final, out) if self._final else out
 
 
-def _cheapest(labels: list[str], output: str, size: dict[str, int]) -> tuple[int, int, str]:
-    """The pair of operands whose join is smallest (then takes the fewest multiply-adds), and
-    the join's labels: theirs that another operand or the output still needs."""
-    holders = Counter("".join(labels))
-    best: tuple[int, int, int, int, str] | None = None
-    for i, a in enumerate(labels):
-        for j in range(i + 1, len(labels)):
-            b = labels[j]
-            union = a + "".join(x for x in b if x not in a)
-            joined = "".join(x for x in union if x in output or holders[x] > (x in a) + (x in b))
-            key = (_size(joined, size), _size(union, size))
+class _Sizes(dict[int, int]):
+    """The joint states of a set of labels (a bit mask), remembered."""
+
+    def __init__(self, size: dict[str, int], bit: dict[str, int]) -> None:
+        super().__init__()
+        self._each = [(bit[x], n) for x, n in size.items()]
+
+    def __missing__(self, mask: int) -> int:
+        out = self[mask] = math.prod(n for b, n in self._each if b & mask)
+        return out
+
+
+def _mask(labels: str, bit: dict[str, int]) -> int:
+    out = 0
+    for x in labels:
+        out |= bit[x]
+    return out
+
+
+def _cheapest(masks: list[int], want: int, sizes: _Sizes) -> tuple[int, int, int]:
+    """The pair of operands (by their labels' masks) whose join is smallest (then takes the
+    fewest multiply-adds), and the join's labels: theirs that another operand or the output
+    (`want`) still needs."""
+    n = len(masks)
+    best: tuple[int, int, int, int, int] | None = None
+    for i in range(n):
+        for j in range(i + 1, n):
+            others = want
+            for k in range(n):
+                if k != i and k != j:
+                    others |= masks[k]
+            union = masks[i] | masks[j]
+            needed = union & others
+            key = (sizes[needed], sizes[union])
             if best is None or key < best[:2]:
-                best = (*key, i, j, joined)
+                best = (*key, i, j, needed)
     assert best is not None
     return best[2], best[3], best[4]
 

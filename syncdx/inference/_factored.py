@@ -35,6 +35,7 @@ _PLANS = 1 << 10
 #: How one operand is sliced: its index (0 on broadcast axes, all of a free one) and the axes
 #: whose place in it takes the fixed state.
 _Cut = tuple[tuple[Any, ...], tuple[int, ...]]
+_ALL = slice(None)
 
 
 class _Plan(NamedTuple):
@@ -108,16 +109,12 @@ class FactoredKernel:
         letters = string.ascii_letters
         cuts, inputs, shapes = [], [], []
         for op in (*factors, *self.parts):
-            index: list[Any] = []
-            labels = ""
-            for a, n in enumerate(op.shape):
-                if n > 1 and a not in fixed:
-                    labels += letters[a]
-                index.append(0 if n == 1 else slice(None))
-            at = tuple(a for a, n in enumerate(op.shape) if n > 1 and a in fixed)
-            cuts.append((tuple(index), at))
-            inputs.append(labels)
-            shapes.append(op[_index(cuts[-1], fixed)].shape)
+            shape = op.shape
+            free = [a for a, n in enumerate(shape) if n > 1 and a not in fixed]
+            at = tuple(a for a, n in enumerate(shape) if n > 1 and a in fixed)
+            cuts.append((tuple(0 if n == 1 else _ALL for n in shape), at))
+            inputs.append("".join([letters[a] for a in free]))
+            shapes.append(tuple([shape[a] for a in free]))
         outputs, spreads = [], []
         for summed in self.axes:
             kept = tuple(a for a in range(len(self.shape)) if a not in summed)

@@ -9,6 +9,7 @@ taking the last two factors of the inputs' product itself (one pass fewer over t
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import string
@@ -188,17 +189,32 @@ def _sums(
     if table.ndim > len(string.ascii_letters):
         y = math.prod(factors, start=table)
         return [np.add.reduce(y, axis=summed).ravel() for summed in axes]
-    every = string.ascii_letters[: table.ndim]
+    squeezed, sums, halved = _sum_spec(tuple(f.shape for f in factors), table.ndim, axes)
     # each factor over its own axes only: einsum runs ~1.5x faster without broadcast axes
-    subscripts = ["".join(every[a] for a, n in enumerate(f.shape) if n > 1) for f in factors]
-    operands = [f.reshape([n for n in f.shape if n > 1]) for f in factors]
+    operands = [f.reshape(shape) for f, shape in zip(factors, squeezed)]
+    if not halved:
+        return [np.einsum(spec, *operands, table).ravel() for spec in sums]
+    marginal = _halves(np.einsum(sums[0], *operands, table))
+    return [marginal[k] for k in halved]
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _sum_spec(
+    shapes: tuple[tuple[int, ...], ...], ndim: int, axes: tuple[tuple[int, ...], ...]
+) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...], tuple[int, ...]]:
+    """How `_sums` reads factors of these `shapes` (made once per pattern: its strings were a
+    fifth of a small kernel's call): each factor's shape without its broadcast axes, the
+    einsum subscripts of each output (or, when `halved` lists each output's place among the
+    one-axis marginals of a single einsum, that einsum's)."""
+    every = string.ascii_letters[:ndim]
+    subscripts = ["".join(every[a] for a, n in enumerate(shape) if n > 1) for shape in shapes]
+    squeezed = tuple(tuple(n for n in shape if n > 1) for shape in shapes)
     inputs = ",".join([*subscripts, every])
-    kept = ["".join(every[a] for a in range(table.ndim) if a not in s) for s in axes]
+    kept = ["".join(every[a] for a in range(ndim) if a not in s) for s in axes]
     if len(axes) < 3 or any(len(k) != 1 for k in kept):
-        return [np.einsum(f"{inputs}->{k}", *operands, table).ravel() for k in kept]
+        return squeezed, tuple(f"{inputs}->{k}" for k in kept), ()
     wanted = "".join(sorted(set("".join(kept)), key=every.index))
-    marginal = _halves(np.einsum(f"{inputs}->{wanted}", *operands, table))
-    return [marginal[wanted.index(k)] for k in kept]
+    return squeezed, (f"{inputs}->{wanted}",), tuple(wanted.index(k) for k in kept)
 
 
 def _sliced_sums(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -133,3 +134,43 @@ def test_broadcast_inputs_into_whole_table_kernels_equal_brute_force(
         rows = [mixed_row(network, rng) for _ in range(4)]
         for row in rows + rows[::-1]:
             check_single_row(network, tree, row)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=5), st.integers(0, 2**32 - 1))
+def test_large_table_kernel_outputs_equal_a_sum_of_the_product(cards: list[int], seed: int) -> None:
+    """A row kernel that reads its table by its axes (einsum subscripts made once per pattern
+    of input shapes) gives, for factors of any broadcast shapes, with and without a fixed
+    state, each segment's sum of the product of the factors and the table, then the same
+    answers again from its remembered subscripts."""
+    rng = np.random.default_rng(seed)
+    table = rng.random(cards)
+    ndim = len(cards)
+    segments = [(a,) for a in range(ndim)]  # every one-axis marginal (three or more: halving)
+    if rng.random() < 0.5:
+        segments = [tuple(sorted(rng.choice(ndim, size=rng.integers(1, ndim + 1), replace=False)))]
+    factors = tuple(
+        rng.random([n if rng.random() < 0.6 else 1 for n in cards])
+        for _ in range(rng.integers(1, 4))
+    )
+    fixed: tuple[tuple[int, int], ...] = ()
+    if rng.random() < 0.5:
+        axis = int(rng.integers(ndim))
+        state = int(rng.integers(cards[axis]))
+        zero = [slice(None)] * ndim
+        zero[axis] = np.arange(cards[axis]) != state
+        factors = (factors[0] * np.ones(cards), *factors[1:])
+        factors[0][tuple(zero)] = 0.0
+        fixed = ((axis, state),)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_kernels, "BROADCAST_ENTRIES", 1)
+        kernel = _kernels.row_kernel(table, segments)
+    product = math.prod(factors, start=table)
+    expected = [
+        product.sum(axis=tuple(a for a in range(ndim) if a not in s)).ravel() for s in segments
+    ]
+    total = float(product.sum())
+    for _ in range(2):
+        got_total, got = kernel(factors, fixed)
+        np.testing.assert_allclose(got_total, total, rtol=1e-12)
+        np.testing.assert_allclose(got, np.concatenate(expected) / total, rtol=1e-10)

@@ -37,8 +37,8 @@ class Contraction:
         self, inputs: Sequence[str], shapes: Sequence[tuple[int, ...]], output: str
     ) -> None:
         size: dict[str, int] = {}
-        for labels, shape in zip(inputs, shapes):
-            size.update(zip(labels, shape))
+        for held, shape in zip(inputs, shapes):
+            size.update(zip(held, shape))
         # the search runs on bit masks of labels (a plan is made per new pattern of a row's
         # inputs, so its cost is part of a query's); strings only for the chosen joins
         bit = {x: 1 << k for k, x in enumerate(size)}

@@ -2,11 +2,12 @@
 
 `numpy.einsum` with `optimize` plans (or re-parses a given plan) at every call, about 50 us, and
 its search costs more; the single-row walk runs the same few contractions with arrays of the
-same shapes query after query. A `Contraction` is planned once for given labels and shapes:
-pairs of operands are joined greedily, the pair with the smallest result first, each result
-keeping only the labels still needed (by another operand or the output). A join that sums
-over shared labels on more than `_LOOP` multiply-adds is a matrix product (BLAS); the rest run
-as `einsum` without optimisation (a direct C loop).
+same shapes query after query. A `Contraction` is planned once for given labels and shapes: a
+small one (`_DIRECT`) is a single einsum loop; a larger one's operands are joined pairwise,
+greedily, the pair with the smallest result first, each result keeping only the labels still
+needed (by another operand or the output). A join that sums over shared labels on more than
+`_LOOP` multiply-adds is a matrix product (BLAS); the rest run as `einsum` without
+optimisation (a direct C loop).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from syncdx.network._network import FloatArray
 
 #: Joins with at most this many multiply-adds run as one einsum loop, not a matrix product.
 _LOOP = 1 << 12
+#: A contraction whose labels have at most this many joint states is one einsum loop over
+#: them all, unplanned: on mildew's, as fast as planned joins up to 2,048 states, 2x faster
+#: below 256, and a plan costs about 25 us (a new pattern of a row's inputs needs one).
+_DIRECT = 1 << 10
 
 #: One join: (i, j, how, spec) of operands i < j; `how` is "einsum" (spec: subscripts) or
 #: "matmul" (spec: each side's axis order and matrix shape, then the result's shape).
@@ -31,7 +36,7 @@ class Contraction:
     """The sum over every label not in `output` of the product of operands labelled `inputs`
     (one letter per axis) with the given `shapes`, as an array over `output` in its order."""
 
-    __slots__ = ("_final", "_reduce", "_steps")
+    __slots__ = ("_direct", "_final", "_reduce", "_steps")
 
     def __init__(
         self, inputs: Sequence[str], shapes: Sequence[tuple[int, ...]], output: str
@@ -39,14 +44,23 @@ class Contraction:
         size: dict[str, int] = {}
         for held, shape in zip(inputs, shapes):
             size.update(zip(held, shape))
-        # the search runs on bit masks of labels (a plan is made per new pattern of a row's
-        # inputs, so its cost is part of a query's); strings only for the chosen joins
+        self._reduce: list[tuple[int, str]] = []
+        self._steps: list[_Step] = []
+        self._final = ""
+        # a small one is one einsum loop over every label: no faster planned, and not planned
+        self._direct = ",".join(inputs) + "->" + output
+        if math.prod(size.values()) > _DIRECT:
+            self._direct = ""
+            self._plan(list(inputs), output, size)
+
+    def _plan(self, labels: list[str], output: str, size: dict[str, int]) -> None:
+        """Set the joins: the search runs on bit masks of labels (a plan is made per new
+        pattern of a row's inputs, so its cost is part of a query's), strings only for the
+        joins chosen."""
         bit = {x: 1 << k for k, x in enumerate(size)}
         want = _mask(output, bit)
-        labels = list(inputs)
         masks = [_mask(own, bit) for own in labels]
         # labels only one operand holds and the output lacks are summed away first
-        self._reduce: list[tuple[int, str]] = []
         for i, own in enumerate(labels):
             others = want
             for k, other in enumerate(masks):
@@ -56,24 +70,22 @@ class Contraction:
                 kept = "".join(x for x in own if bit[x] & others)
                 self._reduce.append((i, f"{own}->{kept}"))
                 labels[i], masks[i] = kept, masks[i] & others
-        self._steps: list[_Step] = []
         sizes = _Sizes(size, bit)
         while len(labels) > 1:
             i, j, needed = _cheapest(masks, want, sizes)
             a, b = labels[i], labels[j]
-            joined = "".join(
-                x for x in a + b.translate({ord(y): None for y in a}) if bit[x] & needed
-            )
-            how, spec, joined = _join(a, b, joined, size)
+            union = a + b.translate({ord(x): None for x in a})
+            how, spec, joined = _join(a, b, "".join(x for x in union if bit[x] & needed), size)
             self._steps.append((i, j, how, spec))
             del labels[j], labels[i], masks[j], masks[i]
             labels.append(joined)
             masks.append(_mask(joined, bit))
-        last = labels[0]
-        self._final = f"{last}->{output}" if last != output else ""
+        self._final = f"{labels[0]}->{output}" if labels[0] != output else ""
 
     def __call__(self, operands: Sequence[FloatArray]) -> FloatArray:
         """The contraction of `operands` (arrays of the planned shapes)."""
+        if self._direct:
+            return np.einsum(self._direct, *operands)
         ops = list(operands)
         for i, subscripts in self._reduce:
             ops[i] = np.einsum(subscripts, ops[i])

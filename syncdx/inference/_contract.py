@@ -85,7 +85,8 @@ class Contraction:
     def __call__(self, operands: Sequence[FloatArray]) -> FloatArray:
         """The contraction of `operands` (arrays of the planned shapes)."""
         if self._direct:
-            return np.einsum(self._direct, *operands)
+            direct: FloatArray = np.einsum(self._direct, *operands)
+            return direct
         ops = list(operands)
         for i, subscripts in self._reduce:
             ops[i] = np.einsum(subscripts, ops[i])

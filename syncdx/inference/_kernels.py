@@ -139,11 +139,13 @@ class RowKernel:
     ) -> tuple[float, FloatArray]:
         """The row's total and its flat outputs divided by it (NaN if the total is not positive);
         `x` is flat over the clique's joint states, or (a large table) factors broadcasting over
-        its axes. `fixed` (a large table only): (axis, state) pairs where `x` is zero off that
-        state (hard evidence behind it), so only that slice of the table is read."""
+        its axes. `fixed`: (axis, state) pairs where `x` is zero off that state (hard evidence
+        behind it), so that a large table is read only at that slice (a small one is read
+        whole: as fast as slicing it, and its outputs are exact at every fixed state, all
+        that is read of them; see `_rowpass`)."""
         if isinstance(x, tuple) or self.axes:
             factors = x if isinstance(x, tuple) else (x.reshape(self.matrix.shape),)
-            if fixed:
+            if fixed and self.matrix.size >= BROADCAST_ENTRIES:
                 outs = _sliced_sums(factors, self.matrix, self.axes, fixed)
             else:
                 outs = _sums(factors, self.matrix, self.axes)

@@ -79,7 +79,7 @@ def test_small_tables_read_whole_at_hard_findings_equal_brute_force(
     call = _kernels.RowKernel.__call__
 
     def counted(self: _kernels.RowKernel, x: object, fixed: object = ()) -> object:
-        if fixed and self.axes and self.matrix.size < _kernels.BROADCAST_ENTRIES:
+        if fixed and self.axes and self.matrix.size < _kernels._WHOLE_ENTRIES:
             whole.append(1)
         return call(self, x, fixed)  # type: ignore[arg-type]
 

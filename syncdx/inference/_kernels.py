@@ -29,6 +29,10 @@ _DENSE_ENTRIES = 1 << 13
 #: over its axes (a gather through a clique-sized index costs several times more per entry) and
 #: summed down axis by axis, never by a dense matrix.
 BROADCAST_ENTRIES = 1 << 15
+#: A single-row table read by its axes with fewer entries than this is read whole at hard
+#: findings, not sliced: slicing costs more than it saves (mildew's walked row 2.55 -> 2.4
+#: CPU-ms; past a few thousand entries a slice at a finding of many states is cheaper).
+_WHOLE_ENTRIES = 1 << 12
 #: A marginals kernel whose dense matrix would have more entries than this is an `einsum` per
 #: target (a dense one grows as the square of the states of a variable that is both evidence
 #: and target: 12 GiB for 40,000 states).
@@ -140,12 +144,13 @@ class RowKernel:
         """The row's total and its flat outputs divided by it (NaN if the total is not positive);
         `x` is flat over the clique's joint states, or (a large table) factors broadcasting over
         its axes. `fixed`: (axis, state) pairs where `x` is zero off that state (hard evidence
-        behind it), so that a large table is read only at that slice (a small one is read
-        whole: as fast as slicing it, and its outputs are exact at every fixed state, all
-        that is read of them; see `_rowpass`)."""
+        behind it), so that the table is read only at that slice; one below `_WHOLE_ENTRIES`
+        is read whole (its outputs are then exact at every fixed state, all that is read of
+        them: see `_rowpass`), unless it may receive compact messages (`BROADCAST_ENTRIES`:
+        one state at each fixed axis)."""
         if isinstance(x, tuple) or self.axes:
             factors = x if isinstance(x, tuple) else (x.reshape(self.matrix.shape),)
-            if fixed and self.matrix.size >= BROADCAST_ENTRIES:
+            if fixed and self.matrix.size >= min(_WHOLE_ENTRIES, BROADCAST_ENTRIES):
                 outs = _sliced_sums(factors, self.matrix, self.axes, fixed)
             else:
                 outs = _sums(factors, self.matrix, self.axes)

@@ -92,17 +92,24 @@ def _contractions(draw: st.DrawFn) -> tuple[list[str], str, dict[str, int]]:
     return inputs, output, size
 
 
-@settings(max_examples=200, deadline=None)
-@given(_contractions(), st.integers(0, 2**32 - 1), st.sampled_from([0, 1 << 12]))
+@settings(max_examples=300, deadline=None)
+@given(
+    _contractions(),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([0, 1 << 12]),
+    st.sampled_from([0, 1 << 10]),
+)
 def test_contraction_equals_einsum(
-    case: tuple[list[str], str, dict[str, int]], seed: int, loop: int
+    case: tuple[list[str], str, dict[str, int]], seed: int, loop: int, direct: int
 ) -> None:
-    """A planned contraction (joins by einsum loops or by matrix products) equals einsum's."""
+    """A contraction, planned (joins by einsum loops or by matrix products) or, where its
+    labels have few joint states, one einsum loop, equals einsum's."""
     inputs, output, size = case
     rng = np.random.default_rng(seed)
     operands = [rng.random([size[x] for x in labels]) for labels in inputs]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("syncdx.inference._contract._LOOP", loop)
+        patch.setattr("syncdx.inference._contract._DIRECT", direct)
         contraction = Contraction(inputs, [op.shape for op in operands], output)
     expected = np.einsum(",".join(inputs) + "->" + output, *operands)
     np.testing.assert_allclose(contraction(operands), expected, rtol=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -63,6 +64,33 @@ def _one_finding_changed(network: Network, rng: np.random.Generator) -> list[dic
         rows.append({**base, v: np.eye(cards[v])[int(rng.integers(cards[v]))][None]})
         rows.append({u: lik for u, lik in base.items() if u != v})
     return [row for row in rows if row]
+
+
+@settings(max_examples=80, deadline=None)
+@given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
+def test_small_tables_read_whole_at_hard_findings_equal_brute_force(
+    network: Network, seed: int
+) -> None:
+    """Small tables read by their axes are read whole, not sliced, at the hard findings behind
+    them: single rows (rows that change one finding's state, memoised messages reused, and
+    mixed rows) still equal enumeration."""
+    rng = np.random.default_rng(seed)
+    whole: list[int] = []
+    call = _kernels.RowKernel.__call__
+
+    def counted(self: _kernels.RowKernel, x: object, fixed: object = ()) -> object:
+        if fixed and self.axes and self.matrix.size < _kernels._WHOLE_ENTRIES:
+            whole.append(1)
+        return call(self, x, fixed)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_kernels, "_DENSE_ENTRIES", 0)  # every small table read by its axes
+        patch.setattr(_kernels.RowKernel, "__call__", counted)
+        tree = compile_network(network)
+        rows = _one_finding_changed(network, rng) + [mixed_row(network, rng) for _ in range(3)]
+        for row in rows:
+            check_single_row(network, tree, row)
+    assert whole
 
 
 def test_a_message_from_a_sliced_one_is_not_reused_for_another_state() -> None:
@@ -133,3 +161,43 @@ def test_broadcast_inputs_into_whole_table_kernels_equal_brute_force(
         rows = [mixed_row(network, rng) for _ in range(4)]
         for row in rows + rows[::-1]:
             check_single_row(network, tree, row)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=5), st.integers(0, 2**32 - 1))
+def test_large_table_kernel_outputs_equal_a_sum_of_the_product(cards: list[int], seed: int) -> None:
+    """A row kernel that reads its table by its axes (einsum subscripts made once per pattern
+    of input shapes) gives, for factors of any broadcast shapes, with and without a fixed
+    state, each segment's sum of the product of the factors and the table, then the same
+    answers again from its remembered subscripts."""
+    rng = np.random.default_rng(seed)
+    table = rng.random(cards)
+    ndim = len(cards)
+    segments = [(a,) for a in range(ndim)]  # every one-axis marginal (three or more: halving)
+    if rng.random() < 0.5:
+        segments = [tuple(sorted(rng.choice(ndim, size=rng.integers(1, ndim + 1), replace=False)))]
+    factors = tuple(
+        rng.random([n if rng.random() < 0.6 else 1 for n in cards])
+        for _ in range(rng.integers(1, 4))
+    )
+    fixed: tuple[tuple[int, int], ...] = ()
+    if rng.random() < 0.5:
+        axis = int(rng.integers(ndim))
+        state = int(rng.integers(cards[axis]))
+        zero = [slice(None)] * ndim
+        zero[axis] = np.arange(cards[axis]) != state
+        factors = (factors[0] * np.ones(cards), *factors[1:])
+        factors[0][tuple(zero)] = 0.0
+        fixed = ((axis, state),)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_kernels, "BROADCAST_ENTRIES", 1)
+        kernel = _kernels.row_kernel(table, segments)
+    product = math.prod(factors, start=table)
+    expected = [
+        product.sum(axis=tuple(a for a in range(ndim) if a not in s)).ravel() for s in segments
+    ]
+    total = float(product.sum())
+    for _ in range(2):
+        got_total, got = kernel(factors, fixed)
+        np.testing.assert_allclose(got_total, total, rtol=1e-12)
+        np.testing.assert_allclose(got, np.concatenate(expected) / total, rtol=1e-10)

@@ -35,6 +35,18 @@ _PLANS = 1 << 10
 #: How one operand is sliced: its index (0 on broadcast axes, all of a free one) and the axes
 #: whose place in it takes the fixed state.
 _Cut = tuple[tuple[Any, ...], tuple[int, ...]]
+_ALL = slice(None)
+
+
+class _Output(NamedTuple):
+    """One output of a `_Plan`: its contraction and how its values are laid out."""
+
+    contraction: Contraction
+    full: tuple[int, ...]  # the states of its kept axes
+    sliced: tuple[int, ...]  # the same, one state at each fixed axis
+    at: tuple[tuple[int, int], ...]  # (place among the kept axes, axis) of each fixed one:
+    # the output is then spread back over its kept axes, zero off the fixed states
+    size: int  # its flat entries
 
 
 class _Plan(NamedTuple):
@@ -42,10 +54,7 @@ class _Plan(NamedTuple):
 
     cuts: tuple[_Cut, ...]  # of each input factor
     parts: tuple[tuple[FloatArray, _Cut | None], ...]  # each part, sliced already or its cut
-    outputs: tuple[tuple[Contraction, bool], ...]  # and whether it keeps a fixed axis (it is
-    # then spread back over its kept axes, zero off the fixed states)
-    spreads: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # each output's summed and
-    # kept axes
+    outputs: tuple[_Output, ...]
 
 
 class FactoredKernel:
@@ -83,21 +92,17 @@ class FactoredKernel:
         operands = [f[_index(cut, states)] for f, cut in zip(factors, plan.cuts)]
         for part, cut in plan.parts:
             operands.append(part if cut is None else part[_index(cut, states)])
-        outs = [contraction(operands) for contraction, _ in plan.outputs]
+        outs = [output.contraction(operands) for output in plan.outputs]
         total = float(outs[0].sum())
         if not total > 0.0:
-            size = sum(
-                math.prod(1 if self.compact and a in states else self.shape[a] for a in kept)
-                for _, kept in plan.spreads
-            )
-            return total, np.full(size, np.nan)
+            return total, np.full(sum(output.size for output in plan.outputs), np.nan)
         scale = self.scale if len(outs) == 1 else None  # multiplies a lone output (a message)
         flat = [
-            self._spread(out, kept, states, scale, total) if spread else (out / total).ravel()
-            for out, (_, spread), (_, kept) in zip(outs, plan.outputs, plan.spreads)
+            self._spread(out, output, states, scale, total) if output.at else (out / total).ravel()
+            for out, output in zip(outs, plan.outputs)
         ]
         out = flat[0] if len(flat) == 1 else np.concatenate(flat)
-        if scale is not None and not plan.outputs[0][1]:
+        if scale is not None and not plan.outputs[0].at:
             out *= scale
         return total, out
 
@@ -108,28 +113,26 @@ class FactoredKernel:
         letters = string.ascii_letters
         cuts, inputs, shapes = [], [], []
         for op in (*factors, *self.parts):
-            index: list[Any] = []
-            labels = ""
-            for a, n in enumerate(op.shape):
-                if n > 1 and a not in fixed:
-                    labels += letters[a]
-                index.append(0 if n == 1 else slice(None))
-            at = tuple(a for a, n in enumerate(op.shape) if n > 1 and a in fixed)
-            cuts.append((tuple(index), at))
-            inputs.append(labels)
-            shapes.append(op[_index(cuts[-1], fixed)].shape)
-        outputs, spreads = [], []
+            shape = op.shape
+            free = [a for a, n in enumerate(shape) if n > 1 and a not in fixed]
+            at = tuple(a for a, n in enumerate(shape) if n > 1 and a in fixed)
+            cuts.append((tuple(0 if n == 1 else _ALL for n in shape), at))
+            inputs.append("".join([letters[a] for a in free]))
+            shapes.append(tuple([shape[a] for a in free]))
+        outputs = []
         for summed in self.axes:
-            kept = tuple(a for a in range(len(self.shape)) if a not in summed)
+            kept = [a for a in range(len(self.shape)) if a not in summed]
             labels = "".join(letters[a] for a in kept if a not in fixed and self.shape[a] > 1)
-            spread = any(a in fixed for a in kept)
-            outputs.append((Contraction(inputs, shapes, labels), spread))
-            spreads.append((summed, kept))
+            full = tuple(self.shape[a] for a in kept)
+            sliced = tuple(1 if a in fixed else self.shape[a] for a in kept)
+            held = tuple((k, a) for k, a in enumerate(kept) if a in fixed)
+            size = math.prod(sliced if self.compact else full)
+            outputs.append(_Output(Contraction(inputs, shapes, labels), full, sliced, held, size))
         parts = [
             (part[_index(cut, fixed)], None) if not cut[1] else (part, cut)
             for part, cut in zip(self.parts, cuts[len(factors) :])
         ]
-        plan = _Plan(tuple(cuts[: len(factors)]), tuple(parts), tuple(outputs), tuple(spreads))
+        plan = _Plan(tuple(cuts[: len(factors)]), tuple(parts), tuple(outputs))
         if len(self._plans) >= _PLANS:
             self._plans.clear()
         self._plans[(*[f.shape for f in factors], *fixed)] = plan
@@ -138,22 +141,24 @@ class FactoredKernel:
     def _spread(
         self,
         out: FloatArray,
-        kept: tuple[int, ...],
+        output: _Output,
         states: dict[int, int],
         scale: FloatArray | None,
         total: float,
     ) -> FloatArray:
-        """An output over its `kept` axes divided by `total` and times `scale` (flat over
-        them, or None), flat, zero off the fixed states of any of them (unless `compact`: the
-        slice alone): only the slice at those states is computed."""
-        shape = [self.shape[a] for a in kept]
-        at = tuple(slice(states[a], states[a] + 1) if a in states else slice(None) for a in kept)
-        values = out.reshape([1 if a in states else self.shape[a] for a in kept]) / total
+        """An output that keeps a fixed axis divided by `total` and times `scale` (flat over
+        its kept axes, or None), flat, zero off the fixed states (unless `compact`: the slice
+        alone): only the slice at those states is computed."""
+        index: list[slice] = [_ALL] * len(output.full)
+        for k, a in output.at:
+            index[k] = slice(states[a], states[a] + 1)
+        at = tuple(index)
+        values = out.reshape(output.sliced) / total
         if scale is not None:
-            values *= scale.reshape(shape)[at]
+            values *= scale.reshape(output.full)[at]
         if self.compact:
             return values.ravel()
-        full = np.zeros(shape, dtype=out.dtype)
+        full = np.zeros(output.full, dtype=out.dtype)
         full[at] = values
         return full.ravel()
 

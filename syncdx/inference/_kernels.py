@@ -9,6 +9,7 @@ taking the last two factors of the inputs' product itself (one pass fewer over t
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import string
@@ -28,6 +29,10 @@ _DENSE_ENTRIES = 1 << 13
 #: over its axes (a gather through a clique-sized index costs several times more per entry) and
 #: summed down axis by axis, never by a dense matrix.
 BROADCAST_ENTRIES = 1 << 15
+#: A single-row table read by its axes with fewer entries than this is read whole at hard
+#: findings, not sliced: slicing costs more than it saves (mildew's walked row 2.55 -> 2.4
+#: CPU-ms; past a few thousand entries a slice at a finding of many states is cheaper).
+_WHOLE_ENTRIES = 1 << 12
 #: A marginals kernel whose dense matrix would have more entries than this is an `einsum` per
 #: target (a dense one grows as the square of the states of a variable that is both evidence
 #: and target: 12 GiB for 40,000 states).
@@ -141,11 +146,14 @@ class RowKernel:
     ) -> tuple[float, FloatArray]:
         """The row's total and its flat outputs divided by it (NaN if the total is not positive);
         `x` is flat over the clique's joint states, or (a large table) factors broadcasting over
-        its axes. `fixed` (a large table only): (axis, state) pairs where `x` is zero off that
-        state (hard evidence behind it), so only that slice of the table is read."""
+        its axes. `fixed`: (axis, state) pairs where `x` is zero off that state (hard evidence
+        behind it), so that the table is read only at that slice; one below `_WHOLE_ENTRIES`
+        is read whole (its outputs are then exact at every fixed state, all that is read of
+        them: see `_rowpass`), unless it may receive compact messages (`BROADCAST_ENTRIES`:
+        one state at each fixed axis)."""
         if isinstance(x, tuple) or self.axes:
             factors = x if isinstance(x, tuple) else (x.reshape(self.matrix.shape),)
-            if fixed:
+            if fixed and self.matrix.size >= min(_WHOLE_ENTRIES, BROADCAST_ENTRIES):
                 outs = _sliced_sums(factors, self.matrix, self.axes, fixed)
             else:
                 outs = _sums(factors, self.matrix, self.axes)
@@ -191,17 +199,32 @@ def _sums(
     if table.ndim > len(string.ascii_letters):
         y = math.prod(factors, start=table)
         return [np.add.reduce(y, axis=summed).ravel() for summed in axes]
-    every = string.ascii_letters[: table.ndim]
+    squeezed, sums, halved = _sum_spec(tuple(f.shape for f in factors), table.ndim, axes)
     # each factor over its own axes only: einsum runs ~1.5x faster without broadcast axes
-    subscripts = ["".join(every[a] for a, n in enumerate(f.shape) if n > 1) for f in factors]
-    operands = [f.reshape([n for n in f.shape if n > 1]) for f in factors]
+    operands = [f.reshape(shape) for f, shape in zip(factors, squeezed)]
+    if not halved:
+        return [np.einsum(spec, *operands, table).ravel() for spec in sums]
+    marginal = _halves(np.einsum(sums[0], *operands, table))
+    return [marginal[k] for k in halved]
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _sum_spec(
+    shapes: tuple[tuple[int, ...], ...], ndim: int, axes: tuple[tuple[int, ...], ...]
+) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...], tuple[int, ...]]:
+    """How `_sums` reads factors of these `shapes` (made once per pattern: its strings were a
+    fifth of a small kernel's call): each factor's shape without its broadcast axes, the
+    einsum subscripts of each output (or, when `halved` lists each output's place among the
+    one-axis marginals of a single einsum, that einsum's)."""
+    every = string.ascii_letters[:ndim]
+    subscripts = ["".join(every[a] for a, n in enumerate(shape) if n > 1) for shape in shapes]
+    squeezed = tuple(tuple(n for n in shape if n > 1) for shape in shapes)
     inputs = ",".join([*subscripts, every])
-    kept = ["".join(every[a] for a in range(table.ndim) if a not in s) for s in axes]
+    kept = ["".join(every[a] for a in range(ndim) if a not in s) for s in axes]
     if len(axes) < 3 or any(len(k) != 1 for k in kept):
-        return [np.einsum(f"{inputs}->{k}", *operands, table).ravel() for k in kept]
+        return squeezed, tuple(f"{inputs}->{k}" for k in kept), ()
     wanted = "".join(sorted(set("".join(kept)), key=every.index))
-    marginal = _halves(np.einsum(f"{inputs}->{wanted}", *operands, table))
-    return [marginal[wanted.index(k)] for k in kept]
+    return squeezed, (f"{inputs}->{wanted}",), tuple(wanted.index(k) for k in kept)
 
 
 def _sliced_sums(

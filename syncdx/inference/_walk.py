@@ -219,7 +219,8 @@ def _combine(parts: list[FloatArray]) -> tuple[FloatArray, ...]:
     parts.sort(key=lambda a: a.size)
     out = [parts[0]]
     for part in parts[1:]:
-        if math.prod(np.broadcast_shapes(out[-1].shape, part.shape)) <= _PRODUCT:
+        # every part has the clique's axes, each of size 1 or the variable's states
+        if math.prod(map(max, out[-1].shape, part.shape)) <= _PRODUCT:
             out[-1] = out[-1] * part
         else:
             out.append(part)

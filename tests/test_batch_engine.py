@@ -8,7 +8,7 @@ import pytest
 import syncdx
 from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis import _likelihoods, _rows
-from syncdx.inference._batch import Spare, _One
+from syncdx.inference._batch import Plan, Spare, _One
 from syncdx.inference._compile import compile_network
 from syncdx.inference._engine import JunctionTree
 from syncdx.inference._select import Select
@@ -30,6 +30,16 @@ def _codes(network: Network, rows: int, seed: int = 0) -> tuple[ev.CodeArray, tu
     codes = np.column_stack([rng.integers(-1, network.cards[v], size=rows) for v in columns])
     codes[rng.random(codes.shape) < 0.01] = ev.INVALID
     return codes.astype(np.int16), columns
+
+
+def _planned(network: Network, rows: int, seed: int) -> tuple[Plan, list[FloatArray]]:
+    """The batched plan of every marginal for `_codes` rows, and its slots: the rows'
+    likelihoods (states, rows) first, the rest empty."""
+    codes, columns = _codes(network, rows, seed)
+    likelihoods = _likelihoods.likelihoods(network.cards, codes, columns)
+    plan = compile_network(network)._plan(tuple(likelihoods), tuple(range(len(network.cards))))
+    slots: list[FloatArray] = [np.ascontiguousarray(lik.T) for lik in likelihoods.values()]
+    return plan, slots + [np.empty(0)] * (plan.slots - len(slots))
 
 
 def test_states_major_likelihoods_are_the_same_values(network: Network) -> None:
@@ -62,12 +72,7 @@ def test_states_major_batches_give_identical_results(network: Network) -> None:
 def test_kernels_with_scratch_arrays_give_identical_outputs(network: Network) -> None:
     """Every kernel step of a plan gives bit for bit the same totals and outputs whether its
     products go to reused scratch arrays (normalised in place) or to fresh ones."""
-    codes, columns = _codes(network, 700, seed=2)
-    likelihoods = _likelihoods.likelihoods(network.cards, codes, columns)
-    tree = compile_network(network)
-    plan = tree._plan(tuple(likelihoods), tuple(range(len(network.cards))))
-    slots: list[FloatArray] = [np.ascontiguousarray(lik.T) for lik in likelihoods.values()]
-    slots += [np.empty(0)] * (plan.slots - len(slots))
+    plan, slots = _planned(network, 700, seed=2)
     spare, kernels = Spare(), 0
     with np.errstate(divide="ignore", invalid="ignore"):
         for call in plan.steps:
@@ -154,12 +159,7 @@ def test_select_messages_equal_their_kernels(name: str) -> None:
     """A message run as a `Select` (the inputs' product times the table, summed to the
     separator) gives its kernel's totals and values, to rounding, on every row."""
     network = read_network_file(bundled_network(name))
-    codes, columns = _codes(network, 600, seed=6)
-    likelihoods = _likelihoods.likelihoods(network.cards, codes, columns)
-    tree = compile_network(network)
-    plan = tree._plan(tuple(likelihoods), tuple(range(len(network.cards))))
-    slots: list[FloatArray] = [np.ascontiguousarray(lik.T) for lik in likelihoods.values()]
-    slots += [np.empty(0)] * (plan.slots - len(slots))
+    plan, slots = _planned(network, 600, seed=6)
     selects = 0
     with np.errstate(divide="ignore", invalid="ignore"):
         for call in plan.steps:

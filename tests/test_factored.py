@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncdx.inference import _factored, _rowpass
+from syncdx.inference import _contract, _factored, _rowpass
 from syncdx.inference._compile import compile_network
 from syncdx.inference._contract import Contraction
 from syncdx.network._bif import bundled_network, read_network_file
@@ -90,6 +90,40 @@ def _contractions(draw: st.DrawFn) -> tuple[list[str], str, dict[str, int]]:
     present = sorted(set("".join(inputs)))
     output = "".join(draw(st.permutations(present))[: draw(st.integers(0, len(present)))])
     return inputs, output, size
+
+
+def _cheapest_by_scan(masks: list[int], want: int, sizes: dict[int, int]) -> tuple[int, int, int]:
+    """The pair choice as defined: for each pair, the labels the other operands or the output
+    still need, by scanning the other operands."""
+    best: tuple[int, int, int, int, int] | None = None
+    for i in range(len(masks)):
+        for j in range(i + 1, len(masks)):
+            others = want
+            for k, mask in enumerate(masks):
+                if k not in (i, j):
+                    others |= mask
+            union = masks[i] | masks[j]
+            key = (sizes[union & others], sizes[union])
+            if best is None or key < best[:2]:
+                best = (*key, i, j, union & others)
+    assert best is not None
+    return best[2], best[3], best[4]
+
+
+@given(
+    st.lists(st.integers(0, 2**7 - 1), min_size=2, max_size=9),
+    st.integers(0, 2**7 - 1),
+    st.lists(st.integers(1, 5), min_size=7, max_size=7),
+)
+def test_cheapest_pair_counts_holders_as_a_scan_does(
+    masks: list[int], want: int, cards: list[int]
+) -> None:
+    """The planner's next join, found by counting each label's holders once, is the pair and
+    the kept labels a scan of the other operands gives for every pair."""
+    size = dict(zip(string.ascii_letters, cards))
+    bit = {letter: 1 << k for k, letter in enumerate(size)}
+    sizes = _contract._Sizes(size, bit)
+    assert _contract._cheapest(masks, want, sizes) == _cheapest_by_scan(masks, want, sizes)
 
 
 @settings(max_examples=300, deadline=None)

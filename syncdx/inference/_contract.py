@@ -125,16 +125,20 @@ def _cheapest(masks: list[int], want: int, sizes: _Sizes) -> tuple[int, int, int
     """The pair of operands (by their labels' masks) whose join is smallest (then takes the
     fewest multiply-adds), and the join's labels: theirs that another operand or the output
     (`want`) still needs."""
-    n = len(masks)
+    held = many = 0  # labels held by at least one operand, and by at least two
+    kept = want  # labels needed whatever the pair: wanted, or held by three or more operands
+    for mask in masks:
+        kept |= many & mask
+        many |= held & mask
+        held |= mask
+    pairs = many & ~kept  # labels held by exactly two operands (and not wanted)
     best: tuple[int, int, int, int, int] | None = None
-    for i in range(n):
-        for j in range(i + 1, n):
-            others = want
-            for k in range(n):
-                if k != i and k != j:
-                    others |= masks[k]
-            union = masks[i] | masks[j]
-            needed = union & others
+    for i, a in enumerate(masks):
+        for j in range(i + 1, len(masks)):
+            b = masks[j]
+            union = a | b
+            # a label two operands hold is still needed unless this pair is those two
+            needed = union & (kept | (pairs & ~(a & b)))
             key = (sizes[needed], sizes[union])
             if best is None or key < best[:2]:
                 best = (*key, i, j, needed)

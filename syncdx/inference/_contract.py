@@ -61,15 +61,13 @@ class Contraction:
         want = _mask(output, bit)
         masks = [_mask(own, bit) for own in labels]
         # labels only one operand holds and the output lacks are summed away first
+        held, many, _ = _holders(masks)
+        alone = held & ~many & ~want
         for i, own in enumerate(labels):
-            others = want
-            for k, other in enumerate(masks):
-                if k != i:
-                    others |= other
-            if masks[i] & ~others:
-                kept = "".join(x for x in own if bit[x] & others)
+            if masks[i] & alone:
+                kept = "".join(x for x in own if not bit[x] & alone)
                 self._reduce.append((i, f"{own}->{kept}"))
-                labels[i], masks[i] = kept, masks[i] & others
+                labels[i], masks[i] = kept, masks[i] & ~alone
         sizes = _Sizes(size, bit)
         while len(labels) > 1:
             i, j, needed = _cheapest(masks, want, sizes)
@@ -121,16 +119,22 @@ def _mask(labels: str, bit: dict[str, int]) -> int:
     return out
 
 
+def _holders(masks: list[int]) -> tuple[int, int, int]:
+    """The labels (a bit mask) held by at least one, two and three of the operands `masks`."""
+    one = two = three = 0
+    for mask in masks:
+        three |= two & mask
+        two |= one & mask
+        one |= mask
+    return one, two, three
+
+
 def _cheapest(masks: list[int], want: int, sizes: _Sizes) -> tuple[int, int, int]:
     """The pair of operands (by their labels' masks) whose join is smallest (then takes the
     fewest multiply-adds), and the join's labels: theirs that another operand or the output
     (`want`) still needs."""
-    held = many = 0  # labels held by at least one operand, and by at least two
-    kept = want  # labels needed whatever the pair: wanted, or held by three or more operands
-    for mask in masks:
-        kept |= many & mask
-        many |= held & mask
-        held |= mask
+    _, many, more = _holders(masks)
+    kept = want | more  # labels needed whatever the pair
     pairs = many & ~kept  # labels held by exactly two operands (and not wanted)
     best: tuple[int, int, int, int, int] | None = None
     for i, a in enumerate(masks):

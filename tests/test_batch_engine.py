@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import syncdx
 from syncdx.diagnosis import _evidence as ev
@@ -14,6 +16,7 @@ from syncdx.inference._engine import JunctionTree
 from syncdx.inference._select import Select
 from syncdx.network._bif import bundled_network, read_network_file
 from syncdx.network._network import FloatArray, Network
+from tests.strategies import networks
 
 
 @pytest.fixture(scope="module", params=["sync", "alarm"])
@@ -176,3 +179,21 @@ def test_select_messages_equal_their_kernels(name: str) -> None:
                 if out.slot >= 0:
                     slots[out.slot] = values
     assert selects
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_hard_finding_is_exactly_certain_in_a_batch(data: st.DataObject) -> None:
+    """In batched rows, a variable with a hard finding has a marginal of exactly 1 at its
+    state and 0 elsewhere, so a cause found absent has P(present) exactly 0 (the planner's
+    single-fault uncertainty normalises those probabilities: rounding noise would count)."""
+    network = data.draw(networks(max_nodes=8))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    rows, columns = data.draw(st.integers(2, 6)), tuple(range(len(network.cards)))
+    codes = np.column_stack([rng.integers(-1, card, size=rows) for card in network.cards])
+    likelihoods = _likelihoods.likelihoods(network.cards, codes.astype(np.int16), columns)
+    result = compile_network(network).run(likelihoods, columns)
+    for row in np.flatnonzero(result.possible):
+        for v in map(int, np.flatnonzero(codes[row] >= 0)):
+            expected = np.eye(network.cards[v])[codes[row, v]]
+            assert np.array_equal(result.marginals[v][row], expected), (row, v)

@@ -108,9 +108,10 @@ class Kernel:
             return total, out / total
         out = self.matrix @ x.reshape(-1, x.shape[-1])
         rest = out[1:]
-        # in place (the rows below the totals are not read again), times the reciprocals: a
-        # division per entry, reading a row of the same array, took twice as long
-        rest *= 1.0 / out[0]
+        # in place: the rows below the totals are not read again. Divided, not multiplied by
+        # the reciprocals (faster): x * (1 / x) can miss 1.0 by an ulp, and a hard finding's
+        # marginal must come out exactly one-hot (a certain cause's P(present) exactly 0)
+        rest /= out[0]
         return out[0], rest
 
     def _fused(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -118,7 +119,7 @@ class Kernel:
         out = np.einsum(self.fused, x, y, self.matrix)
         out = out.reshape(-1, out.shape[-1])
         total = np.add.reduce(out, axis=0)
-        out *= 1.0 / total
+        out /= total  # divided: exact at a certain state (see `__call__`)
         return total, out
 
 

@@ -51,7 +51,7 @@ class Select:
         for product in operands[made:]:
             scratch.give(product)
         total = np.add.reduce(out, axis=0)
-        out *= 1.0 / total
+        out /= total  # divided: exact at a certain state (see `Kernel.__call__`)
         return [(total, out)]
 
 

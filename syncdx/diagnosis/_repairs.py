@@ -185,13 +185,12 @@ class _Tables:
     actions) P(an action fixes every cause of a set), `per_minute` (sets, actions + 1) the
     same over each action's cost (1 / C_last for the last resort, whatever the set), then a
     column of ones, when every action costs time (None if one is free), and per action the
-    sets holding a cause it may fix (`touched`), the sets it may change (`changed`: those and
-    their subsets, the touched ones first), and the rows and columns of its transition matrix
-    between them (`moved`)."""
+    sets it may change (`changed`: those holding a cause it may fix, then their subsets) and
+    its transition matrix among them (`moved`: the rows of the sets holding a cause as the
+    transitions say, the subsets' rows the identity: they only receive)."""
 
     fixes_all: FloatArray
     per_minute: FloatArray | None
-    touched: tuple[IntArray, ...]
     changed: tuple[IntArray, ...]
     moved: tuple[FloatArray, ...]
 
@@ -206,10 +205,8 @@ class _Tables:
 
     def move(self, action: int, p: FloatArray) -> None:
         """`p @ transitions` for `action`, in place, computed only where it changes `p`."""
-        touched, changed = self.touched[action], self.changed[action]
-        after = p[:, touched] @ self.moved[action]
-        after[:, len(touched) :] += p[:, changed[len(touched) :]]  # untouched: kept whole
-        p[:, changed] = after
+        changed = self.changed[action]
+        p[:, changed] = p[:, changed] @ self.moved[action]
 
 
 _TABLES: dict[tuple[int, int, bytes, bytes, int], _Tables] = {}
@@ -227,18 +224,28 @@ def _tables(sets: FaultSets, repairs: Repairs) -> _Tables:
             np.concatenate([rows, np.setdiff1d(np.flatnonzero(m[rows].any(axis=0)), rows)])
             for m, rows in zip(matrices, touched)
         ]
-        moved = tuple(m[np.ix_(t, c)] for m, t, c in zip(matrices, touched, changed))
+        moved = tuple(_moved(m, t, c) for m, t, c in zip(matrices, touched, changed))
         fixes_all = sets.all_fixed(repairs.fix).T.copy()
         per_minute = None
         if (repairs.costs > 0).all():
             per_minute = np.concatenate([fixes_all / repairs.costs, np.ones((sets.size, 1))], 1)
             if repairs.last >= 0:
                 per_minute[:, repairs.last] = 1.0 / repairs.costs[repairs.last]
-        found = _Tables(fixes_all, per_minute, tuple(touched), tuple(changed), moved)
+        found = _Tables(fixes_all, per_minute, tuple(changed), moved)
         if len(_TABLES) >= 256:
             _TABLES.clear()
         _TABLES[key] = found
     return found
+
+
+def _moved(transitions: FloatArray, touched: IntArray, changed: IntArray) -> FloatArray:
+    """An action's transitions among the sets it may change (its touched sets first, which
+    move as `transitions` says; the others only receive, so they keep what they hold)."""
+    out = np.zeros((len(changed), len(changed)))
+    out[: len(touched)] = transitions[np.ix_(touched, changed)]
+    kept = np.arange(len(touched), len(changed))
+    out[kept, kept] = 1.0
+    return out
 
 
 def _efficiency(

@@ -80,10 +80,8 @@ class Kernel:
 
         With `scratch`, the products of the inputs go to arrays taken from it and handed back
         once used (a fresh large array costs a page fault per page: as much as the product)."""
-        operands = [x.reshape(shape) for x, shape in zip(inputs, self.shapes)]
-        made = len(operands)
-        for a, b in self.order[:-1] if self.fused else self.order:
-            operands.append(multiply(operands[a], operands[b], scratch))
+        operands = self.products(inputs, scratch, self.order[:-1] if self.fused else self.order)
+        made = len(inputs)
         if self.fused:
             (a, b), (one, two) = self.order[-1], self.last
             result = self._fused(operands[a].reshape(one), operands[b].reshape(two))
@@ -93,6 +91,19 @@ class Kernel:
             for product in operands[made:]:
                 scratch.give(product)
         return result
+
+    def products(
+        self,
+        inputs: Sequence[FloatArray],
+        scratch: Scratch | None,
+        order: Sequence[tuple[int, int]] | None = None,
+    ) -> list[FloatArray]:
+        """The inputs reshaped to broadcast over their union, then the products of the pairs
+        in `order` (the kernel's own if None), each appended (into `scratch` arrays if given)."""
+        operands = [x.reshape(shape) for x, shape in zip(inputs, self.shapes)]
+        for a, b in self.order if order is None else order:
+            operands.append(_multiply(operands[a], operands[b], scratch))
+        return operands
 
     def contract(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Row totals and normalised outputs from the product `x` of the inputs (over their
@@ -123,7 +134,7 @@ class Kernel:
         return total, out
 
 
-def multiply(x: FloatArray, y: FloatArray, scratch: Scratch | None) -> FloatArray:
+def _multiply(x: FloatArray, y: FloatArray, scratch: Scratch | None) -> FloatArray:
     """x * y (broadcast), into an array from `scratch` if given."""
     if scratch is None or x.ndim != y.ndim:
         return x * y

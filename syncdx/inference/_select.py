@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from syncdx.inference._kernels import Kernel, Scratch, multiply
+from syncdx.inference._kernels import Kernel, Scratch
 from syncdx.network._network import FloatArray
 
 #: A message kernel with more rows (1 + separator states) than this is run as a `Select`, where
@@ -37,11 +37,8 @@ class Select:
     def __call__(
         self, inputs: Sequence[FloatArray], scratch: Scratch
     ) -> list[tuple[FloatArray | None, FloatArray]]:
-        kernel = self.kernel
-        operands = [x.reshape(shape) for x, shape in zip(inputs, kernel.shapes)]
-        made = len(operands)
-        for a, b in kernel.order:
-            operands.append(multiply(operands[a], operands[b], scratch))
+        operands = self.kernel.products(inputs, scratch)
+        made = len(inputs)
         x = operands[-1]
         if len(operands) > made:
             x *= self.table  # a product of our own: scaled in place

@@ -143,7 +143,7 @@ class JunctionTree(Cliques):
         """Every row in the batched passes."""
         plan = self._plan(tuple(likelihoods), wanted)
         result = self._run_chunks(plan, likelihoods, wanted, rows)
-        return self._blank_rows_exact(result, likelihoods, wanted)
+        return _certain(self._blank_rows_exact(result, likelihoods, wanted), likelihoods)
 
     def _walked(
         self,
@@ -195,11 +195,7 @@ class JunctionTree(Cliques):
                 if v not in marginals:  # impossible evidence: NaN, as the walk gives
                     prior = self.prior_marginals[v][None]
                     marginals[v] = prior if log_z > -math.inf else np.full_like(prior, np.nan)
-        if math.isfinite(log_z):
-            for v, likelihood in likelihoods.items():
-                if v in marginals and np.count_nonzero(likelihood) == 1:  # a hard finding:
-                    marginals[v] = (likelihood > 0).astype(np.float64)  # certain, not 1 + 2e-16
-        return Result(np.array([log_z]), marginals)
+        return _certain(Result(np.array([log_z]), marginals), likelihoods)
 
     def _masks(self, targets: tuple[int, ...], groups: tuple[Group, ...]) -> tuple[int, ...]:
         """(Cached) the bit mask of the targets' ancestors (themselves included), per group."""
@@ -404,6 +400,22 @@ class JunctionTree(Cliques):
                 for clique, variables in chosen.items()
             )
         return groups
+
+
+def _certain(result: Result, likelihoods: Mapping[int, FloatArray]) -> Result:
+    """`result` with a target's marginal exactly one-hot in each possible row where its own
+    evidence is a hard finding: the sum at its state and the row's total are computed apart
+    and can differ by an ulp, and a cause found absent must have P(present) exactly 0."""
+    marginals = dict(result.marginals)
+    possible = result.possible
+    for v, likelihood in likelihoods.items():
+        values = marginals.get(v)
+        if values is None:
+            continue
+        hard = possible & (np.count_nonzero(likelihood, axis=1) == 1)
+        if hard.any():
+            marginals[v] = np.where(hard[:, None], likelihood > 0, values).astype(values.dtype)
+    return Result(result.log_evidence, marginals)
 
 
 def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:

@@ -25,6 +25,7 @@ from syncdx.errors import ImpossibleEvidenceError
 from syncdx.inference._compile import compile_network
 from syncdx.inference._conflict import smallest_conflict
 from syncdx.inference._engine import Result
+from syncdx.inference._joint import Joint
 from syncdx.network._limits import Limits
 from syncdx.network._network import FloatArray, Network
 
@@ -64,6 +65,9 @@ class Diagnoser:
             for i in self._cause_index
         )
         self._cause_normal = tuple(zip(self._cause_index, self._normal_state))
+        #: the joint for single queries on a tiny network (see `_joint`), built on first use
+        self._dense: list[Joint | None] = []
+        self._every = (network.ids(), tuple(range(len(network))))
 
     # -- what the model holds ---------------------------------------------------------------
     @property
@@ -115,16 +119,15 @@ class Diagnoser:
     ) -> dict[str, pd.Series]:
         """{node: P(node = state | evidence) over its states} for a node or several; None means
         every node."""
-        names = self._network.ids() if variables is None else ev.names(variables, "variables")
-        indices = tuple(self._network.index[ev.node(self._network, n).id] for n in names)
+        names, indices = self._every if variables is None else self._named(variables)
         marginals = self._query(evidence, soft, indices).marginals
         flat = np.concatenate([marginals[i][0] for i in indices]) if indices else np.zeros(0)
-        ends = np.cumsum([len(marginals[i][0]) for i in indices]).tolist()
-        labels = self._state_labels()
-        return {  # each Series a slice of one fresh array, its index a view of a cached one
-            name: series(flat[end - len(labels[i]) : end], labels[i].view(), name)
-            for name, i, end in zip(names, indices, ends)
-        }
+        labels, cards = self._state_labels(), self._network.cards
+        out, end = {}, 0
+        for name, i in zip(names, indices):  # each a slice of one fresh array, its index a
+            start, end = end, end + cards[i]  # view of a cached one
+            out[name] = series(flat[start:end], labels[i].view(), name)
+        return out
 
     def probability_of_evidence(
         self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
@@ -182,6 +185,11 @@ class Diagnoser:
     # -- the primitive --------------------------------------------------------------------------
     def infer(self, likelihoods: dict[int, FloatArray], targets: Sequence[int] | None) -> Result:
         """Exact inference on a batch: log P(e) per row and the marginals of `targets`."""
+        joint = self._joint()
+        if joint is not None and likelihoods and self._one_row(likelihoods):
+            result = joint.run(likelihoods, targets)
+            if result is not None:
+                return result
         return self._tree.run(likelihoods, targets)
 
     def families(
@@ -224,6 +232,11 @@ class Diagnoser:
                 self._ordered[order] = labels
         return labels.view()
 
+    def _named(self, variables: str | Iterable[str]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The nodes `variables` names (EvidenceError for an unknown one), and their indices."""
+        names = ev.names(variables, "variables")
+        return names, tuple(self._network.index[ev.node(self._network, n).id] for n in names)
+
     def _state_labels(self) -> list[pd.Index]:
         """Each variable's states as a pandas Index named "state", built on first use."""
         if self._states is None:
@@ -238,10 +251,26 @@ class Diagnoser:
         """One case's evidence as (1, states) likelihood arrays, for `infer`."""
         return _likelihoods.case_likelihoods(self._network, evidence, soft)
 
+    def _joint(self) -> Joint | None:
+        """The network's joint if it is tiny (see `_joint`), built on first use."""
+        if not self._dense:
+            self._dense.append(Joint.of(self._network))
+        return self._dense[0]
+
+    def _one_row(self, likelihoods: dict[int, FloatArray]) -> bool:
+        """Whether `likelihoods` are one row, each (1, its variable's states)."""
+        cards = self._network.cards
+        return all(lik.shape == (1, cards[v]) for v, lik in likelihoods.items())
+
     def _query(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, targets: Sequence[int]
     ) -> Result:
-        result = self.infer(self.likelihoods(evidence, soft), targets)
+        joint = self._joint() if not soft else None
+        codes = ev.encode(self._network, evidence) if joint is not None else None
+        if joint is not None and codes:
+            result = joint.hard(codes, targets)  # hard findings only: the joint's row
+        else:
+            result = self.infer(self.likelihoods(evidence, soft), targets)
         if not math.isfinite(result.log_evidence[0]):
             raise self.impossible(evidence, soft)
         return result

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from syncdx import Model
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import ImpossibleEvidenceError
-from syncdx.inference import _joint
 from syncdx.inference._compile import compile_network
 from syncdx.inference._engine import Result
 from syncdx.inference._joint import Joint
@@ -177,15 +176,3 @@ def test_only_the_targets_come_back() -> None:
     assert set(result.marginals) == {0, 6}
     np.testing.assert_array_equal(result.marginals[6], [[1.0, 0.0]])
     assert joint.run({2: np.array([[0.0, 1.0]])}, ()) is not None
-
-
-def test_patterns_dropped_when_full_give_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With room for no pattern, each query rebuilds its own and answers the same."""
-    network = read_network_file(bundled_network("asia"))
-    joint = Joint.of(network)
-    assert joint is not None
-    monkeypatch.setattr(_joint, "_KEPT_ENTRIES", 0)
-    for codes in ({1: 0}, {2: 1, 7: 0}, {1: 0}, {0: 1, 3: 1, 7: 1}):
-        row = {v: np.eye(2)[s][None] for v, s in codes.items()}
-        _check(network, joint.hard(codes, None), row)
-        assert len(joint._patterns) == 1

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from syncdx._ranking import descending_row
 from syncdx.diagnosis import _columns, _likelihoods, _rows, _soft
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis._series import series
+from syncdx.diagnosis._series import series, several
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.inference._compile import compile_network
 from syncdx.inference._conflict import smallest_conflict
@@ -120,14 +120,13 @@ class Diagnoser:
         """{node: P(node = state | evidence) over its states} for a node or several; None means
         every node."""
         names, indices = self._every if variables is None else self._named(variables)
-        marginals = self._query(evidence, soft, indices).marginals
-        flat = np.concatenate([marginals[i][0] for i in indices]) if indices else np.zeros(0)
+        flat = self._every_share(evidence, soft) if variables is None else None
+        if flat is None:
+            marginals = self._query(evidence, soft, indices).marginals
+            flat = np.concatenate([marginals[i][0] for i in indices]) if indices else np.zeros(0)
         labels, cards = self._state_labels(), self._network.cards
-        out, end = {}, 0
-        for name, i in zip(names, indices):  # each a slice of one fresh array, its index a
-            start, end = end, end + cards[i]  # view of a cached one
-            out[name] = series(flat[start:end], labels[i].view(), name)
-        return out
+        # each a slice of one fresh array, its index a view of a cached one
+        return several(flat, names, [labels[i] for i in indices], [cards[i] for i in indices])
 
     def probability_of_evidence(
         self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
@@ -265,15 +264,38 @@ class Diagnoser:
     def _query(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, targets: Sequence[int]
     ) -> Result:
-        joint = self._joint() if not soft else None
-        codes = ev.encode(self._network, evidence) if joint is not None else None
-        if joint is not None and codes:
-            result = joint.hard(codes, targets)  # hard findings only: the joint's row
+        found = self._hard_codes(evidence, soft)
+        if found is not None:
+            result = found[0].hard(found[1], targets)
         else:
             result = self.infer(self.likelihoods(evidence, soft), targets)
         if not math.isfinite(result.log_evidence[0]):
             raise self.impossible(evidence, soft)
         return result
+
+    def _every_share(
+        self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
+    ) -> FloatArray | None:
+        """Every variable's marginal, one after another in model order, read off the joint
+        (None where `_hard_codes` finds no joint to read)."""
+        found = self._hard_codes(evidence, soft)
+        if found is None:
+            return None
+        log_z, shares = found[0].shares(found[1])
+        if not math.isfinite(log_z):
+            raise self.impossible(evidence, soft)
+        return shares
+
+    def _hard_codes(
+        self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
+    ) -> tuple[Joint, dict[int, int]] | None:
+        """The network's joint and the findings' states where a query can be read off the
+        joint (a tiny network, at least one finding, all of them hard), else None."""
+        joint = self._joint() if not soft else None
+        if joint is None:
+            return None
+        codes = ev.encode(self._network, evidence)
+        return (joint, codes) if codes else None
 
     def check_possible(
         self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None

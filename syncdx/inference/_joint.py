@@ -2,11 +2,12 @@
 
 On a network of at most `MAX_STATES` joint states (asia: 256) the junction-tree walk is all
 Python overhead: dozens of numpy calls on tables of a few entries. `Joint` keeps the joint
-distribution as one array instead, and per set of hard-finding variables (a *pattern*) a
-matrix whose row for each assignment of those variables holds the sums of the joint over
-every other variable's states, and their total. A query of hard findings is then one row
-read and one division; soft evidence multiplies the matching slice of the joint before it is
-summed (one matrix product).
+distribution as one flat array instead, with an indicator matrix whose row (v, s) is 1 at
+the joint states where variable v is in state s (and a last row of ones). A query weighs
+the joint by each finding's indicator row (a hard finding) or by its weights times its
+variable's rows (soft evidence), then one matrix product gives every variable's unnormalised
+marginal and their total: a few numpy calls whatever the findings, and nothing to build per
+pattern of findings (fresh evidence is the common case).
 
 Exactness. Every sum here is of non-negative terms, so each result carries a relative error
 of a few ulps times the number of terms. The path is taken only where no product can
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,42 +36,29 @@ MAX_STATES = 4096
 #: No term of a sum may fall below this (a normal double with room to spare), so none
 #: underflows and a zero is a structural zero.
 FLOOR = 1e-290
-#: Most entries the patterns' matrices hold together before they are dropped.
-_KEPT_ENTRIES = 1 << 22
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Pattern:
-    """What the queries with hard findings on `hard` need: `sums[h]` holds, for the row
-    index h of the findings' states, the sums of the joint over each other variable's states
-    (`rest`, in order, at `offsets`) and then their total; `indicator` maps the rest's joint
-    states (C order) to those columns."""
-
-    hard: tuple[int, ...]
-    strides: tuple[int, ...]
-    rest: tuple[int, ...]
-    offsets: Mapping[int, int]
-    indicator: FloatArray
-    sums: FloatArray
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Joint:
-    """A tiny network's joint distribution (one axis per variable), for single queries."""
+    """A tiny network's joint distribution, for single queries.
+
+    `table` is the joint, flat (C order over the variables); `rows[offsets[v] + s]` is 1 where
+    variable v is in state s, and `rows[-1]` is all ones; `floor` is a lower bound on every
+    non-zero entry of `table`.
+    """
 
     cards: tuple[int, ...]
     table: FloatArray
-    #: a lower bound on every non-zero entry of `table`
+    rows: FloatArray
+    offsets: tuple[int, ...]
     floor: float
-    _patterns: dict[tuple[int, ...], Pattern] = field(default_factory=dict, repr=False)
-    #: the entries the kept patterns' matrices hold
-    _held: list[int] = field(default_factory=lambda: [0], repr=False)
 
     @classmethod
     def of(cls, network: Network) -> Joint | None:
         """The joint of `network`, or None where it has more than `MAX_STATES` states, tables
         other than float64, or a non-zero joint entry that could fall below `FLOOR`."""
-        if math.prod(network.cards) > MAX_STATES:
+        cards = network.cards
+        if math.prod(cards) > MAX_STATES:
             return None
         if any(cpt.dtype != np.float64 for cpt in network.cpts):
             return None
@@ -80,15 +68,29 @@ class Joint:
         operands: list[Any] = []  # einsum's interleaved form: table, its axes, ...
         for var, (parents, cpt) in enumerate(zip(network.parents, network.cpts)):
             operands += [cpt, [*parents, var]]
-        table = np.asarray(np.einsum(*operands, list(range(len(network.cards)))), np.float64)
-        table.setflags(write=False)
-        return cls(network.cards, table, floor)
+        table = np.einsum(*operands, list(range(len(cards)))).astype(np.float64).reshape(-1)
+        offsets = np.cumsum([0, *cards])
+        states = np.indices(cards).reshape(len(cards), table.size)  # (variables, joint states)
+        rows = np.zeros((int(offsets[-1]) + 1, table.size))
+        for v in range(len(cards)):
+            rows[offsets[v] + states[v], np.arange(table.size)] = 1.0
+        rows[-1] = 1.0
+        for array in (table, rows):
+            array.setflags(write=False)
+        return cls(cards, table, rows, tuple(int(o) for o in offsets[:-1]), floor)
 
     def hard(self, codes: Mapping[int, int], targets: Iterable[int] | None) -> Result:
         """One row of hard findings {variable: state}: log P(e) and the targets' marginals."""
-        pattern = self._pattern(tuple(sorted(codes)))
-        row = sum(codes[v] * s for v, s in zip(pattern.hard, pattern.strides))
-        return self._answer(pattern, pattern.sums[row], codes, 0.0, targets)
+        log_z, shares = self.shares(codes)
+        return self._result(log_z, shares, targets)
+
+    def shares(self, codes: Mapping[int, int]) -> tuple[float, FloatArray]:
+        """log P(e) of hard findings {variable: state} and every variable's marginal, one
+        after another in model order (a fresh array; -inf and NaN if impossible)."""
+        weighed, rows, offsets = self.table, self.rows, self.offsets
+        for v, code in codes.items():
+            weighed = weighed * rows[offsets[v] + code]
+        return self._shares(rows @ weighed, codes, 0.0)
 
     def run(
         self, likelihoods: Mapping[int, FloatArray], targets: Iterable[int] | None
@@ -97,7 +99,7 @@ class Joint:
         None where this path is not exact for them (see the module's docstring) or there is
         no evidence (the engine's prior is exact)."""
         codes: dict[int, int] = {}
-        soft: dict[int, FloatArray] = {}
+        weighed, rows, offsets = self.table, self.rows, self.offsets
         log_scale, bound = 0.0, self.floor
         for v, lik in likelihoods.items():
             weights = lik[0].tolist()
@@ -105,103 +107,42 @@ class Joint:
                 return None
             top = max(weights)
             if top == 0.0:
-                return self._impossible(targets)
+                return self._result(-math.inf, np.full(len(self.rows) - 1, np.nan), targets)
             found = [s for s, w in enumerate(weights) if w != 0.0]
             if len(found) == 1:
                 codes[v] = found[0]
+                weighed = weighed * rows[offsets[v] + found[0]]
             elif min(weights) != top:
-                soft[v] = np.asarray(weights) / top
                 bound *= min(w for w in weights if w != 0.0) / top
+                block = rows[offsets[v] : offsets[v] + len(weights)]
+                weighed = weighed * (np.asarray(weights) / top @ block)
             elif top == 1.0:
                 continue  # ones: no evidence
             log_scale += math.log(top)
-        if not (codes or soft) or bound < FLOOR:
+        if weighed is self.table or bound < FLOOR:
             return None
-        pattern = self._pattern(tuple(sorted(codes)))
-        row = sum(codes[v] * s for v, s in zip(pattern.hard, pattern.strides))
-        sums = pattern.sums[row] if not soft else self._weighed(pattern, codes, soft)
-        return self._answer(pattern, sums, codes, log_scale, targets)
+        return self._result(*self._shares(rows @ weighed, codes, log_scale), targets)
 
-    def _weighed(
-        self, pattern: Pattern, codes: Mapping[int, int], soft: Mapping[int, FloatArray]
-    ) -> FloatArray:
-        """The sums of `pattern`'s row for `codes`, the joint weighed by `soft` first."""
-        index = tuple(codes[v] if v in codes else slice(None) for v in range(len(self.cards)))
-        part = self.table[index]  # one axis per variable of the rest, in order
-        for k, v in enumerate(pattern.rest):
-            if v in soft:
-                shape = [1] * len(pattern.rest)
-                shape[k] = self.cards[v]
-                part = part * soft[v].reshape(shape)
-        weighed: FloatArray = part.reshape(-1) @ pattern.indicator
-        return weighed
-
-    def _answer(
-        self,
-        pattern: Pattern,
-        sums: FloatArray,
-        codes: Mapping[int, int],
-        log_scale: float,
-        targets: Iterable[int] | None,
-    ) -> Result:
-        """The result from a row of `pattern`'s sums (the total last)."""
+    def _shares(
+        self, sums: FloatArray, codes: Mapping[int, int], log_scale: float
+    ) -> tuple[float, FloatArray]:
+        """log P(e) and the marginals from every variable's unnormalised marginal (the total
+        last), each finding's set exactly one-hot: its other states sum only zeros (their
+        weight), but its own state's sum and the total may differ in the last bit."""
         total = float(sums[-1])
         if total == 0.0:
-            return self._impossible(targets)
-        shares = sums / total
-        cards, offsets = self.cards, pattern.offsets
+            return -math.inf, np.full(len(sums) - 1, np.nan)
+        shares = sums[:-1] / total
+        offsets = self.offsets
+        for v, code in codes.items():
+            shares[offsets[v] + code] = 1.0
+        return math.log(total) + log_scale, shares
+
+    def _result(self, log_z: float, shares: FloatArray, targets: Iterable[int] | None) -> Result:
+        """The targets' marginals, each a (1, states) view of `shares`."""
+        cards, offsets = self.cards, self.offsets
         marginals = {}
         for v in range(len(cards)) if targets is None else targets:
-            code = codes.get(v)
-            if code is None:
-                start = offsets[v]
-                marginals[v] = shares[None, start : start + cards[v]]
-            else:
-                one = np.zeros((1, cards[v]))
-                one[0, code] = 1.0
-                marginals[v] = one
-        return Result(np.array([math.log(total) + log_scale]), marginals)
-
-    def _impossible(self, targets: Iterable[int] | None) -> Result:
-        """log P(e) = -inf and NaN marginals, as the engine gives impossible evidence."""
-        wanted = range(len(self.cards)) if targets is None else targets
-        return Result(
-            np.array([-math.inf]), {v: np.full((1, self.cards[v]), np.nan) for v in wanted}
-        )
-
-    def _pattern(self, hard: tuple[int, ...]) -> Pattern:
-        """(Cached) the pattern of findings on the variables `hard` (sorted)."""
-        pattern = self._patterns.get(hard)
-        if pattern is None:
-            pattern = _pattern(self.table, hard)
-            if self._held[0] > _KEPT_ENTRIES:
-                self._patterns.clear()
-                self._held[0] = 0
-            self._patterns[hard] = pattern
-            self._held[0] += pattern.indicator.size + pattern.sums.size
-        return pattern
-
-
-def _pattern(table: FloatArray, hard: tuple[int, ...]) -> Pattern:
-    """The pattern of `table` (a joint) for findings on `hard`."""
-    cards = table.shape
-    rest = tuple(v for v in range(len(cards)) if v not in hard)
-    rest_cards = [cards[v] for v in rest]
-    size = math.prod(rest_cards)
-    states = np.indices(rest_cards).reshape(len(rest), size)  # (rest, its joint states)
-    starts = np.cumsum([0, *rest_cards])
-    indicator = np.zeros((size, int(starts[-1]) + 1))
-    for k in range(len(rest)):
-        indicator[np.arange(size), starts[k] + states[k]] = 1.0
-    indicator[:, -1] = 1.0
-    rows = math.prod(cards[v] for v in hard)
-    sums = table.transpose(*hard, *rest).reshape(rows, -1) @ indicator
-    strides = [math.prod(cards[u] for u in hard[k + 1 :]) for k in range(len(hard))]
-    return Pattern(
-        hard=hard,
-        strides=tuple(strides),
-        rest=rest,
-        offsets={v: int(s) for v, s in zip(rest, starts)},
-        indicator=indicator,
-        sums=sums,
-    )
+            start = offsets[v]
+            marginals[v] = shares[None, start : start + cards[v]]
+        return Result(np.array([log_z]), marginals)

@@ -16,7 +16,7 @@ from syncdx.inference._compile import compile_network
 from syncdx.inference._engine import Result
 from syncdx.inference._joint import Joint
 from syncdx.network._bif import bundled_network, read_network_file
-from syncdx.network._network import FloatArray, Network
+from syncdx.network._network import FloatArray, Network, Variable
 from tests.oracle import log_posterior_marginals, mixed_row, posterior_marginals
 from tests.strategies import hard_evidence, networks
 
@@ -130,10 +130,14 @@ def test_asia_matches_brute_force_on_every_evidence_pattern() -> None:
 
 
 def test_networks_it_cannot_hold_exactly_are_refused() -> None:
-    """Too many joint states, or a table entry small enough that a joint entry could fall
-    below the floor: no joint (the walk answers)."""
+    """Too many joint states, an indicator matrix past its bound (two variables of 64
+    states), or a table entry small enough that a joint entry could fall below the floor: no
+    joint (the walk answers)."""
     network = read_network_file(bundled_network("child"))
     assert Joint.of(network) is None
+    wide = tuple(Variable(f"w{i}", tuple(f"s{k}" for k in range(64)), "observation") for i in "ab")
+    pair = Network(wide, ((), (0,)), (np.full(64, 1 / 64), np.full((64, 64), 1 / 64)))
+    assert Joint.of(pair) is None
     asia = read_network_file(bundled_network("asia"))
     cpts = list(asia.cpts)
     cpts[0] = np.array([1.0 - 1e-150, 1e-150])

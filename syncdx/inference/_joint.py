@@ -33,6 +33,10 @@ from syncdx.network._network import FloatArray, Network
 
 #: The most joint states a network may have to be queried through its joint.
 MAX_STATES = 4096
+#: The most entries its indicator matrix may hold (states x (all variables' states + 1)): a
+#: query reads it whole, and past this the walk is faster (two variables of 64 states:
+#: 185 us against the walk's 45; twelve binary ones, 102k entries: 35 against 45; asia 4,352).
+MAX_ENTRIES = 1 << 16
 #: No term of a sum may fall below this (a normal double with room to spare), so none
 #: underflows and a zero is a structural zero.
 FLOOR = 1e-290
@@ -55,10 +59,12 @@ class Joint:
 
     @classmethod
     def of(cls, network: Network) -> Joint | None:
-        """The joint of `network`, or None where it has more than `MAX_STATES` states, tables
-        other than float64, or a non-zero joint entry that could fall below `FLOOR`."""
+        """The joint of `network`, or None where it has more than `MAX_STATES` states or
+        `MAX_ENTRIES` indicator entries, tables other than float64, or a non-zero joint entry
+        that could fall below `FLOOR`."""
         cards = network.cards
-        if math.prod(cards) > MAX_STATES:
+        states = math.prod(cards)
+        if states > MAX_STATES or states * (sum(cards) + 1) > MAX_ENTRIES:
             return None
         if any(cpt.dtype != np.float64 for cpt in network.cpts):
             return None
@@ -70,10 +76,10 @@ class Joint:
             operands += [cpt, [*parents, var]]
         table = np.einsum(*operands, list(range(len(cards)))).astype(np.float64).reshape(-1)
         offsets = np.cumsum([0, *cards])
-        states = np.indices(cards).reshape(len(cards), table.size)  # (variables, joint states)
-        rows = np.zeros((int(offsets[-1]) + 1, table.size))
+        each = np.indices(cards).reshape(len(cards), states)  # (variables, joint states)
+        rows = np.zeros((int(offsets[-1]) + 1, states))
         for v in range(len(cards)):
-            rows[offsets[v] + states[v], np.arange(table.size)] = 1.0
+            rows[offsets[v] + each[v], np.arange(states)] = 1.0
         rows[-1] = 1.0
         for array in (table, rows):
             array.setflags(write=False)

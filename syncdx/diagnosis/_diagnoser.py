@@ -2,7 +2,10 @@
 
 Every answer comes from one primitive, `Diagnoser.infer`: a batched exact inference over
 likelihood arrays. Posteriors, marginals, P(evidence) and batch posteriors are views of its
-result; the recommender, the planner and batch scoring take a `Diagnoser` as input. Evidence is
+result; the recommender, the planner and batch scoring take a `Diagnoser` as input. On a tiny
+network a single row is read off the network's joint (`inference._joint`; `infer` takes it
+for one row of likelihoods, `posterior` and `marginals` for hard findings straight from their
+states), exactly as the junction tree would answer it. Evidence is
 turned into likelihoods in one place (`_evidence.case_likelihoods`, `_evidence.likelihoods` for
 rows of codes), and "is this impossible, and why?" is answered in one place (`check_possible`,
 with the error built by `impossible`).
@@ -257,9 +260,11 @@ class Diagnoser:
         return self._dense[0]
 
     def _one_row(self, likelihoods: dict[int, FloatArray]) -> bool:
-        """Whether `likelihoods` are one row, each (1, its variable's states)."""
-        cards = self._network.cards
-        return all(lik.shape == (1, cards[v]) for v, lik in likelihoods.items())
+        """Whether `likelihoods` are one row of doubles, each (1, its variable's states)."""
+        cards, double = self._network.cards, np.dtype(np.float64)
+        return all(
+            lik.shape == (1, cards[v]) and lik.dtype == double for v, lik in likelihoods.items()
+        )
 
     def _query(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, targets: Sequence[int]

@@ -78,8 +78,8 @@ def test_mixed_rows_match_brute_force(network: Network, seed: int) -> None:
 @settings(max_examples=60, deadline=None)
 @given(networks(max_nodes=7), st.integers(0, 2**32 - 1), st.data())
 def test_public_queries_equal_the_walk(network: Network, seed: int, data: st.DataObject) -> None:
-    """`marginals()`, `posterior()` and log P(e) on a tiny network (the joint) equal the
-    junction-tree walk's answers for the same hard findings."""
+    """`marginals()` (of every node or some), `posterior()` and log P(e) on a tiny network
+    (the joint) equal the junction-tree walk's answers for the same hard findings."""
     _joint_of(network)
     model = Model(network)
     codes = data.draw(hard_evidence(network))
@@ -91,6 +91,10 @@ def test_public_queries_equal_the_walk(network: Network, seed: int, data: st.Dat
     for v, variable in enumerate(network.variables):
         np.testing.assert_allclose(marginals[variable.id].to_numpy(), walked.marginals[v][0])
         assert list(marginals[variable.id].index) == list(variable.states)
+    last = network.variables[-1].id
+    some = model.marginals(evidence, variables=[last])
+    assert list(some) == [last]
+    np.testing.assert_allclose(some[last].to_numpy(), walked.marginals[len(network) - 1][0])
     posterior = model.posterior(evidence)
     for cause in model.causes:
         v = network.index[cause]

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncdx.diagnosis import _series
-from syncdx.diagnosis._series import series
+from syncdx.diagnosis._series import series, several
 
 probabilities = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12)
 
@@ -46,14 +46,47 @@ def test_a_series_behaves_as_any_other() -> None:
     assert list(built.sort_values(ascending=False).index) == ["yes", "no"]
 
 
+def test_series_sharing_one_array_stay_apart() -> None:
+    """Series over slices of one array (as `marginals()` builds them) change independently,
+    and changing one in place neither moves the other nor its index."""
+    flat = np.array([0.2, 0.8, 0.6, 0.4])
+    index = pd.Index(["no", "yes"], name="state")
+    first = series(flat[:2], index.view(), "a")
+    second = series(flat[2:], index.view(), "b")
+    first["no"] = 0.9
+    first.index.name = "changed"
+    assert second.tolist() == [0.6, 0.4]
+    assert second.index.name == "state"
+    assert index.name == "state"
+    assert first.tolist() == [0.9, 0.8]
+
+
 def test_fallback_when_pandas_internals_are_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     """A pandas whose internal pieces moved gets the public constructor, same result."""
 
-    def moved(*args: object) -> None:
-        raise AttributeError("no such internal")
-
     monkeypatch.setattr(_series, "_route", None)
-    monkeypatch.setattr(pd.Series, "_from_mgr", moved)
+    monkeypatch.delattr("pandas.core.internals.SingleBlockManager")
     built = series(np.array([0.1, 0.9]), pd.Index(["a", "b"]), "y")
     assert _series._route is False
     pd.testing.assert_series_equal(built, pd.Series([0.1, 0.9], index=["a", "b"], name="y"))
+
+
+@pytest.mark.parametrize("route", ["internal", "public"])
+def test_several_series_equal_the_public_constructor_each(
+    route: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`several` cuts one array into Series equal to `pd.Series` over each slice, each with an
+    index of its own: renaming one's index renames neither the others' nor the source's."""
+    if route == "public":
+        monkeypatch.setattr(_series, "_route", False)
+    flat = np.array([0.2, 0.8, 0.1, 0.3, 0.6])
+    indexes = [pd.Index(["no", "yes"], name="state"), pd.Index(["a", "b", "c"], name="state")]
+    built = several(flat, ["x", "y"], indexes, [2, 3])
+    pd.testing.assert_series_equal(built["x"], pd.Series([0.2, 0.8], index=indexes[0], name="x"))
+    pd.testing.assert_series_equal(
+        built["y"], pd.Series([0.1, 0.3, 0.6], index=indexes[1], name="y")
+    )
+    built["x"].index.name = "renamed"
+    assert indexes[0].name == "state"
+    again = several(flat, ["x"], indexes[:1], [2])
+    assert again["x"].index.name == "state"

@@ -2,7 +2,10 @@
 
 Every answer comes from one primitive, `Diagnoser.infer`: a batched exact inference over
 likelihood arrays. Posteriors, marginals, P(evidence) and batch posteriors are views of its
-result; the recommender, the planner and batch scoring take a `Diagnoser` as input. Evidence is
+result; the recommender, the planner and batch scoring take a `Diagnoser` as input. On a tiny
+network a single row is read off the network's joint (`inference._joint`; `infer` takes it
+for one row of likelihoods, `posterior` and `marginals` for hard findings straight from their
+states), exactly as the junction tree would answer it. Evidence is
 turned into likelihoods in one place (`_evidence.case_likelihoods`, `_evidence.likelihoods` for
 rows of codes), and "is this impossible, and why?" is answered in one place (`check_possible`,
 with the error built by `impossible`).
@@ -20,11 +23,12 @@ import numpy.typing as npt
 from syncdx._ranking import descending_row
 from syncdx.diagnosis import _columns, _likelihoods, _rows, _soft
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis._series import series
+from syncdx.diagnosis._series import series, several
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.inference._compile import compile_network
 from syncdx.inference._conflict import smallest_conflict
 from syncdx.inference._engine import Result
+from syncdx.inference._joint import Joint
 from syncdx.network._limits import Limits
 from syncdx.network._network import FloatArray, Network
 
@@ -64,6 +68,9 @@ class Diagnoser:
             for i in self._cause_index
         )
         self._cause_normal = tuple(zip(self._cause_index, self._normal_state))
+        #: the joint for single queries on a tiny network (see `_joint`), built on first use
+        self._dense: list[Joint | None] = []
+        self._every = (network.ids(), tuple(range(len(network))))
 
     # -- what the model holds ---------------------------------------------------------------
     @property
@@ -115,16 +122,14 @@ class Diagnoser:
     ) -> dict[str, pd.Series]:
         """{node: P(node = state | evidence) over its states} for a node or several; None means
         every node."""
-        names = self._network.ids() if variables is None else ev.names(variables, "variables")
-        indices = tuple(self._network.index[ev.node(self._network, n).id] for n in names)
-        marginals = self._query(evidence, soft, indices).marginals
-        flat = np.concatenate([marginals[i][0] for i in indices]) if indices else np.zeros(0)
-        ends = np.cumsum([len(marginals[i][0]) for i in indices]).tolist()
-        labels = self._state_labels()
-        return {  # each Series a slice of one fresh array, its index a view of a cached one
-            name: series(flat[end - len(labels[i]) : end], labels[i].view(), name)
-            for name, i, end in zip(names, indices, ends)
-        }
+        names, indices = self._every if variables is None else self._named(variables)
+        flat = self._every_share(evidence, soft) if variables is None else None
+        if flat is None:
+            marginals = self._query(evidence, soft, indices).marginals
+            flat = np.concatenate([marginals[i][0] for i in indices]) if indices else np.zeros(0)
+        labels, cards = self._state_labels(), self._network.cards
+        # each a slice of one fresh array, its index a view of a cached one
+        return several(flat, names, [labels[i] for i in indices], [cards[i] for i in indices])
 
     def probability_of_evidence(
         self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None
@@ -182,6 +187,11 @@ class Diagnoser:
     # -- the primitive --------------------------------------------------------------------------
     def infer(self, likelihoods: dict[int, FloatArray], targets: Sequence[int] | None) -> Result:
         """Exact inference on a batch: log P(e) per row and the marginals of `targets`."""
+        joint = self._joint()
+        if joint is not None and likelihoods and self._one_row(likelihoods):
+            result = joint.run(likelihoods, targets)
+            if result is not None:
+                return result
         return self._tree.run(likelihoods, targets)
 
     def families(
@@ -224,6 +234,11 @@ class Diagnoser:
                 self._ordered[order] = labels
         return labels.view()
 
+    def _named(self, variables: str | Iterable[str]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The nodes `variables` names (EvidenceError for an unknown one), and their indices."""
+        names = ev.names(variables, "variables")
+        return names, tuple(self._network.index[ev.node(self._network, n).id] for n in names)
+
     def _state_labels(self) -> list[pd.Index]:
         """Each variable's states as a pandas Index named "state", built on first use."""
         if self._states is None:
@@ -238,13 +253,54 @@ class Diagnoser:
         """One case's evidence as (1, states) likelihood arrays, for `infer`."""
         return _likelihoods.case_likelihoods(self._network, evidence, soft)
 
+    def _joint(self) -> Joint | None:
+        """The network's joint if it is tiny (see `_joint`), built on first use."""
+        if not self._dense:
+            self._dense.append(Joint.of(self._network))
+        return self._dense[0]
+
+    def _one_row(self, likelihoods: dict[int, FloatArray]) -> bool:
+        """Whether `likelihoods` are one row of doubles, each (1, its variable's states)."""
+        cards, double = self._network.cards, np.dtype(np.float64)
+        return all(
+            lik.shape == (1, cards[v]) and lik.dtype == double for v, lik in likelihoods.items()
+        )
+
     def _query(
         self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None, targets: Sequence[int]
     ) -> Result:
-        result = self.infer(self.likelihoods(evidence, soft), targets)
+        found = self._hard_codes(evidence, soft)
+        if found is not None:
+            result = found[0].hard(found[1], targets)
+        else:
+            result = self.infer(self.likelihoods(evidence, soft), targets)
         if not math.isfinite(result.log_evidence[0]):
             raise self.impossible(evidence, soft)
         return result
+
+    def _every_share(
+        self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
+    ) -> FloatArray | None:
+        """Every variable's marginal, one after another in model order, read off the joint
+        (None where `_hard_codes` finds no joint to read)."""
+        found = self._hard_codes(evidence, soft)
+        if found is None:
+            return None
+        log_z, shares = found[0].shares(found[1])
+        if not math.isfinite(log_z):
+            raise self.impossible(evidence, soft)
+        return shares
+
+    def _hard_codes(
+        self, evidence: ev.Evidence | None, soft: ev.SoftEvidence | None
+    ) -> tuple[Joint, dict[int, int]] | None:
+        """The network's joint and the findings' states where a query can be read off the
+        joint (a tiny network, at least one finding, all of them hard), else None."""
+        joint = self._joint() if not soft else None
+        if joint is None:
+            return None
+        codes = ev.encode(self._network, evidence)
+        return (joint, codes) if codes else None
 
     def check_possible(
         self, evidence: ev.Evidence | None = None, *, soft: ev.SoftEvidence | None = None

@@ -279,11 +279,13 @@ def encode(network: Network, evidence: Evidence | None) -> dict[int, int]:
     """
     codes: dict[int, int] = {}
     given: dict[int, tuple[object, int]] = {}
+    positions, variables, unknown = network.index, network.variables, words(network)
     for name, value in findings(evidence):
-        if not isinstance(name, str) or name not in network.index:
+        index = positions.get(name) if isinstance(name, str) else None
+        if index is None:
             raise _unknown_or_twin(network, name, evidence)
-        variable = network.variables[network.index[name]]
-        index, code = network.index[name], state_index(variable, value, words(network))
+        variable = variables[index]
+        code = state_index(variable, value, unknown)
         first = given.setdefault(index, (value, code))
         if first[1] != code:
             raise _two_answers(variable, first[0], value)

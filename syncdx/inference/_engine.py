@@ -406,6 +406,8 @@ def _certain(result: Result, likelihoods: Mapping[int, FloatArray]) -> Result:
     """`result` with a target's marginal exactly one-hot in each possible row where its own
     evidence is a hard finding: the sum at its state and the row's total are computed apart
     and can differ by an ulp, and a cause found absent must have P(present) exactly 0."""
+    if len(result.log_evidence) == 1:
+        return _certain_row(result, likelihoods)
     marginals = dict(result.marginals)
     possible = result.possible
     for v, likelihood in likelihoods.items():
@@ -416,6 +418,27 @@ def _certain(result: Result, likelihoods: Mapping[int, FloatArray]) -> Result:
         if hard.any():
             marginals[v] = np.where(hard[:, None], likelihood > 0, values).astype(values.dtype)
     return Result(result.log_evidence, marginals)
+
+
+def _certain_row(result: Result, likelihoods: Mapping[int, FloatArray]) -> Result:
+    """`_certain` for one row, on Python scalars: numpy's calls on 1-row arrays cost more
+    than a small tree's whole walk."""
+    if not math.isfinite(result.log_evidence[0]):
+        return result
+    marginals: dict[int, FloatArray] | None = None
+    for v, likelihood in likelihoods.items():
+        values = result.marginals.get(v)
+        if values is None:
+            continue
+        weights = likelihood[0].tolist()
+        found = [s for s, w in enumerate(weights) if w != 0]
+        if len(found) == 1:
+            certain = np.zeros_like(values)
+            if weights[found[0]] > 0:
+                certain[0, found[0]] = 1.0
+            marginals = dict(result.marginals) if marginals is None else marginals
+            marginals[v] = certain
+    return result if marginals is None else Result(result.log_evidence, marginals)
 
 
 def _batch_size(likelihoods: Mapping[int, FloatArray]) -> int:

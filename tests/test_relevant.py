@@ -21,7 +21,8 @@ from tests.strategies import networks
 
 @contextmanager
 def _every_row_requisite() -> Iterator[list[int]]:
-    """Every single row sent to the requisite tables, counting those runs."""
+    """Every single row sent to the requisite tables (every variable requisite too),
+    counting those runs."""
     calls: list[int] = []
     run = _relevant.Relevance.run
 
@@ -30,8 +31,7 @@ def _every_row_requisite() -> Iterator[list[int]]:
         return run(self, *args)  # type: ignore[arg-type]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_rowpass, "_REQUISITE_WIDTH", -1)
-        patch.setattr(_rowpass, "_REQUISITE_SHARE", 0)
+        patch.setattr(_rowpass.RowPass, "_requisite", lambda *_: True)
         patch.setattr(_relevant.Relevance, "run", counted)
         yield calls
 
@@ -72,7 +72,7 @@ def test_requisite_targets_equal_brute_force(
 
 
 def test_munin_cause_posteriors_on_requisite_tables_equal_batches() -> None:
-    """On munin, a cause posterior from 4-8 leaf findings takes the requisite tables by
+    """On munin, a cause posterior from 4 or 8 leaf findings takes the requisite tables by
     default and gives the batched path's P(e) and posteriors."""
     network = read_network_file(bundled_network("munin"))
     tree = compile_network(network)
@@ -98,3 +98,19 @@ def test_munin_cause_posteriors_on_requisite_tables_equal_batches() -> None:
             for v in roots:
                 np.testing.assert_allclose(batch.marginals[v][1], single.marginals[v][0], atol=1e-9)
     assert calls
+
+
+def test_rows_needing_every_variable_or_on_small_trees_stay_on_the_walk() -> None:
+    """Every marginal (every variable requisite), or a tree without a large clique, keeps
+    the memoised walk; a cause posterior on a large tree does not."""
+    network = read_network_file(bundled_network("pigs"))
+    tree = compile_network(network)
+    row = {len(network) - 1: np.eye(network.cards[-1])[[0]]}
+    roots = [v for v, ps in enumerate(network.parents) if not ps]
+    passes = tree._rows  # the single-row pass (no public accessor)
+    assert passes._requisite(row, roots, tree.ancestry)
+    assert not passes._requisite(row, range(len(network)), tree.ancestry)
+    alarm = read_network_file(bundled_network("alarm"))
+    small = compile_network(alarm)
+    found = {len(alarm) - 1: np.eye(alarm.cards[-1])[[0]]}
+    assert not small._rows._requisite(found, [0], small.ancestry)

@@ -65,10 +65,8 @@ _GATHER_ENTRIES = 1 << 12
 #: A belief costs as much as reading this many table entries, whatever its clique's size.
 _BELIEF_ENTRIES = 1 << 14
 #: A single row goes on the requisite tables alone (`_relevant`) only on a tree with a clique
-#: larger than this, and only where at most 1 / `_REQUISITE_SHARE` of the variables are
-#: requisite (see `RowPass._requisite`).
+#: larger than this (see `RowPass._requisite`).
 _REQUISITE_WIDTH = 1 << 17
-_REQUISITE_SHARE = 4
 #: Bits per variable in a row's evidence key: distinct likelihood vectors before a reset.
 _TOKEN_BITS = 16
 
@@ -156,19 +154,23 @@ class RowPass:
         self, likelihoods: Mapping[int, FloatArray], targets: Sequence[int], ancestry: Sequence[int]
     ) -> bool:
         """Whether the row goes on the requisite tables alone (`_relevant`): where the tree has
-        a clique past `_REQUISITE_WIDTH` entries (the walk's cost) and the evidence's and
-        targets' ancestors are at most a `_REQUISITE_SHARE` of the variables. Measured on
-        fresh cause posteriors (4-8 leaf findings): munin (a 784,000-entry clique, 14% of
-        its variables requisite) 50 -> 17 ms, pigs 11 -> 2 ms; andes (largest 131,072)
-        3.8 -> 4.3 ms, pathfinder no faster: they stay on the walk, whose memo also serves
-        a query that adds one answer to the last."""
+        a clique past `_REQUISITE_WIDTH` entries (the walk's cost) and some variable is not
+        requisite (an ancestor of the evidence or of a target).
+
+        Measured in CPU time against the walk on fresh rows. Cause posteriors (4-8 leaf
+        findings): munin 50 -> 9-10 ms, pigs 11 -> 2. Batch rows walked one at a time (30% of
+        the observations answered): munin 100 -> 83 ms a row, mildew 3.0-3.5 -> 2.2-2.4, water
+        4.9 -> 2.0-3.2, diabetes 47-52 -> 34-35, barley 5.5-11 -> 3.4-3.6. andes (largest
+        clique 131,072) 3.8 -> 4.3 ms and pathfinder no faster: they stay on the walk. Every
+        marginal (every variable requisite): barley 49 -> 87 ms, so those stay on the walk,
+        whose memo also serves a query that adds one answer to the last."""
         tree = self._tree
         if self._width <= _REQUISITE_WIDTH:
             return False
         needed = 0
         for v in (*likelihoods, *targets):
             needed |= ancestry[v]
-        return needed.bit_count() * _REQUISITE_SHARE <= len(tree.cards)
+        return needed.bit_count() < len(tree.cards)
 
     def inputs(self, clique: int) -> tuple[Homed, Senders]:
         """The clique's homed variables and the messages into it, with their gather indices

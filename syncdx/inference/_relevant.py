@@ -20,7 +20,9 @@ factors and of the top clique's total add up to log P(e).
 from __future__ import annotations
 
 import math
+import string
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,9 +33,11 @@ from syncdx.network._network import FloatArray, Network
 
 #: A factor: its values and the variables of its axes.
 Factor = tuple[FloatArray, tuple[int, ...]]
+#: A contraction over at most this many joint states is one einsum loop (see `_contract`).
+_DIRECT = 1 << 10
 #: Most contractions remembered before the cache is emptied.
 _CACHE = 1 << 12
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LETTERS = string.ascii_letters  # a clique's variables, by their places in it (at most 52)
 
 
 class Relevance:
@@ -54,6 +58,7 @@ class Relevance:
                     self.up[n] = self.up[c] | 1 << n
                     stack.append(n)
         members = [frozenset(c) for c in tree.cliques]
+        self.places = [{v: a for a, v in enumerate(c)} for c in tree.cliques]
         self.above = [  # the separator with the parent clique
             members[c] & members[p] if p >= 0 else frozenset() for c, p in enumerate(self.parent)
         ]
@@ -105,7 +110,7 @@ class Relevance:
                 out[t][0, hard[t]] = 1.0
                 continue
             ins = [f for _, f in inbox[c]] + ([down[c]] if c in down else [])
-            marginal = self._contract([*factors.get(c, []), *ins], (t,))
+            marginal = self._contract(c, [*factors.get(c, []), *ins], (t,))
             out[t] = (marginal / marginal.sum())[None]
         return log_z, out
 
@@ -147,24 +152,34 @@ class Relevance:
                 values = values.sum(axis=tuple(a for a, v in enumerate(held) if v not in keep))
         else:
             labels = tuple(dict.fromkeys(v for _, held in ins for v in held if v in keep))
-            values = self._contract(ins, labels)
+            values = self._contract(clique, ins, labels)
         total = float(values.sum())
         return (values / total if total > 0.0 else values, labels), total
 
-    def _contract(self, factors: list[Factor], output: tuple[int, ...]) -> FloatArray:
-        """The product of `factors` summed to `output` (a remembered `Contraction`)."""
+    def _contract(self, clique: int, factors: list[Factor], output: tuple[int, ...]) -> FloatArray:
+        """The product of `factors` (over variables of `clique`) summed to `output`: one
+        einsum loop if small (labelled by the variables' places in the clique: a row of many
+        findings makes most patterns new, and a remembered contraction cost more to build
+        than to run), else a remembered `Contraction`."""
+        place = self.places[clique]
+        size, seen = 1, 0
+        cards = self.tree.cards
+        for _, held in factors:
+            for v in held:
+                if not seen >> place[v] & 1:
+                    seen |= 1 << place[v]
+                    size *= cards[v]
+        if size <= _DIRECT:
+            operands: list[Any] = []  # einsum's interleaved form, which numpy's stubs lack
+            for f, held in factors:
+                operands += [f, [place[v] for v in held]]
+            return np.asarray(np.einsum(*operands, [place[v] for v in output]))
         key = (output, *[(held, f.shape) for f, held in factors])
         contraction = self._contractions.get(key)
         if contraction is None:
-            letter: dict[int, str] = {}
-            for _, held in factors:
-                for v in held:
-                    letter.setdefault(v, _LETTERS[len(letter) % len(_LETTERS)])
-            if len(letter) > len(_LETTERS):
-                raise ValueError("a contraction over more than 52 variables")
-            inputs = ["".join(letter[v] for v in held) for _, held in factors]
+            inputs = ["".join([_LETTERS[place[v]] for v in held]) for _, held in factors]
             shapes = [f.shape for f, _ in factors]
-            contraction = Contraction(inputs, shapes, "".join(letter[v] for v in output))
+            contraction = Contraction(inputs, shapes, "".join(_LETTERS[place[v]] for v in output))
             if len(self._contractions) >= _CACHE:
                 self._contractions.clear()
             self._contractions[key] = contraction

@@ -28,13 +28,20 @@ entries, and spreading was half of a walked row's time.
 
 A large table that factorises (few or no conditional tables of its own, as most large cliques
 of a triangulated network) is never read whole: its kernel contracts its factors and the live
-inputs pairwise (`_factored`). Targets are read from cliques chosen for their size as well as
-their number (`belief_cover`).
+inputs pairwise (`_factored`). Where every kernel of a clique is factored, the messages into it
+come whole, not as ratios: each kernel leaves out the prior message of a live one, which it
+would otherwise multiply back (`takes_whole`). Targets are read from cliques chosen for their
+size as well as their number (`belief_cover`).
+
+On a tree with a large clique, a row whose evidence and targets leave some variables barren
+(neither an ancestor of a finding nor of a target) skips the walk: it runs on the requisite
+conditional tables alone (`_relevant`), without memo.
 """
 
 from __future__ import annotations
 
 import math
+import string
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -105,6 +112,8 @@ class RowPass:
         self._whole: list[bool | None] = [None] * len(tree.cliques)  # see `takes_whole`
         self._relevance: Relevance | None = None
         self._width = max(table.size for table in tree.base)
+        # the requisite tables' contractions label a clique's variables with letters
+        self._lettered = max(len(c) for c in tree.cliques) <= len(string.ascii_letters)
         self._memoised = 0  # entries in the links' memos
         self._tokens: dict[tuple[int, bytes], tuple[int, FloatArray, int]] = {}
 
@@ -165,7 +174,7 @@ class RowPass:
         marginal (every variable requisite): barley 49 -> 87 ms, so those stay on the walk,
         whose memo also serves a query that adds one answer to the last."""
         tree = self._tree
-        if self._width <= _REQUISITE_WIDTH:
+        if self._width <= _REQUISITE_WIDTH or not self._lettered:
             return False
         needed = 0
         for v in (*likelihoods, *targets):

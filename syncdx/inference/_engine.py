@@ -189,7 +189,7 @@ class JunctionTree(Cliques):
         # times slower; holding it costs more than a small tree's whole query
         hold = one_blas_thread() if self.width >= BROADCAST_ENTRIES else nullcontext()
         with self._lock, hold, np.errstate(over="ignore", invalid="ignore"):
-            log_z, marginals = self._rows.run(likelihoods, kept)
+            log_z, marginals = self._rows.run(likelihoods, kept, self.network, self.ancestry)
         if len(kept) < len(groups):
             for v in wanted:
                 if v not in marginals:  # impossible evidence: NaN, as the walk gives

@@ -36,6 +36,9 @@ _PLANS = 1 << 10
 #: whose place in it takes the fixed state.
 _Cut = tuple[tuple[Any, ...], tuple[int, ...]]
 _ALL = slice(None)
+#: (bit, prior message) of each neighbour's prior a kernel leaves out where that neighbour's
+#: message is live (the bit is the neighbour's place among the clique's neighbours).
+Priors = tuple[tuple[int, FloatArray], ...]
 
 
 class _Output(NamedTuple):
@@ -64,7 +67,7 @@ class FactoredKernel:
     A `compact` kernel leaves each output at the fixed states only (a kept fixed axis has one
     state), for a receiver that reads no further: a message between two large cliques."""
 
-    __slots__ = ("_plans", "axes", "compact", "parts", "scale", "shape")
+    __slots__ = ("_plans", "axes", "compact", "parts", "priors", "scale", "shape")
 
     def __init__(
         self,
@@ -73,21 +76,24 @@ class FactoredKernel:
         axes: tuple[tuple[int, ...], ...],
         scale: FloatArray | None,
         compact: bool = False,
+        priors: Priors = (),
     ) -> None:
         self.parts, self.shape, self.axes, self.scale = parts, shape, axes, scale
         self.compact = compact
+        self.priors = priors
         self._plans: dict[tuple[object, ...], _Plan] = {}
 
     def __call__(
-        self, x: FloatArray | tuple[FloatArray, ...], fixed: Fixed = ()
+        self, x: FloatArray | tuple[FloatArray, ...], fixed: Fixed = (), live: int = 0
     ) -> tuple[float, FloatArray]:
         """The row's total and its flat outputs divided by it (NaN if the total is not
-        positive), as `RowKernel` computes them."""
+        positive), as `RowKernel` computes them; the `priors` whose bits are in `live` are
+        left out (their messages are among the inputs, whole, not as ratios)."""
         factors = x if type(x) is tuple else (x.reshape(self.shape),)  # type: ignore[union-attr]
-        key = (*[f.shape for f in factors], *[a for a, _ in fixed])
+        key = (live, *[f.shape for f in factors], *[a for a, _ in fixed])
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plan(factors, dict(fixed))
+            plan = self._plan(factors, dict(fixed), live)
         states = dict(fixed)
         operands = [f[_index(cut, states)] for f, cut in zip(factors, plan.cuts)]
         for part, cut in plan.parts:
@@ -106,13 +112,15 @@ class FactoredKernel:
             out *= scale
         return total, out
 
-    def _plan(self, factors: Sequence[FloatArray], fixed: dict[int, int]) -> _Plan:
-        """(Remember and return) the plan for factors of these shapes and these fixed axes:
-        each operand sliced at the fixed states (their axes and broadcast axes dropped), and
-        per output its contraction and, where it keeps a fixed axis, its kept axes."""
+    def _plan(self, factors: Sequence[FloatArray], fixed: dict[int, int], live: int) -> _Plan:
+        """(Remember and return) the plan for factors of these shapes, these fixed axes and
+        these `live` priors left out: each operand sliced at the fixed states (their axes and
+        broadcast axes dropped), and per output its contraction and, where it keeps a fixed
+        axis, its kept axes."""
         letters = string.ascii_letters
+        own = (*self.parts, *[prior for bit, prior in self.priors if not bit & live])
         cuts, inputs, shapes = [], [], []
-        for op in (*factors, *self.parts):
+        for op in (*factors, *own):
             shape = op.shape
             free = [a for a, n in enumerate(shape) if n > 1 and a not in fixed]
             at = tuple(a for a, n in enumerate(shape) if n > 1 and a in fixed)
@@ -130,12 +138,12 @@ class FactoredKernel:
             outputs.append(_Output(Contraction(inputs, shapes, labels), full, sliced, held, size))
         parts = [
             (part[_index(cut, fixed)], None) if not cut[1] else (part, cut)
-            for part, cut in zip(self.parts, cuts[len(factors) :])
+            for part, cut in zip(own, cuts[len(factors) :])
         ]
         plan = _Plan(tuple(cuts[: len(factors)]), tuple(parts), tuple(outputs))
         if len(self._plans) >= _PLANS:
             self._plans.clear()
-        self._plans[(*[f.shape for f in factors], *fixed)] = plan
+        self._plans[(live, *[f.shape for f in factors], *fixed)] = plan
         return plan
 
     def _spread(
@@ -181,11 +189,13 @@ def factored_kernel(
     segments: Sequence[tuple[int, ...]],
     scale: FloatArray | None = None,
     compact: bool = False,
+    whole: bool = False,
 ) -> FactoredKernel | None:
     """The kernel of `clique`'s table times the prior messages from `senders`, to the joint
     states of each segment (a tuple of axes, in table order), outputs times `scale` (and
     `compact`, see `FactoredKernel`); None where the table is better read whole (see
-    `factored`)."""
+    `factored`). With `whole`, messages into the clique come whole, not as ratios to their
+    priors: the kernel leaves out the prior of each live one."""
     own = tree.cliques[clique]
     shape = tuple(tree.cards[v] for v in own)
     priors = []
@@ -198,7 +208,26 @@ def factored_kernel(
     if parts is None:
         return None
     axes = tuple(tuple(a for a in range(len(own)) if a not in s) for s in segments or [()])
-    return FactoredKernel(parts, shape, axes, None if scale is None else scale.ravel(), compact)
+    flat = None if scale is None else scale.ravel()
+    if not whole:
+        return FactoredKernel(parts, shape, axes, flat, compact)
+    held = len(tree.parts[clique])
+    bits = tuple(1 << tree.neighbours[clique].index(n) for n in senders)
+    kept = (*parts[:held], *parts[held + len(priors) :])  # the tables and the ones
+    return FactoredKernel(kept, shape, axes, flat, compact, tuple(zip(bits, priors)))
+
+
+def takes_whole(tree: Cliques, clique: int) -> bool:
+    """Whether every kernel of `clique` (its belief, its message to each neighbour) reads its
+    table as factors (see `factored`), so that messages into it can come whole: each kernel
+    leaves out the prior of a live one, where a ratio to it would be multiplied back by it."""
+    shape = tuple(tree.cards[v] for v in tree.cliques[clique])
+    sizes = [p.size for p in tree.parts[clique]]
+    sizes += [tree.prior[(n, clique)].size for n in tree.neighbours[clique]]
+    size = math.prod(shape)
+    if size < BROADCAST_ENTRIES or len(shape) > len(string.ascii_letters) or len(sizes) < 2:
+        return False  # (fewer than two factors: a message kernel may have none)
+    return max(sizes) * _SHARE <= size
 
 
 def factored(

@@ -45,6 +45,7 @@ class Link:
     """A directed edge as the walk uses it: what its message depends on, and its kernel."""
 
     __slots__ = (
+        "bit",
         "compact",
         "edge",
         "field",
@@ -68,6 +69,7 @@ class Link:
         self.kernel: RowKernel | FactoredKernel | None = None  # built on first use
         self.compact = False  # whether its messages hold only the hard findings' states
         # in the separator (with the kernel: see `RowPass.link_kernel`)
+        self.bit = 1 << 0  # the sender's place among the receiver's neighbours, as a bit
         self.memo: dict[int, Entry] = {}  # by the row's evidence key masked to `field`
 
 
@@ -113,12 +115,12 @@ class Walk:
 
     def product(
         self, clique: int, homed: Homed, senders: Senders, kernel: RowKernel | FactoredKernel
-    ) -> tuple[Factors, float]:
+    ) -> tuple[Factors, float, int]:
         """The product of a clique's live inputs (its own evidence, then messages with evidence
-        behind them) as `kernel` reads it, and the sum of the messages' accs: flat over the
-        clique's joint states, or (a kernel that reads the table by its axes) factors that
-        broadcast over them, multiplied only while small (a factored kernel joins them as it
-        plans)."""
+        behind them) as `kernel` reads it, the sum of the messages' accs, and the live
+        messages' bits: flat over the clique's joint states, or (a kernel that reads the table
+        by its axes) factors that broadcast over them, multiplied only while small (a factored
+        kernel joins them as it plans)."""
         vectors, mask, key = self.vectors, self.mask, self.key
         x: FloatArray | None = None
         parts: list[FloatArray] = []
@@ -132,8 +134,10 @@ class Walk:
                 else:
                     x *= vector[index]
         acc = 0.0
+        live = 0
         for side, link, index in senders:
             if side & mask:
+                live |= link.bit
                 masked = key & link.field
                 entry = link.memo.get(masked)
                 if entry is None:
@@ -149,14 +153,15 @@ class Walk:
                 acc += entry[1]
         if parts:
             if type(kernel) is FactoredKernel:
-                return tuple(parts), acc
+                return tuple(parts), acc, live
             factors = _combine(parts)
             if kernel.axes:
-                return factors, acc
+                return factors, acc, live
             shape = self.tree.base[clique].shape  # the clique's
-            return np.broadcast_to(math.prod(factors[1:], start=factors[0]), shape).ravel(), acc
+            flat = np.broadcast_to(math.prod(factors[1:], start=factors[0]), shape).ravel()
+            return flat, acc, live
         assert x is not None, "every clique has evidence in it or on some neighbour's side"
-        return x, acc
+        return x, acc, live
 
     def message(self, link: Link, masked: int) -> Entry:
         """Compute the message of `link` (as a ratio to the prior) and its acc; memoise them
@@ -172,11 +177,13 @@ class Walk:
         if kernel is None:
             kernel = self.rows.link_kernel(link)
         self.depth += 1
-        x, acc = self.product(link.edge[0], link.homed, senders, kernel)
+        x, acc, live = self.product(link.edge[0], link.homed, senders, kernel)
         self.depth -= 1
         # every hard finding in the sending clique: homed behind it, or in the separator
         # (then part of the memo key: see `_rowpass`)
-        total, ratio = kernel(x, self.fixed(link.edge[0]) if kernel.axes and self.hard else ())
+        total, ratio = run(
+            kernel, x, self.fixed(link.edge[0]) if kernel.axes and self.hard else (), live
+        )
         entry = link.memo[masked] = ratio, acc + log(total, self.tree.tiny) - link.prior_log
         self.computed += 1
         return entry
@@ -210,6 +217,16 @@ class Walk:
         link.homed, into = self.rows.inputs(source)
         senders = link.senders = tuple(s for s in into if s[1].edge[0] != target)
         return senders
+
+
+def run(
+    kernel: RowKernel | FactoredKernel, x: Factors, fixed: Fixed, live: int
+) -> tuple[float, FloatArray]:
+    """`kernel`'s total and outputs for the product `x`; a factored kernel leaves out the
+    priors of the `live` messages (those that come whole)."""
+    if type(kernel) is FactoredKernel:
+        return kernel(x, fixed, live)
+    return kernel(x, fixed)
 
 
 def _combine(parts: list[FloatArray]) -> tuple[FloatArray, ...]:

@@ -1,0 +1,116 @@
+"""Single rows on the requisite tables alone (the ancestors of the evidence and the targets)
+give enumeration's answers, and on munin the batched path's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncdx.inference import _relevant, _rowpass
+from syncdx.inference._compile import compile_network
+from syncdx.network._bif import bundled_network, read_network_file
+from syncdx.network._network import FloatArray, Network
+from tests.oracle import check_single_row, mixed_row, posterior_marginals
+from tests.strategies import networks
+
+
+@contextmanager
+def _every_row_requisite() -> Iterator[list[int]]:
+    """Every single row sent to the requisite tables (every variable requisite too),
+    counting those runs."""
+    calls: list[int] = []
+    run = _relevant.Relevance.run
+
+    def counted(self: _relevant.Relevance, *args: object) -> tuple[float, dict[int, FloatArray]]:
+        calls.append(1)
+        return run(self, *args)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_rowpass.RowPass, "_requisite", lambda *_: True)
+        patch.setattr(_relevant.Relevance, "run", counted)
+        yield calls
+
+
+@settings(max_examples=60, deadline=None)
+@given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
+def test_requisite_single_rows_equal_brute_force(network: Network, seed: int) -> None:
+    """On the requisite tables alone, single rows (hard, soft and blank findings, tables with
+    zeros, impossible evidence) give enumeration's P(e) and every marginal."""
+    rng = np.random.default_rng(seed)
+    with _every_row_requisite() as calls:
+        tree = compile_network(network)
+        for _ in range(4):
+            check_single_row(network, tree, mixed_row(network, rng))
+    assert calls
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks(max_nodes=9), st.integers(0, 2**32 - 1), st.data())
+def test_requisite_targets_equal_brute_force(
+    network: Network, seed: int, data: st.DataObject
+) -> None:
+    """A few targets on the requisite tables get enumeration's posteriors and P(e)."""
+    rng = np.random.default_rng(seed)
+    targets = data.draw(st.lists(st.sampled_from(range(len(network))), min_size=1, unique=True))
+    with _every_row_requisite():
+        tree = compile_network(network)
+        row = mixed_row(network, rng)
+        with np.errstate(invalid="ignore"):
+            p_e, expected = posterior_marginals(network, {v: lik[0] for v, lik in row.items()})
+        result = tree.run(row, targets)
+    if p_e == 0.0:
+        assert result.log_evidence[0] == -np.inf
+        return
+    np.testing.assert_allclose(np.exp(result.log_evidence[0]), p_e, rtol=1e-9)
+    for t in targets:
+        np.testing.assert_allclose(result.marginals[t][0], expected[t], rtol=0, atol=1e-9)
+
+
+def test_munin_cause_posteriors_on_requisite_tables_equal_batches() -> None:
+    """On munin, a cause posterior from 4 or 8 leaf findings takes the requisite tables by
+    default and gives the batched path's P(e) and posteriors."""
+    network = read_network_file(bundled_network("munin"))
+    tree = compile_network(network)
+    has_child = {p for ps in network.parents for p in ps}
+    leaves = [v for v in range(len(network)) if v not in has_child]
+    roots = [v for v, ps in enumerate(network.parents) if not ps]
+    rng = np.random.default_rng(7)
+    calls: list[int] = []
+    run = _relevant.Relevance.run
+
+    def counted(self: _relevant.Relevance, *args: object) -> tuple[float, dict[int, FloatArray]]:
+        calls.append(1)
+        return run(self, *args)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_relevant.Relevance, "run", counted)
+        for k in (4, 8):
+            found = rng.choice(leaves, size=k, replace=False)
+            row = {int(v): np.eye(network.cards[v])[[0]] for v in sorted(found)}
+            single = tree.run(row, roots)
+            batch = tree.run({v: np.repeat(lik, 2, axis=0) for v, lik in row.items()}, roots)
+            np.testing.assert_allclose(batch.log_evidence, single.log_evidence[[0, 0]], rtol=1e-9)
+            for v in roots:
+                np.testing.assert_allclose(batch.marginals[v][1], single.marginals[v][0], atol=1e-9)
+    assert calls
+
+
+def test_rows_needing_every_variable_or_on_small_trees_stay_on_the_walk() -> None:
+    """Every marginal (every variable requisite), or a tree without a large clique, keeps
+    the memoised walk; a cause posterior on a large tree does not."""
+    network = read_network_file(bundled_network("pigs"))
+    tree = compile_network(network)
+    row = {len(network) - 1: np.eye(network.cards[-1])[[0]]}
+    roots = [v for v, ps in enumerate(network.parents) if not ps]
+    passes = tree._rows  # the single-row pass (no public accessor)
+    assert passes._requisite(row, roots, tree.ancestry)
+    assert not passes._requisite(row, range(len(network)), tree.ancestry)
+    alarm = read_network_file(bundled_network("alarm"))
+    small = compile_network(alarm)
+    found = {len(alarm) - 1: np.eye(alarm.cards[-1])[[0]]}
+    assert not small._rows._requisite(found, [0], small.ancestry)

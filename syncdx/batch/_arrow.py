@@ -37,6 +37,9 @@ Column: TypeAlias = "pa.Array | pa.ChunkedArray"
 BLOCK_BYTES = 1 << 18
 #: Bytes of whole records read and parsed together.
 READ_BYTES = 1 << 21
+#: CSV score text is made per distinct outcome, then taken per row, when rows are at least
+#: this many times the outcomes; otherwise the numbers are taken per row and made text once.
+REPEATED = 2
 
 
 def encode_arrow(variable: Variable, column: Column, unknown: frozenset[str]) -> ev.CodeArray:
@@ -225,11 +228,20 @@ class ScoredTable:
         `ROUND_TRIP`, else numbers with `precision` decimals (see `_numbers.fixed_text`)."""
         import pyarrow.compute as pc
 
-        tails = score_lines(self.scores, precision)
+        scores: dict[str, np.ndarray] = self.scores
+        rows: npt.NDArray[np.intp] | None = self.rows
+        if len(rows) < REPEATED * len(next(iter(scores.values()), rows)):
+            # few rows repeat an outcome: gather the numbers row by row, not their longer text
+            scores, rows = {name: column[rows] for name, column in scores.items()}, None
+        tails = score_lines(scores, precision)
 
         def piece(start: int) -> memoryview:
             stop = min(start + TEXT_ROWS, len(self))
-            tail = pc.take(tails, self.rows[start:stop])
+            tail = (
+                tails.slice(start, stop - start)
+                if rows is None
+                else pc.take(tails, rows[start:stop])
+            )
             return value_bytes(line_text(self.inputs.slice(start, stop - start), tail, precision))
 
         yield from ordered(piece, range(0, len(self), TEXT_ROWS))

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.batch._csvtext import TEXT_ROWS, line_text, score_lines, value_bytes
+from syncdx.batch._csvtext import (
+    TEXT_ROWS,
+    line_text,
+    score_line_halves,
+    score_lines,
+    value_bytes,
+)
 from syncdx.batch._numbers import ROUND_TRIP, Precision
 from syncdx.batch._parallel import ordered
 from syncdx.diagnosis import _evidence as ev
@@ -233,15 +239,17 @@ class ScoredTable:
         if len(rows) < REPEATED * len(next(iter(scores.values()), rows)):
             # few rows repeat an outcome: gather the numbers row by row, not their longer text
             scores, rows = {name: column[rows] for name, column in scores.items()}, None
-        tails = score_lines(scores, precision)
+        halves = score_line_halves(scores, precision) if rows is None else []
+        tails = score_lines(scores, precision) if rows is not None else None
 
         def piece(start: int) -> memoryview:
             stop = min(start + TEXT_ROWS, len(self))
-            tail = (
-                tails.slice(start, stop - start)
-                if rows is None
-                else pc.take(tails, rows[start:stop])
-            )
+            if rows is None or tails is None:  # the lines of the rows, in order: sliced
+                which = start // len(halves[0]) if len(halves) > 1 else 0
+                first = which * len(halves[0])
+                tail = halves[which].slice(start - first, stop - start)
+            else:
+                tail = pc.take(tails, rows[start:stop])
             return value_bytes(line_text(self.inputs.slice(start, stop - start), tail, precision))
 
         yield from ordered(piece, range(0, len(self), TEXT_ROWS))

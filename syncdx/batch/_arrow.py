@@ -245,7 +245,7 @@ class ScoredTable:
         def piece(start: int) -> memoryview:
             stop = min(start + TEXT_ROWS, len(self))
             if rows is None or tails is None:  # the lines of the rows, in order: sliced
-                which = start // len(halves[0]) if len(halves) > 1 else 0
+                which = min(start // len(halves[0]), len(halves) - 1)
                 first = which * len(halves[0])
                 tail = halves[which].slice(start - first, stop - start)
             else:

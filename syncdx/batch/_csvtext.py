@@ -150,7 +150,7 @@ def score_line_halves(scores: dict[str, np.ndarray], precision: Precision) -> li
     rows = len(next(iter(scores.values()))) if scores else 0
     if rows < 2 * TEXT_ROWS:
         return [_score_lines(scores, precision)]
-    half = -(-rows // (2 * TEXT_ROWS)) * TEXT_ROWS
+    half = max(1, round(rows / (2 * TEXT_ROWS))) * TEXT_ROWS  # about half
     first, second = both(
         lambda: _score_lines({n: c[:half] for n, c in scores.items()}, precision),
         lambda: _score_lines({n: c[half:] for n, c in scores.items()}, precision),

@@ -11,7 +11,7 @@ cells formatted once; or, asked for a precision, with floats in fixed decimals (
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -232,27 +232,35 @@ class ScoredTable:
     def csv_bytes(self, precision: Precision = ROUND_TRIP) -> Iterator[memoryview]:
         """The CSV lines of the rows (no header), in pieces: as `CSVWriter` writes them for
         `ROUND_TRIP`, else numbers with `precision` decimals (see `_numbers.fixed_text`)."""
-        import pyarrow.compute as pc
-
-        scores: dict[str, np.ndarray] = self.scores
-        rows: npt.NDArray[np.intp] | None = self.rows
-        if len(rows) < REPEATED * len(next(iter(scores.values()), rows)):
-            # few rows repeat an outcome: gather the numbers row by row, not their longer text
-            scores, rows = {name: column[rows] for name, column in scores.items()}, None
-        halves = score_line_halves(scores, precision) if rows is None else []
-        tails = score_lines(scores, precision) if rows is not None else None
+        tail = self._tails(precision)
 
         def piece(start: int) -> memoryview:
             stop = min(start + TEXT_ROWS, len(self))
-            if rows is None or tails is None:  # the lines of the rows, in order: sliced
-                which = min(start // len(halves[0]), len(halves) - 1)
-                first = which * len(halves[0])
-                tail = halves[which].slice(start - first, stop - start)
-            else:
-                tail = pc.take(tails, rows[start:stop])
-            return value_bytes(line_text(self.inputs.slice(start, stop - start), tail, precision))
+            inputs = self.inputs.slice(start, stop - start)
+            return value_bytes(line_text(inputs, tail(start, stop), precision))
 
         yield from ordered(piece, range(0, len(self), TEXT_ROWS))
+
+    def _tails(self, precision: Precision) -> Callable[[int, int], pa.Array]:
+        """The score text (cells and line ending) of rows start..stop-1: made once per
+        distinct outcome and taken per row, or, when few rows repeat an outcome, made from
+        the numbers gathered row by row (shorter than their text) and sliced."""
+        import pyarrow.compute as pc
+
+        scores, rows = self.scores, self.rows
+        if len(rows) >= REPEATED * len(next(iter(scores.values()), rows)):
+            lines = score_lines(scores, precision)
+            return lambda start, stop: pc.take(lines, rows[start:stop])
+        halves = score_line_halves(
+            {name: column[rows] for name, column in scores.items()}, precision
+        )
+        size = len(halves[0])
+
+        def sliced(start: int, stop: int) -> pa.Array:
+            which = min(start // size, len(halves) - 1)  # a piece never straddles the halves
+            return halves[which].slice(start - which * size, stop - start)
+
+        return sliced
 
 
 def score_table(scores: dict[str, np.ndarray]) -> pa.Table:

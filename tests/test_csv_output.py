@@ -268,3 +268,30 @@ def test_remembered_spellings_encode_as_a_fresh_dictionary_does(columns: list[li
             got = _arrow.encode_arrow(variable, pa.array(values, pa.string()), unknown)
             expected = encode_column(variable, pd.Series(values, dtype=object), unknown)
             np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("precision", [6, None])
+def test_score_lines_made_per_row_or_per_outcome_are_the_same_bytes(
+    monkeypatch: pytest.MonkeyPatch, precision: int | None
+) -> None:
+    """CSV lines of a scored table do not depend on whether the score text is made once per
+    distinct outcome and taken per row, or made per row from the gathered numbers (in halves
+    that pieces of TEXT_ROWS rows must not straddle)."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(7)
+    rows, outcomes = 2 * _csvtext.TEXT_ROWS + 1234, 5000
+    names = np.array(["a", 'b"q', None, "c,d"], dtype=object)
+    scores = {
+        "p": rng.random(outcomes),
+        "top": names[rng.integers(0, 4, outcomes)],
+        "log": np.where(rng.random(outcomes) < 0.1, np.nan, -rng.exponential(5, outcomes)),
+    }
+    inputs = pa.table({"id": [f"r{i}" for i in range(rows)]})
+    table = _arrow.ScoredTable.build(inputs, scores, rng.integers(0, outcomes, rows))
+    made = {}
+    for repeated in (0, 10**9):  # never / always gathered per row
+        monkeypatch.setattr(_arrow, "REPEATED", repeated)
+        made[repeated] = b"".join(bytes(piece) for piece in table.csv_bytes(precision))
+    assert made[0] == made[10**9]
+    assert made[0].count(b"\n") == rows

@@ -11,14 +11,20 @@ cells formatted once; or, asked for a precision, with floats in fixed decimals (
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
-from syncdx.batch._csvtext import TEXT_ROWS, line_text, score_lines, value_bytes
+from syncdx.batch._csvtext import (
+    TEXT_ROWS,
+    line_text,
+    score_line_halves,
+    score_lines,
+    value_bytes,
+)
 from syncdx.batch._numbers import ROUND_TRIP, Precision
 from syncdx.batch._parallel import ordered
 from syncdx.diagnosis import _evidence as ev
@@ -37,6 +43,11 @@ Column: TypeAlias = "pa.Array | pa.ChunkedArray"
 BLOCK_BYTES = 1 << 18
 #: Bytes of whole records read and parsed together.
 READ_BYTES = 1 << 21
+#: CSV score text is made per distinct outcome, then taken per row, when rows are at least
+#: this many times the outcomes; otherwise the numbers are taken per row and made text once
+#: per row. Making a row's text costs about 5 times taking it (17 causes), so the numbers are
+#: gathered only where nearly every row is an outcome of its own.
+REPEATED = 1.125
 
 
 def encode_arrow(variable: Variable, column: Column, unknown: frozenset[str]) -> ev.CodeArray:
@@ -223,16 +234,35 @@ class ScoredTable:
     def csv_bytes(self, precision: Precision = ROUND_TRIP) -> Iterator[memoryview]:
         """The CSV lines of the rows (no header), in pieces: as `CSVWriter` writes them for
         `ROUND_TRIP`, else numbers with `precision` decimals (see `_numbers.fixed_text`)."""
-        import pyarrow.compute as pc
-
-        tails = score_lines(self.scores, precision)
+        tail = self._tails(precision)
 
         def piece(start: int) -> memoryview:
             stop = min(start + TEXT_ROWS, len(self))
-            tail = pc.take(tails, self.rows[start:stop])
-            return value_bytes(line_text(self.inputs.slice(start, stop - start), tail, precision))
+            inputs = self.inputs.slice(start, stop - start)
+            return value_bytes(line_text(inputs, tail(start, stop), precision))
 
         yield from ordered(piece, range(0, len(self), TEXT_ROWS))
+
+    def _tails(self, precision: Precision) -> Callable[[int, int], pa.Array]:
+        """The score text (cells and line ending) of rows start..stop-1: made once per
+        distinct outcome and taken per row, or, when few rows repeat an outcome, made from
+        the numbers gathered row by row (shorter than their text) and sliced."""
+        import pyarrow.compute as pc
+
+        scores, rows = self.scores, self.rows
+        if len(rows) >= REPEATED * len(next(iter(scores.values()), rows)):
+            lines = score_lines(scores, precision)
+            return lambda start, stop: pc.take(lines, rows[start:stop])
+        halves = score_line_halves(
+            {name: column[rows] for name, column in scores.items()}, precision
+        )
+        size = len(halves[0])
+
+        def sliced(start: int, stop: int) -> pa.Array:
+            which = min(start // size, len(halves) - 1)  # a piece never straddles the halves
+            return halves[which].slice(start - which * size, stop - start)
+
+        return sliced
 
 
 def score_table(scores: dict[str, np.ndarray]) -> pa.Table:

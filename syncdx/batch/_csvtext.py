@@ -139,15 +139,23 @@ def score_lines(scores: dict[str, np.ndarray], precision: Precision) -> pa.Array
     ending; many rows in two halves made side by side (see `_parallel`)."""
     import pyarrow as pa
 
+    halves = score_line_halves(scores, precision)
+    return halves[0] if len(halves) == 1 else pa.concat_arrays(halves)
+
+
+def score_line_halves(scores: dict[str, np.ndarray], precision: Precision) -> list[pa.Array]:
+    """`score_lines` in the pieces it is made in: one, or for many rows two made side by side,
+    the first a whole number of `TEXT_ROWS` rows (so that no piece of `TEXT_ROWS` rows counted
+    from the start straddles the two)."""
     rows = len(next(iter(scores.values()))) if scores else 0
     if rows < 2 * TEXT_ROWS:
-        return _score_lines(scores, precision)
-    half = rows // 2
+        return [_score_lines(scores, precision)]
+    half = max(1, round(rows / (2 * TEXT_ROWS))) * TEXT_ROWS  # about half
     first, second = both(
         lambda: _score_lines({n: c[:half] for n, c in scores.items()}, precision),
         lambda: _score_lines({n: c[half:] for n, c in scores.items()}, precision),
     )
-    return pa.concat_arrays([first, second])
+    return [first, second]
 
 
 def _score_lines(scores: dict[str, np.ndarray], precision: Precision) -> pa.Array:
@@ -182,4 +190,6 @@ def _score_lines(scores: dict[str, np.ndarray], precision: Precision) -> pa.Arra
                 flush()
             run.append(column)
     flush()
-    return pc.binary_join_element_wise(joined(pieces), "\n", "")
+    # the line ending joined to the last (narrow) column, not in a pass over whole lines
+    pieces[-1] = pc.binary_join_element_wise(pieces[-1], "\n", "")
+    return joined(pieces)

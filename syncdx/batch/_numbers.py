@@ -102,23 +102,31 @@ def fixed_run(values: npt.NDArray[np.float64], decimals: int) -> Any:
     `decimals` decimals, joined by commas (NaN: an empty cell)."""
     import pyarrow as pa
 
-    finite = np.isfinite(values)
-    with np.errstate(over="ignore", invalid="ignore"):  # too large to scale: see _by_python
-        scaled = np.abs(np.where(finite, values, 0.0)) * 10.0**decimals
-    if (scaled >= 2.0**63).any():  # beyond uint64 (never a probability): Python formats them
-        return _by_python(values, decimals)
-    digits = np.rint(scaled).astype(np.uint64)
     step = max(1, BLOCK_VALUES // max(1, values.shape[1]))
-    pieces = [
-        _packed(digits[start : start + step], values[start : start + step], decimals)
-        for start in range(0, len(values), step)
-    ]
+    pieces = []
+    for start in range(0, len(values), step):  # block by block: temporaries stay in cache
+        block = values[start : start + step]
+        digits = _scaled(block, decimals)
+        if digits is None:  # beyond uint64 (never a probability): Python formats them
+            return _by_python(values, decimals)
+        pieces.append(_packed(digits, block, decimals))
     data = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.uint8)
     ends = [p[1][1:] for p in pieces]
     shift = np.cumsum([0] + [int(e[-1]) for e in ends[:-1]])
     offsets = np.concatenate([np.zeros(1, np.int64), *(e + d for e, d in zip(ends, shift))])
     offsets = _checked(offsets)
     return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _scaled(values: npt.NDArray[np.float64], decimals: int) -> npt.NDArray[np.uint64] | None:
+    """Each value's magnitude times 10**decimals, rounded half to even (0 where not finite);
+    None if one is too large for an unsigned 64-bit integer."""
+    finite = np.isfinite(values)
+    with np.errstate(over="ignore", invalid="ignore"):  # too large to scale: see _by_python
+        scaled = np.abs(np.where(finite, values, 0.0)) * 10.0**decimals
+    if (scaled >= 2.0**63).any():
+        return None
+    return np.rint(scaled).astype(np.uint64)
 
 
 def _packed(

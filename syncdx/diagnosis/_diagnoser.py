@@ -216,10 +216,16 @@ class Diagnoser:
         )
 
     def cause_probabilities(self, result: Result) -> FloatArray:
-        """(rows, causes) P(cause present) from a result that holds every cause's marginal."""
-        return np.column_stack(
-            [1.0 - result.marginals[i][:, n] for i, n in zip(self._cause_index, self._normal_state)]
-        )
+        """(rows, causes) P(cause present) from a result that holds every cause's marginal.
+
+        Column-major (Fortran order): each cause's column is written whole from its marginal's
+        column, not scattered across rows (and read whole by the batch scorer)."""
+        columns = [result.marginals[i][:, n] for i, n in zip(self._cause_index, self._normal_state)]
+        rows = len(columns[0]) if columns else len(result.log_evidence)
+        present = np.empty((len(columns), rows))
+        for row, column in zip(present, columns):
+            np.subtract(1.0, column, out=row)
+        return present.T
 
     # -- helpers ----------------------------------------------------------------------------------
     def _cause_labels(self, order: tuple[int, ...]) -> pd.Index:

@@ -78,11 +78,18 @@ class Reduce:
     def __call__(self, inputs: Sequence[FloatArray], spare: Scratch) -> list[Output]:
         registers = [inputs[0]]
         rows = inputs[0].shape[-1]
-        for source, grid, summed, merged, kept in self.ops:
+        for source, grid, summed, merged, kept, _ in self.ops:
             x = registers[source].reshape(grid)
             buffer = spare.take((*kept, rows), x.dtype)
             np.add.reduce(x, axis=summed, out=buffer.reshape(merged))
             registers.append(buffer)
+        return self.outputs(registers, inputs, spare, rows)
+
+    def outputs(
+        self, registers: list[FloatArray], inputs: Sequence[FloatArray], spare: Scratch, rows: int
+    ) -> list[Output]:
+        """The messages and marginals from the summed `registers` (register 0 the belief),
+        each register after the first handed back to `spare`."""
         out: list[Output] = []
         for register, factor, divisor in self.messages:
             s = registers[register].reshape(-1, rows)
@@ -105,11 +112,12 @@ class Reduce:
 
 #: A sum: (source register, its shape with adjacent axes merged where all are summed or all
 #: kept, the last merged with the rows (-1) if kept; the merged axes summed; the merged shape
-#: kept; the kept shape before merging, without the rows).
-Op = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+#: kept; the kept shape before merging, without the rows; whether each axis is summed).
+Shape = tuple[int, ...]
+Op = tuple[int, Shape, Shape, Shape, Shape, tuple[bool, ...]]
 
 
-def _op(source: int, shape: list[int], summed: list[bool]) -> Op:
+def sum_op(source: int, shape: list[int], summed: list[bool]) -> Op:
     """The `Op` summing the flagged axes of `shape` (the rows axis after them, kept)."""
     grid: list[int] = []
     flags: list[bool] = []
@@ -126,7 +134,8 @@ def _op(source: int, shape: list[int], summed: list[bool]) -> Op:
         grid[-1] = -1
     axes = tuple(i for i, flag in enumerate(flags) if flag)
     merged = tuple(n for n, flag in zip(grid, flags) if not flag)
-    return source, tuple(grid), axes, merged, tuple(n for n, f in zip(shape, summed) if not f)
+    kept = tuple(n for n, f in zip(shape, summed) if not f)
+    return source, tuple(grid), axes, merged, kept, tuple(summed)
 
 
 def reductions(
@@ -143,7 +152,7 @@ def reductions(
     def reduce(register: int, have: Segment, to: Segment) -> int:
         if to == have:
             return register
-        ops.append(_op(register, [cards[v] for v in have], [v not in to for v in have]))
+        ops.append(sum_op(register, [cards[v] for v in have], [v not in to for v in have]))
         held.append(to)
         return len(ops)
 

@@ -164,7 +164,16 @@ def reductions(
     where: dict[Segment, int] = {}
     held = [own]  # each register's variables
 
+    def size(register: int) -> int:
+        return math.prod(cards[v] for v in held[register])
+
     def reduce(register: int, have: Segment, to: Segment) -> int:
+        if to == have:
+            return register
+        # from the smallest sum made so far that holds every variable wanted
+        covers = [r for r, vs in enumerate(held) if set(to) <= set(vs)]
+        register = min(covers, key=size)
+        have = held[register]
         if to == have:
             return register
         ops.append(sum_op(register, [cards[v] for v in have], [v not in to for v in have]))
@@ -196,7 +205,7 @@ def reductions(
                 where[segment] = reduce(register, have, segment)
 
     split(0, own, [s for s in wanted if s])
-    smallest = min(range(len(held)), key=lambda r: math.prod(cards[v] for v in held[r]))
+    smallest = min(range(len(held)), key=size)
     if () in wanted:
         where[()] = reduce(smallest, held[smallest], ())
     where[TOTAL] = smallest

@@ -9,7 +9,8 @@ clique works in one of two ways:
   product from the joint states of its live inputs (see `_kernels`);
 - belief mode (large cliques): the clique's belief is formed once per pass and every outgoing
   message and marginal is summed down from it, so a clique is read about twice, not once per
-  output (see `_belief`).
+  output (see `_belief`); the sums run with the step forming the belief, a cache-sized block
+  at a time (see `_blocked`).
 
 Every output is keyed by its segment: a tuple of the clique's variables, in clique order, whose
 joint states it gives (a single variable's marginal, or a family's joint).

@@ -36,8 +36,10 @@ _CACHED_ROWS = 1 << 11
 #: ... unless that leaves fewer than `_CHUNK_ROWS` rows: then up to this many entries. Sums and
 #: products along the batch axis run at memory speed only with a few dozen rows (4 rows in a
 #: 262,144-entry clique ran at a quarter of it); with beliefs summed in cache-sized blocks
-#: (`_blocked`), 64-128 rows ran 10-25% faster than 32 on pathfinder, andes and pigs.
-_CHUNK_MOST = 1 << 23
+#: (`_blocked`), 128 rows ran 20% faster than 32 on pathfinder. Not more entries than this:
+#: pigs' 90 rows in two chunks of 8M entries (a fresh 64 MB array each, no chunk after them
+#: to reuse them) took twice the CPU of four chunks of 4M.
+_CHUNK_MOST = 1 << 22
 _CHUNK_ROWS = 128
 #: A batch of fewer rows than a chunk is still shared out on the workers where it holds at
 #: least this many clique entries (27 rows of diabetes ran on one core).

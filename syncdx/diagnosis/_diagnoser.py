@@ -193,16 +193,12 @@ class Diagnoser:
     def infer_codes(
         self, codes: ev.CodeArray, columns: tuple[int, ...], targets: Sequence[int] | None
     ) -> Result:
-        """`infer` on rows of state codes, computing each distinct row once (where no row
-        repeats, in their own order: nothing to copy back)."""
+        """`infer` on rows of state codes, computing each distinct row once."""
         distinct = _rows.distinct_rows(codes)
-        every = len(distinct.rows) == len(codes)
         likelihoods = _likelihoods.likelihoods(
-            self._network.cards, codes if every else distinct.rows, columns, states_major=True
+            self._network.cards, distinct.rows, columns, states_major=True
         )
         result = self.infer(likelihoods, targets)
-        if every and likelihoods:
-            return result
         inverse = distinct.inverse
         return Result(
             result.log_evidence.take(inverse),

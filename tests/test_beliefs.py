@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from syncdx.inference import _batch
+from syncdx.inference import _batch, _blocked
 from syncdx.inference._compile import compile_network
 from syncdx.inference._engine import Result
 from syncdx.network._bif import bundled_network, read_network_file, to_pgmpy
@@ -33,10 +33,15 @@ def _rows(network: Network, rng: np.random.Generator, rows: int) -> dict[int, Fl
     return batch
 
 
-def _run(network: Network, batch: dict[int, FloatArray], entries: int) -> Result:
-    """A batched run with cliques of at least `entries` states in belief mode."""
+def _run(
+    network: Network, batch: dict[int, FloatArray], entries: int, block: int | None = None
+) -> Result:
+    """A batched run with cliques of at least `entries` states in belief mode (their beliefs
+    in blocks of at most `block` bytes, where given)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_batch, "BELIEF_ENTRIES", entries)
+        if block is not None:
+            patch.setattr(_blocked, "BLOCK_BYTES", block)
         return compile_network(network).run(batch)
 
 
@@ -71,6 +76,21 @@ def test_belief_and_kernel_modes_agree(network: Network, seed: int, entries: int
         np.testing.assert_allclose(mixed.marginals[v], kernels.marginals[v], atol=1e-10)
 
 
+@settings(max_examples=40, deadline=None)
+@given(networks(max_nodes=10, zeros=True), st.integers(0, 2**32 - 1), st.integers(1, 1 << 12))
+def test_beliefs_in_blocks_equal_whole_beliefs(network: Network, seed: int, block: int) -> None:
+    """Beliefs formed and summed in blocks of any size give the kernel-only answer."""
+    batch = _rows(network, np.random.default_rng(seed), rows=5)
+    blocked, kernels = _run(network, batch, 1, block), _run(network, batch, 1 << 60)
+    np.testing.assert_array_equal(np.isfinite(blocked.log_evidence), kernels.possible)
+    possible = kernels.possible
+    np.testing.assert_allclose(  # log P(e) to 1e-12: P(e) to a relative 1e-12
+        blocked.log_evidence[possible], kernels.log_evidence[possible], rtol=1e-10, atol=1e-12
+    )
+    for v in kernels.marginals:
+        np.testing.assert_allclose(blocked.marginals[v], kernels.marginals[v], atol=1e-10)
+
+
 @pytest.mark.parametrize("name", ["alarm", "win95pts"])
 def test_belief_mode_on_bundled_networks(name: str) -> None:
     """On pgmpy's networks, belief mode everywhere gives the kernel-only answer, for all
@@ -79,12 +99,14 @@ def test_belief_mode_on_bundled_networks(name: str) -> None:
     batch = _rows(network, np.random.default_rng(5), rows=40)
     tree = compile_network(network)
     kernels = tree.run(batch, targets=[3, 0])
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_batch, "BELIEF_ENTRIES", 16)
-        beliefs = compile_network(network).run(batch, targets=[3, 0])
-    np.testing.assert_allclose(beliefs.log_evidence, kernels.log_evidence, rtol=1e-10)
-    for v in (0, 3):
-        np.testing.assert_allclose(beliefs.marginals[v], kernels.marginals[v], atol=1e-10)
+    for block in (_blocked.BLOCK_BYTES, 64):  # whole, and in blocks of a few states
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_batch, "BELIEF_ENTRIES", 16)
+            patch.setattr(_blocked, "BLOCK_BYTES", block)
+            beliefs = compile_network(network).run(batch, targets=[3, 0])
+        np.testing.assert_allclose(beliefs.log_evidence, kernels.log_evidence, rtol=1e-10)
+        for v in (0, 3):
+            np.testing.assert_allclose(beliefs.marginals[v], kernels.marginals[v], atol=1e-10)
 
 
 def _family_oracle(

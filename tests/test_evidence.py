@@ -213,3 +213,31 @@ def test_unknown_words_in_a_model_file_must_be_a_list_of_words(tmp_path: Path) -
     path.write_text(path.read_text(encoding="utf-8") + "unknown_words: idk\n", encoding="utf-8")
     with pytest.raises(syncdx.ModelError, match=r"unknown_words.*list of words"):
         syncdx.load_model(path)
+
+
+_SPELLINGS = ["yes", "no", "maybe", "YES", " no ", "Yes", "", "  ", "unknown", "?", "N/A", "sí"]
+
+
+@given(
+    st.lists(st.sampled_from(["yes", "no", "maybe"]), min_size=1, max_size=4, unique=True),
+    st.lists(st.one_of(st.sampled_from(_SPELLINGS), st.none(), st.text(max_size=3)), max_size=40),
+    st.sampled_from(["string", "large_string"]),
+)
+def test_pyarrow_text_columns_encode_as_python_objects_do(
+    states: list[str], cells: list[str | None], kind: str
+) -> None:
+    """A column of pyarrow text gets the codes the same cells get as Python objects, whatever
+    their spelling (exact, cased, padded, blank, missing, "don't know", or not a state)."""
+    import pyarrow as pa
+
+    from syncdx.diagnosis._columns import encode_column
+
+    variable = Variable("v", tuple(states), role="observation")
+    unknown = ev.word_set(None)
+    text = pd.Series(pd.arrays.ArrowStringArray(pa.array(cells, getattr(pa, kind)())))
+    assert isinstance(text.dtype, pd.StringDtype)
+    assert text.dtype.storage == "pyarrow"
+    plain = pd.Series(cells, dtype=object)
+    np.testing.assert_array_equal(
+        encode_column(variable, text, unknown), encode_column(variable, plain, unknown)
+    )

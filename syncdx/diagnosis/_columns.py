@@ -122,7 +122,44 @@ def no_columns(
 
 def encode_column(variable: Variable, column: pd.Series, unknown: frozenset[str]) -> CodeArray:
     """State codes of one column, decoding each distinct value once (`unknown`: the "don't
-    know" words)."""
+    know" words). In a column of text held by pyarrow, the cells spelled exactly as a state,
+    blank or missing are found by one hash lookup (`_exact`), the others decoded here."""
+    exact = _exact(variable, column)
+    if exact is None:
+        return _decoded(variable, column, unknown)
+    codes, rest = exact
+    if rest.any():
+        codes[rest] = _decoded(variable, column[rest], unknown)
+    return codes
+
+
+def _exact(variable: Variable, column: pd.Series) -> tuple[CodeArray, npt.NDArray[np.bool_]] | None:
+    """For a column of pyarrow text (None: another kind), the codes of cells spelled exactly
+    as a state (which always means that state), empty or missing, and which cells are
+    spelled otherwise (their codes left to decode): pyarrow's `index_in` took half the time
+    of `pd.factorize`, most of encoding a frame."""
+    import pandas as pd
+
+    dtype = column.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    states = variable.states
+    found = pc.index_in(
+        column.array.__arrow_array__(),
+        value_set=pa.array([*states, "", None], pa.string()),
+        skip_nulls=False,
+    )
+    index = pc.fill_null(found, len(states) + 2).to_numpy()
+    table = np.array([*range(len(states)), UNOBSERVED, UNOBSERVED, INVALID], dtype=np.int16)
+    codes: CodeArray = table.take(index)
+    return codes, index > len(states) + 1
+
+
+def _decoded(variable: Variable, column: pd.Series, unknown: frozenset[str]) -> CodeArray:
+    """State codes of one column, decoding each distinct value once."""
     import pandas as pd
 
     try:

@@ -9,7 +9,8 @@ clique works in one of two ways:
   product from the joint states of its live inputs (see `_kernels`);
 - belief mode (large cliques): the clique's belief is formed once per pass and every outgoing
   message and marginal is summed down from it, so a clique is read about twice, not once per
-  output (see `_belief`).
+  output (see `_belief`); the sums run with the step forming the belief, a cache-sized block
+  at a time (see `_blocked`).
 
 Every output is keyed by its segment: a tuple of the clique's variables, in clique order, whose
 joint states it gives (a single variable's marginal, or a family's joint).
@@ -26,14 +27,18 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from syncdx.inference._belief import TOTAL, Multiply, Output, Product, Reduce, Segment, reductions
+from syncdx.inference._blocked import Blocked
 from syncdx.inference._kernels import Kernel, product_order
 from syncdx.inference._select import Select, select_step
 from syncdx.inference._tree import Cliques, Edge
 from syncdx.inference._triangulate import live_inward, towards
 from syncdx.network._network import FloatArray
 
-#: A clique with at least this many joint states runs in belief mode.
-BELIEF_ENTRIES = 1 << 11
+#: A clique with at least this many joint states runs in belief mode. Since messages of two
+#: states or more are summed down by one einsum (`_select`), kernel mode is the faster below
+#: it: against 2,048 (paired single-thread runs, CPU per row), insurance -45%, pathfinder
+#: -45%, diabetes -19%, hailfinder -17%, andes -15%, pigs within noise.
+BELIEF_ENTRIES = 1 << 15
 #: Arrays of at least this many entries are reused between steps and chunks (`Spare`): a fresh
 #: large array costs a page fault per page, several times the product that fills it.
 _SPARE_ENTRIES = 1 << 15
@@ -152,7 +157,7 @@ class Planner:
                 outs = [t for t in sends.get(n, []) if t != c]
                 self._distribute(n, parent[n], outs, wanted.get(n, []), False)
         log_const = tree.inward_log[root] - sum(tree.prior_log[e] for e in collect)
-        return Plan(tuple(self.steps), self.count + 1, log_const)
+        return Plan(tuple(_blocked(self.steps)), self.count + 1, log_const)
 
     def _edges(self, root: int, wanted: Iterable[int]) -> tuple[list[Edge], dict[Edge, None]]:
         """The live messages towards `root` (leaves first) and all those a run needs (towards
@@ -299,6 +304,51 @@ class Planner:
         registers = tuple(where[s] for s in segments) if marginals else None
         step = Reduce(tuple(ops), tuple(messages), registers, where[TOTAL])
         return Call(step, tuple(inputs), outs, (belief,) if final else ())
+
+
+def _blocked(steps: list[Call]) -> list[Call]:
+    """`steps` with each belief's sums run block by block with the step forming it (see
+    `_blocked`): a `Reduce` after the `Product` or `Multiply` making its belief, or after
+    neither where it sums the belief more than once. Not where an output reads the belief
+    itself (a message or marginals over all of the clique's variables)."""
+    out: list[Call] = []
+    for call in steps:
+        step = call.step
+        if not isinstance(step, Reduce) or not _fusable(step):
+            out.append(call)
+            continue
+        fused = _fused(out[-1], call, step) if out else None
+        if fused is not None:
+            out[-1] = fused
+        elif sum(op[0] == 0 for op in step.ops) > 1:
+            out.append(Call(Blocked(step), call.inputs, call.outs, call.free))
+        else:
+            out.append(call)
+    return out
+
+
+def _fused(last: Call, call: Call, step: Reduce) -> Call | None:
+    """The `Reduce` `call` and the step before it, making its belief, as one `Blocked` call
+    (None: `last` does not make that belief, or keeps it for a later step)."""
+    belief, extra = call.inputs[0], call.inputs[1:]
+    if len(last.outs) != 1 or last.outs[0].slot != belief:
+        return None
+    if isinstance(last.step, Product):
+        keep = belief not in call.free
+        free = call.free if keep else tuple(k for k in call.free if k != belief)
+        outs = (last.outs[0], *call.outs) if keep else call.outs
+        return Call(Blocked(step, form=last.step, keep=keep), (*last.inputs, *extra), outs, free)
+    if isinstance(last.step, Multiply) and belief in call.free:
+        fused = Blocked(step, shape=last.step.shape)
+        return Call(fused, (*last.inputs, *extra), call.outs, call.free)
+    return None
+
+
+def _fusable(step: Reduce) -> bool:
+    """Whether no output of `step` reads its belief (register 0) itself."""
+    used = {step.total, *(register for register, _, _ in step.messages)}
+    used.update(step.marginals or ())
+    return 0 not in used
 
 
 def _small_products(

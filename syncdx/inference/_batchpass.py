@@ -35,9 +35,15 @@ _CACHED_ENTRIES = 1 << 18
 _CACHED_ROWS = 1 << 11
 #: ... unless that leaves fewer than `_CHUNK_ROWS` rows: then up to this many entries. Sums and
 #: products along the batch axis run at memory speed only with a few dozen rows (4 rows in a
-#: 262,144-entry clique ran at a quarter of it).
-_CHUNK_MOST = 1 << 23
-_CHUNK_ROWS = 32
+#: 262,144-entry clique ran at a quarter of it); with beliefs summed in cache-sized blocks
+#: (`_blocked`), 128 rows ran 20% faster than 32 on pathfinder. Not more entries than this:
+#: pigs' 90 rows in two chunks of 8M entries (a fresh 64 MB array each, no chunk after them
+#: to reuse them) took twice the CPU of four chunks of 4M.
+_CHUNK_MOST = 1 << 22
+_CHUNK_ROWS = 128
+#: A batch of fewer rows than a chunk is still shared out on the workers where it holds at
+#: least this many clique entries (27 rows of diabetes ran on one core).
+_SHARED_ENTRIES = 1 << 21
 #: Batches of at least this many rows run with BLAS held to one thread (see _threads).
 _BATCH_ROWS = 256
 #: Most cached plans, kernels and tables before a cache is emptied.
@@ -81,7 +87,9 @@ class BatchPass:
         if rows >= 2 * _CACHED_ROWS:  # fewer rows: two threads cost more than they give
             most = min(most, max(_CACHED_ENTRIES // width, _CACHED_ROWS))
         step = max(1, most, min(_CHUNK_ROWS, _CHUNK_MOST // width))
-        if rows < _BATCH_ROWS and rows <= step:
+        if rows <= step and rows * width >= _SHARED_ENTRIES and rows >= WORKERS:
+            step = -(-rows // WORKERS)
+        elif rows < _BATCH_ROWS and rows <= step:
             return self.steps(plan, list(likelihoods.values()), rows, Spare())
         step = _balanced(rows, step)
         chunks = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]

@@ -78,21 +78,33 @@ class Reduce:
     def __call__(self, inputs: Sequence[FloatArray], spare: Scratch) -> list[Output]:
         registers = [inputs[0]]
         rows = inputs[0].shape[-1]
-        for source, grid, summed, merged, kept in self.ops:
+        for source, grid, summed, merged, kept, _ in self.ops:
             x = registers[source].reshape(grid)
             buffer = spare.take((*kept, rows), x.dtype)
             np.add.reduce(x, axis=summed, out=buffer.reshape(merged))
             registers.append(buffer)
+        return self.outputs(registers, inputs, spare, rows)
+
+    def outputs(
+        self, registers: list[FloatArray], inputs: Sequence[FloatArray], spare: Scratch, rows: int
+    ) -> list[Output]:
+        """The messages and marginals from the summed `registers` (register 0 the belief),
+        each register after the first handed back to `spare`."""
         out: list[Output] = []
         for register, factor, divisor in self.messages:
             s = registers[register].reshape(-1, rows)
+            message = np.empty(s.shape, s.dtype)
             if factor is not None:
-                s = s * factor
+                s = np.multiply(s, factor, out=message)
             if divisor >= 0:
-                q = inputs[divisor]
-                s = np.divide(s, q, out=np.zeros(s.shape, s.dtype), where=q > 0)
-            total = np.add.reduce(s, axis=0)
-            out.append((total, s / total))
+                raised = _positive(inputs[divisor], spare)
+                np.divide(s, raised, out=message)
+                spare.give(raised)
+            elif factor is None:
+                message[...] = s
+            total = np.add.reduce(message, axis=0)
+            message /= total
+            out.append((total, message))
         if self.marginals is not None:
             total = np.add.reduce(registers[self.total].reshape(-1, rows), axis=0)
             parts = [registers[r].reshape(-1, rows) for r in self.marginals]
@@ -103,13 +115,24 @@ class Reduce:
         return out
 
 
+def _positive(q: FloatArray, spare: Scratch) -> FloatArray:
+    """`q` with its zeros raised to the smallest positive number (a scratch copy): dividing a
+    belief's sum by the message `q` that is a factor of the belief then gives 0 where `q` is
+    0 (the sum is 0 there), with no masked division (several times slower)."""
+    floor = np.finfo(q.dtype).smallest_subnormal
+    raised = spare.take(q.shape, q.dtype)
+    np.maximum(q, floor, out=raised)
+    return raised
+
+
 #: A sum: (source register, its shape with adjacent axes merged where all are summed or all
 #: kept, the last merged with the rows (-1) if kept; the merged axes summed; the merged shape
-#: kept; the kept shape before merging, without the rows).
-Op = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+#: kept; the kept shape before merging, without the rows; whether each axis is summed).
+Shape = tuple[int, ...]
+Op = tuple[int, Shape, Shape, Shape, Shape, tuple[bool, ...]]
 
 
-def _op(source: int, shape: list[int], summed: list[bool]) -> Op:
+def sum_op(source: int, shape: list[int], summed: list[bool]) -> Op:
     """The `Op` summing the flagged axes of `shape` (the rows axis after them, kept)."""
     grid: list[int] = []
     flags: list[bool] = []
@@ -126,7 +149,8 @@ def _op(source: int, shape: list[int], summed: list[bool]) -> Op:
         grid[-1] = -1
     axes = tuple(i for i, flag in enumerate(flags) if flag)
     merged = tuple(n for n, flag in zip(grid, flags) if not flag)
-    return source, tuple(grid), axes, merged, tuple(n for n, f in zip(shape, summed) if not f)
+    kept = tuple(n for n, f in zip(shape, summed) if not f)
+    return source, tuple(grid), axes, merged, kept, tuple(summed)
 
 
 def reductions(
@@ -140,10 +164,19 @@ def reductions(
     where: dict[Segment, int] = {}
     held = [own]  # each register's variables
 
+    def size(register: int) -> int:
+        return math.prod(cards[v] for v in held[register])
+
     def reduce(register: int, have: Segment, to: Segment) -> int:
         if to == have:
             return register
-        ops.append(_op(register, [cards[v] for v in have], [v not in to for v in have]))
+        # from the smallest sum made so far that holds every variable wanted
+        covers = [r for r, vs in enumerate(held) if set(to) <= set(vs)]
+        register = min(covers, key=size)
+        have = held[register]
+        if to == have:
+            return register
+        ops.append(sum_op(register, [cards[v] for v in have], [v not in to for v in have]))
         held.append(to)
         return len(ops)
 
@@ -172,7 +205,7 @@ def reductions(
                 where[segment] = reduce(register, have, segment)
 
     split(0, own, [s for s in wanted if s])
-    smallest = min(range(len(held)), key=lambda r: math.prod(cards[v] for v in held[r]))
+    smallest = min(range(len(held)), key=size)
     if () in wanted:
         where[()] = reduce(smallest, held[smallest], ())
     where[TOTAL] = smallest

@@ -3,15 +3,17 @@
 A message kernel (`_kernels.Kernel`) multiplies the product of its inputs by a dense
 (1 + separator states) x (inputs' joint states) matrix. Where the inputs cover the whole
 separator, that matrix is the clique table summed to the inputs' variables (row 0) spread over
-the separator's states: one non-zero per column below row 0. With many separator states the
-product then does that many multiply-adds per entry where one is needed (win95pts: 65 x 128
-for 128 useful). `Select` instead multiplies the product by the table and sums away the
-variables outside the separator: about three passes over the product, whatever the states.
+the separator's states: one non-zero per column below row 0. The product then does that many
+multiply-adds per entry where one is needed (win95pts: 65 x 128 for 128 useful), and a pass
+of its own to form the inputs' product. `Select` instead multiplies the product by the table
+and sums away the variables outside the separator, in one einsum with the product's last two
+factors: about one pass over the inputs' joint states, whatever the separator's states.
 """
 
 from __future__ import annotations
 
 import math
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,31 +23,33 @@ from syncdx.inference._kernels import Kernel, Scratch
 from syncdx.network._network import FloatArray
 
 #: A message kernel with more rows (1 + separator states) than this is run as a `Select`, where
-#: its matrix allows (a dense product costs about this many passes over its input).
-SELECT_ROWS = 16
+#: its matrix allows: every message over two states or more. Against 16 (paired single-thread
+#: runs, CPU per row): alarm -18%, hepar2 -14 to -24%, child -27%, win95pts -3 to -13%,
+#: hailfinder -4%; the sync model and insurance within noise.
+SELECT_ROWS = 2
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Select:
     """A message kernel's product of inputs times the table over their variables, summed over
-    `summed` axes: (row totals, the message over the separator's joint states / the totals)."""
+    the variables outside the separator: (row totals, the message over the separator's joint
+    states / the totals). The last two factors of the product (or the lone input) meet the
+    table in one `einsum` (`spec`), which reads them once and writes only the message."""
 
     kernel: Kernel
-    table: FloatArray  # over the inputs' variables (clique order), then a rows axis of 1
-    summed: tuple[int, ...]  # the axes of the inputs' variables outside the separator
+    table: FloatArray  # over the inputs' variables of more than one state (clique order)
+    spec: str  # einsum of the factors (`pair`) and the table to the message, rows last
+    pair: tuple[int, ...]  # the operands it reads: the kernel's last pair, or its lone input
+    shapes: tuple[tuple[int, ...], ...]  # each reshaped without its axes of one state
 
     def __call__(
         self, inputs: Sequence[FloatArray], scratch: Scratch
     ) -> list[tuple[FloatArray | None, FloatArray]]:
-        operands = self.kernel.products(inputs, scratch)
-        made = len(inputs)
-        x = operands[-1]
-        if len(operands) > made:
-            x *= self.table  # a product of our own: scaled in place
-        else:
-            x = x * self.table
-        out = np.add.reduce(x, axis=self.summed).reshape(-1, x.shape[-1])
-        for product in operands[made:]:
+        operands = self.kernel.products(inputs, scratch, self.kernel.order[:-1])
+        factors = [operands[k].reshape(shape) for k, shape in zip(self.pair, self.shapes)]
+        out = np.einsum(self.spec, *factors, self.table)
+        out = out.reshape(-1, out.shape[-1])
+        for product in operands[len(inputs) :]:
             scratch.give(product)
         total = np.add.reduce(out, axis=0)
         out /= total  # divided: exact at a certain state (see `Kernel.__call__`)
@@ -82,5 +86,29 @@ def select_step(
     spread[index.ravel(), np.arange(table.size)] = table.ravel()
     if not np.allclose(spread, kernel.matrix[1:], rtol=1e-12, atol=0.0):
         return None
-    summed = tuple(axis for axis, v in enumerate(union) if v not in separator)
-    return Select(kernel, table.reshape(*grid, 1), summed)
+    return _fused(kernel, table, tuple(v in separator for v in union))
+
+
+def _fused(kernel: Kernel, table: FloatArray, kept: tuple[bool, ...]) -> Select | None:
+    """The `Select` of `kernel` whose einsum multiplies its last two factors (or its lone
+    input) by `table` (over the inputs' union) and sums away the axes not `kept`."""
+    if table.ndim >= len(_LETTERS):
+        return None
+    shapes = [shape[:-1] for shape in kernel.shapes]
+    for a, b in kernel.order:
+        shapes.append(tuple(max(x, y) for x, y in zip(shapes[a], shapes[b])))
+    pair = kernel.order[-1] if kernel.order else (0,)
+
+    def labels(shape: tuple[int, ...], wanted: Sequence[bool] | None = None) -> str:
+        every = (n > 1 and (wanted is None or wanted[a]) for a, n in enumerate(shape))
+        return "".join(_LETTERS[a] for a, keep in enumerate(every) if keep)
+
+    operands = [labels(shapes[k]) + _ROWS for k in pair]
+    spec = ",".join([*operands, labels(table.shape)]) + "->" + labels(table.shape, kept) + _ROWS
+    squeezed = tuple((*(n for n in shapes[k] if n > 1), -1) for k in pair)
+    return Select(kernel, table.reshape([n for n in table.shape if n > 1]), spec, pair, squeezed)
+
+
+#: einsum labels of a clique's axes, and of the rows
+_LETTERS = string.ascii_letters[:-1]
+_ROWS = string.ascii_letters[-1]

@@ -84,13 +84,18 @@ def mixed_row(network: Network, rng: np.random.Generator) -> dict[int, FloatArra
 
 
 def check_single_row(network: Network, tree: Any, row: dict[int, FloatArray]) -> None:
-    """`tree.run(row)` (a compiled `network`) gives enumeration's P(e), to 1e-9 relative,
-    and marginals, to 1e-9; -inf where P(e) is zero."""
+    """`tree.run(row)` (a compiled `network`) gives enumeration's answers (`check_result`)."""
+    check_result(network, tree.run(row), row)
+
+
+def check_result(network: Network, result: Any, row: dict[int, FloatArray]) -> None:
+    """`result` (every variable targeted, for one `row`) gives enumeration's P(e), to 1e-9
+    relative, and marginals, to 1e-9; -inf and NaN marginals where P(e) is zero."""
     with np.errstate(invalid="ignore"):
         p_e, expected = posterior_marginals(network, {v: lik[0] for v, lik in row.items()})
-    result = tree.run(row)
     if p_e == 0.0:
         assert result.log_evidence[0] == -np.inf
+        assert all(np.isnan(m).all() for m in result.marginals.values())
         return
     assert math.isclose(math.exp(result.log_evidence[0]), p_e, rel_tol=1e-9)
     for var in range(len(network)):

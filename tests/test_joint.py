@@ -13,11 +13,10 @@ from syncdx import Model
 from syncdx.diagnosis._diagnoser import Diagnoser
 from syncdx.errors import ImpossibleEvidenceError
 from syncdx.inference._compile import compile_network
-from syncdx.inference._engine import Result
 from syncdx.inference._joint import Joint
 from syncdx.network._bif import bundled_network, read_network_file
-from syncdx.network._network import FloatArray, Network, Variable
-from tests.oracle import log_posterior_marginals, mixed_row, posterior_marginals
+from syncdx.network._network import Network, Variable
+from tests.oracle import check_result, log_posterior_marginals, mixed_row
 from tests.strategies import hard_evidence, networks
 
 
@@ -26,20 +25,6 @@ def _joint_of(network: Network) -> Joint:
     assume(joint is not None)
     assert joint is not None
     return joint
-
-
-def _check(network: Network, result: Result, row: dict[int, FloatArray]) -> None:
-    """`result` (every variable targeted) equals enumeration: P(e) to 1e-9 relative, the
-    marginals to 1e-9; -inf and NaN marginals where P(e) is zero."""
-    with np.errstate(invalid="ignore"):
-        p_e, expected = posterior_marginals(network, {v: lik[0] for v, lik in row.items()})
-    if p_e == 0.0:
-        assert result.log_evidence[0] == -math.inf
-        assert all(np.isnan(m).all() for m in result.marginals.values())
-        return
-    assert math.isclose(math.exp(result.log_evidence[0]), p_e, rel_tol=1e-9)
-    for v in range(len(network)):
-        np.testing.assert_allclose(result.marginals[v][0], expected[v], rtol=0, atol=1e-9)
 
 
 @settings(max_examples=150, deadline=None)
@@ -52,7 +37,7 @@ def test_hard_findings_match_brute_force(data: st.DataObject, zeros: bool) -> No
     codes = data.draw(hard_evidence(network))
     result = joint.hard(codes, None)
     row = {v: np.eye(network.cards[v])[s][None] for v, s in codes.items()}
-    _check(network, result, row)
+    check_result(network, result, row)
     assert not np.isnan(result.log_evidence).any()
     if result.possible[0]:
         for v, s in codes.items():
@@ -71,8 +56,8 @@ def test_mixed_rows_match_brute_force(network: Network, seed: int) -> None:
         row = mixed_row(network, rng)
         result = joint.run(row, None)
         if result is not None:
-            _check(network, result, row)
-        _check(network, diagnoser.infer(row, None), row)
+            check_result(network, result, row)
+        check_result(network, diagnoser.infer(row, None), row)
 
 
 @settings(max_examples=60, deadline=None)
@@ -130,7 +115,7 @@ def test_asia_matches_brute_force_on_every_evidence_pattern() -> None:
     for mask in range(1 << len(network)):
         codes = {v: int(rng.integers(2)) for v in range(len(network)) if mask >> v & 1}
         row = {v: np.eye(2)[s][None] for v, s in codes.items()}
-        _check(network, joint.hard(codes, None), row)
+        check_result(network, joint.hard(codes, None), row)
 
 
 def test_networks_it_cannot_hold_exactly_are_refused() -> None:

@@ -20,9 +20,9 @@ from tests.strategies import networks
 
 
 @contextmanager
-def _every_row_requisite() -> Iterator[list[int]]:
-    """Every single row sent to the requisite tables (every variable requisite too),
-    counting those runs."""
+def _requisite_runs(every_row: bool) -> Iterator[list[int]]:
+    """Counts the rows run on the requisite tables; with `every_row`, sends every single row
+    there (every variable requisite too)."""
     calls: list[int] = []
     run = _relevant.Relevance.run
 
@@ -31,7 +31,8 @@ def _every_row_requisite() -> Iterator[list[int]]:
         return run(self, *args)  # type: ignore[arg-type]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_rowpass.RowPass, "_requisite", lambda *_: True)
+        if every_row:
+            patch.setattr(_rowpass.RowPass, "_requisite", lambda *_: True)
         patch.setattr(_relevant.Relevance, "run", counted)
         yield calls
 
@@ -42,7 +43,7 @@ def test_requisite_single_rows_equal_brute_force(network: Network, seed: int) ->
     """On the requisite tables alone, single rows (hard, soft and blank findings, tables with
     zeros, impossible evidence) give enumeration's P(e) and every marginal."""
     rng = np.random.default_rng(seed)
-    with _every_row_requisite() as calls:
+    with _requisite_runs(every_row=True) as calls:
         tree = compile_network(network)
         for _ in range(4):
             check_single_row(network, tree, mixed_row(network, rng))
@@ -57,7 +58,7 @@ def test_requisite_targets_equal_brute_force(
     """A few targets on the requisite tables get enumeration's posteriors and P(e)."""
     rng = np.random.default_rng(seed)
     targets = data.draw(st.lists(st.sampled_from(range(len(network))), min_size=1, unique=True))
-    with _every_row_requisite():
+    with _requisite_runs(every_row=True):
         tree = compile_network(network)
         row = mixed_row(network, rng)
         with np.errstate(invalid="ignore"):
@@ -80,15 +81,7 @@ def test_munin_cause_posteriors_on_requisite_tables_equal_batches() -> None:
     leaves = [v for v in range(len(network)) if v not in has_child]
     roots = [v for v, ps in enumerate(network.parents) if not ps]
     rng = np.random.default_rng(7)
-    calls: list[int] = []
-    run = _relevant.Relevance.run
-
-    def counted(self: _relevant.Relevance, *args: object) -> tuple[float, dict[int, FloatArray]]:
-        calls.append(1)
-        return run(self, *args)  # type: ignore[arg-type]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_relevant.Relevance, "run", counted)
+    with _requisite_runs(every_row=False) as calls:
         for k in (4, 8):
             found = rng.choice(leaves, size=k, replace=False)
             row = {int(v): np.eye(network.cards[v])[[0]] for v in sorted(found)}

@@ -107,3 +107,29 @@ def test_rows_needing_every_variable_or_on_small_trees_stay_on_the_walk() -> Non
     small = compile_network(alarm)
     found = {len(alarm) - 1: np.eye(alarm.cards[-1])[[0]]}
     assert not small._rows._requisite(found, [0], small.ancestry)
+
+
+def test_a_query_asked_again_is_answered_from_memory_unchanged() -> None:
+    """On pigs, a cause posterior asked twice runs the requisite tables once and gives equal,
+    independent arrays; evidence the walk has met lately goes on the walk again (its memo
+    holds the messages)."""
+    network = read_network_file(bundled_network("pigs"))
+    tree = compile_network(network)
+    row = {len(network) - 1: np.eye(network.cards[-1])[[0]]}
+    roots = [v for v, ps in enumerate(network.parents) if not ps]
+    with _requisite_runs(every_row=False) as calls:
+        first = tree.run(row, roots)
+        first.marginals[roots[0]][...] = -1.0  # a caller's own copy
+        again = tree.run(row, roots)
+        assert len(calls) == 1
+        assert (again.marginals[roots[0]] >= 0).all()
+        other = {len(network) - 2: np.eye(network.cards[-2])[[1]]}
+        with pytest.MonkeyPatch.context() as patch:  # the walk meets `other` first
+            patch.setattr(_rowpass.RowPass, "_requisite", lambda *_: False)
+            tree.run(other, roots)
+        walked = tree.run(other, roots)
+        assert len(calls) == 1
+    np.testing.assert_allclose(again.log_evidence, tree.run(row, roots).log_evidence, rtol=1e-12)
+    batch = tree.run({v: np.repeat(lik, 2, axis=0) for v, lik in other.items()}, roots)
+    for v in roots:
+        np.testing.assert_allclose(walked.marginals[v][0], batch.marginals[v][1], atol=1e-9)

@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -74,6 +74,8 @@ _BELIEF_ENTRIES = 1 << 14
 #: A single row goes on the requisite tables alone (`_relevant`) only on a tree with a clique
 #: larger than this (see `RowPass._requisite`).
 _REQUISITE_WIDTH = 1 << 17
+#: Most evidence keys (and requisite answers) remembered; the oldest goes first.
+_RECENT = 64
 #: Bits per variable in a row's evidence key: distinct likelihood vectors before a reset.
 _TOKEN_BITS = 16
 
@@ -111,6 +113,9 @@ class RowPass:
         self._beliefs: dict[Group, RowKernel | FactoredKernel] = {}
         self._whole: list[bool | None] = [None] * len(tree.cliques)  # see `takes_whole`
         self._relevance: Relevance | None = None
+        # evidence keys the walk met lately, and the requisite path's answers by key and targets
+        self._walked: dict[int, None] = {}
+        self._answers: dict[tuple[int, tuple[int, ...]], tuple[float, dict[int, FloatArray]]] = {}
         self._width = max(table.size for table in tree.base)
         # the requisite tables' contractions label a clique's variables with letters
         self._lettered = max(len(c) for c in tree.cliques) <= len(string.ascii_letters)
@@ -126,20 +131,16 @@ class RowPass:
     ) -> tuple[float, dict[int, FloatArray]]:
         """log P(e) and the marginals (1, states) of every group's targets, for one row: on the
         requisite tables alone (see `_relevant`) where they are few, given the `network` and
-        its `ancestry` (each variable's ancestors and itself, as bit masks)."""
-        if network is not None and ancestry:
-            targets = [v for g in groups for v in g.variables]
-            if self._requisite(likelihoods, targets, ancestry):
-                relevance = self._relevance
-                if relevance is None:
-                    relevance = self._relevance = Relevance(self._tree, network, ancestry)
-                return relevance.run(likelihoods, targets)
+        its `ancestry` (each variable's ancestors and itself, as bit masks), unless the walk
+        met the same evidence lately (its memo then holds the messages)."""
         tree = self._tree
         if self._memoised >= _CACHE or len(self._tokens) + len(likelihoods) >= 1 << _TOKEN_BITS:
             for link in self._links:
                 link.memo.clear()
             self._memoised = 0
             self._tokens.clear()
+            self._walked.clear()
+            self._answers.clear()
         vectors: dict[int, FloatArray] = {}
         hard: dict[int, int] = {}
         key = mask = 0
@@ -149,6 +150,11 @@ class RowPass:
                 hard[v] = state
             key |= token << (v * _TOKEN_BITS)
             mask |= 1 << tree.home[v]
+        if network is not None and ancestry and key not in self._walked:
+            targets = [v for g in groups for v in g.variables]
+            if self._requisite(likelihoods, targets, ancestry):
+                return self._requisite_run(likelihoods, targets, key, network, ancestry)
+        _remember(self._walked, key, None)
         walk = Walk(self, tree, vectors, key, mask, hard)
         first = groups[0] if groups else Group(tree.home[next(iter(vectors))], ())
         out: dict[int, FloatArray] = {}
@@ -158,6 +164,27 @@ class RowPass:
                 log_z = math.nan  # out of range off the P(e) path: the row is redone too
         self._memoised += walk.computed
         return log_z, out
+
+    def _requisite_run(
+        self,
+        likelihoods: Mapping[int, FloatArray],
+        targets: Sequence[int],
+        key: int,
+        network: Network,
+        ancestry: Sequence[int],
+    ) -> tuple[float, dict[int, FloatArray]]:
+        """The row on the requisite tables, remembered by its evidence `key` and targets (the
+        same query asked again, as a notebook does, costs a lookup, not a run)."""
+        asked = (key, tuple(targets))
+        answer = self._answers.get(asked)
+        if answer is None:
+            relevance = self._relevance
+            if relevance is None:
+                relevance = self._relevance = Relevance(self._tree, network, ancestry)
+            answer = relevance.run(likelihoods, targets)
+            _remember(self._answers, asked, answer)
+        log_z, marginals = answer
+        return log_z, {v: values.copy() for v, values in marginals.items()}
 
     def _requisite(
         self, likelihoods: Mapping[int, FloatArray], targets: Sequence[int], ancestry: Sequence[int]
@@ -342,3 +369,11 @@ def _message_kernel(
     if whole:
         return row_kernel(table, segment)
     return message_row_kernel(table, own, sep, prior)
+
+
+def _remember(recent: dict[Any, Any], key: Any, value: Any) -> None:
+    """`recent[key] = value`, the oldest entry dropped past `_RECENT` entries."""
+    recent.pop(key, None)
+    recent[key] = value
+    if len(recent) > _RECENT:
+        del recent[next(iter(recent))]

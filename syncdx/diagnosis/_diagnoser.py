@@ -68,8 +68,8 @@ class Diagnoser:
             for i in self._cause_index
         )
         self._cause_normal = tuple(zip(self._cause_index, self._normal_state))
-        #: the joint for single queries on a tiny network (see `_joint`), built on first use
-        self._dense: list[Joint | None] = []
+        #: the joint for single queries on a tiny network (see `_joint`), else None
+        self._joint = Joint.of(network)
         self._every = (network.ids(), tuple(range(len(network))))
 
     # -- what the model holds ---------------------------------------------------------------
@@ -187,7 +187,7 @@ class Diagnoser:
     # -- the primitive --------------------------------------------------------------------------
     def infer(self, likelihoods: dict[int, FloatArray], targets: Sequence[int] | None) -> Result:
         """Exact inference on a batch: log P(e) per row and the marginals of `targets`."""
-        joint = self._joint()
+        joint = self._joint
         if joint is not None and likelihoods and self._one_row(likelihoods):
             result = joint.run(likelihoods, targets)
             if result is not None:
@@ -259,12 +259,6 @@ class Diagnoser:
         """One case's evidence as (1, states) likelihood arrays, for `infer`."""
         return _likelihoods.case_likelihoods(self._network, evidence, soft)
 
-    def _joint(self) -> Joint | None:
-        """The network's joint if it is tiny (see `_joint`), built on first use."""
-        if not self._dense:
-            self._dense.append(Joint.of(self._network))
-        return self._dense[0]
-
     def _one_row(self, likelihoods: dict[int, FloatArray]) -> bool:
         """Whether `likelihoods` are one row of doubles, each (1, its variable's states)."""
         cards, double = self._network.cards, np.dtype(np.float64)
@@ -302,7 +296,7 @@ class Diagnoser:
     ) -> tuple[Joint, dict[int, int]] | None:
         """The network's joint and the findings' states where a query can be read off the
         joint (a tiny network, at least one finding, all of them hard), else None."""
-        joint = self._joint() if not soft else None
+        joint = self._joint if not soft else None
         if joint is None:
             return None
         codes = ev.encode(self._network, evidence)

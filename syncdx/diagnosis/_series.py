@@ -33,51 +33,37 @@ _route: Any = None
 def series(values: FloatArray, index: pd.Index, name: str) -> pd.Series:
     """`pd.Series(values, index=index, name=name, copy=False)`: `values` a 1-d float64 array
     as long as `index`, which the Series holds from now on (not copied)."""
-    global _route
     import pandas as pd  # here, not above: `import syncdx` does not load pandas
 
-    if _route is None:
-        _route = _internal_route(pd)
-    if _route is False:
+    route = _found(pd)
+    if route is False:
         return pd.Series(values, index=index, name=name, copy=False)
-    return _assembled(_route, values, index, name)
+    return _assembled(route, values, index, name)
 
 
 def several(
     flat: FloatArray, names: Sequence[str], indexes: Sequence[pd.Index], sizes: Sequence[int]
 ) -> dict[str, pd.Series]:
     """{name: `series` of the next `size` values of `flat` over a view of `index`} for the
-    names in order (`flat` as long as the sizes together): one loop, each Series holding a
-    slice of `flat` and an index of its own (renaming one renames no other)."""
+    names in order (`flat` as long as the sizes together): each Series holding a slice of
+    `flat` and an index of its own (renaming one renames no other)."""
+    import pandas as pd
+
+    route = _found(pd)
+    view = pd.Index.view if route is False else route[-1]
+    out, end = {}, 0
+    for name, index, size in zip(names, indexes, sizes):
+        start, end = end, end + size
+        out[name] = series(flat[start:end], view(index), name)
+    return out
+
+
+def _found(pd: Any) -> Any:
+    """The internal route (see `_internal_route`), looked for on first use."""
     global _route
     if _route is None:
-        import pandas as pd  # here, not above: `import syncdx` does not load pandas
-
         _route = _internal_route(pd)
-    if _route is False:
-        return _public(flat, names, indexes, sizes)
-    block_type, placement, manager, frame_init, series_type, view = _route
-    new, assign = object.__new__, object.__setattr__
-    out, end = {}, 0
-    for name, index, size in zip(names, indexes, sizes):
-        start, end = end, end + size
-        block = block_type(flat[start:end], placement(slice(0, size)), 1)
-        built = new(series_type)
-        frame_init(built, manager(block, view(index)))
-        assign(built, "_name", name)
-        out[name] = built
-    return out
-
-
-def _public(
-    flat: FloatArray, names: Sequence[str], indexes: Sequence[pd.Index], sizes: Sequence[int]
-) -> dict[str, pd.Series]:
-    """`several` through the public constructor."""
-    out, end = {}, 0
-    for name, index, size in zip(names, indexes, sizes):
-        start, end = end, end + size
-        out[name] = series(flat[start:end], index.view(), name)
-    return out
+    return _route
 
 
 def _assembled(route: Any, values: FloatArray, index: pd.Index, name: str) -> pd.Series:

@@ -4,8 +4,9 @@ Per network, both engines get the same evidence and the same targets, timed in i
 runs (the order alternates; medians reported), and the ratio is pyAgrum's time / syncdx's:
 - marginals: one query on fresh evidence (4-8 leaf findings sampled from the network), every
   node's marginal, through the public API (`Model.marginals`); pyAgrum targets every node;
-- posterior: the same queries, cause posteriors only (`Model.posterior`); pyAgrum targets
-  only the causes;
+- posterior: cause posteriors only (`Model.posterior`) on other fresh evidence, drawn the same
+  way (not the marginals' queries, whose messages syncdx would find in its memo); pyAgrum
+  targets only the causes;
 - batch: `Model.posteriors(frame)` on distinct rows (each observation seen with probability
   0.3), in rows/s, against pyAgrum row by row (causes targeted), and against the memory
   bandwidth limit 10 GB/s / (junction-tree entries x 2 passes x 8 bytes);
@@ -108,7 +109,8 @@ def measure(name: str, args: argparse.Namespace, limits: syncdx.Limits) -> Row:
     )
     causes = list(model.causes)
     _target(lazy, causes)
-    row.posterior = _interleaved(model.posterior, _agrum_query(lazy, causes), queries, args.budget)
+    fresh = _queries(model, args.queries, seed=1)
+    row.posterior = _interleaved(model.posterior, _agrum_query(lazy, causes), fresh, args.budget)
     row.batch = _batch(model, lazy, causes, row.entries["syncdx"], args, limits)
     return row
 

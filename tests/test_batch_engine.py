@@ -258,7 +258,7 @@ def test_posteriors_of_a_large_frame_equal_single_queries(name: str) -> None:
     assert list(out.index) == list(frame.index)
     for k in range(0, len(frame), 175):
         row = frame.iloc[k]
-        expected = model.posterior({c: v for c, v in row.items() if v})
+        expected = model.posterior({str(c): v for c, v in row.items() if isinstance(v, str)})
         got = out.iloc[k][list(expected.index)].to_numpy(dtype=float)
         np.testing.assert_allclose(got, expected.to_numpy(), rtol=1e-9, atol=1e-12)
 

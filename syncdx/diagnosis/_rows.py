@@ -74,11 +74,13 @@ def _packed_columns(codes: CodeArray) -> list[npt.NDArray[np.int64]]:
     radix = codes.max(axis=0).astype(np.int64) - low + 1
     keys: list[npt.NDArray[np.int64]] = []
     key, bits = np.zeros(len(codes), dtype=np.int64), 0.0
-    for j, r in enumerate(radix.tolist()):
+    for j, (r, offset) in enumerate(zip(radix.tolist(), low.tolist())):
         if bits + math.log2(r) >= 62:
             keys.append(key)
             key, bits = np.zeros(len(codes), dtype=np.int64), 0.0
-        key = key * r + (codes[:, j].astype(np.int64) - low[j])
+        key *= r  # in place: a pass per operation, no temporaries
+        key += codes[:, j]
+        key -= offset
         bits += math.log2(r)
     keys.append(key)
     return keys

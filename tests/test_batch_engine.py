@@ -232,7 +232,7 @@ def test_threaded_encoding_and_likelihoods_equal_one_thread(
     frame = frame.astype("str")
     assert frame.size >= _columns._THREADED_CELLS
     threaded = _columns.encode_frame(network, frame)
-    lik = _likelihoods.likelihoods(network.cards, threaded.codes, threaded.columns)
+    lik = _likelihoods.likelihoods(network.cards, threaded.codes, threaded.columns, threaded=True)
     monkeypatch.setattr(_columns, "_THREADED_CELLS", 1 << 62)
     monkeypatch.setattr(_likelihoods, "_THREADED_CELLS", 1 << 62)
     alone = _columns.encode_frame(network, frame)

@@ -217,7 +217,7 @@ class Diagnoser:
         """`infer` on the distinct rows of `codes`, and each row's place among them."""
         distinct = _rows.distinct_rows(codes)
         likelihoods = _likelihoods.likelihoods(
-            self._network.cards, distinct.rows, columns, states_major=True
+            self._network.cards, distinct.rows, columns, states_major=True, threaded=True
         )
         return self.infer(likelihoods, targets), distinct.inverse
 

@@ -47,11 +47,13 @@ def likelihoods(
     columns: tuple[int, ...],
     *,
     states_major: bool = False,
+    threaded: bool = False,
 ) -> dict[int, FloatArray]:
     """One (rows, states) likelihood array per column of `codes`: one-hot, or ones if blank
     (zeros for any other negative code). With `states_major`, each is the transposed view of
-    a (states, rows) array: the layout the batch engine reads, so it copies nothing. Many
-    rows are built on the engine's threads, a share of the columns each."""
+    a (states, rows) array: the layout the batch engine reads, so it copies nothing. With
+    `threaded`, many rows are built on the engine's threads, a share of the columns each
+    (batch scoring keeps them for its engine: its own threads format text meanwhile)."""
     # one column per row, contiguous: a column of a row-major code array is read with a stride
     # of a whole row, which made each pass over it several times slower (most of the time here)
     by_column = np.ascontiguousarray(codes.T)
@@ -64,7 +66,7 @@ def likelihoods(
             j = kept[k]
             built[k] = _column(cards[columns[j]], by_column[j], states_major)
 
-    if by_column.size < _THREADED_CELLS or WORKERS == 1:
+    if not threaded or by_column.size < _THREADED_CELLS or WORKERS == 1:
         build(range(len(kept)))
     else:
         shares = [range(k, len(kept), WORKERS) for k in range(WORKERS)]

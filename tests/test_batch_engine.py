@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import syncdx
+from syncdx.diagnosis import _columns, _likelihoods, _rows
 from syncdx.diagnosis import _evidence as ev
-from syncdx.diagnosis import _likelihoods, _rows
 from syncdx.inference._batch import Plan, Spare, _One
 from syncdx.inference._compile import compile_network
 from syncdx.inference._engine import JunctionTree
-from syncdx.inference._select import Select
+from syncdx.inference._select import Dense, Select
 from syncdx.network._bif import bundled_network, read_network_file
 from syncdx.network._network import FloatArray, Network
 from tests.strategies import networks
@@ -197,3 +198,89 @@ def test_a_hard_finding_is_exactly_certain_in_a_batch(data: st.DataObject) -> No
         for v in map(int, np.flatnonzero(codes[row] >= 0)):
             expected = np.eye(network.cards[v])[codes[row, v]]
             assert np.array_equal(result.marginals[v][row], expected), (row, v)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_column_major_codes_give_the_same_distinct_rows(data: st.DataObject) -> None:
+    """`distinct_rows` of column-major codes (as `encode_frame` gives them) finds the same
+    rows, inverse and keys as of row-major ones, and keeps them column-major; also when the
+    rows need several packed keys."""
+    cards = data.draw(st.lists(st.integers(2, 9), min_size=2, max_size=40))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    rows = data.draw(st.integers(1, 300))
+    codes = np.column_stack([rng.integers(-2, card, size=rows) for card in cards])
+    codes = codes[rng.integers(0, rows, size=rows)].astype(np.int16)  # repeats
+    expected = _rows.distinct_rows(np.ascontiguousarray(codes))
+    found = _rows.distinct_rows(np.asfortranarray(codes))
+    np.testing.assert_array_equal(found.rows, expected.rows)
+    np.testing.assert_array_equal(found.inverse, expected.inverse)
+    assert (found.keys is None) == (expected.keys is None)
+    if found.keys is not None and expected.keys is not None:
+        np.testing.assert_array_equal(found.keys, expected.keys)
+    assert found.rows.flags.f_contiguous
+    np.testing.assert_array_equal(found.rows[found.inverse], codes)
+
+
+def test_threaded_encoding_and_likelihoods_equal_one_thread(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame large enough to be encoded, and its likelihoods built, on the engine's threads
+    gives the codes and likelihoods (same values, same order) of one thread."""
+    model = syncdx.Model(network)
+    frame = model.sample(6000, seed=3, missing=0.4)[list(model.observations)]
+    frame = frame.astype("str")
+    assert frame.size >= _columns._THREADED_CELLS
+    threaded = _columns.encode_frame(network, frame)
+    lik = _likelihoods.likelihoods(network.cards, threaded.codes, threaded.columns, threaded=True)
+    monkeypatch.setattr(_columns, "_THREADED_CELLS", 1 << 62)
+    monkeypatch.setattr(_likelihoods, "_THREADED_CELLS", 1 << 62)
+    alone = _columns.encode_frame(network, frame)
+    np.testing.assert_array_equal(threaded.codes, alone.codes)
+    assert threaded.columns == alone.columns
+    assert threaded.names == alone.names
+    single = _likelihoods.likelihoods(network.cards, alone.codes, alone.columns)
+    assert list(lik) == list(single)
+    for v, values in single.items():
+        np.testing.assert_array_equal(lik[v], values)
+
+
+@pytest.mark.parametrize("name", ["alarm", "win95pts"])
+def test_posteriors_of_a_large_frame_equal_single_queries(name: str) -> None:
+    """`posteriors(frame)` on thousands of rows (repeats among them; win95pts' rows too wide
+    for one key) keeps every row, index and order, and gives each row `posterior()`'s
+    probabilities."""
+    model = syncdx.Model(read_network_file(bundled_network(name)))
+    frame = model.sample(1500, seed=8, missing=0.7)[list(model.observations)].astype("str")
+    frame = frame.iloc[np.random.default_rng(9).integers(0, 1500, size=3500)]
+    frame.index = pd.Index([f"r{k}" for k in range(len(frame))])
+    out = model.posteriors(frame)
+    assert list(out.index) == list(frame.index)
+    for k in range(0, len(frame), 175):
+        row = frame.iloc[k]
+        expected = model.posterior({str(c): v for c, v in row.items() if isinstance(v, str)})
+        got = out.iloc[k][list(expected.index)].to_numpy(dtype=float)
+        np.testing.assert_allclose(got, expected.to_numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_dense_messages_equal_their_kernels() -> None:
+    """A message run as `Dense` (scaled by the reciprocals of its totals) gives its kernel's
+    totals and values, to rounding, on every row."""
+    network = read_network_file(bundled_network("alarm"))
+    plan, slots = _planned(network, 600, seed=7)
+    dense = 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for call in plan.steps:
+            inputs = [slots[k] for k in call.inputs]
+            outputs = call.step(inputs, Spare())
+            if isinstance(call.step, Dense):
+                dense += 1
+                total, values = call.step.kernel(inputs)
+                found_total, found = outputs[0]
+                assert found_total is not None
+                np.testing.assert_array_equal(found_total, total)
+                np.testing.assert_allclose(found, values, rtol=1e-14, atol=1e-300)
+            for out, (_, values) in zip(call.outs, outputs):
+                if out.slot >= 0:
+                    slots[out.slot] = values
+    assert dense

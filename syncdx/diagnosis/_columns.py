@@ -4,6 +4,7 @@ column's cells as state codes."""
 from __future__ import annotations
 
 import difflib
+import functools
 import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,10 +23,15 @@ from syncdx.diagnosis._evidence import (
     words,
 )
 from syncdx.errors import InputError
+from syncdx.inference._threads import WORKERS, pool
 from syncdx.network._network import Network, Variable
 
 if TYPE_CHECKING:  # pandas is imported where tables are read, to keep `import syncdx` fast
     import pandas as pd
+    import pyarrow as pa
+
+#: A frame of at least this many cells is encoded on the engine's threads.
+_THREADED_CELLS = 1 << 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +51,26 @@ class EncodedFrame:
 def encode_frame(network: Network, frame: pd.DataFrame) -> EncodedFrame:
     """Encode the columns of `frame` named after nodes (see `column_nodes`); other columns are
     ignored. Cells with a value that is not a state get the code INVALID (the caller reports
-    them)."""
+    them). The codes are column-major (each column's codes contiguous, as they are written
+    and read). A large frame's columns are encoded on the engine's threads (pyarrow's lookup
+    runs without the GIL)."""
     labels = {str(c): c for c in frame.columns}
     found = column_nodes(tuple(labels), network.ids())
-    codes = np.full((len(frame), len(found)), UNOBSERVED, dtype=np.int16)
-    for j, (name, node_id) in enumerate(found.items()):
-        codes[:, j] = encode_column(network.variable(node_id), frame[labels[name]], words(network))
-    return EncodedFrame(codes, tuple(network.index[n] for n in found.values()), tuple(found))
+    unknown = words(network)
+    jobs = [(network.variable(node), frame[labels[name]]) for name, node in found.items()]
+    codes = np.full((len(found), len(frame)), UNOBSERVED, dtype=np.int16)
+
+    def encode(columns: range) -> None:
+        for j in columns:
+            codes[j] = encode_column(*jobs[j], unknown)
+
+    groups = [range(k, len(jobs), WORKERS) for k in range(WORKERS)]
+    if len(frame) * len(jobs) < _THREADED_CELLS or WORKERS == 1:
+        encode(range(len(jobs)))
+    else:
+        for _ in pool().map(encode, groups):
+            pass
+    return EncodedFrame(codes.T, tuple(network.index[n] for n in found.values()), tuple(found))
 
 
 def check_column_names(
@@ -143,19 +162,25 @@ def _exact(variable: Variable, column: pd.Series) -> tuple[CodeArray, npt.NDArra
     dtype = column.dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
         return None
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    states = variable.states
-    found = pc.index_in(
-        column.array.__arrow_array__(),
-        value_set=pa.array([*states, "", None], pa.string()),
-        skip_nulls=False,
-    )
-    index = pc.fill_null(found, len(states) + 2).to_numpy()
-    table = np.array([*range(len(states)), UNOBSERVED, UNOBSERVED, INVALID], dtype=np.int16)
+    value_set, table = _lookup(variable.states)
+    found = pc.index_in(column.array.__arrow_array__(), value_set=value_set, skip_nulls=False)
+    index = pc.fill_null(found, len(table) - 1).to_numpy()
     codes: CodeArray = table.take(index)
-    return codes, index > len(states) + 1
+    return codes, codes == INVALID
+
+
+@functools.lru_cache(maxsize=1024)
+def _lookup(states: tuple[str, ...]) -> tuple[pa.Array, CodeArray]:
+    """The value set `_exact` looks cells up in (the states, "" and None) and the code of
+    each place in it, then of a cell not found (INVALID, to decode)."""
+    import pyarrow as pa
+
+    value_set = pa.array([*states, "", None], pa.string())
+    table = np.array([*range(len(states)), UNOBSERVED, UNOBSERVED, INVALID], dtype=np.int16)
+    table.setflags(write=False)
+    return value_set, table
 
 
 def _decoded(variable: Variable, column: pd.Series, unknown: frozenset[str]) -> CodeArray:

@@ -171,18 +171,19 @@ class Diagnoser:
             nodes = self._network.ids()
             raise _columns.no_columns(list(frame.columns), nodes, "an observation or a cause")
         _raise_first_invalid(self._network, frame, encoded)
-        result = self.infer_codes(encoded.codes, encoded.columns, self._cause_index)
+        result, inverse = self._distinct(encoded.codes, encoded.columns, self._cause_index)
         bad = np.flatnonzero(~result.possible)
         if bad.size:
-            row = int(bad[0])
+            row = int(np.flatnonzero(np.isin(inverse, bad))[0])
             findings = {
                 encoded.names[j]: frame.iloc[row][encoded.names[j]]
                 for j in np.flatnonzero(encoded.codes[row] >= 0)
             }
             raise self.impossible(findings, None, row=frame.index[row])
-        return pd.DataFrame(
-            self.cause_probabilities(result), index=frame.index, columns=self._causes
-        )
+        # each distinct row's probabilities, then every row's in one take: column-major, as
+        # the frame holds them (one block, not copied)
+        present = _rows_taken(self.cause_probabilities(result), inverse)
+        return pd.DataFrame(present, index=frame.index, columns=self._causes, copy=False)
 
     # -- the primitive --------------------------------------------------------------------------
     def infer(self, likelihoods: dict[int, FloatArray], targets: Sequence[int] | None) -> Result:
@@ -204,16 +205,21 @@ class Diagnoser:
         self, codes: ev.CodeArray, columns: tuple[int, ...], targets: Sequence[int] | None
     ) -> Result:
         """`infer` on rows of state codes, computing each distinct row once."""
-        distinct = _rows.distinct_rows(codes)
-        likelihoods = _likelihoods.likelihoods(
-            self._network.cards, distinct.rows, columns, states_major=True
-        )
-        result = self.infer(likelihoods, targets)
-        inverse = distinct.inverse
+        result, inverse = self._distinct(codes, columns, targets)
         return Result(
             result.log_evidence.take(inverse),
             {v: _rows_taken(m, inverse) for v, m in result.marginals.items()},
         )
+
+    def _distinct(
+        self, codes: ev.CodeArray, columns: tuple[int, ...], targets: Sequence[int] | None
+    ) -> tuple[Result, npt.NDArray[np.intp]]:
+        """`infer` on the distinct rows of `codes`, and each row's place among them."""
+        distinct = _rows.distinct_rows(codes)
+        likelihoods = _likelihoods.likelihoods(
+            self._network.cards, distinct.rows, columns, states_major=True, threaded=True
+        )
+        return self.infer(likelihoods, targets), distinct.inverse
 
     def cause_probabilities(self, result: Result) -> FloatArray:
         """(rows, causes) P(cause present) from a result that holds every cause's marginal.

@@ -9,10 +9,14 @@ import numpy as np
 
 from syncdx.diagnosis._evidence import UNOBSERVED, CodeArray, Evidence, SoftEvidence, encode
 from syncdx.diagnosis._soft import encode_soft
+from syncdx.inference._threads import WORKERS, pool
 from syncdx.network._network import FloatArray, Network
 
 #: Variables with at most this many states get their likelihoods by one gather (`likelihoods`).
 _GATHERED_STATES = 64
+#: Codes of at least this many cells get their likelihoods on the engine's threads.
+_THREADED_CELLS = 1 << 17
+_NOTHING: FloatArray = np.empty((0, 0))
 
 
 def case_likelihoods(
@@ -43,31 +47,45 @@ def likelihoods(
     columns: tuple[int, ...],
     *,
     states_major: bool = False,
+    threaded: bool = False,
 ) -> dict[int, FloatArray]:
     """One (rows, states) likelihood array per column of `codes`: one-hot, or ones if blank
     (zeros for any other negative code). With `states_major`, each is the transposed view of
-    a (states, rows) array: the layout the batch engine reads, so it copies nothing."""
-    out = {}
+    a (states, rows) array: the layout the batch engine reads, so it copies nothing. With
+    `threaded`, many rows are built on the engine's threads, a share of the columns each
+    (batch scoring keeps them for its engine: its own threads format text meanwhile)."""
     # one column per row, contiguous: a column of a row-major code array is read with a stride
     # of a whole row, which made each pass over it several times slower (most of the time here)
     by_column = np.ascontiguousarray(codes.T)
     blank = (by_column == UNOBSERVED).all(axis=1)
-    for j, var in enumerate(columns):
-        if blank[j]:
-            continue
-        column = by_column[j]
-        card = cards[var]
-        if card > _GATHERED_STATES:
-            states = np.arange(card)
-            lik = ((column[:, None] == states) | (column[:, None] == UNOBSERVED)).astype(float)
-            out[var] = np.asfortranarray(lik) if states_major else lik
-            continue
-        index = column.astype(np.intp)
-        index += 1  # a blank (-1) is column 0 of the table, state s column s + 1
-        index[index < 0] = card + 1  # any other negative code: the zeros
-        wide = _evidence_columns(card).take(index, axis=1)  # (states, rows)
-        out[var] = wide.T if states_major else np.ascontiguousarray(wide.T)
-    return out
+    kept = [j for j in range(len(columns)) if not blank[j]]
+    built: list[FloatArray] = [_NOTHING] * len(kept)
+
+    def build(share: range) -> None:
+        for k in share:
+            j = kept[k]
+            built[k] = _column(cards[columns[j]], by_column[j], states_major)
+
+    if not threaded or by_column.size < _THREADED_CELLS or WORKERS == 1:
+        build(range(len(kept)))
+    else:
+        shares = [range(k, len(kept), WORKERS) for k in range(WORKERS)]
+        for _ in pool().map(build, shares):
+            pass
+    return {columns[j]: lik for j, lik in zip(kept, built)}  # in column order
+
+
+def _column(card: int, column: CodeArray, states_major: bool) -> FloatArray:
+    """The (rows, states) likelihoods of one column of codes (see `likelihoods`)."""
+    if card > _GATHERED_STATES:
+        states = np.arange(card)
+        lik = ((column[:, None] == states) | (column[:, None] == UNOBSERVED)).astype(float)
+        return np.asfortranarray(lik) if states_major else lik
+    index = column.astype(np.intp)
+    index += 1  # a blank (-1) is column 0 of the table, state s column s + 1
+    index[index < 0] = card + 1  # any other negative code: the zeros
+    wide = _evidence_columns(card).take(index, axis=1)  # (states, rows)
+    return wide.T if states_major else np.ascontiguousarray(wide.T)
 
 
 @lru_cache(maxsize=_GATHERED_STATES)

@@ -28,7 +28,8 @@ def distinct_rows(codes: CodeArray, cards: Sequence[int] | None = None) -> Disti
 
     `cards` (one per column) fixes the radix of the keys, so that a key means the same row in
     every call (None: the radix comes from the codes themselves). Rows without columns are all
-    the one blank row; no rows give no distinct row.
+    the one blank row; no rows give no distinct row. The distinct rows keep the layout of
+    `codes` (column-major codes give column-major rows).
     """
     if codes.shape[1] == 0 or len(codes) == 0:
         return Distinct(codes[:1], np.zeros(len(codes), dtype=np.intp), None)
@@ -38,20 +39,32 @@ def distinct_rows(codes: CodeArray, cards: Sequence[int] | None = None) -> Disti
         unique, inverse = unique_rows(codes)
         return Distinct(unique, inverse, None)
     distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return Distinct(codes[first], inverse, distinct)
+    return Distinct(taken_rows(codes, first), inverse, distinct)
+
+
+def taken_rows(codes: CodeArray, rows: npt.NDArray[np.intp]) -> CodeArray:
+    """`codes[rows]`, read along contiguous memory: a column-major array's rows are taken
+    column by column (and stay column-major)."""
+    if codes.flags.f_contiguous and not codes.flags.c_contiguous:
+        return codes.T.take(rows, axis=1).T
+    return codes[rows]
 
 
 def unique_rows(codes: CodeArray) -> tuple[CodeArray, npt.NDArray[np.intp]]:
     """`np.unique(codes, axis=0, return_inverse=True)`: the same rows in the same (lexicographic)
     order, found by one `np.lexsort` of the rows packed into a few 62-bit keys (each key holds
-    consecutive columns, the first most significant): about 20x faster on 50,000 x 42."""
-    order = np.lexsort(_packed_columns(codes)[::-1])  # lexsort's last key is the primary one
-    ordered = codes[order]
-    starts = np.ones(len(codes), dtype=bool)
-    starts[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    consecutive columns, the first most significant): about 20x faster on 50,000 x 42. Rows
+    are told apart by their keys, which identify them."""
+    packed = _packed_columns(codes)
+    order = np.lexsort(packed[::-1])  # lexsort's last key is the primary one
+    changed = np.zeros(len(codes), dtype=bool)
+    changed[0] = True
+    for key in packed:
+        ordered = key[order]
+        changed[1:] |= ordered[1:] != ordered[:-1]
     inverse = np.empty(len(codes), dtype=np.intp)
-    inverse[order] = np.cumsum(starts) - 1
-    return ordered[starts], inverse
+    inverse[order] = np.cumsum(changed) - 1
+    return taken_rows(codes, order[changed]), inverse
 
 
 def _packed_columns(codes: CodeArray) -> list[npt.NDArray[np.int64]]:
@@ -61,11 +74,13 @@ def _packed_columns(codes: CodeArray) -> list[npt.NDArray[np.int64]]:
     radix = codes.max(axis=0).astype(np.int64) - low + 1
     keys: list[npt.NDArray[np.int64]] = []
     key, bits = np.zeros(len(codes), dtype=np.int64), 0.0
-    for j, r in enumerate(radix.tolist()):
+    for j, (r, offset) in enumerate(zip(radix.tolist(), low.tolist())):
         if bits + math.log2(r) >= 62:
             keys.append(key)
             key, bits = np.zeros(len(codes), dtype=np.int64), 0.0
-        key = key * r + (codes[:, j].astype(np.int64) - low[j])
+        key *= r  # in place: a pass per operation, no temporaries
+        key += codes[:, j]
+        key -= offset
         bits += math.log2(r)
     keys.append(key)
     return keys

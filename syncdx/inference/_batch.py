@@ -29,7 +29,7 @@ import numpy as np
 from syncdx.inference._belief import TOTAL, Multiply, Output, Product, Reduce, Segment, reductions
 from syncdx.inference._blocked import Blocked
 from syncdx.inference._kernels import Kernel, product_order
-from syncdx.inference._select import Select, select_step
+from syncdx.inference._select import Dense, Select, message_step
 from syncdx.inference._tree import Cliques, Edge
 from syncdx.inference._triangulate import live_inward, towards
 from syncdx.network._network import FloatArray
@@ -248,13 +248,13 @@ class Planner:
 
     def _message(
         self, clique: int, scopes: list[Segment], dead: list[int], to: int
-    ) -> _One | Select:
-        """The step of the message from `clique` to `to` (a kernel, or a `Select`)."""
+    ) -> _One | Select | Dense:
+        """The step of the message from `clique` to `to` (a kernel, a `Select` or `Dense`)."""
         kernel = self.kernel(clique, tuple(scopes), tuple(dead), to)
         tree = self.tree
         separator = tree.separators[(clique, to)]
-        select = select_step(kernel, tree.cliques[clique], tree.cards, scopes, separator)
-        return _One(kernel) if select is None else select
+        step = message_step(kernel, tree.cliques[clique], tree.cards, scopes, separator)
+        return _One(kernel) if step is None else step
 
     def _belief(self, clique: int, skip: int) -> int:
         """Plan the product of the clique's table and live inputs (not from `skip`); its slot."""

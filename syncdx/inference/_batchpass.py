@@ -1,8 +1,8 @@
 """Batched runs on a compiled junction tree: plans cached per evidence variables and target
 segments (see `_batch`), the kernels and tables their steps use, and a plan run on a batch,
-cut into chunks that keep one clique's batched table near a million entries (a quarter of
-that in a tree of small cliques, so that a kernel's product stays in cache), shared out
-evenly on the thread pool with one BLAS thread, when there are several.
+cut into chunks that keep one clique's batched table near a million entries (at least one
+chunk per worker), shared out evenly on the thread pool with one BLAS thread, when there are
+several.
 
 Inside a run the batch axis is last: every elementwise product then runs along contiguous
 rows of the batch. Each kernel is cached per (clique, live input scopes, dead neighbours,
@@ -25,14 +25,14 @@ from syncdx.inference._threads import WORKERS, one_blas_thread, pool
 from syncdx.inference._tree import Cliques
 from syncdx.network._network import FloatArray
 
-#: Most table entries (rows x clique size) a batch chunk may hold in one clique...
+#: Most table entries (rows x clique size) a batch chunk may hold in one clique, and no
+#: more rows than leave a chunk for each worker when a batch has at least twice
+#: `_SHARED_ROWS`. Chunks capped at 2,048 rows (so that a kernel's product stays in cache)
+#: ran slower on two threads than chunks of a million entries: 20,000 rows of alarm in 10
+#: chunks took 87 ms, in 4 chunks 67 (child 38 -> 30 ms; with one core free, the same time):
+#: fewer chunks hand the GIL back and forth fewer times...
 _CHUNK_ENTRIES = 1 << 20
-#: ... and, in a tree of small cliques, at most this many (a kernel's product then stays in
-#: cache: child ran 2x faster in chunks of 2,048 rows than of 3,334 or 4,854)...
-_CACHED_ENTRIES = 1 << 18
-#: ... unless that leaves fewer rows than this (1,024 rows ran 5-14% slower than 2,048 on
-#: child, alarm, hepar2 and win95pts with both cores free)...
-_CACHED_ROWS = 1 << 11
+_SHARED_ROWS = 1 << 11
 #: ... unless that leaves fewer than `_CHUNK_ROWS` rows: then up to this many entries. Sums and
 #: products along the batch axis run at memory speed only with a few dozen rows (4 rows in a
 #: 262,144-entry clique ran at a quarter of it); with beliefs summed in cache-sized blocks
@@ -84,8 +84,8 @@ class BatchPass:
         batch, (joint states, rows), returned transposed: no concatenation of the chunks."""
         width = self._width
         most = _CHUNK_ENTRIES // width
-        if rows >= 2 * _CACHED_ROWS:  # fewer rows: two threads cost more than they give
-            most = min(most, max(_CACHED_ENTRIES // width, _CACHED_ROWS))
+        if rows >= 2 * _SHARED_ROWS:  # fewer rows: two threads cost more than they give
+            most = min(most, max(-(-rows // WORKERS), _SHARED_ROWS))
         step = max(1, most, min(_CHUNK_ROWS, _CHUNK_MOST // width))
         if rows <= step and rows * width >= _SHARED_ENTRIES and rows >= WORKERS:
             step = -(-rows // WORKERS)

@@ -103,7 +103,7 @@ class Reduce:
             elif factor is None:
                 message[...] = s
             total = np.add.reduce(message, axis=0)
-            message /= total
+            message *= 1.0 / total  # a message: see `Select`
             out.append((total, message))
         if self.marginals is not None:
             total = np.add.reduce(registers[self.total].reshape(-1, rows), axis=0)

@@ -52,8 +52,46 @@ class Select:
         for product in operands[len(inputs) :]:
             scratch.give(product)
         total = np.add.reduce(out, axis=0)
-        out /= total  # divided: exact at a certain state (see `Kernel.__call__`)
+        # a message, only ever multiplied into others and normalised again at the end:
+        # scaled by the reciprocals (a division cost twice the multiplication)
+        # (0 and infinite totals give the division's NaN and zeros too)
+        out *= 1.0 / total
         return [(total, out)]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Dense:
+    """A message kernel that is a dense matrix product, its outputs scaled by the reciprocals
+    of the totals (see `Select`) rather than divided by them as a kernel's marginals are."""
+
+    kernel: Kernel
+
+    def __call__(
+        self, inputs: Sequence[FloatArray], scratch: Scratch
+    ) -> list[tuple[FloatArray | None, FloatArray]]:
+        operands = self.kernel.products(inputs, scratch)
+        x = operands[-1]
+        out = self.kernel.matrix @ x.reshape(-1, x.shape[-1])
+        for product in operands[len(inputs) :]:
+            scratch.give(product)
+        rest = out[1:]
+        rest *= 1.0 / out[0]
+        return [(out[0], rest)]
+
+
+def message_step(
+    kernel: Kernel,
+    own: tuple[int, ...],
+    cards: Sequence[int],
+    live: Sequence[tuple[int, ...]],
+    separator: tuple[int, ...],
+) -> Select | Dense | None:
+    """The step of a message kernel: a `Select` where it can be one (see `select_step`), a
+    `Dense` for a dense matrix product, else None (the kernel itself)."""
+    select = select_step(kernel, own, cards, live, separator)
+    if select is not None:
+        return select
+    return Dense(kernel) if not (kernel.subscripts or kernel.fused) else None
 
 
 def select_step(

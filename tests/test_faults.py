@@ -13,7 +13,8 @@ from hypothesis.extra.numpy import arrays
 import syncdx
 from syncdx._ranking import TIE
 from syncdx.diagnosis._faults import clamp_causes, fault_sets
-from syncdx.diagnosis._repairs import Repairs, sequence_cost
+from syncdx.diagnosis._repairs import Repairs
+from syncdx.diagnosis._sequence import sequence_cost
 from tests.oracle import joint
 from tests.strategies import fault_set_weights, stay_probabilities
 

@@ -31,7 +31,8 @@ from syncdx.diagnosis import _likelihoods
 from syncdx.diagnosis._beliefs import Key, beliefs
 from syncdx.diagnosis._faults import FaultSets, IntArray
 from syncdx.diagnosis._recommend import Layout, question_cost
-from syncdx.diagnosis._repairs import Repairs, sequence_cost
+from syncdx.diagnosis._repairs import Repairs
+from syncdx.diagnosis._sequence import sequence_cost
 from syncdx.network._network import FloatArray
 
 if TYPE_CHECKING:

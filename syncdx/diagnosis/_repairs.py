@@ -1,8 +1,8 @@
 """Repairs: the actions a planner can take, and the expected cost of trying them in order.
 
 `Repairs` holds the actions as arrays over causes. `_sequence.sequence_cost` is the expected
-cost of repair (ECR) of acting without asking anything more, for many beliefs over fault sets at once
-(`_faults`): actions go in order of P(fixes every cause still present) / cost, re-ranked
+cost of repair (ECR) of acting without asking anything more, for many beliefs over fault sets
+at once (`_faults`): actions go in order of P(fixes every cause still present) / cost, re-ranked
 after each hypothetical failure (under a single fault its first step is the static P / C order
 of Heckerman, Breese and Rommelse, optimal for independent single-cause actions), and
 

@@ -64,10 +64,10 @@ class _Tables:
     order, the last resort, at position `last`, moved to the end; -1 without one) with their
     `costs`: `weigh` (actions, support) P(an action fixes every cause of a set of `support`),
     over its cost when every action costs time (`finite`), the last resort's row zero (it is
-    P(reached) / C_last by the swap rule), `ones` (sets,); and per action (in model order) the sets it may
-    change (`changed`: those holding a cause it may fix, then their subsets) and its transition
-    matrix among them (`moved`: the rows of the sets holding a cause as the transitions say,
-    the subsets' rows the identity: they only receive)."""
+    P(reached) / C_last by the swap rule), `ones` (sets,); and per action (in model order) the
+    sets it may change (`changed`: those holding a cause it may fix, then their subsets) and its
+    transition matrix among them (`moved`: the rows of the sets holding a cause as the
+    transitions say, the subsets' rows the identity: they only receive)."""
 
     order: IntArray
     costs: FloatArray

@@ -54,11 +54,14 @@ class Belief:
 class Costs:
     """What acting costs from one evidence row, with given failures and repairs: `ecr`, the
     ECR now (column 0) and after each answer of every observation (the `Belief.answers`
-    columns, shifted by one), `first` each sequence's first action, `known` where computed."""
+    columns, shifted by one), `first` each sequence's first action, `known` where computed;
+    `mass`, P(not fixed yet | e) in each column (at least where known): P(e, not fixed yet)
+    over the row's unshrunk weights, whose scale varies from call to call."""
 
     ecr: FloatArray
     first: IntArray
     known: npt.NDArray[np.bool_]
+    mass: FloatArray
 
 
 class Beliefs:
@@ -107,7 +110,10 @@ class Beliefs:
             if table is None:
                 width = 1 + sum(self._model.network.cards[q] for q in self.observations)
                 table = Costs(
-                    np.zeros(width), np.zeros(width, dtype=np.intp), np.zeros(width, bool)
+                    np.zeros(width),
+                    np.zeros(width, dtype=np.intp),
+                    np.zeros(width, bool),
+                    np.zeros(width),
                 )
                 self._costs[full] = table
                 while len(self._costs) > self._capacity * COSTS_PER_ROW:

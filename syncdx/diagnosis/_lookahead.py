@@ -28,7 +28,7 @@ import numpy as np
 
 from syncdx._ranking import descending, relative_tie
 from syncdx.diagnosis import _likelihoods
-from syncdx.diagnosis._beliefs import Key, beliefs
+from syncdx.diagnosis._beliefs import Costs, Key, beliefs
 from syncdx.diagnosis._faults import FaultSets, IntArray
 from syncdx.diagnosis._recommend import Layout, question_cost
 from syncdx.diagnosis._repairs import Repairs
@@ -46,20 +46,15 @@ PRUNE = 0.02
 class Look:
     """The one-step look-ahead from R evidence states.
 
-    `now` (R, 1 + columns, sets): weights of the fault sets present now, then after each answer
-    of the layout; `ecr` and `first` (R, 1 + columns): the ECR of each and its first action;
+    `mass` (R, 1 + columns): P(e, not fixed yet), then with each answer of the layout, on the
+    weights' scale; `ecr` and `first` (R, 1 + columns): the ECR of each and its first action;
     `eco` (R, questions): the one-step ECO of each question.
     """
 
-    now: FloatArray
+    mass: FloatArray
     ecr: FloatArray
     first: IntArray
     eco: FloatArray
-
-    @property
-    def mass(self) -> FloatArray:
-        """(R, 1 + columns) P(e, not fixed yet), then with each answer, on the weights' scale."""
-        return np.asarray(self.now.sum(axis=2))
 
     @property
     def value(self) -> FloatArray:
@@ -124,47 +119,71 @@ class Search:
         keys: list[Key] | None = None,
     ) -> Look:
         """The one-step look-ahead from (R, sets) weights, (R, causes) stay, answer tables;
-        with the rows' `keys`, ECRs computed before for the same evidence, failures and repairs
-        are reused (and those computed here kept)."""
-        rows, width = len(weights), 1 + self.layout.size
+        with the rows' `keys`, what was computed before for the same evidence, failures and
+        repairs is reused (and what is computed here kept)."""
+        if keys is None:
+            now = self.branches(weights, stay, answers)
+            mass = now.sum(axis=2)
+            ecr, first = sequence_cost(self.sets, now.reshape(-1, self.sets.size), self.repairs)
+            ecr, first = ecr.reshape(mass.shape), first.reshape(mass.shape)
+        else:
+            mass, ecr, first = self._remembered(weights, stay, answers, keys)
+        return Look(mass, ecr, first, self._eco(mass, ecr))
+
+    def branches(self, weights: FloatArray, stay: FloatArray, answers: FloatArray) -> FloatArray:
+        """(R, 1 + columns, sets) weights of the fault sets present now, then after each answer
+        of the layout, from (R, sets) weights, (R, causes) stay and answer tables."""
         branches = np.concatenate(
             [weights[:, None, :], weights[:, None, :] * answers.transpose(0, 2, 1)], axis=1
         )
-        now = self.sets.shrink_blocks(branches, stay)
-        flat = now.reshape(rows * width, self.sets.size)
-        if keys is None:
-            ecr, first = sequence_cost(self.sets, flat, self.repairs)
-        else:
-            ecr, first = self._remembered_costs(flat, stay, keys)
-        ecr = ecr.reshape(rows, width)
-        return Look(now, ecr, first.reshape(rows, width), self._eco(now.sum(axis=2), ecr))
+        return self.sets.shrink_blocks(branches, stay)
 
-    def _remembered_costs(
-        self, now: FloatArray, stay: FloatArray, keys: list[Key]
-    ) -> tuple[FloatArray, IntArray]:
-        """`sequence_cost` of the (rows * width, sets) weights `now`, computing only the entries
-        that neither an earlier look nor another row here (the same evidence reached by answers
-        in another order) has computed for the same evidence, failures and repairs."""
+    def _remembered(
+        self, weights: FloatArray, stay: FloatArray, answers: FloatArray, keys: list[Key]
+    ) -> tuple[FloatArray, FloatArray, IntArray]:
+        """(R, 1 + columns) mass, ECR and first action of each row, computing only the rows'
+        entries that neither an earlier look nor another row here (the same evidence reached
+        by answers in another order) has computed for the same evidence, failures and
+        repairs."""
         store = beliefs(self.model, self.sets)
         columns = np.r_[0, 1 + self._columns()]
-        width = len(columns)
         tables = [store.costs(k, s, self.repairs.ids) for k, s in zip(keys, stay)]
         distinct = {id(t): (r, t) for r, t in reversed(list(enumerate(tables)))}
         todo = [(r, t, np.flatnonzero(~t.known[columns])) for r, t in distinct.values()]
         todo = [(r, t, cols) for r, t, cols in todo if cols.size]
         if todo:
-            entries = np.concatenate([r * width + cols for r, _, cols in todo])
-            ecr, first = sequence_cost(self.sets, now[entries], self.repairs)
-            at = 0
-            for _, table, cols in todo:
-                where, at = columns[cols], at + cols.size
-                table.ecr[where] = ecr[at - cols.size : at]
-                table.first[where] = first[at - cols.size : at]
-                table.known[where] = True
+            self._fill(weights, stay, answers, columns, todo)
         return (
-            np.concatenate([t.ecr[columns] for t in tables]),
-            np.concatenate([t.first[columns] for t in tables]),
+            np.stack([t.mass[columns] for t in tables]) * weights.sum(axis=1)[:, np.newaxis],
+            np.stack([t.ecr[columns] for t in tables]),
+            np.stack([t.first[columns] for t in tables]),
         )
+
+    def _fill(
+        self,
+        weights: FloatArray,
+        stay: FloatArray,
+        answers: FloatArray,
+        columns: IntArray,
+        todo: list[tuple[int, Costs, IntArray]],
+    ) -> None:
+        """Compute the `todo` rows' tables at the layout's `columns`: the mass of every column,
+        the ECR and first action of those not known yet (one `sequence_cost` for all)."""
+        index = np.array([r for r, _, _ in todo], dtype=np.intp)
+        now = self.branches(weights[index], stay[index], answers[index])
+        width = len(columns)
+        entries = np.concatenate([j * width + cols for j, (_, _, cols) in enumerate(todo)])
+        ecr, first = sequence_cost(
+            self.sets, now.reshape(-1, self.sets.size)[entries], self.repairs
+        )
+        total = weights[index].sum(axis=1)[:, np.newaxis]  # the mass's scale varies by call
+        mass, at = now.sum(axis=2) / np.where(total > 0, total, 1.0), 0
+        for j, (_, table, cols) in enumerate(todo):
+            where, at = columns[cols], at + cols.size
+            table.mass[columns] = mass[j]
+            table.ecr[where] = ecr[at - cols.size : at]
+            table.first[where] = first[at - cols.size : at]
+            table.known[where] = True
 
     def _eco(self, mass: FloatArray, ecr: FloatArray) -> FloatArray:
         """(R, questions) C_Q + sum_s P(Q = s | e) ECR(e, Q = s)."""
@@ -287,4 +306,4 @@ def _select(look: Look, index: IntArray, asked: IntArray) -> Look:
     the layout) left out of the questions to ask next."""
     eco = look.eco[index]
     eco[np.arange(len(index)), asked] = np.inf
-    return Look(look.now[index], look.ecr[index], look.first[index], eco)
+    return Look(look.mass[index], look.ecr[index], look.first[index], eco)

@@ -117,18 +117,32 @@ class Search:
         stay: FloatArray,
         answers: FloatArray,
         keys: list[Key] | None = None,
+        failed: IntArray | None = None,
     ) -> Look:
         """The one-step look-ahead from (R, sets) weights, (R, causes) stay, answer tables;
         with the rows' `keys`, what was computed before for the same evidence, failures and
-        repairs is reused (and what is computed here kept)."""
+        repairs is reused (and what is computed here kept). With `failed` (R,), each row goes
+        without that action (a position in the repairs), and its first actions are positions
+        in the repairs without it."""
         if keys is None:
             now = self.branches(weights, stay, answers)
             mass = now.sum(axis=2)
-            ecr, first = sequence_cost(self.sets, now.reshape(-1, self.sets.size), self.repairs)
+            excluded = None if failed is None else np.repeat(failed, mass.shape[1])
+            ecr, first = self._sequence(now.reshape(-1, self.sets.size), excluded)
             ecr, first = ecr.reshape(mass.shape), first.reshape(mass.shape)
         else:
-            mass, ecr, first = self._remembered(weights, stay, answers, keys)
+            mass, ecr, first = self._remembered(weights, stay, answers, keys, failed)
         return Look(mass, ecr, first, self._eco(mass, ecr))
+
+    def _sequence(
+        self, weights: FloatArray, excluded: IntArray | None
+    ) -> tuple[FloatArray, IntArray]:
+        """`sequence_cost` of (rows, sets) `weights`, each row without its `excluded` action
+        (if any), first actions as positions in the repairs without it."""
+        ecr, first = sequence_cost(self.sets, weights, self.repairs, excluded)
+        if excluded is not None:
+            first = first - ((excluded >= 0) & (first > excluded))
+        return ecr, first
 
     def branches(self, weights: FloatArray, stay: FloatArray, answers: FloatArray) -> FloatArray:
         """(R, 1 + columns, sets) weights of the fault sets present now, then after each answer
@@ -139,7 +153,12 @@ class Search:
         return self.sets.shrink_blocks(branches, stay)
 
     def _remembered(
-        self, weights: FloatArray, stay: FloatArray, answers: FloatArray, keys: list[Key]
+        self,
+        weights: FloatArray,
+        stay: FloatArray,
+        answers: FloatArray,
+        keys: list[Key],
+        failed: IntArray | None,
     ) -> tuple[FloatArray, FloatArray, IntArray]:
         """(R, 1 + columns) mass, ECR and first action of each row, computing only the rows'
         entries that neither an earlier look nor another row here (the same evidence reached
@@ -147,17 +166,25 @@ class Search:
         repairs."""
         store = beliefs(self.model, self.sets)
         columns = np.r_[0, 1 + self._columns()]
-        tables = [store.costs(k, s, self.repairs.ids) for k, s in zip(keys, stay)]
+        ids = self._repairs_ids(failed, len(keys))
+        tables = [store.costs(k, s, i) for k, s, i in zip(keys, stay, ids)]
         distinct = {id(t): (r, t) for r, t in reversed(list(enumerate(tables)))}
         todo = [(r, t, np.flatnonzero(~t.known[columns])) for r, t in distinct.values()]
         todo = [(r, t, cols) for r, t, cols in todo if cols.size]
         if todo:
-            self._fill(weights, stay, answers, columns, todo)
+            self._fill(weights, stay, answers, columns, todo, failed)
         return (
             np.stack([t.mass[columns] for t in tables]) * weights.sum(axis=1)[:, np.newaxis],
             np.stack([t.ecr[columns] for t in tables]),
             np.stack([t.first[columns] for t in tables]),
         )
+
+    def _repairs_ids(self, failed: IntArray | None, rows: int) -> list[tuple[str, ...]]:
+        """The ids of each row's repairs: these, less the row's `failed` action if any."""
+        if failed is None:
+            return [self.repairs.ids] * rows
+        ids = self.repairs.ids
+        return [ids if a < 0 else ids[:a] + ids[a + 1 :] for a in failed.tolist()]
 
     def _fill(
         self,
@@ -166,16 +193,18 @@ class Search:
         answers: FloatArray,
         columns: IntArray,
         todo: list[tuple[int, Costs, IntArray]],
+        failed: IntArray | None,
     ) -> None:
         """Compute the `todo` rows' tables at the layout's `columns`: the mass of every column,
         the ECR and first action of those not known yet (one `sequence_cost` for all)."""
         index = np.array([r for r, _, _ in todo], dtype=np.intp)
         now = self.branches(weights[index], stay[index], answers[index])
-        width = len(columns)
+        flat, width = now.reshape(-1, self.sets.size), len(columns)
         entries = np.concatenate([j * width + cols for j, (_, _, cols) in enumerate(todo)])
-        ecr, first = sequence_cost(
-            self.sets, now.reshape(-1, self.sets.size)[entries], self.repairs
-        )
+        excluded = None
+        if failed is not None:
+            excluded = np.repeat(failed[index], [cols.size for _, _, cols in todo])
+        ecr, first = self._sequence(flat[entries], excluded)
         total = weights[index].sum(axis=1)[:, np.newaxis]  # the mass's scale varies by call
         mass, at = now.sum(axis=2) / np.where(total > 0, total, 1.0), 0
         for j, (_, table, cols) in enumerate(todo):
@@ -205,6 +234,8 @@ class Search:
         values = np.array(look.ecr[:, 0])
         if len(repairs.ids) == 1:
             return values, first
+        if not (widths and self.layout.size):
+            return self._act_then_v1(rows, first, values), first
         for action in np.unique(first).tolist():
             if action == repairs.last:
                 continue
@@ -224,6 +255,22 @@ class Search:
                 )
             values[group] = repairs.costs[action] + fails * value
         return values, first
+
+    def _act_then_v1(self, rows: Rows, first: IntArray, values: FloatArray) -> FloatArray:
+        """`act_first` with V1 after the failure: every row's look after its own first action
+        fails in one batch (each row without that action)."""
+        repairs = self.repairs
+        trying = np.flatnonzero(first != repairs.last)  # the last resort ends the session
+        if not trying.size:
+            return values
+        failed = first[trying]
+        stay = rows.stay[trying] * (1.0 - repairs.fix[failed])
+        keys = None if rows.keys is None else [rows.keys[r] for r in trying.tolist()]
+        then = self.look(rows.weights[trying], stay, rows.answers[trying], keys, failed)
+        before = rows.look.mass[trying, 0]
+        fails = then.mass[:, 0] / np.where(before > 0, before, 1.0)
+        values[trying] = repairs.costs[failed] + fails * then.value
+        return values
 
     def ask_first(
         self, rows: Rows, shift: float, widths: tuple[int, ...]

@@ -27,12 +27,14 @@ from syncdx.network._network import FloatArray
 
 
 def sequence_cost(
-    sets: FaultSets, weights: FloatArray, repairs: Repairs
+    sets: FaultSets, weights: FloatArray, repairs: Repairs, excluded: IntArray | None = None
 ) -> tuple[FloatArray, IntArray]:
     """ECR of the efficiency-ordered actions, and the first of them, for each row of weights.
 
-    `weights` (rows, sets) weigh the fault sets present now, on any scale (a zero row costs 0).
-    Returns (rows,) minutes and (rows,) positions in `repairs.ids`; see the module.
+    `weights` (rows, sets) weigh the fault sets present now, on any scale (a zero row costs 0);
+    `excluded` (rows,) is an action (a position in `repairs.ids`, not the last resort) each row
+    goes without, or -1. Returns (rows,) minutes and (rows,) positions in `repairs.ids`; see
+    the module.
     """
     total = weights.sum(axis=1)
     cost, first = np.zeros(len(weights)), np.zeros(len(weights), dtype=np.intp)
@@ -41,7 +43,13 @@ def sequence_cost(
     scale = total[rows, np.newaxis]  # not its reciprocal: that overflows for subnormal sums
     p = weights[rows] / scale if len(rows) < len(weights) else weights / scale
     tried = np.zeros((len(repairs.ids), len(rows)), dtype=bool)  # by `tables.order`, row
+    if excluded is not None:
+        without = np.flatnonzero(excluded[rows] >= 0)
+        tried[tables.rank[excluded[rows[without]]], without] = True
     for k in range(len(repairs.ids)):
+        if excluded is not None and k == len(repairs.ids) - 1:  # rows that went without one
+            going = np.flatnonzero(~tried.all(axis=0))  # have no action left (no last resort)
+            rows, p, tried = rows[going], p[going], tried[:, going]
         if not rows.size:
             break
         efficiency, alive = tables.efficiency(p, tried)
@@ -61,15 +69,17 @@ def sequence_cost(
 @dataclass(frozen=True, slots=True)
 class _Tables:
     """What `sequence_cost` needs of the repairs over the fault sets, actions in `order` (model
-    order, the last resort, at position `last`, moved to the end; -1 without one) with their
-    `costs`: `weigh` (actions, support) P(an action fixes every cause of a set of `support`),
-    over its cost when every action costs time (`finite`), the last resort's row zero (it is
-    P(reached) / C_last by the swap rule), `ones` (sets,); and per action (in model order) the
-    sets it may change (`changed`: those holding a cause it may fix, then their subsets) and its
-    transition matrix among them (`moved`: the rows of the sets holding a cause as the
-    transitions say, the subsets' rows the identity: they only receive)."""
+    order, the last resort, at position `last`, moved to the end; -1 without one; `rank`, each
+    action's position there) with their `costs`: `weigh` (actions, support) P(an action fixes
+    every cause of a set of `support`), over its cost when every action costs time (`finite`),
+    the last resort's row zero (it is P(reached) / C_last by the swap rule), `ones` (sets,);
+    and per action (in model order) the sets it may change (`changed`: those holding a cause it
+    may fix, then their subsets) and its transition matrix among them (`moved`: the rows of the
+    sets holding a cause as the transitions say, the subsets' rows the identity: they only
+    receive)."""
 
     order: IntArray
+    rank: IntArray
     costs: FloatArray
     last: int
     support: IntArray
@@ -165,7 +175,8 @@ def _build(sets: FaultSets, repairs: Repairs) -> _Tables:
     ]
     moved = tuple(_moved(m, t, c) for m, t, c in zip(matrices, touched, changed))
     ones = np.ones(sets.size)
-    return _Tables(order, costs, last, support, weigh, finite, ones, tuple(changed), moved)
+    rank = np.argsort(order)
+    return _Tables(order, rank, costs, last, support, weigh, finite, ones, tuple(changed), moved)
 
 
 def _moved(transitions: FloatArray, touched: IntArray, changed: IntArray) -> FloatArray:

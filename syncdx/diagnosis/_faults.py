@@ -78,10 +78,11 @@ class FaultSets:
         if (stay == stay[:1]).all():  # one stay row for every block: no grouping
             return self._shrink_all(blocks, stay[0])
         out = np.empty_like(blocks)
-        distinct, inverse = np.unique(stay, axis=0, return_inverse=True)
-        for g, row in enumerate(distinct):
-            index = np.flatnonzero(inverse.reshape(-1) == g)
-            out[index] = self._shrink_all(blocks[index], row)
+        groups: dict[bytes, list[int]] = {}  # the blocks of each distinct stay row
+        for r, row in enumerate(stay):
+            groups.setdefault(row.tobytes(), []).append(r)
+        for index in groups.values():
+            out[index] = self._shrink_all(blocks[index], stay[index[0]])
         return out
 
     def _shrink_all(self, blocks: FloatArray, stay: FloatArray) -> FloatArray:

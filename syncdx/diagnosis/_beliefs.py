@@ -43,7 +43,7 @@ Key = tuple[tuple[int, bytes], ...]
 @dataclass(frozen=True, slots=True)
 class Belief:
     """One evidence row over the fault sets: `log_weights` (sets,) log P(e, X = S) and
-    `answers` (sets, columns) P(Q = s | e, X = S), a column per state of every observation in
+    `answers` (columns, sets) P(Q = s | e, X = S), a column per state of every observation in
     model order (0 where e is impossible)."""
 
     log_weights: FloatArray
@@ -140,6 +140,7 @@ class Beliefs:
         answers = (
             np.concatenate(columns, axis=2) if columns else np.zeros((len(rows), sets.size, 0))
         )
+        answers = np.ascontiguousarray(answers.transpose(0, 2, 1))  # a set's weights scale rows
         return [Belief(w, a) for w, a in zip(log_weights, answers)]
 
 

@@ -67,7 +67,7 @@ class Look:
 @dataclass(frozen=True, slots=True)
 class Rows:
     """R evidence states on the same path of answers: `likelihoods` (R rows each), `weights`
-    (R, sets) of the fault sets at the start, `stay` (R, causes), `answers` (R, sets, columns)
+    (R, sets) of the fault sets at the start, `stay` (R, causes), `answers` (R, columns, sets)
     P(Q = s | e, X = S), and their one-step `look`; `keys`, what each row says (`_beliefs`),
     None when the weights do not come from the evidence alone."""
 
@@ -96,11 +96,11 @@ class Search:
         return cls(model, sets, repairs, layout, costs)
 
     def infer(self, likelihoods: dict[int, FloatArray]) -> tuple[list[Key], FloatArray, FloatArray]:
-        """Each row's key, log P(e_r, X = S) (rows, sets) and P(Q = s | e_r, X = S) (rows, sets,
-        columns); rows seen before (in this call or an earlier one) come from `_beliefs`."""
+        """Each row's key, log P(e_r, X = S) (rows, sets) and P(Q = s | e_r, X = S) (rows,
+        columns, sets); rows seen before (in this call or an earlier one) come from
+        `_beliefs`."""
         keys, found = beliefs(self.model, self.sets).rows(likelihoods)
-        columns = self._columns()
-        answers = np.stack([b.answers[:, columns] for b in found])
+        answers = np.stack([b.answers for b in found])[:, self._columns()]
         return keys, np.stack([b.log_weights for b in found]), answers
 
     def _columns(self) -> IntArray:
@@ -147,9 +147,9 @@ class Search:
     def branches(self, weights: FloatArray, stay: FloatArray, answers: FloatArray) -> FloatArray:
         """(R, 1 + columns, sets) weights of the fault sets present now, then after each answer
         of the layout, from (R, sets) weights, (R, causes) stay and answer tables."""
-        branches = np.concatenate(
-            [weights[:, None, :], weights[:, None, :] * answers.transpose(0, 2, 1)], axis=1
-        )
+        branches = np.empty((len(weights), 1 + answers.shape[1], self.sets.size))
+        branches[:, 0] = weights
+        np.multiply(weights[:, np.newaxis, :], answers, out=branches[:, 1:])
         return self.sets.shrink_blocks(branches, stay)
 
     def _remembered(

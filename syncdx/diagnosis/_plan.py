@@ -262,7 +262,7 @@ def _fallback(
     result = search.model.infer(base, layout.questions)
     columns = [result.marginals[q][0] for q in layout.questions]
     flat = np.concatenate(columns) if columns else np.zeros(0)
-    answers = np.broadcast_to(flat, (1, sets.size, layout.size))
+    answers = np.broadcast_to(flat[:, np.newaxis], (1, layout.size, sets.size))
     return weights, np.ones((1, sets.causes)), np.asarray(answers)
 
 

@@ -19,6 +19,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from syncdx._ranking import TIE
 from syncdx.diagnosis._faults import FaultSets, IntArray
@@ -42,10 +43,7 @@ def sequence_cost(
     tables = _tables(sets, repairs)
     scale = total[rows, np.newaxis]  # not its reciprocal: that overflows for subnormal sums
     p = weights[rows] / scale if len(rows) < len(weights) else weights / scale
-    tried = np.zeros((len(repairs.ids), len(rows)), dtype=bool)  # by `tables.order`, row
-    if excluded is not None:
-        without = np.flatnonzero(excluded[rows] >= 0)
-        tried[tables.rank[excluded[rows[without]]], without] = True
+    tried = tables.tried(rows, excluded)
     for k in range(len(repairs.ids)):
         if excluded is not None and k == len(repairs.ids) - 1:  # rows that went without one
             going = np.flatnonzero(~tried.all(axis=0))  # have no action left (no last resort)
@@ -58,9 +56,7 @@ def sequence_cost(
             first[rows] = tables.order[pick]
         cost[rows] += tables.costs[pick] * alive
         tried[pick, np.arange(len(rows))] = True
-        # the last resort ends a sequence; the other rows are grouped by the action they try
-        going = np.flatnonzero(pick != tables.last)
-        going = going[np.argsort(pick[going], kind="stable")]
+        going = tables.going(pick)
         rows, p, tried, pick = rows[going], p[going], tried[:, going], pick[going]
         tables.move_groups(p, pick)
     return cost, first
@@ -72,11 +68,11 @@ class _Tables:
     order, the last resort, at position `last`, moved to the end; -1 without one; `rank`, each
     action's position there) with their `costs`: `weigh` (actions, support) P(an action fixes
     every cause of a set of `support`), over its cost when every action costs time (`finite`),
-    the last resort's row zero (it is P(reached) / C_last by the swap rule), `ones` (sets,);
-    and per action (in model order) the sets it may change (`changed`: those holding a cause it
-    may fix, then their subsets) and its transition matrix among them (`moved`: the rows of the
-    sets holding a cause as the transitions say, the subsets' rows the identity: they only
-    receive)."""
+    the last resort's row zero (it is P(reached) / C_last by the swap rule), `ones` (sets,),
+    `positions` 0 to actions, `actions` `order` as a list; and per action (in model order) the
+    sets it may change (`changed`: those holding a cause it may fix, then their subsets) and
+    its transition matrix among them (`moved`: the rows of the sets holding a cause as the
+    transitions say, the subsets' rows the identity: they only receive)."""
 
     order: IntArray
     rank: IntArray
@@ -86,6 +82,8 @@ class _Tables:
     weigh: FloatArray
     finite: bool
     ones: FloatArray
+    positions: IntArray
+    actions: list[int]
     changed: tuple[IntArray, ...]
     moved: tuple[FloatArray, ...]
 
@@ -117,16 +115,28 @@ class _Tables:
         picked: IntArray = np.argmax(efficiency >= top - tie, axis=0)
         return picked
 
+    def tried(self, rows: IntArray, excluded: IntArray | None) -> npt.NDArray[np.bool_]:
+        """(actions, rows) False, but True where a row goes without its `excluded` action."""
+        tried = np.zeros((len(self.order), len(rows)), dtype=bool)  # by `order`, row
+        if excluded is not None:
+            without = np.flatnonzero(excluded[rows] >= 0)
+            tried[self.rank[excluded[rows[without]]], without] = True
+        return tried
+
+    def going(self, pick: IntArray) -> IntArray:
+        """The rows whose sequence goes on (the last resort ends one), grouped by `pick`."""
+        order: IntArray = np.argsort(pick, kind="stable")  # the last resort's rows at the end
+        return order[: len(pick) - np.count_nonzero(pick == self.last)] if self.last >= 0 else order
+
     def move_groups(self, p: FloatArray, pick: IntArray) -> None:
         """Move each row of `p` in place as a failure of its `pick` would (rows grouped by
         pick, in order): `p @ transitions`, computed only where the action changes `p`."""
-        if not pick.size:
-            return
-        bounds = (np.flatnonzero(pick[1:] != pick[:-1]) + 1).tolist()
-        for start, stop in zip([0, *bounds], [*bounds, len(pick)]):
-            action = int(self.order[pick[start]])
-            changed, block = self.changed[action], p[start:stop]
-            block[:, changed] = block[:, changed] @ self.moved[action]
+        bounds = np.searchsorted(pick, self.positions).tolist()
+        for position, action in enumerate(self.actions):
+            start, stop = bounds[position], bounds[position + 1]
+            if start < stop:
+                changed, block = self.changed[action], p[start:stop]
+                block[:, changed] = block[:, changed] @ self.moved[action]
 
 
 def _free(efficiency: FloatArray, costs: FloatArray) -> FloatArray:
@@ -174,9 +184,21 @@ def _build(sets: FaultSets, repairs: Repairs) -> _Tables:
         for m, rows in zip(matrices, touched)
     ]
     moved = tuple(_moved(m, t, c) for m, t, c in zip(matrices, touched, changed))
-    ones = np.ones(sets.size)
-    rank = np.argsort(order)
-    return _Tables(order, rank, costs, last, support, weigh, finite, ones, tuple(changed), moved)
+    rank, positions = np.argsort(order), np.arange(len(order) + 1)
+    return _Tables(
+        order,
+        rank,
+        costs,
+        last,
+        support,
+        weigh,
+        finite,
+        np.ones(sets.size),
+        positions,
+        order.tolist(),
+        tuple(changed),
+        moved,
+    )
 
 
 def _moved(transitions: FloatArray, touched: IntArray, changed: IntArray) -> FloatArray:

@@ -87,7 +87,9 @@ class _Tables:
     changed: tuple[IntArray, ...]
     moved: tuple[FloatArray, ...]
 
-    def efficiency(self, p: FloatArray, tried: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def efficiency(
+        self, p: FloatArray, tried: npt.NDArray[np.bool_]
+    ) -> tuple[FloatArray, FloatArray]:
         """(actions, rows) P(the action fixes the problem now) / cost, -inf where `tried`
         (actions, rows), the last resort's by the swap rule, P(reached) / C_last; and (rows,)
         P(reached), the weights' sum."""

@@ -179,6 +179,15 @@ def _build(sets: FaultSets, repairs: Repairs) -> _Tables:
         fixes_all[last] = 0.0
     support = np.flatnonzero(fixes_all.any(axis=0))
     weigh = fixes_all[:, support] / (costs[:, np.newaxis] if finite else 1.0)
+    ranking = (order, np.argsort(order), costs, last, support, weigh, finite)
+    steps = (np.ones(sets.size), np.arange(len(order) + 1), order.tolist())
+    return _Tables(*ranking, *steps, *_moves(sets, repairs))
+
+
+def _moves(
+    sets: FaultSets, repairs: Repairs
+) -> tuple[tuple[IntArray, ...], tuple[FloatArray, ...]]:
+    """Per action, the sets it may change and its transitions among them (`_Tables`)."""
     matrices = sets.transitions(1.0 - repairs.fix)  # (actions, sets, sets)
     touched = [np.flatnonzero(sets.indicator @ (fix != 0.0)) for fix in repairs.fix]
     changed = [
@@ -186,21 +195,7 @@ def _build(sets: FaultSets, repairs: Repairs) -> _Tables:
         for m, rows in zip(matrices, touched)
     ]
     moved = tuple(_moved(m, t, c) for m, t, c in zip(matrices, touched, changed))
-    rank, positions = np.argsort(order), np.arange(len(order) + 1)
-    return _Tables(
-        order,
-        rank,
-        costs,
-        last,
-        support,
-        weigh,
-        finite,
-        np.ones(sets.size),
-        positions,
-        order.tolist(),
-        tuple(changed),
-        moved,
-    )
+    return tuple(changed), moved
 
 
 def _moved(transitions: FloatArray, touched: IntArray, changed: IntArray) -> FloatArray:

@@ -88,28 +88,23 @@ class Search:
     repairs: Repairs
     layout: Layout
     costs: FloatArray  # (questions,) minutes to answer each
+    columns: IntArray  # the layout's columns among the answers of every observation
 
     @classmethod
     def of(cls, model: Diagnoser, repairs: Repairs, layout: Layout, sets: FaultSets) -> Search:
         """The search over `sets` and `layout`'s questions with `repairs`."""
         costs = np.array([question_cost(model.network, q) for q in layout.questions])
-        return cls(model, sets, repairs, layout, costs)
+        start, cards = beliefs(model, sets).start, model.network.cards
+        columns = [start[q] + s for q in layout.questions for s in range(cards[q])]
+        return cls(model, sets, repairs, layout, costs, np.array(columns, dtype=np.intp))
 
     def infer(self, likelihoods: dict[int, FloatArray]) -> tuple[list[Key], FloatArray, FloatArray]:
         """Each row's key, log P(e_r, X = S) (rows, sets) and P(Q = s | e_r, X = S) (rows,
         columns, sets); rows seen before (in this call or an earlier one) come from
         `_beliefs`."""
         keys, found = beliefs(self.model, self.sets).rows(likelihoods)
-        answers = np.stack([b.answers for b in found])[:, self._columns()]
+        answers = np.stack([b.answers for b in found])[:, self.columns]
         return keys, np.stack([b.log_weights for b in found]), answers
-
-    def _columns(self) -> IntArray:
-        """The layout's columns among the answers of every observation (`_beliefs.Belief`)."""
-        start, cards = beliefs(self.model, self.sets).start, self.model.network.cards
-        return np.array(
-            [start[q] + s for q in self.layout.questions for s in range(cards[q])],
-            dtype=np.intp,
-        )
 
     def look(
         self,
@@ -165,18 +160,18 @@ class Search:
         by answers in another order) has computed for the same evidence, failures and
         repairs."""
         store = beliefs(self.model, self.sets)
-        columns = np.r_[0, 1 + self._columns()]
+        columns = np.r_[0, 1 + self.columns]
         ids = self._repairs_ids(failed, len(keys))
         tables = [store.costs(k, s, i) for k, s, i in zip(keys, stay, ids)]
-        distinct = {id(t): (r, t) for r, t in reversed(list(enumerate(tables)))}
-        todo = [(r, t, np.flatnonzero(~t.known[columns])) for r, t in distinct.values()]
-        todo = [(r, t, cols) for r, t, cols in todo if cols.size]
+        distinct = list({id(t): (r, t) for r, t in reversed(list(enumerate(tables)))}.values())
+        unknown = ~np.stack([t.known for _, t in distinct])[:, columns]
+        todo = [(*distinct[j], np.flatnonzero(unknown[j])) for j in np.flatnonzero(unknown.any(1))]
         if todo:
             self._fill(weights, stay, answers, columns, todo, failed)
         return (
-            np.stack([t.mass[columns] for t in tables]) * weights.sum(axis=1)[:, np.newaxis],
-            np.stack([t.ecr[columns] for t in tables]),
-            np.stack([t.first[columns] for t in tables]),
+            np.stack([t.mass for t in tables])[:, columns] * weights.sum(axis=1)[:, np.newaxis],
+            np.stack([t.ecr for t in tables])[:, columns],
+            np.stack([t.first for t in tables])[:, columns],
         )
 
     def _repairs_ids(self, failed: IntArray | None, rows: int) -> list[tuple[str, ...]]:

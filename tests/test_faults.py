@@ -13,7 +13,8 @@ from hypothesis.extra.numpy import arrays
 import syncdx
 from syncdx._ranking import TIE
 from syncdx.diagnosis._faults import clamp_causes, fault_sets
-from syncdx.diagnosis._repairs import Repairs, sequence_cost
+from syncdx.diagnosis._repairs import Repairs
+from syncdx.diagnosis._sequence import sequence_cost
 from tests.oracle import joint
 from tests.strategies import fault_set_weights, stay_probabilities
 
@@ -199,6 +200,31 @@ def test_sequence_cost_matches_the_greedy_sequence_by_hand(
         expected = _ecr_by_hand(_by_hand(order, weights[row]), costs, fix, last)
         assert ecr[row] == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert ((first >= 0) & (first < 5)).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    weights=arrays(np.float64, (4, 10), elements=st.floats(0, 1)),
+    fix=arrays(np.float64, (5, 4), elements=st.sampled_from([0.0, 0.3, 0.5, 0.9, 1.0])),
+    costs=arrays(np.float64, 5, elements=st.sampled_from([0.0, 0.5, 1.0, 2.0, 60.0])),
+    last=st.integers(-1, 4),
+    excluded=arrays(np.intp, 4, elements=st.integers(-1, 4)),
+)
+def test_a_row_without_an_action_costs_as_with_the_repairs_less_that_action(
+    weights: np.ndarray, fix: np.ndarray, costs: np.ndarray, last: int, excluded: np.ndarray
+) -> None:
+    """sequence_cost with a row's action excluded gives that row's ECR and first action with
+    that action removed from the repairs (free actions and no last resort included)."""
+    sets = fault_sets(4, 2)
+    repairs = Repairs(tuple(f"a{k}" for k in range(5)), costs, fix, last)
+    excluded = np.where(excluded == last, -1, excluded)  # the last resort is never left out
+    ecr, first = sequence_cost(sets, weights, repairs, excluded)
+    for row, action in enumerate(excluded.tolist()):
+        fewer = repairs if action < 0 else repairs.without(action)
+        alone, alone_first = sequence_cost(sets, weights[row : row + 1], fewer)
+        assert ecr[row] == pytest.approx(alone[0], rel=1e-12, abs=1e-300)
+        if weights[row].sum() > 0:
+            assert fewer.ids[int(alone_first[0])] == repairs.ids[int(first[row])]
 
 
 def test_single_faults_with_perfect_repairs_give_the_textbook_ecr() -> None:

@@ -43,7 +43,7 @@ Key = tuple[tuple[int, bytes], ...]
 @dataclass(frozen=True, slots=True)
 class Belief:
     """One evidence row over the fault sets: `log_weights` (sets,) log P(e, X = S) and
-    `answers` (sets, columns) P(Q = s | e, X = S), a column per state of every observation in
+    `answers` (columns, sets) P(Q = s | e, X = S), a column per state of every observation in
     model order (0 where e is impossible)."""
 
     log_weights: FloatArray
@@ -54,11 +54,14 @@ class Belief:
 class Costs:
     """What acting costs from one evidence row, with given failures and repairs: `ecr`, the
     ECR now (column 0) and after each answer of every observation (the `Belief.answers`
-    columns, shifted by one), `first` each sequence's first action, `known` where computed."""
+    columns, shifted by one), `first` each sequence's first action, `known` where computed;
+    `mass`, P(not fixed yet | e) in each column (at least where known): P(e, not fixed yet)
+    over the row's unshrunk weights, whose scale varies from call to call."""
 
     ecr: FloatArray
     first: IntArray
     known: npt.NDArray[np.bool_]
+    mass: FloatArray
 
 
 class Beliefs:
@@ -107,7 +110,10 @@ class Beliefs:
             if table is None:
                 width = 1 + sum(self._model.network.cards[q] for q in self.observations)
                 table = Costs(
-                    np.zeros(width), np.zeros(width, dtype=np.intp), np.zeros(width, bool)
+                    np.zeros(width),
+                    np.zeros(width, dtype=np.intp),
+                    np.zeros(width, bool),
+                    np.zeros(width),
                 )
                 self._costs[full] = table
                 while len(self._costs) > self._capacity * COSTS_PER_ROW:
@@ -134,6 +140,7 @@ class Beliefs:
         answers = (
             np.concatenate(columns, axis=2) if columns else np.zeros((len(rows), sets.size, 0))
         )
+        answers = np.ascontiguousarray(answers.transpose(0, 2, 1))  # a set's weights scale rows
         return [Belief(w, a) for w, a in zip(log_weights, answers)]
 
 

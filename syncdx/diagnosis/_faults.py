@@ -75,17 +75,20 @@ class FaultSets:
         others keep their weight and receive what their supersets lose)."""
         if (stay == 1.0).all():  # nothing tried: every set stays whole
             return blocks
+        if (stay == stay[:1]).all():  # one stay row for every block: no grouping
+            return self._shrink_all(blocks, stay[0])
         out = np.empty_like(blocks)
-        distinct, inverse = np.unique(stay, axis=0, return_inverse=True)
-        for g, row in enumerate(distinct):
-            index = np.flatnonzero(inverse.reshape(-1) == g)
-            touched = np.flatnonzero(self.indicator @ (row != 1.0))
-            whole = np.ones(self.size)
-            whole[touched] = 0.0
-            moved = self.transitions(row[np.newaxis])[0][touched]
-            block = blocks[index]
-            out[index] = block * whole + block[:, :, touched] @ moved
+        groups: dict[bytes, list[int]] = {}  # the blocks of each distinct stay row
+        for r, row in enumerate(stay):
+            groups.setdefault(row.tobytes(), []).append(r)
+        for index in groups.values():
+            out[index] = self._shrink_all(blocks[index], stay[index[0]])
         return out
+
+    def _shrink_all(self, blocks: FloatArray, stay: FloatArray) -> FloatArray:
+        """`shrink_blocks` of (R, width, sets) weights with one (causes,) `stay` for all."""
+        touched, whole, moved = _shrinker(self, stay)
+        return np.asarray(blocks * whole + blocks[:, :, touched] @ moved)
 
     def edge_probabilities(self, stay: FloatArray) -> FloatArray:
         """(rows, edges) P(a set becomes its subset) from (rows, causes) P(each cause stays)."""
@@ -107,6 +110,26 @@ class FaultSets:
     def all_fixed(self, fix: FloatArray) -> FloatArray:
         """(actions, sets) P(an action fixes every cause of a set) from (actions, causes)."""
         return np.asarray(np.prod(_pad(fix)[:, self.members], axis=2))
+
+
+_SHRINKERS: dict[tuple[int, int, bytes], tuple[IntArray, FloatArray, FloatArray]] = {}
+
+
+def _shrinker(sets: FaultSets, stay: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
+    """For (causes,) `stay`: the sets holding a cause that may have been fixed, a (sets,) mask
+    of the others (they keep their weight) and the touched sets' transitions (touched, sets);
+    remembered, as a planning call shrinks by the same few failures again and again."""
+    key = (sets.causes, sets.size, stay.tobytes())
+    found = _SHRINKERS.get(key)
+    if found is None:
+        touched = np.flatnonzero(sets.indicator @ (stay != 1.0))
+        whole = np.ones(sets.size)
+        whole[touched] = 0.0
+        found = (touched, whole, sets.transitions(stay[np.newaxis])[0][touched])
+        if len(_SHRINKERS) >= 1024:
+            _SHRINKERS.clear()
+        _SHRINKERS[key] = found
+    return found
 
 
 def fault_sets(causes: int, max_faults: int = MAX_FAULTS) -> FaultSets:

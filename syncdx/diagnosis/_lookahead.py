@@ -28,10 +28,11 @@ import numpy as np
 
 from syncdx._ranking import descending, relative_tie
 from syncdx.diagnosis import _likelihoods
-from syncdx.diagnosis._beliefs import Key, beliefs
+from syncdx.diagnosis._beliefs import Costs, Key, beliefs
 from syncdx.diagnosis._faults import FaultSets, IntArray
 from syncdx.diagnosis._recommend import Layout, question_cost
-from syncdx.diagnosis._repairs import Repairs, sequence_cost
+from syncdx.diagnosis._repairs import Repairs
+from syncdx.diagnosis._sequence import sequence_cost
 from syncdx.network._network import FloatArray
 
 if TYPE_CHECKING:
@@ -45,20 +46,15 @@ PRUNE = 0.02
 class Look:
     """The one-step look-ahead from R evidence states.
 
-    `now` (R, 1 + columns, sets): weights of the fault sets present now, then after each answer
-    of the layout; `ecr` and `first` (R, 1 + columns): the ECR of each and its first action;
+    `mass` (R, 1 + columns): P(e, not fixed yet), then with each answer of the layout, on the
+    weights' scale; `ecr` and `first` (R, 1 + columns): the ECR of each and its first action;
     `eco` (R, questions): the one-step ECO of each question.
     """
 
-    now: FloatArray
+    mass: FloatArray
     ecr: FloatArray
     first: IntArray
     eco: FloatArray
-
-    @property
-    def mass(self) -> FloatArray:
-        """(R, 1 + columns) P(e, not fixed yet), then with each answer, on the weights' scale."""
-        return np.asarray(self.now.sum(axis=2))
 
     @property
     def value(self) -> FloatArray:
@@ -71,7 +67,7 @@ class Look:
 @dataclass(frozen=True, slots=True)
 class Rows:
     """R evidence states on the same path of answers: `likelihoods` (R rows each), `weights`
-    (R, sets) of the fault sets at the start, `stay` (R, causes), `answers` (R, sets, columns)
+    (R, sets) of the fault sets at the start, `stay` (R, causes), `answers` (R, columns, sets)
     P(Q = s | e, X = S), and their one-step `look`; `keys`, what each row says (`_beliefs`),
     None when the weights do not come from the evidence alone."""
 
@@ -92,28 +88,23 @@ class Search:
     repairs: Repairs
     layout: Layout
     costs: FloatArray  # (questions,) minutes to answer each
+    columns: IntArray  # the layout's columns among the answers of every observation
 
     @classmethod
     def of(cls, model: Diagnoser, repairs: Repairs, layout: Layout, sets: FaultSets) -> Search:
         """The search over `sets` and `layout`'s questions with `repairs`."""
         costs = np.array([question_cost(model.network, q) for q in layout.questions])
-        return cls(model, sets, repairs, layout, costs)
+        start, cards = beliefs(model, sets).start, model.network.cards
+        columns = [start[q] + s for q in layout.questions for s in range(cards[q])]
+        return cls(model, sets, repairs, layout, costs, np.array(columns, dtype=np.intp))
 
     def infer(self, likelihoods: dict[int, FloatArray]) -> tuple[list[Key], FloatArray, FloatArray]:
-        """Each row's key, log P(e_r, X = S) (rows, sets) and P(Q = s | e_r, X = S) (rows, sets,
-        columns); rows seen before (in this call or an earlier one) come from `_beliefs`."""
+        """Each row's key, log P(e_r, X = S) (rows, sets) and P(Q = s | e_r, X = S) (rows,
+        columns, sets); rows seen before (in this call or an earlier one) come from
+        `_beliefs`."""
         keys, found = beliefs(self.model, self.sets).rows(likelihoods)
-        columns = self._columns()
-        answers = np.stack([b.answers[:, columns] for b in found])
+        answers = np.stack([b.answers for b in found])[:, self.columns]
         return keys, np.stack([b.log_weights for b in found]), answers
-
-    def _columns(self) -> IntArray:
-        """The layout's columns among the answers of every observation (`_beliefs.Belief`)."""
-        start, cards = beliefs(self.model, self.sets).start, self.model.network.cards
-        return np.array(
-            [start[q] + s for q in self.layout.questions for s in range(cards[q])],
-            dtype=np.intp,
-        )
 
     def look(
         self,
@@ -121,49 +112,102 @@ class Search:
         stay: FloatArray,
         answers: FloatArray,
         keys: list[Key] | None = None,
+        failed: IntArray | None = None,
     ) -> Look:
         """The one-step look-ahead from (R, sets) weights, (R, causes) stay, answer tables;
-        with the rows' `keys`, ECRs computed before for the same evidence, failures and repairs
-        are reused (and those computed here kept)."""
-        rows, width = len(weights), 1 + self.layout.size
-        branches = np.concatenate(
-            [weights[:, None, :], weights[:, None, :] * answers.transpose(0, 2, 1)], axis=1
-        )
-        now = self.sets.shrink_blocks(branches, stay)
-        flat = now.reshape(rows * width, self.sets.size)
+        with the rows' `keys`, what was computed before for the same evidence, failures and
+        repairs is reused (and what is computed here kept). With `failed` (R,), each row goes
+        without that action (a position in the repairs), and its first actions are positions
+        in the repairs without it."""
         if keys is None:
-            ecr, first = sequence_cost(self.sets, flat, self.repairs)
+            now = self.branches(weights, stay, answers)
+            mass = now.sum(axis=2)
+            excluded = None if failed is None else np.repeat(failed, mass.shape[1])
+            ecr, first = self._sequence(now.reshape(-1, self.sets.size), excluded)
+            ecr, first = ecr.reshape(mass.shape), first.reshape(mass.shape)
         else:
-            ecr, first = self._remembered_costs(flat, stay, keys)
-        ecr = ecr.reshape(rows, width)
-        return Look(now, ecr, first.reshape(rows, width), self._eco(now.sum(axis=2), ecr))
+            mass, ecr, first = self._remembered(weights, stay, answers, keys, failed)
+        return Look(mass, ecr, first, self._eco(mass, ecr))
 
-    def _remembered_costs(
-        self, now: FloatArray, stay: FloatArray, keys: list[Key]
+    def _sequence(
+        self, weights: FloatArray, excluded: IntArray | None
     ) -> tuple[FloatArray, IntArray]:
-        """`sequence_cost` of the (rows * width, sets) weights `now`, computing only the entries
-        that neither an earlier look nor another row here (the same evidence reached by answers
-        in another order) has computed for the same evidence, failures and repairs."""
+        """`sequence_cost` of (rows, sets) `weights`, each row without its `excluded` action
+        (if any), first actions as positions in the repairs without it."""
+        ecr, first = sequence_cost(self.sets, weights, self.repairs, excluded)
+        if excluded is not None:
+            first = first - ((excluded >= 0) & (first > excluded))
+        return ecr, first
+
+    def branches(self, weights: FloatArray, stay: FloatArray, answers: FloatArray) -> FloatArray:
+        """(R, 1 + columns, sets) weights of the fault sets present now, then after each answer
+        of the layout, from (R, sets) weights, (R, causes) stay and answer tables."""
+        branches = np.empty((len(weights), 1 + answers.shape[1], self.sets.size))
+        branches[:, 0] = weights
+        np.multiply(weights[:, np.newaxis, :], answers, out=branches[:, 1:])
+        return self.sets.shrink_blocks(branches, stay)
+
+    def _remembered(
+        self,
+        weights: FloatArray,
+        stay: FloatArray,
+        answers: FloatArray,
+        keys: list[Key],
+        failed: IntArray | None,
+    ) -> tuple[FloatArray, FloatArray, IntArray]:
+        """(R, 1 + columns) mass, ECR and first action of each row, computing only the rows'
+        entries that neither an earlier look nor another row here (the same evidence reached
+        by answers in another order) has computed for the same evidence, failures and
+        repairs."""
         store = beliefs(self.model, self.sets)
-        columns = np.r_[0, 1 + self._columns()]
-        width = len(columns)
-        tables = [store.costs(k, s, self.repairs.ids) for k, s in zip(keys, stay)]
-        distinct = {id(t): (r, t) for r, t in reversed(list(enumerate(tables)))}
-        todo = [(r, t, np.flatnonzero(~t.known[columns])) for r, t in distinct.values()]
-        todo = [(r, t, cols) for r, t, cols in todo if cols.size]
+        columns = np.r_[0, 1 + self.columns]
+        ids = self._repairs_ids(failed, len(keys))
+        tables = [store.costs(k, s, i) for k, s, i in zip(keys, stay, ids)]
+        distinct = list({id(t): (r, t) for r, t in reversed(list(enumerate(tables)))}.values())
+        unknown = ~np.stack([t.known for _, t in distinct])[:, columns]
+        todo = [(*distinct[j], np.flatnonzero(unknown[j])) for j in np.flatnonzero(unknown.any(1))]
         if todo:
-            entries = np.concatenate([r * width + cols for r, _, cols in todo])
-            ecr, first = sequence_cost(self.sets, now[entries], self.repairs)
-            at = 0
-            for _, table, cols in todo:
-                where, at = columns[cols], at + cols.size
-                table.ecr[where] = ecr[at - cols.size : at]
-                table.first[where] = first[at - cols.size : at]
-                table.known[where] = True
+            self._fill(weights, stay, answers, columns, todo, failed)
         return (
-            np.concatenate([t.ecr[columns] for t in tables]),
-            np.concatenate([t.first[columns] for t in tables]),
+            np.stack([t.mass for t in tables])[:, columns] * weights.sum(axis=1)[:, np.newaxis],
+            np.stack([t.ecr for t in tables])[:, columns],
+            np.stack([t.first for t in tables])[:, columns],
         )
+
+    def _repairs_ids(self, failed: IntArray | None, rows: int) -> list[tuple[str, ...]]:
+        """The ids of each row's repairs: these, less the row's `failed` action if any."""
+        if failed is None:
+            return [self.repairs.ids] * rows
+        ids = self.repairs.ids
+        return [ids if a < 0 else ids[:a] + ids[a + 1 :] for a in failed.tolist()]
+
+    def _fill(
+        self,
+        weights: FloatArray,
+        stay: FloatArray,
+        answers: FloatArray,
+        columns: IntArray,
+        todo: list[tuple[int, Costs, IntArray]],
+        failed: IntArray | None,
+    ) -> None:
+        """Compute the `todo` rows' tables at the layout's `columns`: the mass of every column,
+        the ECR and first action of those not known yet (one `sequence_cost` for all)."""
+        index = np.array([r for r, _, _ in todo], dtype=np.intp)
+        now = self.branches(weights[index], stay[index], answers[index])
+        flat, width = now.reshape(-1, self.sets.size), len(columns)
+        entries = np.concatenate([j * width + cols for j, (_, _, cols) in enumerate(todo)])
+        excluded = None
+        if failed is not None:
+            excluded = np.repeat(failed[index], [cols.size for _, _, cols in todo])
+        ecr, first = self._sequence(flat[entries], excluded)
+        total = weights[index].sum(axis=1)[:, np.newaxis]  # the mass's scale varies by call
+        mass, at = now.sum(axis=2) / np.where(total > 0, total, 1.0), 0
+        for j, (_, table, cols) in enumerate(todo):
+            where, at = columns[cols], at + cols.size
+            table.mass[columns] = mass[j]
+            table.ecr[where] = ecr[at - cols.size : at]
+            table.first[where] = first[at - cols.size : at]
+            table.known[where] = True
 
     def _eco(self, mass: FloatArray, ecr: FloatArray) -> FloatArray:
         """(R, questions) C_Q + sum_s P(Q = s | e) ECR(e, Q = s)."""
@@ -185,6 +229,8 @@ class Search:
         values = np.array(look.ecr[:, 0])
         if len(repairs.ids) == 1:
             return values, first
+        if not (widths and self.layout.size):
+            return self._act_then_v1(rows, first, values), first
         for action in np.unique(first).tolist():
             if action == repairs.last:
                 continue
@@ -204,6 +250,22 @@ class Search:
                 )
             values[group] = repairs.costs[action] + fails * value
         return values, first
+
+    def _act_then_v1(self, rows: Rows, first: IntArray, values: FloatArray) -> FloatArray:
+        """`act_first` with V1 after the failure: every row's look after its own first action
+        fails in one batch (each row without that action)."""
+        repairs = self.repairs
+        trying = np.flatnonzero(first != repairs.last)  # the last resort ends the session
+        if not trying.size:
+            return values
+        failed = first[trying]
+        stay = rows.stay[trying] * (1.0 - repairs.fix[failed])
+        keys = None if rows.keys is None else [rows.keys[r] for r in trying.tolist()]
+        then = self.look(rows.weights[trying], stay, rows.answers[trying], keys, failed)
+        before = rows.look.mass[trying, 0]
+        fails = then.mass[:, 0] / np.where(before > 0, before, 1.0)
+        values[trying] = repairs.costs[failed] + fails * then.value
+        return values
 
     def ask_first(
         self, rows: Rows, shift: float, widths: tuple[int, ...]
@@ -286,4 +348,4 @@ def _select(look: Look, index: IntArray, asked: IntArray) -> Look:
     the layout) left out of the questions to ask next."""
     eco = look.eco[index]
     eco[np.arange(len(index)), asked] = np.inf
-    return Look(look.now[index], look.ecr[index], look.first[index], eco)
+    return Look(look.mass[index], look.ecr[index], look.first[index], eco)

@@ -77,7 +77,7 @@ from syncdx.diagnosis import _evidence as ev
 from syncdx.diagnosis import _likelihoods
 from syncdx.diagnosis._display import probability_table
 from syncdx.diagnosis._faults import MAX_FAULTS, fault_sets
-from syncdx.diagnosis._lookahead import Look, Rows, Search
+from syncdx.diagnosis._lookahead import Rows, Search
 from syncdx.diagnosis._recommend import Layout, question_cost
 from syncdx.diagnosis._repairs import Repairs, not_fixed, with_failures
 from syncdx.errors import EvidenceError, ModelError
@@ -247,7 +247,7 @@ def _step(
             question = int(np.argmin(look.eco[0]))
             asking = float(look.eco[0, question])
         if asking < acting - TOLERANCE:
-            return _question_step(search, look, question, asking, posterior)
+            return _question_step(search, rows, question, asking, posterior)
     return _action_step(search.model, search.repairs.ids[action], acting, posterior)
 
 
@@ -262,18 +262,18 @@ def _fallback(
     result = search.model.infer(base, layout.questions)
     columns = [result.marginals[q][0] for q in layout.questions]
     flat = np.concatenate(columns) if columns else np.zeros(0)
-    answers = np.broadcast_to(flat, (1, sets.size, layout.size))
+    answers = np.broadcast_to(flat[:, np.newaxis], (1, layout.size, sets.size))
     return weights, np.ones((1, sets.causes)), np.asarray(answers)
 
 
 def _question_step(
-    search: Search, look: Look, k: int, expected: float, posterior: FloatArray
+    search: Search, rows: Rows, k: int, expected: float, posterior: FloatArray
 ) -> Step:
     """Ask the question at layout position `k`; `why`: the causes its answers move most."""
     model, layout, sets = search.model, search.layout, search.sets
     variable = model.network.variables[layout.questions[k]]
     start = 1 + layout.offsets[k]
-    now = look.now[0]
+    now = search.branches(rows.weights[:1], rows.stay[:1], rows.answers[:1])[0]
     before = sets.present(now[:1])[0]
     after = sets.present(now[start : start + variable.card])
     p = now[start : start + variable.card].sum(axis=1) / now[0].sum()

@@ -106,7 +106,9 @@ def answer_outcomes(
     if not stacked:  # no evidence and no question: one row of prior
         stacked = {0: np.ones((rows * width, cards[0]))}
     targets = tuple(network.index[c] for c in model.causes)
-    result = model.infer(stacked, targets)
+    # in variable order: the engine keeps a batch's plan by its evidence variables in order,
+    # and an answer moves a variable from the questions to the evidence
+    result = model.infer(dict(sorted(stacked.items())), targets)
     log_z = result.log_evidence.reshape(rows, width)
     present = model.cause_probabilities(result).reshape(rows, width, len(targets))
     possible = np.isfinite(log_z[:, 0])

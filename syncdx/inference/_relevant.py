@@ -85,6 +85,7 @@ class Relevance:
         self._subtrees: dict[tuple[object, ...], int] = {}
         self._ups: dict[int, tuple[Factor, float]] = {}
         self._kept = 0  # entries in `_ups`
+        self._named = 0  # the last subtree's name (never reused: `_ups` may be emptied mid-row)
 
     def _keep(self, subtree: int, up: tuple[Factor, float]) -> None:
         """Remember the message up from `subtree` (a number standing for the clique, what its
@@ -117,7 +118,7 @@ class Relevance:
             key = (c, marks.get(c, ()), tuple(below[c]))
             subtree = seen.get(key)
             if subtree is None:
-                subtree = seen[key] = len(seen)
+                subtree = seen[key] = self._named = self._named + 1
             up = ups.get(subtree)
             if up is None:
                 up = self._message(c, factors.get(c, []), inbox[c], self.above[c])
@@ -202,7 +203,8 @@ class Relevance:
             for f, held in factors:
                 operands += [f, [place[v] for v in held]]
             return np.asarray(np.einsum(*operands, [place[v] for v in output]))
-        key = (output, *[(held, f.shape) for f, held in factors])
+        factors = sorted(factors, key=_held)  # the same operands in any order: one plan
+        key = (output, *[held for _, held in factors])  # (their shapes follow)
         contraction = self._contractions.get(key)
         if contraction is None:
             inputs = ["".join([_LETTERS[place[v]] for v in held]) for _, held in factors]
@@ -263,6 +265,10 @@ class Relevance:
             common &= self.up[c]
         top = max(_bits(common), key=self.depth.__getitem__)
         return union & ~(common & ~(1 << top)), top
+
+
+def _held(factor: Factor) -> tuple[int, ...]:
+    return factor[1]
 
 
 def _bits(mask: int) -> list[int]:

@@ -35,6 +35,8 @@ from syncdx.network._network import FloatArray, Network
 Factor = tuple[FloatArray, tuple[int, ...]]
 #: A contraction over at most this many joint states is one einsum loop (see `_contract`).
 _DIRECT = 1 << 10
+#: Targets read from one clique come from one contraction to their joint states up to this size.
+_JOINT = 1 << 12
 #: Most contractions remembered before the cache is emptied.
 _CACHE = 1 << 12
 #: Most entries of remembered messages, and most subtrees named, before both are forgotten.
@@ -133,15 +135,38 @@ class Relevance:
             return log_z, {t: np.full((1, self.tree.cards[t]), np.nan) for t in targets}
         down = self._down(nodes, top, factors, inbox, cliques)
         out: dict[int, FloatArray] = {}
+        held: dict[int, list[int]] = {}  # each clique's targets
         for t, c in zip(targets, cliques):
             if t in hard:
                 out[t] = np.zeros((1, self.tree.cards[t]))
                 out[t][0, hard[t]] = 1.0
-                continue
-            ins = [f for _, f in inbox[c]] + ([down[c]] if c in down else [])
-            marginal = self._contract(c, [*factors.get(c, []), *ins], (t,))
-            out[t] = (marginal / marginal.sum())[None]
+            else:
+                held.setdefault(c, []).append(t)
+        for c, some in held.items():
+            ins = [*factors.get(c, []), *(f for _, f in inbox[c])]
+            if c in down:
+                ins.append(down[c])
+            out.update(self._marginals(c, ins, some))
         return log_z, out
+
+    def _marginals(
+        self, clique: int, ins: list[Factor], targets: list[int]
+    ) -> dict[int, FloatArray]:
+        """The (1, states) posteriors of `targets` from all the inputs of their `clique`: one
+        contraction to their joint states where that is small, else one per target."""
+        cards = self.tree.cards
+        out: dict[int, FloatArray] = {}
+        if len(targets) > 1 and math.prod(cards[t] for t in targets) <= _JOINT:
+            joint = self._contract(clique, ins, tuple(targets))
+            joint = joint / joint.sum()
+            for a, t in enumerate(targets):
+                others = tuple(b for b in range(len(targets)) if b != a)
+                out[t] = joint.sum(axis=others)[None]
+            return out
+        for t in targets:
+            marginal = self._contract(clique, ins, (t,))
+            out[t] = (marginal / marginal.sum())[None]
+        return out
 
     def _down(
         self,

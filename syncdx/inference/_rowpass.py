@@ -180,15 +180,21 @@ class RowPass:
         ancestry: Sequence[int],
     ) -> tuple[float, dict[int, FloatArray]]:
         """The row on the requisite tables, remembered by its evidence `key` and targets (the
-        same query asked again, as a notebook does, costs a lookup, not a run)."""
+        same query asked again, as a notebook does, costs a lookup, not a run; so do fewer
+        targets on evidence whose every marginal was asked lately)."""
         asked = (key, tuple(targets))
         answer = self._answers.get(asked)
         if answer is None:
+            every = self._answers.get((key, ()))
+            if every is not None and all(t in every[1] for t in targets):
+                return every[0], {t: every[1][t].copy() for t in targets}
             relevance = self._relevance
             if relevance is None:
                 relevance = self._relevance = Relevance(self._tree, network, ancestry)
             answer = relevance.run(likelihoods, targets)
             _remember(self._answers, asked, answer)
+            if len(targets) == len(self._tree.cards):  # every marginal: kept under () too
+                _remember(self._answers, (key, ()), answer)
         log_z, marginals = answer
         return log_z, {v: values.copy() for v, values in marginals.items()}
 

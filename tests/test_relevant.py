@@ -93,20 +93,62 @@ def test_munin_cause_posteriors_on_requisite_tables_equal_batches() -> None:
     assert calls
 
 
-def test_rows_needing_every_variable_or_on_small_trees_stay_on_the_walk() -> None:
-    """Every marginal (every variable requisite), or a tree without a large clique, keeps
-    the memoised walk; a cause posterior on a large tree does not."""
+def test_rows_needing_every_variable_stay_on_the_walk_only_past_a_wide_separator() -> None:
+    """A cause posterior on a large tree takes the requisite tables; so does every marginal
+    (every variable requisite) unless a separator is wide (barley's 907,200 entries); a
+    tree without a large clique keeps the memoised walk."""
     network = read_network_file(bundled_network("pigs"))
     tree = compile_network(network)
     row = {len(network) - 1: np.eye(network.cards[-1])[[0]]}
     roots = [v for v, ps in enumerate(network.parents) if not ps]
     passes = tree._rows  # the single-row pass (no public accessor)
     assert passes._requisite(row, roots, tree.ancestry)
-    assert not passes._requisite(row, range(len(network)), tree.ancestry)
+    assert passes._requisite(row, range(len(network)), tree.ancestry)
+    barley = read_network_file(bundled_network("barley"))
+    wide = compile_network(barley)
+    found = {len(barley) - 1: np.eye(barley.cards[-1])[[0]]}
+    assert not wide._rows._requisite(found, range(len(barley)), wide.ancestry)
     alarm = read_network_file(bundled_network("alarm"))
     small = compile_network(alarm)
     found = {len(alarm) - 1: np.eye(alarm.cards[-1])[[0]]}
     assert not small._rows._requisite(found, [0], small.ancestry)
+
+
+@settings(max_examples=30, deadline=None)
+@given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
+def test_remembered_messages_forgotten_mid_row_give_the_same_answers(
+    network: Network, seed: int
+) -> None:
+    """With room for one remembered message (forgotten at nearly every message), rows that
+    share subtrees with earlier rows still give enumeration's answers: a subtree's name is
+    never given to another after the memory is emptied."""
+    rng = np.random.default_rng(seed)
+    with _requisite_runs(every_row=True), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_relevant, "_KEPT", 1)
+        tree = compile_network(network)
+        for _ in range(4):
+            check_single_row(network, tree, mixed_row(network, rng))
+
+
+def test_munin_rows_sharing_subtrees_equal_batches() -> None:
+    """On munin, cause posteriors of rows that share most findings (each a finding more than
+    the last, then the first again) reuse remembered messages and still give the batched
+    path's P(e) and posteriors."""
+    network = read_network_file(bundled_network("munin"))
+    tree = compile_network(network)
+    has_child = {p for ps in network.parents for p in ps}
+    leaves = [v for v in range(len(network)) if v not in has_child]
+    roots = [v for v, ps in enumerate(network.parents) if not ps]
+    found = [int(v) for v in np.random.default_rng(3).choice(leaves, size=5, replace=False)]
+    rows = [{v: np.eye(network.cards[v])[[1]] for v in found[:k]} for k in (2, 3, 4, 5, 2)]
+    with _requisite_runs(every_row=False) as calls:
+        for row in rows:
+            single = tree.run(row, roots)
+            batch = tree.run({v: np.repeat(lik, 2, axis=0) for v, lik in row.items()}, roots)
+            np.testing.assert_allclose(batch.log_evidence, single.log_evidence[[0, 0]], rtol=1e-9)
+            for v in roots:
+                np.testing.assert_allclose(batch.marginals[v][1], single.marginals[v][0], atol=1e-9)
+    assert len(calls) == 4  # the last row asked again: a lookup
 
 
 def test_a_query_asked_again_is_answered_from_memory_unchanged() -> None:
@@ -133,3 +175,21 @@ def test_a_query_asked_again_is_answered_from_memory_unchanged() -> None:
     batch = tree.run({v: np.repeat(lik, 2, axis=0) for v, lik in other.items()}, roots)
     for v in roots:
         np.testing.assert_allclose(walked.marginals[v][0], batch.marginals[v][1], atol=1e-9)
+
+
+def test_fewer_targets_after_every_marginal_on_the_same_evidence_are_a_lookup() -> None:
+    """On mildew, every marginal runs the requisite tables; the cause posterior asked next
+    on the same evidence is read off that answer (no second run) and equals a fresh run."""
+    network = read_network_file(bundled_network("mildew"))
+    tree = compile_network(network)
+    row = {len(network) - 1: np.eye(network.cards[-1])[[0]]}
+    roots = [v for v, ps in enumerate(network.parents) if not ps]
+    with _requisite_runs(every_row=False) as calls:
+        every = tree.run(row)
+        some = tree.run(row, roots)
+        assert len(calls) == 1
+    fresh = compile_network(network).run(row, roots)
+    np.testing.assert_allclose(some.log_evidence, fresh.log_evidence, rtol=1e-12)
+    for v in roots:
+        np.testing.assert_allclose(some.marginals[v], fresh.marginals[v], atol=1e-12)
+        np.testing.assert_array_equal(some.marginals[v], every.marginals[v])

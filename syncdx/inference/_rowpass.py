@@ -74,6 +74,8 @@ _BELIEF_ENTRIES = 1 << 14
 #: A single row goes on the requisite tables alone (`_relevant`) only on a tree with a clique
 #: larger than this (see `RowPass._requisite`).
 _REQUISITE_WIDTH = 1 << 17
+#: A row needing every variable goes on the requisite tables only if no separator is larger.
+_SEPARATOR_ENTRIES = 1 << 18
 #: Most evidence keys (and requisite answers) remembered; the oldest goes first.
 _RECENT = 64
 #: Bits per variable in a row's evidence key: distinct likelihood vectors before a reset.
@@ -117,6 +119,10 @@ class RowPass:
         self._walked: dict[int, None] = {}
         self._answers: dict[tuple[int, tuple[int, ...]], tuple[float, dict[int, FloatArray]]] = {}
         self._width = max(table.size for table in tree.base)
+        self._narrow = all(  # no separator past `_SEPARATOR_ENTRIES` (see `_requisite`)
+            math.prod(tree.cards[v] for v in sep) <= _SEPARATOR_ENTRIES
+            for sep in tree.separators.values()
+        )
         # the requisite tables' contractions label a clique's variables with letters
         self._lettered = max(len(c) for c in tree.cliques) <= len(string.ascii_letters)
         self._memoised = 0  # entries in the links' memos
@@ -174,15 +180,21 @@ class RowPass:
         ancestry: Sequence[int],
     ) -> tuple[float, dict[int, FloatArray]]:
         """The row on the requisite tables, remembered by its evidence `key` and targets (the
-        same query asked again, as a notebook does, costs a lookup, not a run)."""
+        same query asked again, as a notebook does, costs a lookup, not a run; so do fewer
+        targets on evidence whose every marginal was asked lately)."""
         asked = (key, tuple(targets))
         answer = self._answers.get(asked)
         if answer is None:
+            every = self._answers.get((key, ()))
+            if every is not None and all(t in every[1] for t in targets):
+                return every[0], {t: every[1][t].copy() for t in targets}
             relevance = self._relevance
             if relevance is None:
                 relevance = self._relevance = Relevance(self._tree, network, ancestry)
             answer = relevance.run(likelihoods, targets)
             _remember(self._answers, asked, answer)
+            if len(targets) == len(self._tree.cards):  # every marginal: kept under () too
+                _remember(self._answers, (key, ()), answer)
         log_z, marginals = answer
         return log_z, {v: values.copy() for v, values in marginals.items()}
 
@@ -197,16 +209,20 @@ class RowPass:
         findings): munin 50 -> 9-10 ms, pigs 11 -> 2. Batch rows walked one at a time (30% of
         the observations answered): munin 100 -> 83 ms a row, mildew 3.0-3.5 -> 2.2-2.4, water
         4.9 -> 2.0-3.2, diabetes 47-52 -> 34-35, barley 5.5-11 -> 3.4-3.6. andes (largest
-        clique 131,072) 3.8 -> 4.3 ms and pathfinder no faster: they stay on the walk. Every
-        marginal (every variable requisite): barley 49 -> 87 ms, so those stay on the walk,
-        whose memo also serves a query that adds one answer to the last."""
+        clique 131,072) 3.8 -> 4.3 ms and pathfinder no faster: they stay on the walk.
+
+        Every marginal (every variable requisite), once messages up from subtrees met before
+        are remembered (`_relevant`): mildew 3.3 -> 2.5 ms, water 16 -> 12.5, diabetes 40 ->
+        31, munin 199 -> 162, pigs even; but barley 48 -> 60 (a separator of 907,200 entries:
+        the walk keeps such messages at the findings' states alone), so a tree with a
+        separator past `_SEPARATOR_ENTRIES` keeps those rows on the walk."""
         tree = self._tree
         if self._width <= _REQUISITE_WIDTH or not self._lettered:
             return False
         needed = 0
         for v in (*likelihoods, *targets):
             needed |= ancestry[v]
-        return needed.bit_count() < len(tree.cards)
+        return needed.bit_count() < len(tree.cards) or self._narrow
 
     def inputs(self, clique: int) -> tuple[Homed, Senders]:
         """The clique's homed variables and the messages into it, with their gather indices

@@ -158,28 +158,31 @@ def test_repeated_rows_get_their_distinct_rows_results(network: Network) -> None
         np.testing.assert_allclose(result.marginals[v], values, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("name", ["alarm", "win95pts"])
-def test_select_messages_equal_their_kernels(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "kind", "seed"), [("alarm", Select, 6), ("win95pts", Select, 6), ("alarm", Dense, 7)]
+)
+def test_message_steps_equal_their_kernels(name: str, kind: type, seed: int) -> None:
     """A message run as a `Select` (the inputs' product times the table, summed to the
-    separator) gives its kernel's totals and values, to rounding, on every row."""
+    separator) or as `Dense` (scaled by the reciprocals of its totals) gives its kernel's
+    totals and values, to rounding, on every row."""
     network = read_network_file(bundled_network(name))
-    plan, slots = _planned(network, 600, seed=6)
-    selects = 0
+    plan, slots = _planned(network, 600, seed=seed)
+    checked = 0
     with np.errstate(divide="ignore", invalid="ignore"):
         for call in plan.steps:
             inputs = [slots[k] for k in call.inputs]
             outputs = call.step(inputs, Spare())
-            if isinstance(call.step, Select):
-                selects += 1
+            if isinstance(call.step, kind):
+                checked += 1
                 total, values = call.step.kernel(inputs)
-                selected_total, selected = outputs[0]
-                assert selected_total is not None
-                np.testing.assert_allclose(selected_total, total, rtol=1e-12)
-                np.testing.assert_allclose(selected, values, rtol=1e-12, atol=1e-300)
+                found_total, found = outputs[0]
+                assert found_total is not None
+                np.testing.assert_allclose(found_total, total, rtol=1e-12)
+                np.testing.assert_allclose(found, values, rtol=1e-12, atol=1e-300)
             for out, (_, values) in zip(call.outs, outputs):
                 if out.slot >= 0:
                     slots[out.slot] = values
-    assert selects
+    assert checked
 
 
 @settings(max_examples=60, deadline=None)
@@ -261,26 +264,3 @@ def test_posteriors_of_a_large_frame_equal_single_queries(name: str) -> None:
         expected = model.posterior({str(c): v for c, v in row.items() if isinstance(v, str)})
         got = out.iloc[k][list(expected.index)].to_numpy(dtype=float)
         np.testing.assert_allclose(got, expected.to_numpy(), rtol=1e-9, atol=1e-12)
-
-
-def test_dense_messages_equal_their_kernels() -> None:
-    """A message run as `Dense` (scaled by the reciprocals of its totals) gives its kernel's
-    totals and values, to rounding, on every row."""
-    network = read_network_file(bundled_network("alarm"))
-    plan, slots = _planned(network, 600, seed=7)
-    dense = 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for call in plan.steps:
-            inputs = [slots[k] for k in call.inputs]
-            outputs = call.step(inputs, Spare())
-            if isinstance(call.step, Dense):
-                dense += 1
-                total, values = call.step.kernel(inputs)
-                found_total, found = outputs[0]
-                assert found_total is not None
-                np.testing.assert_array_equal(found_total, total)
-                np.testing.assert_allclose(found, values, rtol=1e-14, atol=1e-300)
-            for out, (_, values) in zip(call.outs, outputs):
-                if out.slot >= 0:
-                    slots[out.slot] = values
-    assert dense

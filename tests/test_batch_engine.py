@@ -161,7 +161,9 @@ def test_repeated_rows_get_their_distinct_rows_results(network: Network) -> None
 @pytest.mark.parametrize(
     ("name", "kind", "seed"), [("alarm", Select, 6), ("win95pts", Select, 6), ("alarm", Dense, 7)]
 )
-def test_message_steps_equal_their_kernels(name: str, kind: type, seed: int) -> None:
+def test_message_steps_equal_their_kernels(
+    name: str, kind: type[Select] | type[Dense], seed: int
+) -> None:
     """A message run as a `Select` (the inputs' product times the table, summed to the
     separator) or as `Dense` (scaled by the reciprocals of its totals) gives its kernel's
     totals and values, to rounding, on every row."""

@@ -50,6 +50,19 @@ def test_requisite_single_rows_equal_brute_force(network: Network, seed: int) ->
     assert calls
 
 
+@settings(max_examples=30, deadline=None)
+@given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
+def test_requisite_planned_contractions_equal_brute_force(network: Network, seed: int) -> None:
+    """With every contraction planned (none run as one einsum loop, as only large ones are
+    by default), single rows on the requisite tables give enumeration's P(e) and marginals."""
+    rng = np.random.default_rng(seed)
+    with _requisite_runs(every_row=True), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_relevant, "_DIRECT", 1)
+        tree = compile_network(network)
+        for _ in range(3):
+            check_single_row(network, tree, mixed_row(network, rng))
+
+
 @settings(max_examples=40, deadline=None)
 @given(networks(max_nodes=9), st.integers(0, 2**32 - 1), st.data())
 def test_requisite_targets_equal_brute_force(

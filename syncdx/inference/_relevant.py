@@ -40,8 +40,13 @@ from syncdx.network._network import FloatArray, Network
 
 #: A factor: its values and the variables of its axes.
 Factor = tuple[FloatArray, tuple[int, ...]]
-#: A contraction over at most this many joint states is one einsum loop (see `_contract`).
-_DIRECT = 1 << 10
+#: A contraction over at most this many joint states is one einsum loop (see `_contract`),
+#: not a remembered plan: half of a fresh query's contractions are new patterns, and each new
+#: plan costs its search and the objects it keeps (more, and longer, garbage collections).
+#: Fresh cause posteriors against pyAgrum, interleaved, 1,024 -> 8,192: munin 1.65-1.68x ->
+#: 1.79-1.81x (16,384 as good, 32,768 and 65,536 worse), pigs 2.04x -> 2.17x, mildew
+#: 2.67x -> 2.85x, diabetes even; all-marginals CPU even (mildew, water, munin).
+_DIRECT = 1 << 13
 #: Targets read from one clique come from one contraction to their joint states up to this size.
 _JOINT = 1 << 12
 #: Most contractions remembered before the cache is emptied.

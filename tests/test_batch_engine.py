@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import syncdx
 from syncdx.diagnosis import _columns, _likelihoods, _rows
 from syncdx.diagnosis import _evidence as ev
+from syncdx.inference import _threads
 from syncdx.inference._batch import Plan, Spare, _One
 from syncdx.inference._compile import compile_network
 from syncdx.inference._engine import JunctionTree
@@ -235,11 +236,10 @@ def test_threaded_encoding_and_likelihoods_equal_one_thread(
     model = syncdx.Model(network)
     frame = model.sample(6000, seed=3, missing=0.4)[list(model.observations)]
     frame = frame.astype("str")
-    assert frame.size >= _columns._THREADED_CELLS
+    assert frame.size >= _threads.SHARED_CELLS
     threaded = _columns.encode_frame(network, frame)
     lik = _likelihoods.likelihoods(network.cards, threaded.codes, threaded.columns, threaded=True)
-    monkeypatch.setattr(_columns, "_THREADED_CELLS", 1 << 62)
-    monkeypatch.setattr(_likelihoods, "_THREADED_CELLS", 1 << 62)
+    monkeypatch.setattr(_threads, "SHARED_CELLS", 1 << 62)
     alone = _columns.encode_frame(network, frame)
     np.testing.assert_array_equal(threaded.codes, alone.codes)
     assert threaded.columns == alone.columns

@@ -23,15 +23,12 @@ from syncdx.diagnosis._evidence import (
     words,
 )
 from syncdx.errors import InputError
-from syncdx.inference._threads import WORKERS, pool
+from syncdx.inference._threads import share_out
 from syncdx.network._network import Network, Variable
 
 if TYPE_CHECKING:  # pandas is imported where tables are read, to keep `import syncdx` fast
     import pandas as pd
     import pyarrow as pa
-
-#: A frame of at least this many cells is encoded on the engine's threads.
-_THREADED_CELLS = 1 << 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +57,10 @@ def encode_frame(network: Network, frame: pd.DataFrame) -> EncodedFrame:
     jobs = [(network.variable(node), frame[labels[name]]) for name, node in found.items()]
     codes = np.full((len(found), len(frame)), UNOBSERVED, dtype=np.int16)
 
-    def encode(columns: range) -> None:
-        for j in columns:
-            codes[j] = encode_column(*jobs[j], unknown)
+    def encode(j: int) -> None:
+        codes[j] = encode_column(*jobs[j], unknown)
 
-    groups = [range(k, len(jobs), WORKERS) for k in range(WORKERS)]
-    if len(frame) * len(jobs) < _THREADED_CELLS or WORKERS == 1:
-        encode(range(len(jobs)))
-    else:
-        for _ in pool().map(encode, groups):
-            pass
+    share_out(encode, len(jobs), len(frame) * len(jobs))
     return EncodedFrame(codes.T, tuple(network.index[n] for n in found.values()), tuple(found))
 
 

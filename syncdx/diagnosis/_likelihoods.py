@@ -9,13 +9,11 @@ import numpy as np
 
 from syncdx.diagnosis._evidence import UNOBSERVED, CodeArray, Evidence, SoftEvidence, encode
 from syncdx.diagnosis._soft import encode_soft
-from syncdx.inference._threads import WORKERS, pool
+from syncdx.inference._threads import share_out
 from syncdx.network._network import FloatArray, Network
 
 #: Variables with at most this many states get their likelihoods by one gather (`likelihoods`).
 _GATHERED_STATES = 64
-#: Codes of at least this many cells get their likelihoods on the engine's threads.
-_THREADED_CELLS = 1 << 17
 _NOTHING: FloatArray = np.empty((0, 0))
 
 
@@ -61,17 +59,11 @@ def likelihoods(
     kept = [j for j in range(len(columns)) if not blank[j]]
     built: list[FloatArray] = [_NOTHING] * len(kept)
 
-    def build(share: range) -> None:
-        for k in share:
-            j = kept[k]
-            built[k] = _column(cards[columns[j]], by_column[j], states_major)
+    def build(k: int) -> None:
+        j = kept[k]
+        built[k] = _column(cards[columns[j]], by_column[j], states_major)
 
-    if not threaded or by_column.size < _THREADED_CELLS or WORKERS == 1:
-        build(range(len(kept)))
-    else:
-        shares = [range(k, len(kept), WORKERS) for k in range(WORKERS)]
-        for _ in pool().map(build, shares):
-            pass
+    share_out(build, len(kept), by_column.size if threaded else 0)
     return {columns[j]: lik for j, lik in zip(kept, built)}  # in column order
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
@@ -19,12 +19,31 @@ from typing import Any
 
 #: Threads that run a large batch's chunks.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
+#: A job of at least this many cells (rows x columns) is shared out on the threads.
+SHARED_CELLS = 1 << 17
 
 
 @cache
 def pool() -> ThreadPoolExecutor:
     """The engine's thread pool, started on first use."""
     return ThreadPoolExecutor(WORKERS, thread_name_prefix="syncdx")
+
+
+def share_out(work: Callable[[int], None], count: int, cells: int) -> None:
+    """`work(i)` for every i below `count`: on the engine's threads, a strided share each,
+    where the job holds at least `SHARED_CELLS` cells (the work must release the GIL to gain
+    from it, as numpy and pyarrow do), else here, in order."""
+    if cells < SHARED_CELLS or WORKERS == 1 or count < 2:
+        for i in range(count):
+            work(i)
+        return
+
+    def run(share: range) -> None:
+        for i in share:
+            work(i)
+
+    for _ in pool().map(run, [range(k, count, WORKERS) for k in range(WORKERS)]):
+        pass
 
 
 @cache

@@ -50,16 +50,29 @@ def test_requisite_single_rows_equal_brute_force(network: Network, seed: int) ->
     assert calls
 
 
+@pytest.mark.parametrize(
+    "constant",
+    [
+        # every contraction planned (none run as one einsum loop, as only large ones are)
+        pytest.param("_DIRECT", id="planned"),
+        # room for one remembered message, forgotten at nearly every message: a subtree's
+        # name is never given to another after the memory is emptied
+        pytest.param("_KEPT", id="forgotten"),
+    ],
+)
 @settings(max_examples=30, deadline=None)
 @given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
-def test_requisite_planned_contractions_equal_brute_force(network: Network, seed: int) -> None:
-    """With every contraction planned (none run as one einsum loop, as only large ones are
-    by default), single rows on the requisite tables give enumeration's P(e) and marginals."""
+def test_requisite_rows_with_a_limit_at_one_equal_brute_force(
+    constant: str, network: Network, seed: int
+) -> None:
+    """With every contraction planned, or with room for one remembered message, single rows
+    on the requisite tables (sharing subtrees with earlier rows) give enumeration's P(e) and
+    marginals."""
     rng = np.random.default_rng(seed)
     with _requisite_runs(every_row=True), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_relevant, "_DIRECT", 1)
+        patch.setattr(_relevant, constant, 1)
         tree = compile_network(network)
-        for _ in range(3):
+        for _ in range(4):
             check_single_row(network, tree, mixed_row(network, rng))
 
 
@@ -125,22 +138,6 @@ def test_rows_needing_every_variable_stay_on_the_walk_only_past_a_wide_separator
     small = compile_network(alarm)
     found = {len(alarm) - 1: np.eye(alarm.cards[-1])[[0]]}
     assert not small._rows._requisite(found, [0], small.ancestry)
-
-
-@settings(max_examples=30, deadline=None)
-@given(networks(max_nodes=9, zeros=True), st.integers(0, 2**32 - 1))
-def test_remembered_messages_forgotten_mid_row_give_the_same_answers(
-    network: Network, seed: int
-) -> None:
-    """With room for one remembered message (forgotten at nearly every message), rows that
-    share subtrees with earlier rows still give enumeration's answers: a subtree's name is
-    never given to another after the memory is emptied."""
-    rng = np.random.default_rng(seed)
-    with _requisite_runs(every_row=True), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_relevant, "_KEPT", 1)
-        tree = compile_network(network)
-        for _ in range(4):
-            check_single_row(network, tree, mixed_row(network, rng))
 
 
 def test_munin_rows_sharing_subtrees_equal_batches() -> None:
